@@ -1,0 +1,59 @@
+"""aura-browser: talk to OpenChat UI deployments the way a browser does.
+
+The public face is small: `AuraClient` (async) and, for code written for gpt4free's
+provider, `Aura`. Neither Playwright nor Selenium is imported until a browser is needed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    AuraError,
+    Blocked,
+    BrowserError,
+    InvalidRequest,
+    LoginRequired,
+    NetworkError,
+    NotThisApp,
+    ProfileError,
+    ResponseTimeout,
+    SiteDown,
+    SiteError,
+    StreamInterrupted,
+)
+
+if TYPE_CHECKING:
+    from .client import AuraClient
+    from .transports.base import Timeouts
+
+__all__ = [
+    "AuraClient",
+    "Timeouts",
+    "AuraError",
+    "Blocked",
+    "BrowserError",
+    "InvalidRequest",
+    "LoginRequired",
+    "NetworkError",
+    "NotThisApp",
+    "ProfileError",
+    "ResponseTimeout",
+    "SiteDown",
+    "SiteError",
+    "StreamInterrupted",
+]
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so `import aura_browser` (and `aura-browser --help`) stays cheap: no aiohttp until used.
+    if name == "AuraClient":
+        from .client import AuraClient
+
+        return AuraClient
+    if name == "Timeouts":
+        from .transports.base import Timeouts
+
+        return Timeouts
+    raise AttributeError(f"module 'aura_browser' has no attribute {name!r}")

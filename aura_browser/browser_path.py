@@ -1,0 +1,42 @@
+"""Finding a Chromium to drive: the same search order as scripts/setup.sh."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+from pathlib import Path
+
+from .errors import BrowserError
+
+SYSTEM_CHROMIUM = "/usr/lib/chromium/chromium"  # Debian's binary; /usr/bin/chromium is a slow wrapper
+PATH_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+INSTALL_HINT = (
+    "install one with 'apt-get install chromium chromium-driver' (or 'python -m playwright install chromium'), "
+    "or point --browser / AURA_BROWSER at a Chromium binary"
+)
+
+
+def playwright_managed_chromium() -> str | None:
+    root = os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or str(Path.home() / ".cache" / "ms-playwright")
+    candidates = sorted(glob.glob(os.path.join(root, "chromium-*", "chrome-linux*", "chrome")), reverse=True)
+    return next((c for c in candidates if os.access(c, os.X_OK)), None)
+
+
+def find_chromium(explicit: str | None = None) -> str:
+    """The browser binary to launch: --browser/AURA_BROWSER, Playwright's own, then the system's."""
+    if explicit:
+        resolved = shutil.which(explicit) or explicit
+        if not os.access(resolved, os.X_OK):
+            raise BrowserError(f"browser {explicit!r} is not an executable file; {INSTALL_HINT}")
+        return resolved
+    found = playwright_managed_chromium()
+    if found:
+        return found
+    if os.access(SYSTEM_CHROMIUM, os.X_OK):
+        return SYSTEM_CHROMIUM
+    for name in PATH_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise BrowserError(f"no Chromium found; {INSTALL_HINT}")

@@ -1,0 +1,92 @@
+"""The /api/chat contract of OpenChat UI: messages in, the JSON request body out."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from .errors import InvalidRequest
+
+CHAT_PATH = "api/chat"
+MODELS_PATH = "api/models"
+DEFAULT_MODEL = "openchat_3.6"
+DEFAULT_TEMPERATURE = 0.5
+DEFAULT_MAX_TOKENS = 8192
+
+
+@dataclass(frozen=True)
+class Model:
+    id: str
+    name: str
+    max_length: int = 24576
+
+
+MODELS: dict[str, Model] = {
+    "openchat_3.6": Model("openchat_3.6", "OpenChat 3.6 (latest)"),
+    # What the old client sent; the last deployment answers it with 500, but it may live elsewhere.
+    "openchat_v3.2_mistral": Model("openchat_v3.2_mistral", "OpenChat Aura"),
+}
+
+ROLES = ("system", "user", "assistant")
+
+
+def model_for(model_id: str) -> Model:
+    return MODELS.get(model_id) or Model(model_id, model_id)
+
+
+def validate_messages(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+    checked: list[dict[str, str]] = []
+    for index, message in enumerate(messages):
+        if not isinstance(message, Mapping):
+            raise InvalidRequest(f"message {index} is not a mapping with 'role' and 'content'")
+        role, content = message.get("role"), message.get("content")
+        if role not in ROLES:
+            raise InvalidRequest(f"message {index} has role {role!r}; use one of {', '.join(ROLES)}")
+        if not isinstance(content, str):
+            raise InvalidRequest(f"message {index} content must be a string")
+        checked.append({"role": role, "content": content})
+    if not any(m["role"] != "system" for m in checked):
+        raise InvalidRequest("no user message to send")
+    if not any(m["content"].strip() for m in checked if m["role"] == "user"):
+        raise InvalidRequest("the prompt is empty")
+    return checked
+
+
+def build_body(
+    messages: Iterable[Mapping[str, Any]],
+    *,
+    model: str = DEFAULT_MODEL,
+    temperature: float | None = DEFAULT_TEMPERATURE,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    key: str = "",
+) -> dict[str, Any]:
+    """The body OpenChat UI's page posts: system messages are joined into `prompt`."""
+    checked = validate_messages(messages)
+    if temperature is not None and not 0 <= temperature <= 2:
+        raise InvalidRequest(f"temperature {temperature} is outside [0, 2]")
+    if max_tokens <= 0:
+        raise InvalidRequest(f"max_tokens must be positive, not {max_tokens}")
+    chosen = model_for(model)
+    return {
+        "model": {
+            "id": chosen.id,
+            "name": chosen.name,
+            "maxLength": chosen.max_length,
+            "tokenLimit": max_tokens,
+        },
+        "messages": [m for m in checked if m["role"] != "system"],
+        "key": key,
+        "prompt": "\n".join(m["content"] for m in checked if m["role"] == "system"),
+        "temperature": temperature,
+    }
+
+
+def encode_body(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def as_messages(prompt: str, system: str | None = None) -> list[dict[str, str]]:
+    messages = [{"role": "system", "content": system}] if system else []
+    messages.append({"role": "user", "content": prompt})
+    return messages

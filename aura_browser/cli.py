@@ -1,0 +1,421 @@
+"""The `aura-browser` command line: parse, call the client, print. Heavy imports wait for the command."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import click
+
+from .errors import AuraError, InvalidRequest, StreamInterrupted, exit_code_for
+from .run import Terminated, run_async
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0    ok
+  1    unexpected error
+  2    bad usage or input
+  3    login required or failed (no profile, corrupt profile, gate not passed)
+  4    blocked on every transport
+  5    site error (the app answered 500 Error, or is not OpenChat UI)
+  6    network error or timeout (site down, connection dropped mid-reply)
+  7    browser error (not found, failed to start, crashed)
+  130  interrupted (Ctrl-C); 143 terminated (SIGTERM)
+"""
+
+log = logging.getLogger("aura_browser")
+
+
+@dataclass
+class SiteOptions:
+    base_url: str
+    profile: str
+    profile_dir: str | None
+    browser: str | None
+    driver: str
+    proxy: str | None
+    insecure: bool
+
+    def client(self, **kwargs: Any) -> Any:
+        from .client import AuraClient
+
+        if self.insecure:
+            click.echo("aura-browser: warning: --insecure: TLS certificates are not verified", err=True)
+        return AuraClient(
+            self.base_url,
+            profile=self.profile,
+            profile_dir=self.profile_dir,
+            driver=self.driver,  # type: ignore[arg-type]
+            browser=self.browser,
+            proxy=self.proxy,
+            insecure=self.insecure,
+            **kwargs,
+        )
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("aura-browser: %(message)s"))
+    root = logging.getLogger("aura_browser")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def profile_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--profile-dir",
+        envvar="AURA_PROFILE_DIR",
+        show_envvar=True,
+        type=click.Path(file_okay=False),
+        help="Folder of saved profiles [default: the user data folder of aura-browser].",
+    )(command)
+
+
+def verbose_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    @click.option("-v", "--verbose", count=True, help="Say what happens (-vv: more). Secrets are never printed.")
+    @functools.wraps(command)
+    def wrapper(*args: Any, verbose: int, **kwargs: Any) -> Any:
+        _setup_logging(verbose)
+        return command(*args, **kwargs)
+
+    return wrapper
+
+
+def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that say which site, which profile, and which browser; collected into `site`."""
+
+    @click.option(
+        "--base-url", envvar="AURA_BASE_URL", show_envvar=True, default="https://openchat.team", show_default=True,
+        help="The OpenChat UI deployment to talk to.",
+    )
+    @click.option("--profile", envvar="AURA_PROFILE", show_envvar=True, default="default", show_default=True,
+                  help="Name of the saved session profile.")
+    @profile_dir_option
+    @click.option("--browser", envvar="AURA_BROWSER", show_envvar=True,
+                  help="Chromium binary [default: Playwright's, then /usr/lib/chromium/chromium, then PATH].")
+    @click.option("--driver", envvar="AURA_DRIVER", show_envvar=True, default="playwright", show_default=True,
+                  type=click.Choice(["playwright", "selenium"]), help="What drives the browser.")
+    @click.option("--proxy", envvar="AURA_PROXY", show_envvar=True,
+                  help="http://[user:password@]host:port for the browser and the direct requests; kept in the profile.")
+    @click.option("--insecure", envvar="AURA_INSECURE", show_envvar=True, is_flag=True,
+                  help="Accept self-signed TLS certificates (browser and direct).")
+    @verbose_option
+    @functools.wraps(command)
+    def wrapper(*args: Any, base_url: str, profile: str, profile_dir: str | None, browser: str | None,
+                driver: str, proxy: str | None, insecure: bool, **kwargs: Any) -> Any:
+        site = SiteOptions(base_url, profile, profile_dir, browser, driver, proxy, insecure)
+        return command(*args, site=site, **kwargs)
+
+    return wrapper
+
+
+@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="aura-browser", prog_name="aura-browser")
+def cli() -> None:
+    """Talk to an OpenChat UI site (openchat.team and its copies) the way your browser does.
+
+    `login` opens the site in Chromium once, passes its anti-bot gate and saves a profile.
+    `ask` then streams replies over plain HTTP with that profile, and falls back to
+    streaming from inside the browser page when plain HTTP is blocked.
+
+    \b
+    Examples:
+      aura-browser login --base-url https://openchat.team
+      aura-browser ask "Hello, how are you?"
+      echo "Summarise this" | aura-browser ask -
+      aura-browser demo        # the whole flow against a local replica
+    """
+
+
+@cli.command()
+@site_options
+@click.option("--headed", is_flag=True, envvar="AURA_HEADED", show_envvar=True,
+              help="Show the browser window, to solve a challenge or log in by hand.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True, envvar="AURA_LOGIN_TIMEOUT",
+              show_envvar=True, help="Seconds to wait for the gate to let the browser through.")
+def login(site: SiteOptions, headed: bool, timeout: float) -> None:
+    """Open the site in Chromium, pass its gate, and save the session profile.
+
+    The profile keeps the cookies, the user agent, the request headers the browser
+    sent, localStorage and the proxy. On failure, a screenshot is saved beside it.
+
+    \b
+    Example:
+      aura-browser login --base-url https://openchat.team --profile work
+    """
+
+    async def main() -> None:
+        async with site.client(headless=not headed, login_timeout=timeout) as client:
+            profile = await client.login()
+            path = client.store.path(site.profile)
+        summary = profile.summary()
+        click.echo(f"Saved profile {site.profile!r} for {profile.base_url} to {path}")
+        click.echo(f"  cookies: {', '.join(summary['cookies']) or 'none'}")
+        click.echo(f"  user agent: {profile.user_agent}")
+        click.echo(f"  gate cookie expires: {summary['gate_expires_at'] or 'no gate cookie'}")
+
+    run_async(main())
+
+
+def _read_prompt(prompt: str | None) -> str:
+    if prompt is None and sys.stdin.isatty():
+        raise click.UsageError("give a PROMPT, or '-' to read it from stdin")
+    if prompt is None or prompt == "-":
+        data = sys.stdin.buffer.read()
+        try:
+            prompt = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidRequest(f"stdin is not valid UTF-8 (byte {exc.start})") from None
+    if not prompt.strip():
+        raise InvalidRequest("the prompt is empty")
+    return prompt
+
+
+@cli.command()
+@click.argument("prompt", required=False)
+@site_options
+@click.option("--system", envvar="AURA_SYSTEM", show_envvar=True, help="System prompt (sent as the body's `prompt`).")
+@click.option("--model", envvar="AURA_MODEL", show_envvar=True, default="openchat_3.6", show_default=True)
+@click.option("--temperature", type=click.FloatRange(0, 2), default=0.5, show_default=True,
+              envvar="AURA_TEMPERATURE", show_envvar=True)
+@click.option("--max-tokens", type=click.IntRange(min=1), default=8192, show_default=True,
+              envvar="AURA_MAX_TOKENS", show_envvar=True, help="Sent as the model's tokenLimit.")
+@click.option("--transport", type=click.Choice(["auto", "direct", "page"]), default="auto", show_default=True,
+              envvar="AURA_TRANSPORT", show_envvar=True,
+              help="auto: direct HTTP, then a refreshed profile, then in-page.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              envvar="AURA_TIMEOUT", show_envvar=True, help="Seconds of silence allowed (first byte and between chunks).")
+@click.option("--first-byte-timeout", type=click.FloatRange(min=0.1), envvar="AURA_FIRST_BYTE_TIMEOUT",
+              show_envvar=True, help="Seconds to the first byte [default: --timeout].")
+@click.option("--idle-timeout", type=click.FloatRange(min=0.1), envvar="AURA_IDLE_TIMEOUT", show_envvar=True,
+              help="Seconds between two chunks [default: --timeout].")
+@click.option("--login-timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
+              envvar="AURA_LOGIN_TIMEOUT", show_envvar=True, help="Seconds a login may take, when one is needed.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end instead of streaming.")
+def ask(prompt: str | None, site: SiteOptions, system: str | None, model: str, temperature: float, max_tokens: int,
+        transport: str, timeout: float, first_byte_timeout: float | None, idle_timeout: float | None,
+        login_timeout: float, as_json: bool) -> None:
+    """Ask one question and stream the reply to stdout as it arrives.
+
+    Logs in first when there is no usable profile. PROMPT '-' (or no PROMPT, with
+    stdin piped) reads the prompt from stdin.
+
+    \b
+    Examples:
+      aura-browser ask "Hello, how are you?"
+      echo "Summarise this" | aura-browser ask -
+      aura-browser ask --system "Answer in French" --temperature 0.2 "Hi"
+      aura-browser ask --json "Hi" | jq .ttfb_ms
+    """
+    from .chat import as_messages
+    from .transports.base import Timeouts
+
+    text = _read_prompt(prompt)
+    timeouts = Timeouts(first_byte=first_byte_timeout or timeout, idle=idle_timeout or timeout)
+    printed: list[str] = []
+
+    async def main() -> None:
+        async with site.client(transport=transport, timeouts=timeouts, login_timeout=login_timeout) as client:
+            try:
+                async for chunk in client.stream(as_messages(text, system), model=model, temperature=temperature,
+                                                 max_tokens=max_tokens):
+                    printed.append(chunk)
+                    if not as_json:
+                        sys.stdout.write(chunk)
+                        sys.stdout.flush()
+            finally:
+                stats = client.last_stats
+        reply = "".join(printed)
+        if as_json:
+            click.echo(json.dumps({
+                "text": reply,
+                "transport": stats.transport,
+                "model": model,
+                "ttfb_ms": round(stats.ttfb * 1000, 1) if stats.ttfb is not None else None,
+                "elapsed_ms": round(stats.elapsed * 1000, 1) if stats.elapsed is not None else None,
+            }, ensure_ascii=False))
+        elif not reply.endswith("\n"):
+            sys.stdout.write("\n")
+
+    try:
+        run_async(main())
+    except (AuraError, KeyboardInterrupt, Terminated) as exc:
+        # What was streamed stays printed; end its line so the error message stands on its own.
+        if printed and not as_json and not printed[-1].endswith("\n"):
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+        if as_json and isinstance(exc, StreamInterrupted):
+            click.echo(json.dumps({"text": exc.partial_text, "error": str(exc)}, ensure_ascii=False))
+        raise
+
+
+@cli.group()
+def profiles() -> None:
+    """List, show and delete saved profiles. Secrets are never shown."""
+
+
+@profiles.command("list")
+@profile_dir_option
+def profiles_list(profile_dir: str | None) -> None:
+    """List saved profiles: name, site, age, and whether the gate cookie has expired.
+
+    \b
+    Example:
+      aura-browser profiles list
+    """
+    from .profile import ProfileStore
+
+    store = ProfileStore(profile_dir)
+    names = store.names()
+    if not names:
+        click.echo(f"No profiles in {store.directory}")
+        return
+    for name in names:
+        try:
+            profile = store.load(name)
+        except AuraError as exc:
+            click.echo(f"{name}\tunreadable: {exc}")
+            continue
+        assert profile is not None
+        summary = profile.summary()
+        state = "expired" if summary["expired"] else "ok"
+        click.echo(f"{name}\t{profile.base_url}\tcaptured {summary['captured_at']}\t{state}")
+
+
+@profiles.command("show")
+@click.argument("name")
+@profile_dir_option
+def profiles_show(name: str, profile_dir: str | None) -> None:
+    """Show one profile as JSON, without cookie values, tokens or passwords.
+
+    \b
+    Example:
+      aura-browser profiles show default
+    """
+    from .errors import LoginRequired
+    from .profile import ProfileStore
+
+    store = ProfileStore(profile_dir)
+    profile = store.load(name)
+    if profile is None:
+        raise LoginRequired(f"no profile {name!r} in {store.directory}")
+    click.echo(json.dumps({"name": name, "path": str(store.path(name)), **profile.summary()}, indent=2))
+
+
+@profiles.command("delete")
+@click.argument("name")
+@profile_dir_option
+def profiles_delete(name: str, profile_dir: str | None) -> None:
+    """Delete a saved profile.
+
+    \b
+    Example:
+      aura-browser profiles delete old
+    """
+    from .profile import ProfileStore
+
+    store = ProfileStore(profile_dir)
+    if not store.delete(name):
+        raise InvalidRequest(f"no profile {name!r} in {store.directory}")
+    click.echo(f"Deleted profile {name!r}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="AURA_REPLICA_HOST", show_envvar=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              envvar="AURA_REPLICA_PORT", show_envvar=True, help="0 picks a free port.")
+@click.option("--gate", type=click.Choice(["off", "challenge", "strict"]), default="off", show_default=True,
+              envvar="AURA_REPLICA_GATE", show_envvar=True,
+              help="challenge: a JS challenge sets cf_clearance. strict: also blocks non-browser TLS fingerprints.")
+@click.option("--tls", is_flag=True, envvar="AURA_REPLICA_TLS", show_envvar=True,
+              help="Serve HTTPS with a self-signed certificate (strict implies it).")
+@click.option("--challenge-delay", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Seconds the challenge script waits.")
+@click.option("--cookie-ttl", type=click.FloatRange(min=1), default=1800.0, show_default=True,
+              help="Seconds a cf_clearance cookie stays valid.")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--chunk-delay", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Seconds between reply chunks.")
+@click.option("--drop-after", type=click.IntRange(min=0), help="Drop the connection after this many reply bytes.")
+@click.option("--status", type=click.IntRange(100, 599), help="Answer /api/chat with this status instead.")
+@click.option("--reason", help="Reason phrase to go with --status.")
+@verbose_option
+def replica(host: str, port: int, gate: str, tls: bool, challenge_delay: float, cookie_ttl: float, chunk_size: int,
+            chunk_delay: float, drop_after: int | None, status: int | None, reason: str | None) -> None:
+    """Run the embedded replica of OpenChat UI and its gate, for trying things out and for tests.
+
+    It answers GET /, POST /api/models and POST /api/chat as the real app does, with a
+    deterministic reply. /__replica__/config (GET, POST JSON) changes any knob at run time.
+
+    \b
+    Example:
+      aura-browser replica --port 8765 --gate challenge
+      aura-browser ask --base-url http://127.0.0.1:8765 "Hi"
+    """
+    from .replica import ReplicaConfig, serve
+
+    config = ReplicaConfig(gate=gate, tls=tls or gate == "strict", challenge_delay=challenge_delay,
+                           cookie_ttl=cookie_ttl, chunk_size=chunk_size, chunk_delay=chunk_delay,
+                           drop_after=drop_after, status=status, reason=reason)
+
+    def ready(url: str) -> None:
+        click.echo(f"Replica of OpenChat UI listening on {url} (gate: {config.gate}). Ctrl-C stops it.")
+
+    try:
+        run_async(serve(config, host, port, on_ready=ready))
+    except (KeyboardInterrupt, Terminated):
+        click.echo("Replica stopped.", err=True)
+
+
+@cli.command()
+@click.option("--question", default="Hello, how are you?", show_default=True)
+@verbose_option
+def demo(question: str) -> None:
+    """Show the whole flow against the embedded replica: login, a direct answer, an in-page answer.
+
+    Starts the replica on a free loopback port behind a JS challenge, logs in with headless
+    Chromium, asks directly over HTTP, then switches the replica to strict (it blocks
+    non-browser TLS fingerprints) and asks again: the reply comes through the browser page.
+    Profiles go to a temporary folder, not yours.
+    """
+    from .demo import run_demo
+
+    run_async(run_demo(question, echo=click.echo))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn every outcome into one line and a documented exit code."""
+    try:
+        result = cli.main(args=argv, prog_name="aura-browser", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(2)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        sys.exit(130)
+    except AuraError as exc:
+        click.echo(f"aura-browser: error: {exc}", err=True)
+        sys.exit(exit_code_for(exc))
+    except KeyboardInterrupt:
+        click.echo("aura-browser: interrupted", err=True)
+        sys.exit(130)
+    except Terminated:
+        click.echo("aura-browser: terminated", err=True)
+        sys.exit(143)
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away: nothing left to say to anyone
+        sys.exit(1)
+    except Exception as exc:  # a bug of ours: one line, the traceback only when asked for
+        log.debug("internal error", exc_info=True)
+        click.echo(f"aura-browser: internal error: {exc.__class__.__name__}: {exc} (-vv shows the traceback)", err=True)
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)

@@ -1,0 +1,276 @@
+"""`AuraClient`: profile in, text out, over whichever transport gets through.
+
+auto: log in when there is no usable profile; go direct; when blocked, refresh the profile once
+and retry; when still blocked, stream from inside the browser page, and remember for a while
+that direct is blocked so the next calls go straight in-page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterable, Literal, Mapping
+
+from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, as_messages, build_body, validate_messages
+from .drivers.base import BrowserSession, LaunchOptions
+from .errors import Blocked, InvalidRequest, LoginRequired
+from .origin import normalise_base_url, origin_of, redact_url
+from .profile import Profile, ProfileStore
+from .transports.base import StreamStats, Timeouts
+from .transports.direct import DirectTransport
+from .transports.page import PageTransport
+
+log = logging.getLogger("aura_browser")
+
+DEFAULT_BASE_URL = "https://openchat.team"
+# How long a profile remembers that direct requests were blocked.
+DIRECT_BLOCKED_FOR = 15 * 60.0
+
+TransportName = Literal["auto", "direct", "page"]
+DriverName = Literal["playwright", "selenium"]
+
+
+def open_browser_session(driver: str, base_url: str, options: LaunchOptions) -> BrowserSession:
+    if driver == "playwright":
+        from .drivers.playwright import PlaywrightSession
+
+        return PlaywrightSession(base_url, options)
+    if driver == "selenium":
+        from .drivers.selenium import SeleniumSession  # type: ignore[import-not-found]
+
+        return SeleniumSession(base_url, options)
+    raise InvalidRequest(f"unknown driver {driver!r}; use playwright or selenium")
+
+
+class AuraClient:
+    """Chat with one OpenChat UI deployment through a saved browser profile.
+
+    ```python
+    async with AuraClient(base_url="https://openchat.team") as client:
+        async for chunk in client.stream([{"role": "user", "content": "Hi"}]):
+            print(chunk, end="")
+    ```
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        profile: str = "default",
+        profile_dir: str | Path | None = None,
+        transport: TransportName = "auto",
+        driver: DriverName = "playwright",
+        browser: str | None = None,
+        proxy: str | None = None,
+        insecure: bool = False,
+        headless: bool = True,
+        timeouts: Timeouts | None = None,
+        login_timeout: float = 120.0,
+    ) -> None:
+        if transport not in ("auto", "direct", "page"):
+            raise InvalidRequest(f"unknown transport {transport!r}; use auto, direct or page")
+        self.base_url = normalise_base_url(base_url)
+        self.profile_name = profile
+        self.store = ProfileStore(profile_dir)
+        self.store.path(profile)  # checks the name now, not at the first request
+        self.transport = transport
+        self.driver = driver
+        self.proxy = proxy
+        self.insecure = insecure
+        self.timeouts = timeouts or Timeouts()
+        self.launch_options = LaunchOptions(
+            executable=browser,
+            headless=headless,
+            proxy=proxy,
+            insecure=insecure,
+            timeout=login_timeout,
+            screenshot_path=self.store.screenshot_path(profile),
+        )
+        self.last_stats = StreamStats()
+        self._profile: Profile | None = None
+        self._direct: DirectTransport | None = None
+        self._browser: BrowserSession | None = None
+        self._browser_has_profile = False
+        self._refresh_lock = asyncio.Lock()
+        self._closed = False
+
+    async def __aenter__(self) -> "AuraClient":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # --- profile ---------------------------------------------------------------------------
+
+    @property
+    def profile(self) -> Profile | None:
+        """The profile in use, once one has been loaded or captured."""
+        return self._profile
+
+    def _usable(self, profile: Profile | None) -> bool:
+        if profile is None or profile.is_expired():
+            return False
+        if self.proxy is not None and profile.proxy != self.proxy:
+            log.info("profile was captured through another proxy; its gate cookie is bound to that address")
+            return False
+        return True
+
+    def _load(self) -> Profile | None:
+        profile = self.store.load(self.profile_name)
+        if profile is not None and profile.origin != origin_of(self.base_url):
+            raise LoginRequired(
+                f"profile {self.profile_name!r} was captured for {profile.origin}, not {origin_of(self.base_url)}; "
+                f"run: aura-browser login --base-url {self.base_url} --profile NAME"
+            )
+        return profile
+
+    async def _current_profile(self) -> Profile:
+        if self._profile is None:
+            self._profile = self._load()
+        if not self._usable(self._profile):
+            return await self._refresh(self._profile)
+        assert self._profile is not None
+        return self._profile
+
+    async def login(self) -> Profile:
+        """Open the site in a fresh browser context, pass its gate, and save what it learned."""
+        async with self._refresh_lock:
+            async with self.store.lock(self.profile_name, timeout=self.launch_options.timeout + 60):
+                return await self._capture_and_save()
+
+    async def _refresh(self, stale: Profile | None) -> Profile:
+        """Replace a stale profile once, however many callers (tasks or processes) found it stale."""
+        async with self._refresh_lock:
+            if self._profile is not stale and self._usable(self._profile):
+                assert self._profile is not None
+                return self._profile
+            async with self.store.lock(self.profile_name, timeout=self.launch_options.timeout + 60):
+                on_disk = self._load()
+                newer = on_disk is not None and (stale is None or on_disk.captured_at > stale.captured_at)
+                if newer and self._usable(on_disk):
+                    log.info("using the profile another process just refreshed")
+                    self._profile = on_disk
+                    return on_disk  # type: ignore[return-value]
+                return await self._capture_and_save()
+
+    async def _capture_and_save(self) -> Profile:
+        session = self._browser_session()
+        log.info("logging in to %s (%s, %s)", self.base_url, self.driver, "headless" if self.launch_options.headless else "headed")
+        await session.open(None)
+        profile = await session.capture()
+        previous = self._profile
+        if previous is not None and previous.direct_blocked_until and previous.user_agent == profile.user_agent:
+            profile.direct_blocked_until = previous.direct_blocked_until
+        path = self.store.save(self.profile_name, profile)
+        log.info("saved profile %r to %s (proxy %s)", self.profile_name, path, redact_url(profile.proxy) if profile.proxy else "none")
+        self._profile = profile
+        self._browser_has_profile = True
+        if self._direct is not None:
+            self._direct.profile = profile
+        return profile
+
+    def _browser_session(self) -> BrowserSession:
+        if self._browser is None:
+            self._browser = open_browser_session(self.driver, self.base_url, self.launch_options)
+        return self._browser
+
+    async def _page_transport(self, profile: Profile) -> PageTransport:
+        session = self._browser_session()
+        if not self._browser_has_profile:
+            await session.open(profile)
+            self._browser_has_profile = True
+        return PageTransport(session, timeouts=self.timeouts)
+
+    def _mark_direct_blocked(self, profile: Profile) -> None:
+        profile.direct_blocked_until = time.time() + DIRECT_BLOCKED_FOR
+        self.store.save(self.profile_name, profile)
+
+    # --- chat ------------------------------------------------------------------------------
+
+    async def stream(
+        self,
+        messages: Iterable[Mapping[str, Any]],
+        *,
+        model: str = DEFAULT_MODEL,
+        temperature: float | None = DEFAULT_TEMPERATURE,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+    ) -> AsyncIterator[str]:
+        """Yield the reply's text as it arrives. `last_stats` tells the transport and timings."""
+        if self._closed:
+            raise InvalidRequest("this AuraClient is closed")
+        messages = validate_messages(messages)
+        build_body(messages, model=model, temperature=temperature, max_tokens=max_tokens)  # fail fast on bad input
+        stats = self.last_stats = StreamStats()
+        started = time.perf_counter()
+        profile = await self._current_profile()
+
+        def body_for(current: Profile) -> dict[str, Any]:
+            return build_body(messages, model=model, temperature=temperature, max_tokens=max_tokens, key=current.api_key)
+
+        in_page = self.transport == "page" or (self.transport == "auto" and profile.direct_is_blocked())
+        if not in_page:
+            direct = self._direct_transport(profile)
+            for attempt in (1, 2):
+                try:
+                    async for text in self._timed(direct.stream(body_for(direct.profile)), stats, "direct", started):
+                        yield text
+                    return
+                except Blocked as blocked:  # raised before any text, never after
+                    if attempt == 2:
+                        if self.transport == "direct":
+                            raise Blocked(f"{blocked} even with a fresh profile; try --transport page") from None
+                        break
+                    log.info("direct request blocked (%s); refreshing the profile once", blocked)
+                    profile = await self._refresh(direct.profile)
+            log.info("still blocked; streaming from inside the browser page")
+            self._mark_direct_blocked(direct.profile)
+            profile = direct.profile
+        page = await self._page_transport(profile)
+        async for text in self._timed(page.stream(body_for(profile)), stats, "page", started):
+            yield text
+
+    def _direct_transport(self, profile: Profile) -> DirectTransport:
+        if self._direct is None:
+            self._direct = DirectTransport(profile, timeouts=self.timeouts, insecure=self.insecure)
+        self._direct.profile = profile
+        return self._direct
+
+    @staticmethod
+    async def _timed(chunks: AsyncIterator[str], stats: StreamStats, transport: str, started: float) -> AsyncIterator[str]:
+        stats.transport = transport
+        try:
+            async for text in chunks:
+                if stats.ttfb is None:
+                    stats.ttfb = time.perf_counter() - started
+                yield text
+        finally:
+            stats.elapsed = time.perf_counter() - started
+            await chunks.aclose()  # type: ignore[attr-defined]
+
+    async def ask(
+        self,
+        prompt: str | Iterable[Mapping[str, Any]],
+        *,
+        system: str | None = None,
+        model: str = DEFAULT_MODEL,
+        temperature: float | None = DEFAULT_TEMPERATURE,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+    ) -> str:
+        """The whole reply as one string. `prompt` is a string, or a list of messages."""
+        messages = as_messages(prompt, system) if isinstance(prompt, str) else list(prompt)
+        parts = [text async for text in self.stream(messages, model=model, temperature=temperature, max_tokens=max_tokens)]
+        return "".join(parts)
+
+    async def close(self) -> None:
+        """Close the HTTP session and any browser this client started. Safe to call twice."""
+        self._closed = True
+        direct, browser = self._direct, self._browser
+        self._direct = self._browser = None
+        try:
+            if direct is not None:
+                await direct.aclose()
+        finally:
+            if browser is not None:
+                await browser.close()

@@ -1,0 +1,302 @@
+"""What every browser driver does, written once: pass the gate, capture a Profile, stream in-page.
+
+A driver subclass supplies a handful of primitives (launch, navigate, evaluate, wait for a
+predicate, screenshot, cookies). The rules about gates, timeouts and what a profile holds
+live here, so the Playwright and Selenium drivers cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import platform
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from ..chat import MODELS_PATH
+from ..errors import Blocked, BrowserError, LoginRequired, SiteDown
+from ..gate import PAGE_STATE_JS, PageKind
+from ..origin import redact_url
+from ..profile import GATE_COOKIES, Profile
+
+log = logging.getLogger("aura_browser.browser")
+
+# Request headers worth replaying: what a same-origin fetch from the page really carries.
+REPLAYED_HEADERS = (
+    "accept",
+    "accept-language",
+    "origin",
+    "referer",
+    "sec-ch-ua",
+    "sec-ch-ua-mobile",
+    "sec-ch-ua-platform",
+    "sec-fetch-dest",
+    "sec-fetch-mode",
+    "sec-fetch-site",
+)
+PUSH_BINDING = "__auraPush"
+
+# Resolves once the page is anything but a challenge still in progress.
+SETTLED_STATE_JS = "() => { const s = (%s)(); return s && s !== 'challenge' ? s : null; }" % PAGE_STATE_JS.strip()
+
+# Runs fetch('api/chat') in the page and pushes each decoded chunk to Python as soon as it is read.
+# Fire and forget: events arrive through the binding, one JSON string per call.
+FETCH_JS = r"""
+([id, path, body, binding]) => {
+  const push = (event) => window[binding](JSON.stringify(Object.assign({id}, event)));
+  const aborts = (window.__auraAborts = window.__auraAborts || {});
+  const controller = new AbortController();
+  aborts[id] = controller;
+  (async () => {
+    try {
+      const r = await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
+                                   body, signal: controller.signal});
+      const headers = {};
+      r.headers.forEach((v, k) => { headers[k] = v; });
+      const type = (headers["content-type"] || "").toLowerCase();
+      if (!r.ok || type.includes("text/html")) {
+        push({type: "head", status: r.status, reason: r.statusText, headers, body: (await r.text()).slice(0, 65536)});
+        return;
+      }
+      push({type: "head", status: r.status, reason: r.statusText, headers});
+      const reader = r.body.getReader();
+      const decoder = new TextDecoder();
+      for (;;) {
+        const {done, value} = await reader.read();
+        if (done) break;
+        const text = decoder.decode(value, {stream: true});
+        if (text) push({type: "chunk", text});
+      }
+      const tail = decoder.decode();
+      if (tail) push({type: "chunk", text: tail});
+      push({type: "end"});
+    } catch (e) {
+      push({type: "error", name: e && e.name || "Error", message: String(e && e.message || e)});
+    } finally {
+      delete aborts[id];
+    }
+  })();
+  return true;
+}
+"""
+ABORT_JS = "(id) => { const c = (window.__auraAborts || {})[id]; if (c) c.abort(); return !!c; }"
+MODELS_PROBE_JS = """
+async ([path, key]) => {
+  const r = await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
+                               body: JSON.stringify({key})});
+  return {status: r.status, text: (await r.text()).slice(0, 4096)};
+}
+"""
+
+
+def normal_user_agent(browser_version: str) -> str:
+    """The user agent a headed Chrome of this version sends (reduced UA: minor parts zeroed)."""
+    major = browser_version.split(".")[0] or "120"
+    system = {
+        "Linux": "X11; Linux x86_64",
+        "Darwin": "Macintosh; Intel Mac OS X 10_15_7",
+        "Windows": "Windows NT 10.0; Win64; x64",
+    }.get(platform.system(), "X11; Linux x86_64")
+    return f"Mozilla/5.0 ({system}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{major}.0.0.0 Safari/537.36"
+
+
+@dataclass
+class LaunchOptions:
+    executable: str | None = None  # None: find_chromium()
+    headless: bool = True
+    proxy: str | None = None
+    insecure: bool = False
+    timeout: float = 120.0  # how long the gate may take
+    screenshot_path: Path | None = None  # where a failed login leaves its screenshot
+    extra_args: list[str] = field(default_factory=list)
+
+
+# Chromium flags that keep a headless start lean and quiet on a machine with no network of its own.
+LEAN_ARGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--mute-audio",
+    "--disable-quic",
+)
+
+
+class PageStreams:
+    """Routes the events the page pushes through the binding to one queue per in-page stream."""
+
+    def __init__(self) -> None:
+        self._queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
+        self._ids = itertools.count(1)
+        self._dead: str | None = None
+
+    def open(self) -> tuple[str, asyncio.Queue[dict[str, Any]]]:
+        if self._dead:
+            raise BrowserError(self._dead)
+        stream_id = f"s{next(self._ids)}"
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._queues[stream_id] = queue
+        return stream_id, queue
+
+    def close(self, stream_id: str) -> None:
+        self._queues.pop(stream_id, None)
+
+    def push(self, payload: str) -> None:
+        event = json.loads(payload)
+        queue = self._queues.get(event.get("id"))
+        if queue is not None:
+            queue.put_nowait(event)
+
+    def fail_all(self, reason: str) -> None:
+        """The browser or page died: wake every waiting stream with an error."""
+        self._dead = reason
+        for queue in self._queues.values():
+            queue.put_nowait({"type": "browser-gone", "message": reason})
+
+
+class BrowserSession(ABC):
+    """One browser, opened on one site, that has passed its gate and can stream from the page."""
+
+    driver_name: str = "?"
+
+    def __init__(self, base_url: str, options: LaunchOptions) -> None:
+        self.base_url = base_url
+        self.options = options
+        self.streams = PageStreams()
+        self.browser_version = ""
+        self.user_agent = ""
+        self.last_status: int | None = None
+
+    # --- primitives a driver implements ---------------------------------------------------
+
+    @abstractmethod
+    async def _launch(self) -> None:
+        """Start (or connect to) the browser; set browser_version."""
+
+    @abstractmethod
+    async def _new_page(self, profile: Profile | None, user_agent: str) -> None:
+        """A fresh page in a fresh context: the profile's cookies and storage if given, this UA, the push binding."""
+
+    @abstractmethod
+    async def _goto(self, url: str) -> int | None:
+        """Navigate; return the main document's HTTP status when known."""
+
+    @abstractmethod
+    async def _wait_for(self, predicate_js: str, timeout: float) -> Any:
+        """Wait until the JS predicate returns a truthy value, across navigations; TimeoutError after `timeout`."""
+
+    @abstractmethod
+    async def _evaluate(self, js: str, arg: Any = None) -> Any:
+        """Run a JS function with one argument in the page and return its result."""
+
+    @abstractmethod
+    async def _capture_request_headers(self, key: str) -> dict[str, str]:
+        """Headers the browser really sent on a same-origin POST to api/models (made with MODELS_PROBE_JS)."""
+
+    @abstractmethod
+    async def _storage_state(self) -> dict[str, Any]:
+        """Cookies (HttpOnly too) and localStorage, in Playwright's storage-state format."""
+
+    @abstractmethod
+    async def _screenshot(self, path: Path) -> None: ...
+
+    @abstractmethod
+    async def _page_info(self) -> tuple[str, str]:
+        """(url, title) of the page as it stands."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Close everything this session started. Never raises; safe to call twice."""
+
+    # --- what every driver does the same way -----------------------------------------------
+
+    async def open(self, profile: Profile | None = None) -> None:
+        """Open the site in a fresh context (from `profile` when given) and pass its gate."""
+        if not self.browser_version:
+            await self._launch()
+        self.user_agent = profile.user_agent if profile else normal_user_agent(self.browser_version)
+        await self._new_page(profile, self.user_agent)
+        await self._pass_gate()
+
+    async def _pass_gate(self) -> None:
+        started = time.monotonic()
+        log.info("opening %s in %s", self.base_url, self.driver_name)
+        self.last_status = await self._goto(self.base_url + "/")
+        try:
+            state = await self._wait_for(SETTLED_STATE_JS, self.options.timeout)
+        except asyncio.TimeoutError:
+            raise LoginRequired(await self._describe_failure("the gate was not passed")) from None
+        if state == PageKind.APP:
+            log.info("gate passed in %.2fs", time.monotonic() - started)
+            return
+        if state == PageKind.DISABLED:
+            raise SiteDown(f"{self.base_url}: This Deployment has been disabled")
+        if state == PageKind.BLOCKED:
+            raise Blocked(await self._describe_failure("the site's gate blocked the browser"))
+        raise LoginRequired(await self._describe_failure("this is not an OpenChat UI page"))
+
+    async def _describe_failure(self, what: str) -> str:
+        try:
+            url, title = await self._page_info()
+        except Exception:  # the page may be gone; the message still has to be made
+            url, title = self.base_url, "?"
+        message = f"{what} after {self.options.timeout:g}s: at {redact_url(url)} (title {title!r}, status {self.last_status})"
+        if self.options.screenshot_path is not None:
+            try:
+                self.options.screenshot_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                await self._screenshot(self.options.screenshot_path)
+                message += f"; screenshot: {self.options.screenshot_path}"
+            except Exception as exc:
+                log.debug("no screenshot: %s", exc.__class__.__name__)
+        return message
+
+    async def capture(self) -> Profile:
+        """What the browser learned, as a Profile bound to this UA and proxy."""
+        state = await self._storage_state()
+        gate_expiry = [c.get("expires", -1) for c in state.get("cookies", []) if c.get("name") in GATE_COOKIES]
+        gate_expiry = [e for e in gate_expiry if e and e > 0]
+        profile = Profile(
+            base_url=self.base_url,
+            user_agent=self.user_agent,
+            storage_state=state,
+            proxy=self.options.proxy,
+            driver=self.driver_name,
+            browser_version=self.browser_version,
+            captured_at=time.time(),
+            gate_expires_at=min(gate_expiry) if gate_expiry else None,
+        )
+        headers = await self._capture_request_headers(profile.api_key)
+        profile.headers = {k: v for k, v in headers.items() if k in REPLAYED_HEADERS}
+        return profile
+
+    async def stream_fetch(self, path: str, body: str) -> AsyncIterator[dict[str, Any]]:
+        """Events of one fetch run inside the page: head, chunk..., end | error | browser-gone."""
+        stream_id, queue = self.streams.open()
+        finished = False
+        try:
+            await self._evaluate(FETCH_JS, [stream_id, path, body, PUSH_BINDING])
+            while True:
+                event = await queue.get()
+                if event["type"] in ("end", "error", "browser-gone"):
+                    finished = True
+                yield event
+                if finished:
+                    return
+        finally:
+            self.streams.close(stream_id)
+            if not finished:
+                await self._abort(stream_id)
+
+    async def _abort(self, stream_id: str) -> None:
+        try:
+            await asyncio.shield(self._evaluate(ABORT_JS, stream_id))
+        except Exception:  # the page may already be gone; there is nothing left to abort then
+            pass
+

@@ -1,0 +1,148 @@
+"""The Playwright driver (async API). Playwright is imported only when a browser is needed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..browser_path import find_chromium
+from ..chat import MODELS_PATH
+from ..errors import BrowserError, NetworkError, SiteDown
+from ..origin import join
+from ..profile import Profile
+from .base import LEAN_ARGS, MODELS_PROBE_JS, PUSH_BINDING, BrowserSession, LaunchOptions, PageStreams
+
+
+def playwright_proxy(proxy: str | None) -> dict[str, str] | None:
+    if not proxy:
+        return None
+    parts = urlsplit(proxy)
+    server = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    settings = {"server": server}
+    if parts.username:
+        settings["username"] = parts.username
+        settings["password"] = parts.password or ""
+    return settings
+
+
+def navigation_error(url: str, message: str) -> Exception:
+    """Chromium's net::ERR_* codes, as our exceptions."""
+    code = next((word for word in message.split() if word.startswith("net::ERR_")), "")
+    if "CERT" in code:
+        return NetworkError(f"TLS certificate of {url} is not trusted ({code}); pass --insecure to accept it")
+    if code:
+        return SiteDown(f"cannot reach {url}: {code.removeprefix('net::')}")
+    return BrowserError(f"browser failed to open {url}: {message.splitlines()[0]}")
+
+
+class PlaywrightSession(BrowserSession):
+    driver_name = "playwright"
+
+    def __init__(self, base_url: str, options: LaunchOptions) -> None:
+        super().__init__(base_url, options)
+        self._playwright: Any = None
+        self._browser: Any = None
+        self._context: Any = None
+        self._page: Any = None
+
+    async def _launch(self) -> None:
+        from playwright.async_api import Error as PlaywrightError
+        from playwright.async_api import async_playwright
+
+        executable = self.options.executable or find_chromium()
+        self.streams = PageStreams()
+        args = [*LEAN_ARGS, *self.options.extra_args]
+        if self.options.insecure:
+            args.append("--ignore-certificate-errors")
+        try:
+            self._playwright = await async_playwright().start()
+            self._browser = await self._playwright.chromium.launch(
+                executable_path=executable,
+                headless=self.options.headless,
+                args=args,
+                proxy=playwright_proxy(self.options.proxy),
+                timeout=60_000,
+            )
+        except PlaywrightError as exc:
+            await self.close()
+            raise BrowserError(f"cannot start Chromium at {executable}: {str(exc).splitlines()[0]}") from None
+        self.browser_version = self._browser.version
+        self._browser.on("disconnected", lambda _: self.streams.fail_all("the browser closed or crashed"))
+
+    async def _new_page(self, profile: Profile | None, user_agent: str) -> None:
+        if self._context is not None:
+            with contextlib.suppress(Exception):
+                await self._context.close()
+        self._context = await self._browser.new_context(
+            user_agent=user_agent,
+            storage_state=profile.storage_state if profile else None,
+            ignore_https_errors=self.options.insecure,
+        )
+        await self._context.expose_binding(PUSH_BINDING, lambda _source, payload: self.streams.push(payload))
+        self._page = await self._context.new_page()
+        self._page.on("crash", lambda _: self.streams.fail_all("the browser page crashed"))
+
+    async def _goto(self, url: str) -> int | None:
+        from playwright.async_api import Error as PlaywrightError
+
+        try:
+            response = await self._page.goto(url, wait_until="commit", timeout=self.options.timeout * 1000)
+        except PlaywrightError as exc:
+            raise navigation_error(url, str(exc)) from None
+        return response.status if response else None
+
+    async def _wait_for(self, predicate_js: str, timeout: float) -> Any:
+        from playwright.async_api import Error as PlaywrightError
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            handle = await self._page.wait_for_function(predicate_js, timeout=timeout * 1000)
+            return await handle.json_value()
+        except PlaywrightTimeout:
+            raise asyncio.TimeoutError from None
+        except PlaywrightError as exc:
+            raise BrowserError(f"browser failed while waiting for the page: {str(exc).splitlines()[0]}") from None
+
+    async def _evaluate(self, js: str, arg: Any = None) -> Any:
+        from playwright.async_api import Error as PlaywrightError
+
+        try:
+            return await self._page.evaluate(js, arg)
+        except PlaywrightError as exc:
+            raise BrowserError(f"browser failed: {str(exc).splitlines()[0]}") from None
+
+    async def _capture_request_headers(self, key: str) -> dict[str, str]:
+        models_url = join(self.base_url, MODELS_PATH)
+        async with self._page.expect_request(lambda r: r.url == models_url and r.method == "POST") as info:
+            await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
+        request = await info.value
+        return await request.all_headers()
+
+    async def _storage_state(self) -> dict[str, Any]:
+        return await self._context.storage_state()
+
+    async def _screenshot(self, path: Path) -> None:
+        await self._page.screenshot(path=str(path))
+        os.chmod(path, 0o600)
+
+    async def _page_info(self) -> tuple[str, str]:
+        return self._page.url, await self._page.title()
+
+    async def close(self) -> None:
+        context, browser, playwright = self._context, self._browser, self._playwright
+        self._context = self._browser = self._playwright = self._page = None
+        self.browser_version = ""
+        self.streams.fail_all("the browser was closed")
+        if context is not None:
+            with contextlib.suppress(Exception):
+                await context.close()
+        if browser is not None:
+            with contextlib.suppress(Exception):
+                await browser.close()
+        if playwright is not None:
+            with contextlib.suppress(Exception):
+                await playwright.stop()

@@ -1,0 +1,45 @@
+"""URLs: a site's origin, joining paths onto a base URL, and hiding passwords in URLs."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from .errors import InvalidRequest
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalise_base_url(url: str) -> str:
+    """`https://host/` -> `https://host`; refuses what is not an http(s) URL."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise InvalidRequest(f"base URL {url!r} must look like https://host[:port][/path]")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port or _DEFAULT_PORTS.get(scheme)
+    if port == _DEFAULT_PORTS.get(scheme):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def join(base_url: str, path: str) -> str:
+    """Resolve a page-relative path ("api/chat") the way the page's own fetch() does."""
+    return f"{base_url.rstrip('/')}/{path}"
+
+
+def redact_url(url: str) -> str:
+    """`http://user:secret@proxy:8080` -> `http://user:***@proxy:8080`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, f"{parts.username}:***@{host}", parts.path, parts.query, parts.fragment))

@@ -1,0 +1,252 @@
+"""`Profile`, what a browser learned about a site, and `ProfileStore`, where profiles live on disk.
+
+A profile file is JSON. Its `storage_state` member is Playwright's storage-state format as is,
+so `browser.new_context(storage_state=profile.storage_state)` loads it.
+Files are written atomically, 0600, in a 0700 folder, and refreshed under a file lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import os
+import re
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator
+from urllib.parse import urlsplit
+
+from .errors import InvalidRequest, ProfileError
+from .origin import origin_of, redact_url
+
+FORMAT = "aura-browser-profile"
+FORMAT_VERSION = 1
+GATE_COOKIES = ("cf_clearance",)
+# A cookie this close to expiry is treated as expired: a long stream should not outlive it.
+EXPIRY_MARGIN = 30.0
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass
+class Profile:
+    base_url: str
+    user_agent: str
+    headers: dict[str, str] = field(default_factory=dict)
+    storage_state: dict[str, Any] = field(default_factory=lambda: {"cookies": [], "origins": []})
+    proxy: str | None = None
+    driver: str = "playwright"
+    browser_version: str = ""
+    captured_at: float = field(default_factory=time.time)
+    gate_expires_at: float | None = None
+    direct_blocked_until: float | None = None
+
+    @property
+    def origin(self) -> str:
+        return origin_of(self.base_url)
+
+    @property
+    def cookies(self) -> list[dict[str, Any]]:
+        return self.storage_state.get("cookies", [])
+
+    def local_storage(self) -> dict[str, str]:
+        for entry in self.storage_state.get("origins", []):
+            if entry.get("origin") == self.origin:
+                return {item["name"]: item["value"] for item in entry.get("localStorage", [])}
+        return {}
+
+    @property
+    def api_key(self) -> str:
+        """The page's `apiKey` from localStorage: what the page sends as the body's `key`."""
+        value = self.local_storage().get("apiKey", "")
+        with contextlib.suppress(ValueError):
+            decoded = json.loads(value)
+            if isinstance(decoded, str):
+                return decoded
+        return value
+
+    def cookies_for(self, url: str, now: float | None = None) -> dict[str, str]:
+        """The cookies a browser would send to `url`; none at all for another origin."""
+        if origin_of(url) != self.origin:
+            return {}
+        now = time.time() if now is None else now
+        parts = urlsplit(url)
+        host, path = (parts.hostname or "").lower(), parts.path or "/"
+        chosen: dict[str, str] = {}
+        for cookie in self.cookies:
+            domain = cookie.get("domain", "").lower().lstrip(".")
+            if host != domain and not host.endswith("." + domain):
+                continue
+            if not path.startswith(cookie.get("path", "/") or "/"):
+                continue
+            if cookie.get("secure") and parts.scheme != "https":
+                continue
+            expires = cookie.get("expires", -1)
+            if expires not in (-1, None) and expires <= now:
+                continue
+            chosen[cookie["name"]] = cookie["value"]
+        return chosen
+
+    def gate_cookie_names(self) -> list[str]:
+        return [c["name"] for c in self.cookies if c["name"] in GATE_COOKIES]
+
+    def is_expired(self, now: float | None = None) -> bool:
+        if self.gate_expires_at is None:
+            return False
+        now = time.time() if now is None else now
+        return self.gate_expires_at - EXPIRY_MARGIN <= now
+
+    def direct_is_blocked(self, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        return self.direct_blocked_until is not None and self.direct_blocked_until > now
+
+    def to_json(self) -> str:
+        data = {"format": FORMAT, "version": FORMAT_VERSION, **asdict(self)}
+        return json.dumps(data, indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str, path: str = "<profile>") -> "Profile":
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ProfileError(path, f"not valid JSON ({exc.msg} at line {exc.lineno}); delete it and log in again") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ProfileError(path, "not an aura-browser profile")
+        if data.get("version") != FORMAT_VERSION:
+            raise ProfileError(path, f"profile format version {data.get('version')!r} is not supported; log in again")
+        known = {name for name in cls.__dataclass_fields__}
+        try:
+            profile = cls(**{k: v for k, v in data.items() if k in known})
+            if not isinstance(profile.storage_state.get("cookies"), list) or not profile.user_agent:
+                raise TypeError("storage_state.cookies or user_agent")
+        except (TypeError, AttributeError) as exc:
+            raise ProfileError(path, f"damaged ({exc}); delete it and log in again") from None
+        return profile
+
+    def summary(self, now: float | None = None) -> dict[str, Any]:
+        """What `profiles show` prints: everything useful, no cookie value, token or password."""
+        now = time.time() if now is None else now
+        return {
+            "base_url": self.base_url,
+            "user_agent": self.user_agent,
+            "proxy": redact_url(self.proxy) if self.proxy else None,
+            "driver": self.driver,
+            "browser_version": self.browser_version,
+            "captured_at": _iso(self.captured_at),
+            "age_seconds": round(now - self.captured_at),
+            "gate_cookie": ", ".join(self.gate_cookie_names()) or None,
+            "gate_expires_at": _iso(self.gate_expires_at) if self.gate_expires_at else None,
+            "expired": self.is_expired(now),
+            "cookies": sorted(c["name"] for c in self.cookies),
+            "headers": sorted(self.headers),
+            "local_storage_keys": sorted(self.local_storage()),
+            "direct_blocked_until": _iso(self.direct_blocked_until) if self.direct_is_blocked(now) else None,
+        }
+
+
+def _iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+
+
+def default_profile_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("aura-browser")) / "profiles"
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise InvalidRequest(f"profile name {name!r} must be letters, digits, '.', '_' or '-' (at most 64)")
+    return name
+
+
+class ProfileStore:
+    """Named profiles in one folder: `<dir>/<name>.json`."""
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+        self.directory = Path(directory) if directory else default_profile_dir()
+
+    def path(self, name: str) -> Path:
+        return self.directory / f"{check_name(name)}.json"
+
+    def screenshot_path(self, name: str) -> Path:
+        return self.directory / f"{check_name(name)}.failed-login.png"
+
+    def ensure_directory(self) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.directory, 0o700)
+        return self.directory
+
+    def load(self, name: str) -> Profile | None:
+        path = self.path(name)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ProfileError(str(path), f"cannot be read ({exc.__class__.__name__})") from None
+        return Profile.from_json(text, str(path))
+
+    def save(self, name: str, profile: Profile) -> Path:
+        """Write atomically: a crash leaves the old file or the new one, never half of one."""
+        path = self.path(name)
+        self.ensure_directory()
+        fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.directory)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(profile.to_json())
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+            raise
+        directory_fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(directory_fd)
+        finally:
+            os.close(directory_fd)
+        return path
+
+    def delete(self, name: str) -> bool:
+        try:
+            self.path(name).unlink()
+        except FileNotFoundError:
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            (self.directory / f"{name}.lock").unlink()
+        return True
+
+    def names(self) -> list[str]:
+        if not self.directory.is_dir():
+            return []
+        return sorted(p.stem for p in self.directory.glob("*.json") if _NAME.match(p.stem))
+
+    @contextlib.asynccontextmanager
+    async def lock(self, name: str, timeout: float = 300.0) -> AsyncIterator[None]:
+        """Hold `<name>.lock` so that only one process refreshes a profile at a time."""
+        self.ensure_directory()
+        fd = os.open(self.directory / f"{check_name(name)}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            deadline = time.monotonic() + timeout
+            delay = 0.01
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise ProfileError(str(self.path(name)), "another process held its lock too long") from None
+                    # flock has no async form, and a blocked flock in a thread cannot be cancelled.
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 0.2)
+            yield
+        finally:
+            os.close(fd)

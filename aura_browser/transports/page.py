@@ -1,0 +1,61 @@
+"""The in-page transport: fetch('api/chat') inside a page of the site, chunks pushed back as they arrive.
+
+It gets past gates that block by TLS fingerprint, since the request is the browser's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, AsyncIterator
+
+from ..chat import CHAT_PATH
+from ..drivers.base import BrowserSession
+from ..errors import BrowserError, NetworkError, ResponseTimeout, StreamInterrupted
+from ..origin import join
+from .base import Timeouts
+from .replies import error_for_reply
+
+
+class PageTransport:
+    name = "page"
+
+    def __init__(self, session: BrowserSession, *, timeouts: Timeouts = Timeouts()) -> None:
+        self.session = session
+        self.timeouts = timeouts
+
+    async def stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
+        url = join(self.session.base_url, CHAT_PATH)
+        events = self.session.stream_fetch(CHAT_PATH, json.dumps(body, ensure_ascii=False))
+        received: list[str] = []
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(self.timeouts.first_byte if not received else self.timeouts.idle):
+                        event = await anext(events)
+                except asyncio.TimeoutError:
+                    if not received:
+                        raise ResponseTimeout(f"no reply from {url} within {self.timeouts.first_byte:g}s") from None
+                    raise StreamInterrupted(
+                        f"the reply stalled: nothing for {self.timeouts.idle:g}s", "".join(received)
+                    ) from None
+                kind = event["type"]
+                if kind == "chunk":
+                    received.append(event["text"])
+                    yield event["text"]
+                elif kind == "head" and "body" in event:
+                    raise error_for_reply(url, event["status"], event["reason"], event["headers"], event["body"])
+                elif kind == "end":
+                    return
+                elif kind == "error":
+                    message = f"the page's fetch of {url} failed ({event['message']})"
+                    if received:
+                        raise StreamInterrupted(message, "".join(received))
+                    raise NetworkError(message)
+                elif kind == "browser-gone":
+                    raise BrowserError(f"{event['message']} during the in-page reply")
+        finally:
+            await events.aclose()
+
+    async def aclose(self) -> None:
+        """The session belongs to the client, which closes it."""
