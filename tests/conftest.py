@@ -1,0 +1,93 @@
+"""Fixtures: a real replica on loopback, a throwaway profile folder, clients on them; and a leak check."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from aura_browser import AuraClient
+from aura_browser.replica import ReplicaConfig, ReplicaServer
+from aura_browser.transports.base import Timeouts
+
+FAST = dict(challenge_delay=0.2)  # the challenge still runs its script; it just waits less
+
+
+def chromium_pids() -> set[int]:
+    out = subprocess.run(["pgrep", "-f", "chrom(e|ium)"], capture_output=True, text=True).stdout
+    return {int(pid) for pid in out.split()} - {os.getpid()}
+
+
+def wait_for_no_new_chromium(before: set[int], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    left = chromium_pids() - before
+    while left and time.monotonic() < deadline:  # a closed browser's children exit a moment after it
+        time.sleep(0.1)
+        left = chromium_pids() - before
+    assert not left, f"Chromium processes left running: {sorted(left)}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_browser_left_behind() -> Iterator[None]:
+    """After the whole suite, no Chromium that the suite started may still run."""
+    before = chromium_pids()
+    yield
+    wait_for_no_new_chromium(before)
+
+
+@pytest.fixture
+def make_replica() -> Iterator[Callable[..., ReplicaServer]]:
+    servers: list[ReplicaServer] = []
+
+    def make(**config: object) -> ReplicaServer:
+        server = ReplicaServer(ReplicaConfig(**{**FAST, **config}))  # type: ignore[arg-type]
+        server.start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def replica(make_replica: Callable[..., ReplicaServer]) -> ReplicaServer:
+    return make_replica(gate="challenge")
+
+
+@pytest.fixture
+def profile_dir(tmp_path: Path) -> Path:
+    return tmp_path / "profiles"
+
+
+@pytest.fixture
+async def make_client(profile_dir: Path):
+    clients: list[AuraClient] = []
+
+    def make(url: str, **options: object) -> AuraClient:
+        options.setdefault("profile_dir", profile_dir)
+        options.setdefault("insecure", url.startswith("https"))
+        options.setdefault("timeouts", Timeouts(connect=5, first_byte=20, idle=20))
+        options.setdefault("login_timeout", 30)
+        client = AuraClient(url, **options)  # type: ignore[arg-type]
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
+
+
+def run_cli(*args: str, input: bytes | None = None, env: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+    """Run `aura-browser ARGS` as a real subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "aura_browser", *args],
+        input=input, capture_output=True, env=full_env, timeout=timeout,
+    )

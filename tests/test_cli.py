@@ -1,0 +1,167 @@
+"""Every CLI command, run end to end as a subprocess against the replica."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from aura_browser.chat import as_messages
+from aura_browser.replica import reply_text
+from tests.conftest import run_cli
+
+
+@pytest.fixture
+def env(profile_dir):
+    return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30"}
+
+
+def out(result) -> str:
+    return result.stdout.decode("utf-8")
+
+
+def err(result) -> str:
+    return result.stderr.decode("utf-8")
+
+
+def test_login_ask_and_profiles_end_to_end(replica, env):
+    login = run_cli("login", "--base-url", replica.url, env=env)
+    assert login.returncode == 0, err(login)
+    assert "Saved profile 'default'" in out(login) and "cf_clearance" in out(login)
+
+    ask = run_cli("ask", "--base-url", replica.url, "Hello, how are you?", env=env)
+    assert ask.returncode == 0, err(ask)
+    assert out(ask) == reply_text(as_messages("Hello, how are you?"), "") + "\n"
+    assert replica.stats.clearances_issued == 1  # the saved profile was reused
+
+    piped = run_cli("ask", "--base-url", replica.url, "--system", "Answer in French", "--temperature", "0.2", "-",
+                    input="Summarise this".encode(), env=env)
+    assert piped.returncode == 0, err(piped)
+    assert out(piped).rstrip("\n") == reply_text(as_messages("Summarise this"), "Answer in French")
+    assert replica.stats.last_chat_body["temperature"] == 0.2
+
+    as_json = run_cli("ask", "--base-url", replica.url, "--json", "Hi", env=env)
+    record = json.loads(out(as_json))
+    assert record["text"] == reply_text(as_messages("Hi"), "")
+    assert record["transport"] == "direct" and record["ttfb_ms"] > 0 and record["elapsed_ms"] >= record["ttfb_ms"]
+
+    listing = run_cli("profiles", "list", env=env)
+    assert listing.returncode == 0 and "default" in out(listing) and replica.url in out(listing)
+
+    show = run_cli("profiles", "show", "default", env=env)
+    shown = json.loads(out(show))
+    assert shown["base_url"] == replica.url and "cf_clearance" in shown["cookies"]
+    profile_text = (env_dir := __import__("pathlib").Path(env["AURA_PROFILE_DIR"]) / "default.json").read_text()
+    secret = next(c["value"] for c in json.loads(profile_text)["storage_state"]["cookies"] if c["name"] == "cf_clearance")
+    assert secret not in out(show) + out(login) + out(listing)
+
+    delete = run_cli("profiles", "delete", "default", env=env)
+    assert delete.returncode == 0 and not env_dir.exists()
+    again = run_cli("profiles", "delete", "default", env=env)
+    assert again.returncode == 2 and "no profile 'default'" in err(again)
+
+
+def test_a_500_error_exits_5_with_one_line(make_replica, env):
+    replica = make_replica(gate="off", status=500, reason="upstream is down")
+    result = run_cli("ask", "--base-url", replica.url, "Hi", env=env)
+    assert result.returncode == 5
+    lines = err(result).strip().splitlines()
+    assert len(lines) == 1 and "site error 500 upstream is down" in lines[0]
+    assert "Traceback" not in err(result)
+
+
+def test_dropped_connection_keeps_what_was_printed_and_exits_6(make_replica, env):
+    replica = make_replica(gate="off", drop_after=30, split_multibyte=False)
+    result = run_cli("ask", "--base-url", replica.url, "Hi", env=env)
+    assert result.returncode == 6
+    assert out(result).rstrip("\n") == reply_text(as_messages("Hi"), "").encode()[:30].decode()
+    assert "broke mid-reply" in err(result)
+
+
+@pytest.mark.parametrize(
+    "args, stdin, code, message",
+    [
+        (["ask", ""], None, 2, "the prompt is empty"),
+        (["ask", "--temperature", "3", "Hi"], None, 2, "3"),
+        (["ask", "--max-tokens", "0", "Hi"], None, 2, "0"),
+        (["ask", "-"], b"\xff\xfe not utf-8", 2, "stdin is not valid UTF-8"),
+        (["ask", "--base-url", "ftp://x", "Hi"], None, 2, "must look like https://"),
+        (["ask", "--profile", "../x", "Hi"], None, 2, "profile name"),
+        (["nonsense"], None, 2, "No such command"),
+    ],
+)
+def test_bad_input_gets_one_clear_line_and_exit_2(args, stdin, code, message, env):
+    result = run_cli(*args, input=stdin, env=env)
+    assert result.returncode == code, err(result)
+    assert message in err(result)
+    assert "Traceback" not in err(result)
+
+
+def test_a_corrupt_profile_exits_3_naming_the_path(profile_dir, env):
+    profile_dir.mkdir(parents=True)
+    (profile_dir / "default.json").write_text("{broken")
+    result = run_cli("ask", "--base-url", "http://127.0.0.1:9", "Hi", env=env)
+    assert result.returncode == 3
+    assert str(profile_dir / "default.json") in err(result) and "not valid JSON" in err(result)
+
+
+def test_help_teaches_exit_codes_and_env_vars():
+    top = run_cli("--help")
+    assert top.returncode == 0 and "Exit codes:" in out(top) and "blocked on every transport" in out(top)
+    ask = run_cli("ask", "--help")
+    assert "AURA_BASE_URL" in out(ask) and "AURA_PROXY" in out(ask) and "Examples:" in out(ask)
+
+
+def test_replica_command_serves_until_interrupted(env):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aura_browser", "replica", "--port", "0", "--gate", "off"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env},
+    )
+    try:
+        line = process.stdout.readline().decode()
+        assert "listening on http://127.0.0.1:" in line
+        url = line.split("listening on ")[1].split()[0]
+        from aura_browser.profile import Profile, ProfileStore
+
+        ProfileStore(env["AURA_PROFILE_DIR"]).save("default", Profile(base_url=url, user_agent="Mozilla/5.0 Test"))
+        ask = run_cli("ask", "--base-url", url, "Hi", env=env)
+        assert out(ask).rstrip("\n") == reply_text(as_messages("Hi"), "")
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+
+
+def test_demo_shows_login_direct_and_in_page_answers():
+    result = run_cli("demo", timeout=180)
+    text = out(result)
+    assert result.returncode == 0, err(result)
+    assert "saved profile 'demo'" in text
+    assert text.count(reply_text(as_messages("Hello, how are you?"), "")) == 2
+    assert "[transport: direct" in text and "[transport: page" in text
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_during_an_in_page_reply_keeps_the_output_and_closes_the_browser(make_replica, env, sig, code):
+    from tests.conftest import chromium_pids, wait_for_no_new_chromium
+
+    replica = make_replica(gate="challenge", hold_after=2, split_multibyte=False)
+    before = chromium_pids()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aura_browser", "ask", "--base-url", replica.url, "--transport", "page", "Hi"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env},
+    )
+    try:
+        assert replica.stats.wait_until(lambda s: s.holding == 1, 60), "the reply never started"
+        assert chromium_pids() - before, "no browser was started"
+        first = process.stdout.read1(4096).decode()  # the two chunks sent so far, already printed
+        process.send_signal(sig)
+        rest, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == code, stderr.decode()
+    printed = first + rest.decode()
+    assert printed.rstrip("\n") == reply_text(as_messages("Hi"), "").encode()[:32].decode()
+    assert "Traceback" not in stderr.decode()
+    wait_for_no_new_chromium(before)
