@@ -94,6 +94,7 @@ class AuraClient:
         self._browser: BrowserSession | None = None
         self._browser_has_profile = False
         self._refresh_lock = asyncio.Lock()
+        self._browser_lock = asyncio.Lock()
         self._closed = False
 
     async def __aenter__(self) -> "AuraClient":
@@ -156,10 +157,11 @@ class AuraClient:
                 return await self._capture_and_save()
 
     async def _capture_and_save(self) -> Profile:
-        session = self._browser_session()
         log.info("logging in to %s (%s, %s)", self.base_url, self.driver, "headless" if self.launch_options.headless else "headed")
-        await session.open(None)
-        profile = await session.capture()
+        async with self._browser_lock:
+            session = self._browser_session()
+            await session.open(None)
+            profile = await session.capture()
         previous = self._profile
         if previous is not None and previous.direct_blocked_until and previous.user_agent == profile.user_agent:
             profile.direct_blocked_until = previous.direct_blocked_until
@@ -177,10 +179,11 @@ class AuraClient:
         return self._browser
 
     async def _page_transport(self, profile: Profile) -> PageTransport:
-        session = self._browser_session()
-        if not self._browser_has_profile:
-            await session.open(profile)
-            self._browser_has_profile = True
+        async with self._browser_lock:  # concurrent streams share one browser, opened once
+            session = self._browser_session()
+            if not self._browser_has_profile:
+                await session.open(profile)
+                self._browser_has_profile = True
         return PageTransport(session, timeouts=self.timeouts)
 
     def _mark_direct_blocked(self, profile: Profile) -> None:

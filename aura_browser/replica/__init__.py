@@ -1,0 +1,8 @@
+"""An embedded replica of the OpenChat UI site and its Cloudflare-like gate, for the demo and the tests."""
+
+from .config import ReplicaConfig
+from .reply import reply_text
+from .server import ReplicaServer, serve
+from .state import ReplicaStats
+
+__all__ = ["ReplicaConfig", "ReplicaServer", "ReplicaStats", "reply_text", "serve"]

@@ -1,0 +1,172 @@
+"""The Cloudflare-like gate: the cf_clearance cookie, the challenge page, its solve endpoint, and the middleware.
+
+A clearance is `{expiry}.{hmac}` with hmac = HMAC-SHA256(secret, f"{expiry}|{User-Agent}"), so it is bound to the
+user agent it was issued to. The challenge page carries a signed nonce and its issue time; only a client that ran
+the page's script, and waited `challenge_delay`, can answer it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from .state import STATE, ReplicaState
+
+SOLVE_PATH = "/cdn-cgi/challenge-platform/h/b/solve"
+CLEARANCE_COOKIE = "cf_clearance"
+BM_COOKIE = "__cf_bm"
+_NONCE_LIFETIME_MS = 10 * 60 * 1000
+
+
+def mint_clearance(secret: bytes, user_agent: str, expiry: int) -> str:
+    return f"{expiry}.{_sign(secret, f'{expiry}|{user_agent}')}"
+
+
+def clearance_valid(value: str, user_agent: str, secret: bytes, now: float | None = None) -> bool:
+    expiry, _, mac = value.partition(".")
+    if not expiry.isdigit() or int(expiry) <= (time.time() if now is None else now):
+        return False
+    return hmac.compare_digest(mac, _sign(secret, f"{expiry}|{user_agent}"))
+
+
+def _sign(secret: bytes, message: str) -> str:
+    return hmac.new(secret, message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _expected_answer(nonce: str) -> str:
+    return nonce[::-1]
+
+
+def gate_middleware(exempt_prefix: str) -> Middleware:
+    """The gate in front of every path except those under `exempt_prefix`."""
+
+    @web.middleware
+    async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        state = request.app[STATE]
+        mode = state.config.gate
+        if mode == "off" or request.path.startswith(exempt_prefix):
+            return await handler(request)
+        if mode == "strict" and not _browser_connection(request, state):
+            # A fingerprint block: no cookie helps, and the page's solve request is blocked the same way.
+            state.stats.bump("tls_blocked")
+            return challenge_response(state)
+        if request.path == SOLVE_PATH or _has_clearance(request, state):
+            return await handler(request)
+        state.stats.bump("challenges_served")
+        return challenge_response(state)
+
+    return gate
+
+
+def _browser_connection(request: web.Request, state: ReplicaState) -> bool:
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    hello = state.hello_for(tuple(peer[:2]) if peer else None)
+    return hello is not None and hello.grease
+
+
+def _has_clearance(request: web.Request, state: ReplicaState) -> bool:
+    value = request.cookies.get(CLEARANCE_COOKIE)
+    return value is not None and clearance_valid(value, request.headers.get("User-Agent", ""), state.clearance_secret)
+
+
+async def solve(request: web.Request) -> web.Response:
+    """POST /cdn-cgi/challenge-platform/h/b/solve: check the page's answer, then issue the cookies."""
+    state = request.app[STATE]
+    try:
+        answer = await request.json()
+        nonce, issued, sig, reply = (answer[k] for k in ("nonce", "issued", "sig", "answer"))
+        issued = int(issued)
+    except (ValueError, TypeError, KeyError, OverflowError):
+        return web.Response(status=400, text="bad challenge answer")
+    age_ms = time.time() * 1000 - issued
+    if not (
+        isinstance(nonce, str)
+        and hmac.compare_digest(str(sig), _sign(state.nonce_secret, f"{nonce}|{issued}"))
+        and reply == _expected_answer(nonce)
+        and state.config.challenge_delay * 1000 <= age_ms <= _NONCE_LIFETIME_MS
+    ):
+        return web.Response(status=403, text="challenge failed")
+
+    ttl = state.config.cookie_ttl
+    value = mint_clearance(state.clearance_secret, request.headers.get("User-Agent", ""), int(time.time() + ttl))
+    response = web.json_response({"success": True})
+    same_site = {"secure": True, "samesite": "None"} if request.secure else {"samesite": "Lax"}
+    response.set_cookie(CLEARANCE_COOKIE, value, path="/", httponly=True, max_age=int(ttl), **same_site)
+    response.set_cookie(BM_COOKIE, secrets.token_urlsafe(32), path="/", httponly=True, max_age=1800, **same_site)
+    state.stats.bump("clearances_issued")
+    return response
+
+
+def challenge_response(state: ReplicaState) -> web.Response:
+    nonce = secrets.token_hex(16)
+    issued = int(time.time() * 1000)
+    challenge = {
+        "nonce": nonce,
+        "issued": issued,
+        "sig": _sign(state.nonce_secret, f"{nonce}|{issued}"),
+        "delay": state.config.challenge_delay,
+        "solve": SOLVE_PATH,
+    }
+    return web.Response(
+        status=403,
+        body=_PAGE.replace("__CHALLENGE__", json.dumps(challenge)).encode("utf-8"),
+        headers={
+            "Content-Type": "text/html; charset=UTF-8",
+            "Cache-Control": "no-store",
+            "cf-mitigated": "challenge",
+        },
+    )
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en-US">
+<head>
+<title>Just a moment...</title>
+<meta http-equiv="Content-Type" content="text/html; charset=UTF-8">
+<meta name="robots" content="noindex,nofollow">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<style>
+body{font-family:system-ui,sans-serif;margin:0;padding:8rem 1.5rem;color:#313131}
+.no-js #challenge-stage{display:none}
+.main-wrapper{max-width:60rem;margin:0 auto}
+</style>
+</head>
+<body class="no-js">
+<div class="main-wrapper" role="main">
+<div class="main-content">
+<h1 class="zone-name-title h1">Replica</h1>
+<h2 id="challenge-running" class="h2">Checking if the site connection is secure</h2>
+<div id="challenge-stage">
+<div id="turnstile-wrapper"><div class="cf-turnstile"></div></div>
+</div>
+<div id="cf-please-wait">Please wait...</div>
+<noscript><div id="challenge-error-title">Enable JavaScript and cookies to continue</div></noscript>
+</div>
+</div>
+<script>
+(function () {
+  var c = __CHALLENGE__;
+  document.body.classList.remove("no-js");
+  setTimeout(function () {
+    var answer = c.nonce.split("").reverse().join("");
+    fetch(c.solve, {
+      method: "POST",
+      headers: {"Content-Type": "application/json"},
+      credentials: "same-origin",
+      body: JSON.stringify({nonce: c.nonce, issued: c.issued, sig: c.sig, answer: answer})
+    }).then(function (r) {
+      if (r.ok) { location.reload(); return; }
+      document.getElementById("challenge-running").textContent = "Verification failed";
+    });
+  }, c.delay * 1000);
+})();
+</script>
+</body>
+</html>
+"""

@@ -1,0 +1,56 @@
+"""The knobs of the replica. One mutable object: every request reads the current values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+GATES = ("off", "challenge", "strict")
+
+
+@dataclass
+class ReplicaConfig:
+    gate: str = "off"  # "off" | "challenge" | "strict"
+    tls: bool = False  # serve HTTPS with a self-signed cert; read once, at start
+    challenge_delay: float = 1.0  # seconds the challenge script waits before solving
+    cookie_ttl: float = 1800.0  # cf_clearance lifetime, seconds
+    chunk_size: int = 16  # bytes per chunk of the /api/chat reply
+    chunk_delay: float = 0.0  # seconds between chunks
+    split_multibyte: bool = True  # also put a chunk border inside every multi-byte character
+    reply_bytes: int | None = None  # make the reply exactly this many UTF-8 bytes long
+    drop_after: int | None = None  # close the connection after this many body bytes of /api/chat
+    status: int | None = None  # answer /api/chat with this status and body "Error"
+    reason: str | None = None  # reason phrase for `status` (and for the built-in 500s)
+    retry_after: float | None = None  # Retry-After header sent with status 429
+    hold_after: int | None = None  # pause the stream after this many chunks until released
+    invalid_utf8: bool = False  # inject b"\xff\xfe" into the middle of the reply
+    disabled: bool = False  # answer everything like a disabled Vercel deployment
+    api_key: str = ""  # if set, the server has no key of its own and requires this one
+
+    def __post_init__(self) -> None:
+        self._check_gate(self.gate)
+        if self.gate == "strict":
+            self.tls = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def update(self, changes: Mapping[str, Any]) -> None:
+        """Apply `changes` (field name -> value). Raises ValueError and changes nothing if one is bad."""
+        names = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - names)
+        if unknown:
+            raise ValueError(f"unknown config field(s): {', '.join(unknown)}")
+        if "gate" in changes:
+            self._check_gate(changes["gate"])
+        if "tls" in changes and bool(changes["tls"]) != self.tls:
+            # The listening socket is set up once; switching TLS would need a new server.
+            raise ValueError("tls cannot be changed on a running replica")
+        for name, value in changes.items():
+            setattr(self, name, value)
+
+    @staticmethod
+    def _check_gate(gate: object) -> None:
+        if gate not in GATES:
+            raise ValueError(f"gate must be one of {GATES}, not {gate!r}")

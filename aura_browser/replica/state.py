@@ -1,0 +1,112 @@
+"""Runtime state shared by the app (event-loop thread) and whoever steers it (tests, admin endpoints)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from .config import ReplicaConfig
+from .tls import ClientHello
+
+PeerKey = tuple[Any, ...]
+
+_MAX_HELLOS = 4096
+
+
+@dataclass
+class ReplicaStats:
+    """Counters and the last /api/chat request. Written on the loop thread, safe to read from any thread."""
+
+    challenges_served: int = 0
+    clearances_issued: int = 0
+    chat_requests: int = 0
+    chat_completed: int = 0
+    tls_blocked: int = 0
+    models_requests: int = 0
+    tls_hellos: int = 0  # TLS connections whose ClientHello was peeked
+    tls_grease_hellos: int = 0  # ... of which carried GREASE (a browser)
+    holding: int = 0  # /api/chat streams paused by hold_after right now
+    last_chat_body: dict[str, Any] | None = None  # None also when the body was not JSON
+    last_chat_headers: dict[str, str] = field(default_factory=dict)  # header names lower-cased
+    chat_cookies: list[dict[str, str]] = field(default_factory=list)  # cookies of each /api/chat request
+    changed: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
+
+    def bump(self, name: str, by: int = 1) -> None:
+        with self.changed:
+            setattr(self, name, getattr(self, name) + by)
+            self.changed.notify_all()
+
+    def record_chat(self, body: dict[str, Any] | None, headers: dict[str, str], cookies: dict[str, str]) -> None:
+        with self.changed:
+            self.last_chat_body = body
+            self.last_chat_headers = headers
+            self.chat_cookies.append(cookies)
+            self.chat_requests += 1
+            self.changed.notify_all()
+
+    def wait_until(self, predicate: Callable[[ReplicaStats], bool], timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: predicate(self), timeout)
+
+    def to_dict(self) -> dict[str, Any]:
+        with self.changed:
+            return {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "changed"}
+
+
+class ReplicaState:
+    """Everything one running replica holds besides its config: stats, secrets, TLS verdicts, the hold latch."""
+
+    def __init__(self, config: ReplicaConfig) -> None:
+        self.config = config
+        self.stats = ReplicaStats()
+        self.clearance_secret = os.urandom(32)
+        self.nonce_secret = os.urandom(32)
+        self.hellos: OrderedDict[PeerKey, ClientHello | None] = OrderedDict()
+        self._latch: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+
+    def revoke_clearances(self) -> None:
+        # A single attribute assignment, so it is safe from any thread and takes effect on the next request.
+        self.clearance_secret = os.urandom(32)
+
+    def remember_hello(self, peer: PeerKey, hello: ClientHello | None) -> None:
+        self.hellos[peer] = hello
+        self.hellos.move_to_end(peer)
+        while len(self.hellos) > _MAX_HELLOS:
+            self.hellos.popitem(last=False)
+        self.stats.bump("tls_hellos")
+        if hello is not None and hello.grease:
+            self.stats.bump("tls_grease_hellos")
+
+    def hello_for(self, peer: PeerKey | None) -> ClientHello | None:
+        return self.hellos.get(peer) if peer is not None else None
+
+    # The hold latch lives on the loop; release() is sticky, so a release that comes before the stream
+    # reaches its hold point is not lost.
+    @property
+    def released(self) -> asyncio.Event:
+        loop = asyncio.get_running_loop()
+        if self._latch is None or self._latch[0] is not loop:  # a restarted server runs on a new loop
+            self._latch = (loop, asyncio.Event())
+        return self._latch[1]
+
+    def release(self) -> None:
+        """Let streams paused by hold_after continue. Call on the loop thread."""
+        self.released.set()
+
+    async def hold(self) -> None:
+        self.stats.bump("holding")
+        try:
+            await self.released.wait()
+            self.released.clear()
+        finally:
+            self.stats.bump("holding", -1)
+
+
+STATE = web.AppKey("replica_state", ReplicaState)
