@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -18,9 +19,24 @@ from aura_browser.transports.base import Timeouts
 FAST = dict(challenge_delay=0.2)  # the challenge still runs its script; it just waits less
 
 
+# Every process this test run starts (CLI subprocesses, Playwright's driver, Chromium) inherits this
+# marker, so the leak check counts our browsers only, even with other test runs on the machine.
+RUN_MARKER = f"AURA_TEST_RUN={uuid.uuid4().hex}"
+os.environ["AURA_TEST_RUN"] = RUN_MARKER.split("=", 1)[1]
+
+
 def chromium_pids() -> set[int]:
+    """Chromium processes started by this test run (found by the inherited environment marker)."""
     out = subprocess.run(["pgrep", "-f", "chrom(e|ium)"], capture_output=True, text=True).stdout
-    return {int(pid) for pid in out.split()} - {os.getpid()}
+    mine = set()
+    for pid in map(int, out.split()):
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:  # gone already
+            continue
+        if RUN_MARKER.encode() in environ:
+            mine.add(pid)
+    return mine
 
 
 def wait_for_no_new_chromium(before: set[int], timeout: float = 10) -> None:

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from ..chat import MODELS_PATH
 from ..errors import Blocked, BrowserError, LoginRequired, SiteDown
 from ..gate import PAGE_STATE_JS, PageKind
 from ..origin import redact_url

@@ -1,138 +1,23 @@
-"""The `aura-browser` command line: parse, call the client, print. Heavy imports wait for the command."""
+"""The core commands: login, ask, profiles, replica, demo."""
 
 from __future__ import annotations
 
-import functools
 import json
-import logging
 import sys
-from dataclasses import dataclass
-from typing import Any, Callable
 
 import click
 
-from .errors import AuraError, InvalidRequest, StreamInterrupted, exit_code_for
-from .run import Terminated, run_async
-
-EXIT_CODES_HELP = """\b
-Exit codes:
-  0    ok
-  1    unexpected error
-  2    bad usage or input
-  3    login required or failed (no profile, corrupt profile, gate not passed)
-  4    blocked on every transport
-  5    site error (the app answered 500 Error, or is not OpenChat UI)
-  6    network error or timeout (site down, connection dropped mid-reply)
-  7    browser error (not found, failed to start, crashed)
-  130  interrupted (Ctrl-C); 143 terminated (SIGTERM)
-"""
-
-log = logging.getLogger("aura_browser")
+from ..errors import AuraError, InvalidRequest, StreamInterrupted
+from ..run import Terminated, run_async
+from .options import SiteOptions, profile_dir_option, site_options, verbose_option
 
 
-@dataclass
-class SiteOptions:
-    base_url: str
-    profile: str
-    profile_dir: str | None
-    browser: str | None
-    driver: str
-    proxy: str | None
-    insecure: bool
-
-    def client(self, **kwargs: Any) -> Any:
-        from .client import AuraClient
-
-        if self.insecure:
-            click.echo("aura-browser: warning: --insecure: TLS certificates are not verified", err=True)
-        return AuraClient(
-            self.base_url,
-            profile=self.profile,
-            profile_dir=self.profile_dir,
-            driver=self.driver,  # type: ignore[arg-type]
-            browser=self.browser,
-            proxy=self.proxy,
-            insecure=self.insecure,
-            **kwargs,
-        )
+def register(group: click.Group) -> None:
+    for command in (login, ask, profiles, replica, demo):
+        group.add_command(command)
 
 
-def _setup_logging(verbose: int) -> None:
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("aura-browser: %(message)s"))
-    root = logging.getLogger("aura_browser")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-
-
-def profile_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--profile-dir",
-        envvar="AURA_PROFILE_DIR",
-        show_envvar=True,
-        type=click.Path(file_okay=False),
-        help="Folder of saved profiles [default: the user data folder of aura-browser].",
-    )(command)
-
-
-def verbose_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    @click.option("-v", "--verbose", count=True, help="Say what happens (-vv: more). Secrets are never printed.")
-    @functools.wraps(command)
-    def wrapper(*args: Any, verbose: int, **kwargs: Any) -> Any:
-        _setup_logging(verbose)
-        return command(*args, **kwargs)
-
-    return wrapper
-
-
-def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options that say which site, which profile, and which browser; collected into `site`."""
-
-    @click.option(
-        "--base-url", envvar="AURA_BASE_URL", show_envvar=True, default="https://openchat.team", show_default=True,
-        help="The OpenChat UI deployment to talk to.",
-    )
-    @click.option("--profile", envvar="AURA_PROFILE", show_envvar=True, default="default", show_default=True,
-                  help="Name of the saved session profile.")
-    @profile_dir_option
-    @click.option("--browser", envvar="AURA_BROWSER", show_envvar=True,
-                  help="Chromium binary [default: Playwright's, then /usr/lib/chromium/chromium, then PATH].")
-    @click.option("--driver", envvar="AURA_DRIVER", show_envvar=True, default="playwright", show_default=True,
-                  type=click.Choice(["playwright", "selenium"]), help="What drives the browser.")
-    @click.option("--proxy", envvar="AURA_PROXY", show_envvar=True,
-                  help="http://[user:password@]host:port for the browser and the direct requests; kept in the profile.")
-    @click.option("--insecure", envvar="AURA_INSECURE", show_envvar=True, is_flag=True,
-                  help="Accept self-signed TLS certificates (browser and direct).")
-    @verbose_option
-    @functools.wraps(command)
-    def wrapper(*args: Any, base_url: str, profile: str, profile_dir: str | None, browser: str | None,
-                driver: str, proxy: str | None, insecure: bool, **kwargs: Any) -> Any:
-        site = SiteOptions(base_url, profile, profile_dir, browser, driver, proxy, insecure)
-        return command(*args, site=site, **kwargs)
-
-    return wrapper
-
-
-@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="aura-browser", prog_name="aura-browser")
-def cli() -> None:
-    """Talk to an OpenChat UI site (openchat.team and its copies) the way your browser does.
-
-    `login` opens the site in Chromium once, passes its anti-bot gate and saves a profile.
-    `ask` then streams replies over plain HTTP with that profile, and falls back to
-    streaming from inside the browser page when plain HTTP is blocked.
-
-    \b
-    Examples:
-      aura-browser login --base-url https://openchat.team
-      aura-browser ask "Hello, how are you?"
-      echo "Summarise this" | aura-browser ask -
-      aura-browser demo        # the whole flow against a local replica
-    """
-
-
-@cli.command()
+@click.command()
 @site_options
 @click.option("--headed", is_flag=True, envvar="AURA_HEADED", show_envvar=True,
               help="Show the browser window, to solve a challenge or log in by hand.")
@@ -176,7 +61,7 @@ def _read_prompt(prompt: str | None) -> str:
     return prompt
 
 
-@cli.command()
+@click.command()
 @click.argument("prompt", required=False)
 @site_options
 @click.option("--system", envvar="AURA_SYSTEM", show_envvar=True, help="System prompt (sent as the body's `prompt`).")
@@ -212,8 +97,8 @@ def ask(prompt: str | None, site: SiteOptions, system: str | None, model: str, t
       aura-browser ask --system "Answer in French" --temperature 0.2 "Hi"
       aura-browser ask --json "Hi" | jq .ttfb_ms
     """
-    from .chat import as_messages
-    from .transports.base import Timeouts
+    from ..chat import as_messages
+    from ..transports.base import Timeouts
 
     text = _read_prompt(prompt)
     timeouts = Timeouts(first_byte=first_byte_timeout or timeout, idle=idle_timeout or timeout)
@@ -254,7 +139,7 @@ def ask(prompt: str | None, site: SiteOptions, system: str | None, model: str, t
         raise
 
 
-@cli.group()
+@click.group()
 def profiles() -> None:
     """List, show and delete saved profiles. Secrets are never shown."""
 
@@ -268,7 +153,7 @@ def profiles_list(profile_dir: str | None) -> None:
     Example:
       aura-browser profiles list
     """
-    from .profile import ProfileStore
+    from ..profile import ProfileStore
 
     store = ProfileStore(profile_dir)
     names = store.names()
@@ -297,8 +182,8 @@ def profiles_show(name: str, profile_dir: str | None) -> None:
     Example:
       aura-browser profiles show default
     """
-    from .errors import LoginRequired
-    from .profile import ProfileStore
+    from ..errors import LoginRequired
+    from ..profile import ProfileStore
 
     store = ProfileStore(profile_dir)
     profile = store.load(name)
@@ -317,7 +202,7 @@ def profiles_delete(name: str, profile_dir: str | None) -> None:
     Example:
       aura-browser profiles delete old
     """
-    from .profile import ProfileStore
+    from ..profile import ProfileStore
 
     store = ProfileStore(profile_dir)
     if not store.delete(name):
@@ -325,7 +210,7 @@ def profiles_delete(name: str, profile_dir: str | None) -> None:
     click.echo(f"Deleted profile {name!r}")
 
 
-@cli.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="AURA_REPLICA_HOST", show_envvar=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
               envvar="AURA_REPLICA_PORT", show_envvar=True, help="0 picks a free port.")
@@ -357,7 +242,7 @@ def replica(host: str, port: int, gate: str, tls: bool, challenge_delay: float, 
       aura-browser replica --port 8765 --gate challenge
       aura-browser ask --base-url http://127.0.0.1:8765 "Hi"
     """
-    from .replica import ReplicaConfig, serve
+    from ..replica import ReplicaConfig, serve
 
     config = ReplicaConfig(gate=gate, tls=tls or gate == "strict", challenge_delay=challenge_delay,
                            cookie_ttl=cookie_ttl, chunk_size=chunk_size, chunk_delay=chunk_delay,
@@ -372,7 +257,7 @@ def replica(host: str, port: int, gate: str, tls: bool, challenge_delay: float, 
         click.echo("Replica stopped.", err=True)
 
 
-@cli.command()
+@click.command()
 @click.option("--question", default="Hello, how are you?", show_default=True)
 @verbose_option
 def demo(question: str) -> None:
@@ -383,39 +268,8 @@ def demo(question: str) -> None:
     non-browser TLS fingerprints) and asks again: the reply comes through the browser page.
     Profiles go to a temporary folder, not yours.
     """
-    from .demo import run_demo
+    from ..demo import run_demo
 
     run_async(run_demo(question, echo=click.echo))
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI and turn every outcome into one line and a documented exit code."""
-    try:
-        result = cli.main(args=argv, prog_name="aura-browser", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.UsageError as exc:
-        exc.show()
-        sys.exit(2)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.Abort:
-        sys.exit(130)
-    except AuraError as exc:
-        click.echo(f"aura-browser: error: {exc}", err=True)
-        sys.exit(exit_code_for(exc))
-    except KeyboardInterrupt:
-        click.echo("aura-browser: interrupted", err=True)
-        sys.exit(130)
-    except Terminated:
-        click.echo("aura-browser: terminated", err=True)
-        sys.exit(143)
-    except BrokenPipeError:
-        sys.stderr.close()  # the reader went away: nothing left to say to anyone
-        sys.exit(1)
-    except Exception as exc:  # a bug of ours: one line, the traceback only when asked for
-        log.debug("internal error", exc_info=True)
-        click.echo(f"aura-browser: internal error: {exc.__class__.__name__}: {exc} (-vv shows the traceback)", err=True)
-        sys.exit(1)
-    sys.exit(result if isinstance(result, int) else 0)

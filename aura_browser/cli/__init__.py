@@ -1,0 +1,83 @@
+"""The `aura-browser` command line: parse, call the client, print. Heavy imports wait for the command."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from ..errors import AuraError, exit_code_for
+from ..run import Terminated
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0    ok
+  1    unexpected error
+  2    bad usage or input
+  3    login required or failed (no profile, corrupt profile, gate not passed)
+  4    blocked on every transport
+  5    site error (the app answered 500 Error, or is not OpenChat UI)
+  6    network error or timeout (site down, connection dropped mid-reply)
+  7    browser error (not found, failed to start, crashed)
+  130  interrupted (Ctrl-C); 143 terminated (SIGTERM)
+"""
+
+log = logging.getLogger("aura_browser")
+
+
+@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="aura-browser", prog_name="aura-browser")
+def cli() -> None:
+    """Talk to an OpenChat UI site (openchat.team and its copies) the way your browser does.
+
+    `login` opens the site in Chromium once, passes its anti-bot gate and saves a profile.
+    `ask` then streams replies over plain HTTP with that profile, and falls back to
+    streaming from inside the browser page when plain HTTP is blocked.
+
+    \b
+    Examples:
+      aura-browser login --base-url https://openchat.team
+      aura-browser ask "Hello, how are you?"
+      echo "Summarise this" | aura-browser ask -
+      aura-browser demo        # the whole flow against a local replica
+    """
+
+
+
+from . import core  # noqa: E402  (each module adds its commands to `cli`)
+
+core.register(cli)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn every outcome into one line and a documented exit code."""
+    try:
+        result = cli.main(args=argv, prog_name="aura-browser", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(2)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        sys.exit(130)
+    except AuraError as exc:
+        click.echo(f"aura-browser: error: {exc}", err=True)
+        sys.exit(exit_code_for(exc))
+    except KeyboardInterrupt:
+        click.echo("aura-browser: interrupted", err=True)
+        sys.exit(130)
+    except Terminated:
+        click.echo("aura-browser: terminated", err=True)
+        sys.exit(143)
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away: nothing left to say to anyone
+        sys.exit(1)
+    except Exception as exc:  # a bug of ours: one line, the traceback only when asked for
+        log.debug("internal error", exc_info=True)
+        click.echo(f"aura-browser: internal error: {exc.__class__.__name__}: {exc} (-vv shows the traceback)", err=True)
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)
