@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from typing import Any, Coroutine, TypeVar
 
 T = TypeVar("T")
@@ -15,6 +13,9 @@ class Terminated(BaseException):
 
 def run_async(main: Coroutine[Any, Any, T]) -> T:
     """asyncio.run, plus SIGTERM handled like Ctrl-C: the task is cancelled and cleans up."""
+    import asyncio  # here, not at the top: `aura-browser --help` should not pay for it
+    import signal
+
     terminated = False
 
     async def guarded() -> T:

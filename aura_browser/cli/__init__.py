@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import click
@@ -22,8 +21,6 @@ Exit codes:
   7    browser error (not found, failed to start, crashed)
   130  interrupted (Ctrl-C); 143 terminated (SIGTERM)
 """
-
-log = logging.getLogger("aura_browser")
 
 
 @click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,9 +42,10 @@ def cli() -> None:
 
 
 
-from . import core  # noqa: E402  (each module adds its commands to `cli`)
+from . import batch, core  # noqa: E402  (each module adds its commands to `cli`)
 
 core.register(cli)
+batch.register(cli)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -77,7 +75,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.close()  # the reader went away: nothing left to say to anyone
         sys.exit(1)
     except Exception as exc:  # a bug of ours: one line, the traceback only when asked for
-        log.debug("internal error", exc_info=True)
+        import logging
+
+        logging.getLogger("aura_browser").debug("internal error", exc_info=True)
         click.echo(f"aura-browser: internal error: {exc.__class__.__name__}: {exc} (-vv shows the traceback)", err=True)
         sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
 from ..errors import AuraError, InvalidRequest, StreamInterrupted
 from ..run import Terminated, run_async
-from .options import SiteOptions, profile_dir_option, site_options, verbose_option
+from .options import (
+    ConnectOptions,
+    ReplyOptions,
+    SiteOptions,
+    connect_options,
+    profile_dir_option,
+    reply_options,
+    site_options,
+    verbose_option,
+)
 
 
 def register(group: click.Group) -> None:
@@ -65,26 +73,11 @@ def _read_prompt(prompt: str | None) -> str:
 @click.argument("prompt", required=False)
 @site_options
 @click.option("--system", envvar="AURA_SYSTEM", show_envvar=True, help="System prompt (sent as the body's `prompt`).")
-@click.option("--model", envvar="AURA_MODEL", show_envvar=True, default="openchat_3.6", show_default=True)
-@click.option("--temperature", type=click.FloatRange(0, 2), default=0.5, show_default=True,
-              envvar="AURA_TEMPERATURE", show_envvar=True)
-@click.option("--max-tokens", type=click.IntRange(min=1), default=8192, show_default=True,
-              envvar="AURA_MAX_TOKENS", show_envvar=True, help="Sent as the model's tokenLimit.")
-@click.option("--transport", type=click.Choice(["auto", "direct", "page"]), default="auto", show_default=True,
-              envvar="AURA_TRANSPORT", show_envvar=True,
-              help="auto: direct HTTP, then a refreshed profile, then in-page.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
-              envvar="AURA_TIMEOUT", show_envvar=True, help="Seconds of silence allowed (first byte and between chunks).")
-@click.option("--first-byte-timeout", type=click.FloatRange(min=0.1), envvar="AURA_FIRST_BYTE_TIMEOUT",
-              show_envvar=True, help="Seconds to the first byte [default: --timeout].")
-@click.option("--idle-timeout", type=click.FloatRange(min=0.1), envvar="AURA_IDLE_TIMEOUT", show_envvar=True,
-              help="Seconds between two chunks [default: --timeout].")
-@click.option("--login-timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
-              envvar="AURA_LOGIN_TIMEOUT", show_envvar=True, help="Seconds a login may take, when one is needed.")
+@reply_options
+@connect_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end instead of streaming.")
-def ask(prompt: str | None, site: SiteOptions, system: str | None, model: str, temperature: float, max_tokens: int,
-        transport: str, timeout: float, first_byte_timeout: float | None, idle_timeout: float | None,
-        login_timeout: float, as_json: bool) -> None:
+def ask(prompt: str | None, site: SiteOptions, system: str | None, reply: ReplyOptions, connect: ConnectOptions,
+        as_json: bool) -> None:
     """Ask one question and stream the reply to stdout as it arrives.
 
     Logs in first when there is no usable profile. PROMPT '-' (or no PROMPT, with
@@ -97,34 +90,34 @@ def ask(prompt: str | None, site: SiteOptions, system: str | None, model: str, t
       aura-browser ask --system "Answer in French" --temperature 0.2 "Hi"
       aura-browser ask --json "Hi" | jq .ttfb_ms
     """
+    import json
+
     from ..chat import as_messages
-    from ..transports.base import Timeouts
 
     text = _read_prompt(prompt)
-    timeouts = Timeouts(first_byte=first_byte_timeout or timeout, idle=idle_timeout or timeout)
     printed: list[str] = []
 
     async def main() -> None:
-        async with site.client(transport=transport, timeouts=timeouts, login_timeout=login_timeout) as client:
+        async with site.client(**connect.client_kwargs()) as client:
             try:
-                async for chunk in client.stream(as_messages(text, system), model=model, temperature=temperature,
-                                                 max_tokens=max_tokens):
+                async for chunk in client.stream(as_messages(text, system), model=reply.model,
+                                                 temperature=reply.temperature, max_tokens=reply.max_tokens):
                     printed.append(chunk)
                     if not as_json:
                         sys.stdout.write(chunk)
                         sys.stdout.flush()
             finally:
                 stats = client.last_stats
-        reply = "".join(printed)
+        answer = "".join(printed)
         if as_json:
             click.echo(json.dumps({
-                "text": reply,
+                "text": answer,
                 "transport": stats.transport,
-                "model": model,
-                "ttfb_ms": round(stats.ttfb * 1000, 1) if stats.ttfb is not None else None,
-                "elapsed_ms": round(stats.elapsed * 1000, 1) if stats.elapsed is not None else None,
+                "model": reply.model,
+                "ttfb_ms": stats.ttfb_ms,
+                "elapsed_ms": stats.elapsed_ms,
             }, ensure_ascii=False))
-        elif not reply.endswith("\n"):
+        elif not answer.endswith("\n"):
             sys.stdout.write("\n")
 
     try:
@@ -182,6 +175,8 @@ def profiles_show(name: str, profile_dir: str | None) -> None:
     Example:
       aura-browser profiles show default
     """
+    import json
+
     from ..errors import LoginRequired
     from ..profile import ProfileStore
 

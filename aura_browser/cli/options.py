@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import functools
-import logging
 import sys
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import click
 
 
-@dataclass
-class SiteOptions:
+class SiteOptions(NamedTuple):  # a NamedTuple: dataclasses would cost `--help` an import of inspect
     base_url: str
     profile: str
     profile_dir: str | None
@@ -39,6 +36,8 @@ class SiteOptions:
 
 
 def _setup_logging(verbose: int) -> None:
+    import logging
+
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("aura-browser: %(message)s"))
@@ -95,3 +94,61 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+class ReplyOptions(NamedTuple):
+    model: str
+    temperature: float
+    max_tokens: int
+
+
+def reply_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--model, --temperature, --max-tokens: what every request is sent with; collected into `reply`."""
+
+    @click.option("--model", envvar="AURA_MODEL", show_envvar=True, default="openchat_3.6", show_default=True)
+    @click.option("--temperature", type=click.FloatRange(0, 2), default=0.5, show_default=True,
+                  envvar="AURA_TEMPERATURE", show_envvar=True)
+    @click.option("--max-tokens", type=click.IntRange(min=1), default=8192, show_default=True,
+                  envvar="AURA_MAX_TOKENS", show_envvar=True, help="Sent as the model's tokenLimit.")
+    @functools.wraps(command)
+    def wrapper(*args: Any, model: str, temperature: float, max_tokens: int, **kwargs: Any) -> Any:
+        return command(*args, reply=ReplyOptions(model, temperature, max_tokens), **kwargs)
+
+    return wrapper
+
+
+class ConnectOptions(NamedTuple):
+    transport: str
+    timeout: float
+    first_byte_timeout: float | None
+    idle_timeout: float | None
+    login_timeout: float
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """What `SiteOptions.client` takes besides the site: the transport, the timeouts."""
+        from ..transports.base import Timeouts
+
+        timeouts = Timeouts(first_byte=self.first_byte_timeout or self.timeout, idle=self.idle_timeout or self.timeout)
+        return {"transport": self.transport, "timeouts": timeouts, "login_timeout": self.login_timeout}
+
+
+def connect_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--transport and the timeouts of a request and of a login; collected into `connect`."""
+
+    @click.option("--transport", type=click.Choice(["auto", "direct", "page"]), default="auto", show_default=True,
+                  envvar="AURA_TRANSPORT", show_envvar=True,
+                  help="auto: direct HTTP, then a refreshed profile, then in-page.")
+    @click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+                  envvar="AURA_TIMEOUT", show_envvar=True,
+                  help="Seconds of silence allowed (first byte and between chunks).")
+    @click.option("--first-byte-timeout", type=click.FloatRange(min=0.1), envvar="AURA_FIRST_BYTE_TIMEOUT",
+                  show_envvar=True, help="Seconds to the first byte [default: --timeout].")
+    @click.option("--idle-timeout", type=click.FloatRange(min=0.1), envvar="AURA_IDLE_TIMEOUT", show_envvar=True,
+                  help="Seconds between two chunks [default: --timeout].")
+    @click.option("--login-timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
+                  envvar="AURA_LOGIN_TIMEOUT", show_envvar=True, help="Seconds a login may take, when one is needed.")
+    @functools.wraps(command)
+    def wrapper(*args: Any, transport: str, timeout: float, first_byte_timeout: float | None,
+                idle_timeout: float | None, login_timeout: float, **kwargs: Any) -> Any:
+        connect = ConnectOptions(transport, timeout, first_byte_timeout, idle_timeout, login_timeout)
+        return command(*args, connect=connect, **kwargs)
+
+    return wrapper

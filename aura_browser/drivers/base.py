@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from ..errors import Blocked, BrowserError, LoginRequired, SiteDown
+from ..chat import MODELS_PATH
+from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, LoginRequired
 from ..gate import PAGE_STATE_JS, PageKind
 from ..origin import redact_url
 from ..profile import GATE_COOKIES, Profile
@@ -43,14 +44,30 @@ PUSH_BINDING = "__auraPush"
 # Resolves once the page is anything but a challenge still in progress.
 SETTLED_STATE_JS = "() => { const s = (%s)(); return s && s !== 'challenge' ? s : null; }" % PAGE_STATE_JS.strip()
 
-# Runs fetch('api/chat') in the page and pushes each decoded chunk to Python as soon as it is read.
-# Fire and forget: events arrive through the binding, one JSON string per call.
+# Runs fetch('api/chat') in the page and pushes the decoded text to Python as it is read.
+# Fire and forget: events arrive through the binding, one JSON string per call. At most one chunk
+# push is in flight per stream; text read meanwhile is sent with the next push, so a reply made of
+# thousands of tiny reads costs a few hundred binding calls, and the first chunk still goes at once.
 FETCH_JS = r"""
 ([id, path, body, binding]) => {
   const push = (event) => window[binding](JSON.stringify(Object.assign({id}, event)));
   const aborts = (window.__auraAborts = window.__auraAborts || {});
   const controller = new AbortController();
   aborts[id] = controller;
+  let pending = "";
+  let inflight = null;
+  const flush = () => {
+    if (!pending || inflight) return;
+    const text = pending;
+    pending = "";
+    inflight = Promise.resolve(push({type: "chunk", text})).finally(() => { inflight = null; flush(); });
+  };
+  const drain = async () => {
+    while (pending || inflight) {
+      flush();
+      if (inflight) await inflight;
+    }
+  };
   (async () => {
     try {
       const r = await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
@@ -68,13 +85,14 @@ FETCH_JS = r"""
       for (;;) {
         const {done, value} = await reader.read();
         if (done) break;
-        const text = decoder.decode(value, {stream: true});
-        if (text) push({type: "chunk", text});
+        pending += decoder.decode(value, {stream: true});
+        flush();
       }
-      const tail = decoder.decode();
-      if (tail) push({type: "chunk", text: tail});
+      pending += decoder.decode();
+      await drain();
       push({type: "end"});
     } catch (e) {
+      if (pending) push({type: "chunk", text: pending});
       push({type: "error", name: e && e.name || "Error", message: String(e && e.message || e)});
     } finally {
       delete aborts[id];
@@ -113,6 +131,10 @@ class LaunchOptions:
     timeout: float = 120.0  # how long the gate may take
     screenshot_path: Path | None = None  # where a failed login leaves its screenshot
     extra_args: list[str] = field(default_factory=list)
+    # A browser somewhere else, instead of launching one here (at most one of these):
+    browser_ws: str | None = None  # a Playwright browser server: chromium.connect()
+    cdp_url: str | None = None  # any Chromium with remote debugging: chromium.connect_over_cdp()
+    remote_webdriver: str | None = None  # a W3C WebDriver server (Selenium Grid, chromedriver): webdriver.Remote
 
 
 # Chromium flags that keep a headless start lean and quiet on a machine with no network of its own.
@@ -146,6 +168,11 @@ class PageStreams:
 
     def close(self, stream_id: str) -> None:
         self._queues.pop(stream_id, None)
+
+    @property
+    def open_count(self) -> int:
+        """Streams still waiting for events (a driver that has to poll the page polls only while there are)."""
+        return len(self._queues)
 
     def push(self, payload: str) -> None:
         event = json.loads(payload)
@@ -231,12 +258,12 @@ class BrowserSession(ABC):
         try:
             state = await self._wait_for(SETTLED_STATE_JS, self.options.timeout)
         except asyncio.TimeoutError:
-            raise LoginRequired(await self._describe_failure("the gate was not passed")) from None
+            raise GateNotPassed(await self._describe_failure("the gate was not passed")) from None
         if state == PageKind.APP:
             log.info("gate passed in %.2fs", time.monotonic() - started)
             return
         if state == PageKind.DISABLED:
-            raise SiteDown(f"{self.base_url}: This Deployment has been disabled")
+            raise DeploymentDisabled(f"{self.base_url}: This Deployment has been disabled")
         if state == PageKind.BLOCKED:
             raise Blocked(await self._describe_failure("the site's gate blocked the browser"))
         raise LoginRequired(await self._describe_failure("this is not an OpenChat UI page"))
@@ -274,6 +301,11 @@ class BrowserSession(ABC):
         headers = await self._capture_request_headers(profile.api_key)
         profile.headers = {k: v for k, v in headers.items() if k in REPLAYED_HEADERS}
         return profile
+
+    async def fetch_models(self, key: str) -> tuple[int, str]:
+        """POST api/models from inside the page, as the page does on load: (status, start of the body)."""
+        result = await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
+        return int(result["status"]), str(result["text"])
 
     async def stream_fetch(self, path: str, body: str) -> AsyncIterator[dict[str, Any]]:
         """Events of one fetch run inside the page: head, chunk..., end | error | browser-gone."""

@@ -1,0 +1,423 @@
+#!/usr/bin/env python3
+"""aura-browser benchmarks: each figure measured beside its baseline in the same run.
+
+Shared machines drift, so every row is a ratio of medians taken side by side (interleaved where
+it can be), never a lone absolute time. The replica runs in its own process, so the client's CPU
+time is the client's alone. This is a benchmark, not a test: nothing here asserts a timing.
+
+    python scripts/bench.py                 # the full table (a few minutes)
+    python scripts/bench.py --quick         # a fast smoke run: every row, few repetitions
+    python scripts/bench.py --json out.json # also save the raw numbers
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import aiohttp
+
+from aura_browser import AuraClient
+from aura_browser.browser_path import find_chromium
+from aura_browser.chat import as_messages, build_body, encode_body
+from aura_browser.profile import Profile, ProfileStore
+from aura_browser.transports.base import Timeouts
+
+UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+MESSAGES = as_messages("Benchmark me")
+
+
+@dataclass
+class Row:
+    key: str
+    figure: str
+    ours: float
+    baseline: float
+    unit: str
+    target: str
+    met: bool
+    note: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.baseline if self.baseline else float("inf")
+
+
+class Replica:
+    """`aura-browser replica` in a subprocess, steered through its admin endpoint."""
+
+    def __init__(self, gate: str = "off") -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "aura_browser", "replica", "--port", "0", "--gate", gate],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        line = self.process.stdout.readline()  # type: ignore[union-attr]
+        if "listening on" not in line:
+            raise SystemExit(f"the replica did not start: {line!r}")
+        self.url = line.split("listening on ")[1].split()[0]
+
+    def configure(self, **changes: Any) -> None:
+        request = urllib.request.Request(
+            self.url + "/__replica__/config", data=json.dumps(changes).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(request).read()
+
+    def stats(self) -> dict[str, Any]:
+        return json.loads(urllib.request.urlopen(self.url + "/__replica__/stats").read())
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def save_plain_profile(directory: str, url: str, name: str = "default") -> None:
+    ProfileStore(directory).save(name, Profile(base_url=url, user_agent=UA))
+
+
+async def timed_stream(chunks: Any) -> tuple[float, float, int]:
+    """(seconds to first chunk, seconds in all, characters) for one streamed reply."""
+    started = time.perf_counter()
+    first = None
+    size = 0
+    async for chunk in chunks:
+        if first is None:
+            first = time.perf_counter() - started
+        size += len(chunk)
+    return first or 0.0, time.perf_counter() - started, size
+
+
+async def bare_stream(session: aiohttp.ClientSession, url: str, data: bytes) -> Any:
+    async with session.post(url + "/api/chat", data=data, headers={"User-Agent": UA, "Content-Type": "application/json"}) as r:
+        async for block in r.content.iter_any():
+            yield block
+
+
+async def interleaved(n: int, ours: Callable[[], Awaitable[Any]], base: Callable[[], Awaitable[Any]]) -> tuple[list[Any], list[Any]]:
+    mine, theirs = [], []
+    for i in range(n):
+        if i % 2:
+            mine.append(await ours())
+            theirs.append(await base())
+        else:
+            theirs.append(await base())
+            mine.append(await ours())
+    return mine, theirs
+
+
+# --- B1 -------------------------------------------------------------------------------------
+
+
+async def b1_direct_overhead(replica: Replica, profiles: str, n: int) -> list[Row]:
+    replica.configure(gate="off", reply_bytes=2048, chunk_delay=0.0, chunk_size=16, hold_after=None)
+    save_plain_profile(profiles, replica.url)
+    data = encode_body(build_body(MESSAGES))
+    async with AuraClient(replica.url, profile_dir=profiles, transport="direct") as client, aiohttp.ClientSession() as session:
+        for _ in range(5):  # warm both connection pools
+            await timed_stream(client.stream(MESSAGES))
+            await timed_stream(bare_stream(session, replica.url, data))
+        mine, theirs = await interleaved(
+            n, lambda: timed_stream(client.stream(MESSAGES)), lambda: timed_stream(bare_stream(session, replica.url, data))
+        )
+    total = Row("B1", "direct ask, 2 KB reply: median total", median([m[1] for m in mine]) * 1000,
+                median([t[1] for t in theirs]) * 1000, "ms", "ratio <= 1.10", False)
+    total.met = total.ratio <= 1.10
+    first = Row("B1", "direct ask, 2 KB reply: median first byte", median([m[0] for m in mine]) * 1000,
+                median([t[0] for t in theirs]) * 1000, "ms", "ratio <= 1.15", False)
+    first.met = first.ratio <= 1.15
+    return [total, first]
+
+
+# --- B2 -------------------------------------------------------------------------------------
+
+
+async def original_provider_ask(url: str, executable: str) -> str:
+    """What the old provider did for every ask: launch, pass the challenge, capture, post, close."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=executable)
+        try:
+            context = await browser.new_context(user_agent=UA, ignore_https_errors=True)
+            page = await context.new_page()
+            await page.goto(url + "/")
+            await page.wait_for_selector("textarea.m-0")
+            cookies = {c["name"]: c["value"] for c in await context.cookies()}
+        finally:
+            await browser.close()
+    async with aiohttp.ClientSession(cookies=cookies, headers={"User-Agent": UA}) as session:
+        async with session.post(url + "/api/chat", json=build_body(MESSAGES)) as response:
+            return await response.text()
+
+
+async def b2_saved_profile(profiles: str, executable: str, baseline_asks: int) -> list[Row]:
+    replica = Replica(gate="challenge")
+    try:
+        replica.configure(challenge_delay=1.0, reply_bytes=2048)
+        async with AuraClient(replica.url, profile="b2", profile_dir=profiles) as client:
+            await client.login()
+        started = time.perf_counter()
+        async with AuraClient(replica.url, profile="b2", profile_dir=profiles) as client:
+            for _ in range(10):
+                await client.ask(MESSAGES)
+        ours = time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in range(baseline_asks):
+            await original_provider_ask(replica.url, executable)
+        per_ask = (time.perf_counter() - started) / baseline_asks
+    finally:
+        replica.close()
+    base = per_ask * 10
+    note = "" if baseline_asks == 10 else f"baseline: {baseline_asks} ask(s) measured, times 10"
+    row = Row("B2", "ten asks on a saved profile (challenge 1 s)", ours * 1000, base * 1000, "ms", "ours >= 50x faster",
+              False, note)
+    row.met = base / ours >= 50
+    return [row]
+
+
+# --- B3 -------------------------------------------------------------------------------------
+
+
+async def b3_in_page(replica: Replica, profiles: str, n: int) -> list[Row]:
+    replica.configure(gate="off", reply_bytes=2048, chunk_size=16, chunk_delay=0.0)
+    save_plain_profile(profiles, replica.url, "b3")
+    async with AuraClient(replica.url, profile="b3", profile_dir=profiles, transport="page") as page_client, \
+            AuraClient(replica.url, profile="b3", profile_dir=profiles, transport="direct") as direct_client:
+        for _ in range(3):
+            await timed_stream(page_client.stream(MESSAGES))
+            await timed_stream(direct_client.stream(MESSAGES))
+        mine, theirs = await interleaved(
+            n, lambda: timed_stream(page_client.stream(MESSAGES)), lambda: timed_stream(direct_client.stream(MESSAGES))
+        )
+        first = Row("B3", "in-page, warm browser: median first byte", median([m[0] for m in mine]) * 1000,
+                    median([t[0] for t in theirs]) * 1000, "ms", "<= direct + 25 ms", False)
+        first.met = first.ours <= first.baseline + 25
+
+        replica.configure(reply_bytes=1 << 20, chunk_size=64 * 1024)
+        await timed_stream(page_client.stream(MESSAGES))
+        big_mine, big_theirs = await interleaved(
+            max(3, n // 10), lambda: timed_stream(page_client.stream(MESSAGES)),
+            lambda: timed_stream(direct_client.stream(MESSAGES)),
+        )
+    mb = (1 << 20) / 1e6
+    ours = mb / median([m[1] for m in big_mine])
+    base = mb / median([t[1] for t in big_theirs])
+    throughput = Row("B3", "in-page, 1 MB reply: throughput", ours, base, "MB/s", "ratio >= 0.5", ours / base >= 0.5)
+    return [first, throughput]
+
+
+# --- B4 -------------------------------------------------------------------------------------
+
+
+async def b4_concurrency(replica: Replica, profiles: str, streams: int) -> list[Row]:
+    replica.configure(gate="off", chunk_size=64, reply_bytes=64 * 20, chunk_delay=0.01, split_multibyte=False)
+    save_plain_profile(profiles, replica.url, "b4")
+    data = encode_body(build_body(MESSAGES))
+    timeouts = Timeouts(first_byte=60, idle=60)
+
+    async def ours() -> tuple[float, float]:
+        async with AuraClient(replica.url, profile="b4", profile_dir=profiles, transport="direct", timeouts=timeouts) as client:
+            cpu, wall = time.process_time(), time.perf_counter()
+            await asyncio.gather(*(timed_stream(client.stream(MESSAGES)) for _ in range(streams)))
+            return time.perf_counter() - wall, time.process_time() - cpu
+
+    async def base() -> tuple[float, float]:
+        async with aiohttp.ClientSession() as session:
+            cpu, wall = time.process_time(), time.perf_counter()
+            await asyncio.gather(*(timed_stream(bare_stream(session, replica.url, data)) for _ in range(streams)))
+            return time.perf_counter() - wall, time.process_time() - cpu
+
+    mine, theirs = await interleaved(5, ours, base)
+    wall = Row("B4", f"{streams} concurrent streams (20 chunks, 10 ms apart): wall", median([m[0] for m in mine]) * 1000,
+               median([t[0] for t in theirs]) * 1000, "ms", "ratio <= 1.10", False)
+    wall.met = wall.ratio <= 1.10
+    cpu = Row("B4", f"{streams} concurrent streams: client CPU", median([m[1] for m in mine]) * 1000,
+              median([t[1] for t in theirs]) * 1000, "ms", "ratio <= 1.5", False)
+    cpu.met = cpu.ratio <= 1.5
+    return [wall, cpu]
+
+
+# --- B5, B6 ---------------------------------------------------------------------------------
+
+
+def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """(wall seconds, peak RSS in KiB) of one whole process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{argv} exited {process.returncode}")
+    return elapsed, usage.ru_maxrss
+
+
+BARE_POST = """
+import asyncio, sys, aiohttp
+async def main():
+    async with aiohttp.ClientSession() as s:
+        async with s.post(sys.argv[1] + "/api/chat", data=sys.argv[2].encode(), headers={"User-Agent": sys.argv[3], "Content-Type": "application/json"}) as r:
+            async for block in r.content.iter_any():
+                sys.stdout.write(block.decode("utf-8", "replace"))
+asyncio.run(main())
+"""
+
+
+def aura_command() -> list[str]:
+    beside = Path(sys.executable).with_name("aura-browser")
+    return [str(beside)] if beside.exists() else [sys.executable, "-m", "aura_browser"]
+
+
+def b5_b6_processes(replica: Replica, profiles: str, n: int) -> list[Row]:
+    replica.configure(gate="off", reply_bytes=2048, chunk_delay=0.0)
+    save_plain_profile(profiles, replica.url, "b5")
+    env = {**os.environ, "AURA_PROFILE_DIR": profiles}
+    ask = [*aura_command(), "ask", "--base-url", replica.url, "--profile", "b5", "--transport", "direct", "Benchmark me"]
+    bare = [sys.executable, "-c", BARE_POST, replica.url, encode_body(build_body(MESSAGES)).decode(), UA]
+    help_ = [*aura_command(), "--help"]
+    click_only = [sys.executable, "-c", "import click"]
+    runs: dict[str, list[tuple[float, int]]] = {"ask": [], "bare": [], "help": [], "click": []}
+    for _ in range(n):
+        for name, argv in (("ask", ask), ("bare", bare), ("help", help_), ("click", click_only)):
+            runs[name].append(run_measured(argv, env))
+    wall = Row("B5", "`aura-browser ask` process (direct, saved profile)", median([r[0] for r in runs["ask"]]) * 1000,
+               median([r[0] for r in runs["bare"]]) * 1000, "ms", "ratio <= 1.3", False)
+    wall.met = wall.ratio <= 1.3
+    help_row = Row("B5", "`aura-browser --help` vs `python -c 'import click'`", median([r[0] for r in runs["help"]]) * 1000,
+                   median([r[0] for r in runs["click"]]) * 1000, "ms", "ratio <= 1.2", False)
+    help_row.met = help_row.ratio <= 1.2
+    rss = Row("B6", "peak RSS of the B5 process", max(r[1] for r in runs["ask"]) / 1024,
+              max(r[1] for r in runs["bare"]) / 1024, "MiB", "ratio <= 1.3", False)
+    rss.met = rss.ratio <= 1.3
+    return [wall, help_row, rss]
+
+
+def chromium_pss_mib(root_pid: int) -> float:
+    """Summed PSS of the Chromium processes below `root_pid`."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    total, stack = 0, list(children.get(root_pid, []))
+    while stack:
+        pid = stack.pop()
+        stack.extend(children.get(pid, []))
+        try:
+            if "chrom" not in Path(f"/proc/{pid}/comm").read_text():
+                continue
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+async def b6_chromium(replica: Replica, profiles: str) -> list[Row]:
+    replica.configure(gate="off", reply_bytes=2048)
+    save_plain_profile(profiles, replica.url, "b6")
+    async with AuraClient(replica.url, profile="b6", profile_dir=profiles, transport="page") as client:
+        await client.ask(MESSAGES)
+        pss = chromium_pss_mib(os.getpid())
+    return [Row("B6", "in-page path: Chromium summed PSS (reported, no baseline)", pss, float("nan"), "MiB", "report", True)]
+
+
+# --- B7 -------------------------------------------------------------------------------------
+
+
+async def b7_login(profiles: str, executable: str, n: int) -> list[Row]:
+    from playwright.async_api import async_playwright
+
+    gated, plain = Replica(gate="challenge"), Replica(gate="off")
+    try:
+        gated.configure(challenge_delay=1.0)
+
+        async def ours() -> float:
+            started = time.perf_counter()
+            async with AuraClient(gated.url, profile="b7", profile_dir=profiles) as client:
+                await client.login()
+            return time.perf_counter() - started
+
+        async def base() -> float:
+            started = time.perf_counter()
+            async with async_playwright() as p:
+                browser = await p.chromium.launch(executable_path=executable)
+                page = await browser.new_page()
+                await page.goto(plain.url + "/")
+                await browser.close()
+            return time.perf_counter() - started
+
+        mine, theirs = await interleaved(n, ours, base)
+    finally:
+        gated.close()
+        plain.close()
+    overhead = (median(mine) - median(theirs)) * 1000
+    row = Row("B7", "login through a 1 s challenge", median(mine) * 1000, median(theirs) * 1000, "ms",
+              "overhead <= 1000 + 1500 ms", overhead <= 2500, f"overhead {overhead:.0f} ms")
+    return [row]
+
+
+# --- the table ------------------------------------------------------------------------------
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| # | figure | ours | baseline | ratio | target | met? |", "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        base = "—" if row.baseline != row.baseline else f"{row.baseline:.1f} {row.unit}"
+        ratio = "—" if row.baseline != row.baseline else f"{row.ratio:.2f}"
+        figure = row.figure + (f" ({row.note})" if row.note else "")
+        lines.append(f"| {row.key} | {figure} | {row.ours:.1f} {row.unit} | {base} | {ratio} | {row.target} | "
+                     f"{'yes' if row.met else 'NO'} |")
+    return "\n".join(lines)
+
+
+async def main(args: argparse.Namespace) -> list[Row]:
+    quick = args.quick
+    executable = find_chromium()
+    rows: list[Row] = []
+    replica = Replica()
+    try:
+        with tempfile.TemporaryDirectory(prefix="aura-bench-") as profiles:
+            rows += await b1_direct_overhead(replica, profiles, 30 if quick else 300)
+            rows += await b2_saved_profile(profiles, executable, 1 if quick else 10)
+            rows += await b3_in_page(replica, profiles, 10 if quick else 100)
+            rows += await b4_concurrency(replica, profiles, 100)
+            rows += b5_b6_processes(replica, profiles, 3 if quick else 15)
+            rows += await b6_chromium(replica, profiles)
+            rows += await b7_login(profiles, executable, 1 if quick else 5)
+    finally:
+        replica.close()
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few repetitions: checks every row is produced")
+    parser.add_argument("--json", metavar="PATH", help="also write the raw numbers as JSON")
+    arguments = parser.parse_args()
+    measured = asyncio.run(main(arguments))
+    print(table(measured))
+    if arguments.json:
+        Path(arguments.json).write_text(json.dumps(
+            [{**row.__dict__, "ratio": row.ratio if row.baseline == row.baseline else None} for row in measured],
+            indent=2, default=str))
