@@ -53,6 +53,12 @@ def validate_messages(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, s
     return checked
 
 
+def model_object(model_id: str, max_tokens: int = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
+    """The model as the page sends it, and as it keeps it in a saved conversation."""
+    chosen = model_for(model_id)
+    return {"id": chosen.id, "name": chosen.name, "maxLength": chosen.max_length, "tokenLimit": max_tokens}
+
+
 def build_body(
     messages: Iterable[Mapping[str, Any]],
     *,
@@ -67,14 +73,8 @@ def build_body(
         raise InvalidRequest(f"temperature {temperature} is outside [0, 2]")
     if max_tokens <= 0:
         raise InvalidRequest(f"max_tokens must be positive, not {max_tokens}")
-    chosen = model_for(model)
     return {
-        "model": {
-            "id": chosen.id,
-            "name": chosen.name,
-            "maxLength": chosen.max_length,
-            "tokenLimit": max_tokens,
-        },
+        "model": model_object(model, max_tokens),
         "messages": [m for m in checked if m["role"] != "system"],
         "key": key,
         "prompt": "\n".join(m["content"] for m in checked if m["role"] == "system"),

@@ -199,13 +199,18 @@ class AuraClient:
         model: str = DEFAULT_MODEL,
         temperature: float | None = DEFAULT_TEMPERATURE,
         max_tokens: int = DEFAULT_MAX_TOKENS,
+        stats: StreamStats | None = None,
     ) -> AsyncIterator[str]:
-        """Yield the reply's text as it arrives. `last_stats` tells the transport and timings."""
+        """Yield the reply's text as it arrives.
+
+        The transport and timings go to `stats` when given (one object per call, for concurrent
+        streams on one client), and to `last_stats` either way.
+        """
         if self._closed:
             raise InvalidRequest("this AuraClient is closed")
         messages = validate_messages(messages)
         build_body(messages, model=model, temperature=temperature, max_tokens=max_tokens)  # fail fast on bad input
-        stats = self.last_stats = StreamStats()
+        stats = self.last_stats = stats if stats is not None else StreamStats()
         started = time.perf_counter()
         profile = await self._current_profile()
 
@@ -216,8 +221,11 @@ class AuraClient:
         if not in_page:
             direct = self._direct_transport(profile)
             for attempt in (1, 2):
+                # `direct` is shared by concurrent streams, so remember which profile this attempt sent:
+                # a stream blocked with an old profile must not refresh the one another stream just captured.
+                sent = direct.profile
                 try:
-                    async for text in self._timed(direct.stream(body_for(direct.profile)), stats, "direct", started):
+                    async for text in self._timed(direct.stream(body_for(sent)), stats, "direct", started):
                         yield text
                     return
                 except Blocked as blocked:  # raised before any text, never after
@@ -226,7 +234,7 @@ class AuraClient:
                             raise Blocked(f"{blocked} even with a fresh profile; try --transport page") from None
                         break
                     log.info("direct request blocked (%s); refreshing the profile once", blocked)
-                    profile = await self._refresh(direct.profile)
+                    profile = await self._refresh(sent)
             log.info("still blocked; streaming from inside the browser page")
             self._mark_direct_blocked(direct.profile)
             profile = direct.profile

@@ -23,6 +23,14 @@ class StreamStats:
     ttfb: float | None = None  # seconds to the first chunk of text
     elapsed: float | None = None
 
+    @property
+    def ttfb_ms(self) -> float | None:
+        return round(self.ttfb * 1000, 1) if self.ttfb is not None else None
+
+    @property
+    def elapsed_ms(self) -> float | None:
+        return round(self.elapsed * 1000, 1) if self.elapsed is not None else None
+
 
 class Transport(Protocol):
     name: str

@@ -1,0 +1,234 @@
+"""Batch runs: JSON Lines of prompts in, one JSON record per item out, written the moment the item finishes.
+
+All items share one `AuraClient`, so they share its profile, its single-flight refresh and its one
+browser for in-page replies. A bad line becomes an error record for that line. A failure that
+would repeat for every item (no login, browser broken, site down, blocked everywhere) stops the
+run instead: what is running finishes, the rest is not started, and `--resume` picks it up later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, TextIO
+
+from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE
+from .errors import AuraError, Blocked, BrowserError, InvalidRequest, LoginRequired, NotThisApp, SiteDown
+from .transports.base import StreamStats
+
+if TYPE_CHECKING:
+    from .client import AuraClient
+
+# Failures about the environment, not the item: writing one error record per item would only hide them.
+RUN_STOPPERS: tuple[type[AuraError], ...] = (LoginRequired, BrowserError, SiteDown, NotThisApp, Blocked)
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ItemDefaults:
+    """What an input line gets for the fields it leaves out."""
+
+    system: str | None = None
+    model: str = DEFAULT_MODEL
+    temperature: float | None = DEFAULT_TEMPERATURE
+    max_tokens: int = DEFAULT_MAX_TOKENS
+
+
+@dataclass
+class BatchItem:
+    """One input line: what to send, or why it cannot be sent (`problem`)."""
+
+    line: int
+    id: Any = None
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    model: str = DEFAULT_MODEL
+    temperature: float | None = DEFAULT_TEMPERATURE
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    problem: str | None = None
+
+
+@dataclass
+class BatchOutcome:
+    total: int = 0
+    done: int = 0
+    failed: int = 0
+    stopped_by: AuraError | None = None  # the RUN_STOPPERS error that ended the run early
+
+
+def parse_item(raw: bytes | str, line: int, defaults: ItemDefaults = ItemDefaults()) -> BatchItem:
+    """Read one input line; a line that cannot be used gets a `problem` that names its line number."""
+    item = BatchItem(line, model=defaults.model, temperature=defaults.temperature, max_tokens=defaults.max_tokens)
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        data = json.loads(text)
+    except UnicodeDecodeError as exc:
+        item.problem = f"line {line}: not valid UTF-8 (byte {exc.start})"
+        return item
+    except json.JSONDecodeError as exc:
+        item.problem = f"line {line}: not JSON ({exc.msg} at column {exc.colno})"
+        return item
+    if not isinstance(data, dict):
+        item.problem = f"line {line}: not a JSON object"
+        return item
+    item.id = data.get("id")
+    try:
+        _fill(item, data, defaults)
+    except InvalidRequest as exc:
+        item.problem = f"line {line}: {exc}"
+    return item
+
+
+def _fill(item: BatchItem, data: Mapping[str, Any], defaults: ItemDefaults) -> None:
+    if item.id is None:
+        raise InvalidRequest("no 'id'")
+    prompt, messages = data.get("prompt"), data.get("messages")
+    if (prompt is None) == (messages is None):
+        raise InvalidRequest("give either 'prompt' or 'messages'")
+    if prompt is not None and not isinstance(prompt, str):
+        raise InvalidRequest("'prompt' must be a string")
+    if messages is not None and not (isinstance(messages, list) and all(isinstance(m, dict) for m in messages)):
+        raise InvalidRequest("'messages' must be a list of {role, content} objects")
+    system = data.get("system", defaults.system)
+    if system is not None and not isinstance(system, str):
+        raise InvalidRequest("'system' must be a string")
+    item.messages = [{"role": "system", "content": system}] if system else []
+    item.messages += messages if messages is not None else [{"role": "user", "content": prompt}]
+    if "model" in data:
+        if not isinstance(data["model"], str) or not data["model"]:
+            raise InvalidRequest("'model' must be a non-empty string")
+        item.model = data["model"]
+    if "temperature" in data:
+        temperature = data["temperature"]
+        if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))):
+            raise InvalidRequest("'temperature' must be a number or null")
+        item.temperature = temperature
+    if "max_tokens" in data:
+        if isinstance(data["max_tokens"], bool) or not isinstance(data["max_tokens"], int):
+            raise InvalidRequest("'max_tokens' must be an integer")
+        item.max_tokens = data["max_tokens"]
+
+
+def read_items(lines: Iterable[bytes | str], defaults: ItemDefaults = ItemDefaults()) -> list[BatchItem]:
+    """Every non-blank line, numbered from 1 as an editor numbers them."""
+    return [parse_item(raw, number, defaults) for number, raw in enumerate(lines, 1) if raw.strip()]
+
+
+def id_key(value: Any) -> str:
+    """Ids are any JSON value; 1 and "1" are different ids."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def finished_ids(path: Path) -> set[str]:
+    """Keys of the ids an earlier run wrote a record for. A torn last line (a crash mid-write) does not count."""
+    done: set[str] = set()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return done
+    for line in raw.splitlines():
+        try:
+            record = json.loads(line)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if isinstance(record, dict) and record.get("id") is not None:
+            done.add(id_key(record["id"]))
+    return done
+
+
+def without_finished(items: Iterable[BatchItem], finished: set[str]) -> tuple[list[BatchItem], int]:
+    """The items still to do, and how many were left out because the output already has their id."""
+    everything = list(items)
+    todo = [item for item in everything if item.id is None or id_key(item.id) not in finished]
+    return todo, len(everything) - len(todo)
+
+
+def open_output(path: Path, *, resume: bool) -> TextIO:
+    """The output file: appended to on --resume (after ending a torn last line), else started afresh."""
+    if not resume:
+        return path.open("w", encoding="utf-8")
+    torn = path.exists() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
+    out = path.open("a", encoding="utf-8")
+    if torn:
+        out.write("\n")
+    return out
+
+
+def record_writer(out: TextIO) -> Callable[[Record], None]:
+    """Write one record as one line and flush it, so a crash loses nothing that was done."""
+
+    def write(record: Record) -> None:
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.flush()
+
+    return write
+
+
+def error_record(item_id: Any, error: str) -> Record:
+    return {"id": item_id, "text": "", "transport": None, "error": error, "ttfb_ms": None, "elapsed_ms": None}
+
+
+async def run_item(client: AuraClient, item: BatchItem) -> Record:
+    """Ask one item. Item-level failures become the record's `error`; RUN_STOPPERS propagate."""
+    if item.problem is not None:
+        return error_record(item.id, item.problem)
+    stats = StreamStats()
+    parts: list[str] = []
+    error: str | None = None
+    try:
+        async for chunk in client.stream(item.messages, model=item.model, temperature=item.temperature,
+                                         max_tokens=item.max_tokens, stats=stats):
+            parts.append(chunk)
+    except RUN_STOPPERS:
+        raise
+    except AuraError as exc:  # what had arrived stays in `text`
+        error = str(exc)
+    return {
+        "id": item.id,
+        "text": "".join(parts),
+        "transport": stats.transport or None,
+        "error": error,
+        "ttfb_ms": stats.ttfb_ms,
+        "elapsed_ms": stats.elapsed_ms,
+    }
+
+
+async def run_batch(
+    client: AuraClient,
+    items: Iterable[BatchItem],
+    write: Callable[[Record], None],
+    *,
+    concurrency: int = 4,
+    on_record: Callable[[Record, BatchOutcome], None] | None = None,
+) -> BatchOutcome:
+    """Run `items` on `concurrency` workers sharing `client`; `write` each record as its item finishes.
+
+    On a RUN_STOPPERS error no new item starts; the ones running finish, and `stopped_by` tells why.
+    """
+    if concurrency < 1:
+        raise InvalidRequest(f"concurrency must be at least 1, not {concurrency}")
+    todo = list(items)
+    outcome = BatchOutcome(total=len(todo))
+    pending: Iterator[BatchItem] = iter(todo)  # shared: each item goes to exactly one worker
+
+    async def worker() -> None:
+        for item in pending:
+            if outcome.stopped_by is not None:
+                return
+            try:
+                record = await run_item(client, item)
+            except RUN_STOPPERS as exc:
+                outcome.stopped_by = outcome.stopped_by or exc
+                return
+            write(record)
+            outcome.done += 1
+            outcome.failed += record["error"] is not None
+            if on_record is not None:
+                on_record(record, outcome)
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(min(concurrency, max(1, len(todo)))):
+            group.create_task(worker())
+    return outcome

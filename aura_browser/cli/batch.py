@@ -1,0 +1,107 @@
+"""`aura-browser batch`: many prompts from JSON Lines, one record per item, on one shared client."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from ..run import run_async
+from .options import ConnectOptions, ReplyOptions, SiteOptions, connect_options, reply_options, site_options
+
+ITEMS_FAILED = 8  # exit code: the run finished, and at least one record carries an error
+
+
+def register(group: click.Group) -> None:
+    group.add_command(batch)
+
+
+@click.command()
+@click.argument("source", metavar="IN.jsonl", type=click.File("rb"))
+@click.option("-o", "--output", metavar="OUT.jsonl", default="-", show_default=True, envvar="AURA_BATCH_OUTPUT",
+              show_envvar=True, type=click.Path(dir_okay=False, allow_dash=True), help="Where records go; '-' is stdout.")
+@click.option("--resume", is_flag=True, envvar="AURA_BATCH_RESUME", show_envvar=True,
+              help="Skip ids OUT already has a record for, and append to OUT.")
+@click.option("-c", "--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
+              envvar="AURA_BATCH_CONCURRENCY", show_envvar=True, help="Items in flight at once.")
+@site_options
+@click.option("--system", envvar="AURA_SYSTEM", show_envvar=True, help="System prompt for lines that give none.")
+@reply_options
+@connect_options
+def batch(source: IO[bytes], output: str, resume: bool, concurrency: int, site: SiteOptions, system: str | None,
+          reply: ReplyOptions, connect: ConnectOptions) -> None:
+    """Ask every line of IN.jsonl ('-': stdin) and write one JSON record per item as it finishes.
+
+    \b
+    An input line is {"id": ..., "prompt": "..."} or {"id": ..., "messages": [...]},
+    with optional "system", "model", "temperature", "max_tokens".
+    A record is {"id", "text", "transport", "error", "ttfb_ms", "elapsed_ms"}.
+
+    All items share one profile and one browser. A bad line gets an error record and the
+    run goes on; the exit code is 8 when any record has an error. A failure that would hit
+    every item (login, browser, site down, blocked) stops the run with its own exit code;
+    --resume then carries on where it stopped. A progress bar shows on a terminal.
+
+    \b
+    Examples:
+      aura-browser batch prompts.jsonl -o answers.jsonl --concurrency 8
+      aura-browser batch prompts.jsonl -o answers.jsonl --resume
+      jq -c '{id: .n, prompt: .question}' questions.json | aura-browser batch - > answers.jsonl
+    """
+    from ..batch import ItemDefaults, finished_ids, open_output, read_items, record_writer, run_batch, without_finished
+
+    to_stdout = output == "-"
+    if resume and to_stdout:
+        raise click.UsageError("--resume needs -o OUT.jsonl: it reads the ids OUT already has")
+    defaults = ItemDefaults(system, reply.model, reply.temperature, reply.max_tokens)
+    items = read_items(source.read().splitlines(), defaults)
+    todo, skipped = without_finished(items, finished_ids(Path(output)) if resume else set())
+    out = sys.stdout if to_stdout else open_output(Path(output), resume=resume)
+    progress = _progress_bar(len(todo))
+
+    async def main() -> Any:
+        async with site.client(**connect.client_kwargs()) as client:
+            return await run_batch(client, todo, record_writer(out), concurrency=concurrency, on_record=progress)
+
+    try:
+        outcome = run_async(main())
+    finally:
+        if progress is not None:
+            progress.close()
+        if not to_stdout:
+            out.close()
+    note = f", {skipped} already in {output}" if skipped else ""
+    left = f", {outcome.total - outcome.done} without a record (--resume continues)" if outcome.stopped_by else ""
+    click.echo(f"aura-browser: batch: {outcome.done} done, {outcome.failed} failed{left}{note}", err=True)
+    if outcome.stopped_by is not None:
+        raise outcome.stopped_by
+    if outcome.failed:
+        click.get_current_context().exit(ITEMS_FAILED)
+
+
+class _Progress:
+    """done/total, failures and rate on stderr, redrawn as each record is written."""
+
+    def __init__(self, total: int) -> None:
+        import os
+
+        from tqdm import tqdm
+
+        # A pty nobody sized reports 0x0, and tqdm draws nothing on a screen that small.
+        size = {} if os.get_terminal_size(sys.stderr.fileno()).columns else {"ncols": 80, "nrows": 24}
+        self.bar = tqdm(total=total, unit="item", file=sys.stderr, dynamic_ncols=not size, **size)
+
+    def __call__(self, record: dict[str, Any], outcome: Any) -> None:
+        self.bar.set_postfix(failed=outcome.failed, refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _progress_bar(total: int) -> _Progress | None:
+    """A bar only for a person watching: none when stderr is piped or a file."""
+    return _Progress(total) if sys.stderr.isatty() else None
+
