@@ -97,7 +97,11 @@ async def chat(request: web.Request) -> web.StreamResponse:
         {name.lower(): value for name, value in request.headers.items()},
         dict(request.cookies),
     )
-    if config.status is not None:
+    faulty = state.take_fault_turn()
+    random_fault = state.random_fault()
+    if faulty and config.first_byte_delay > 0:
+        await asyncio.sleep(config.first_byte_delay)
+    if faulty and config.status is not None:
         headers = None
         if config.status == 429 and config.retry_after is not None:
             headers = {"Retry-After": f"{config.retry_after:g}"}
@@ -105,16 +109,26 @@ async def chat(request: web.Request) -> web.StreamResponse:
     problem = _check_chat_body(body, config.api_key)
     if problem is not None:
         return error(reason=problem or config.reason)
+    if random_fault is not None and random_fault[0] == "error":
+        return error(reason=config.reason)
     assert isinstance(body, dict)
 
     prompt = body.get("prompt")
     prompt = prompt if isinstance(prompt, str) else ""
     data = reply_body(reply_text(body["messages"], prompt, config.reply_bytes), config.invalid_utf8)
+    drop_after = config.drop_after if faulty else None
+    stall_at = None
+    if random_fault is not None:
+        kind, where = random_fault
+        if kind == "drop":
+            drop_after = int(where * len(data))
+        else:
+            stall_at = int(where * len(data))
     response = UntypedStreamResponse(status=200)
     response.enable_chunked_encoding()
     await response.prepare(request)
     try:
-        completed = await _stream(request, response, state, data)
+        completed = await _stream(request, response, state, data, drop_after, stall_at)
     except ConnectionError:
         return response  # the client went away (Stop Generating)
     if completed:
@@ -124,15 +138,25 @@ async def chat(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _stream(request: web.Request, response: web.StreamResponse, state: ReplicaState, data: bytes) -> bool:
+async def _stream(
+    request: web.Request,
+    response: web.StreamResponse,
+    state: ReplicaState,
+    data: bytes,
+    drop_after: int | None,
+    stall_at: int | None,
+) -> bool:
     """Write the reply chunk by chunk. False if the stream was dropped on purpose (drop_after)."""
     config = state.config
     sent = 0
     for index, chunk in enumerate(chunk_body(data, config.chunk_size, config.split_multibyte)):
         if config.hold_after is not None and index == config.hold_after:
             await state.hold()
-        if config.drop_after is not None and sent + len(chunk) >= config.drop_after:
-            await response.write(chunk[: config.drop_after - sent])
+        if stall_at is not None and sent + len(chunk) > stall_at:
+            stall_at = None
+            await asyncio.sleep(config.stall_seconds)
+        if drop_after is not None and sent + len(chunk) >= drop_after:
+            await response.write(chunk[: drop_after - sent])
             # Close without the terminating zero-length chunk: the client sees a truncated body.
             assert request.transport is not None
             request.transport.close()

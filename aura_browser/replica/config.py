@@ -27,6 +27,11 @@ class ReplicaConfig:
     invalid_utf8: bool = False  # inject b"\xff\xfe" into the middle of the reply
     disabled: bool = False  # answer everything like a disabled Vercel deployment
     api_key: str = ""  # if set, the server has no key of its own and requires this one
+    first_byte_delay: float = 0.0  # seconds before /api/chat answers at all (a slow upstream model)
+    faults_left: int | None = None  # how many more /api/chat requests get status/drop_after/first_byte_delay; None: all
+    fault_rate: float = 0.0  # chance that an /api/chat request gets a random fault: drop, 500 or stall
+    fault_seed: int | None = None  # seed of the random faults, for a run that can be repeated
+    stall_seconds: float = 3600.0  # how long a random "stall" fault pauses the reply
 
     def __post_init__(self) -> None:
         self._check_gate(self.gate)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -33,6 +34,9 @@ class ReplicaStats:
     tls_hellos: int = 0  # TLS connections whose ClientHello was peeked
     tls_grease_hellos: int = 0  # ... of which carried GREASE (a browser)
     holding: int = 0  # /api/chat streams paused by hold_after right now
+    faults_drop: int = 0  # random faults injected (fault_rate): connection dropped mid-reply
+    faults_error: int = 0  # ... answered 500 Error
+    faults_stall: int = 0  # ... reply paused for stall_seconds
     last_chat_body: dict[str, Any] | None = None  # None also when the body was not JSON
     last_chat_headers: dict[str, str] = field(default_factory=dict)  # header names lower-cased
     chat_cookies: list[dict[str, str]] = field(default_factory=list)  # cookies of each /api/chat request
@@ -70,6 +74,31 @@ class ReplicaState:
         self.nonce_secret = os.urandom(32)
         self.hellos: OrderedDict[PeerKey, ClientHello | None] = OrderedDict()
         self._latch: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+        self._fault_rng: tuple[int | None, random.Random] | None = None
+
+    def take_fault_turn(self) -> bool:
+        """Whether this /api/chat request gets the configured faults; spends one of `faults_left`."""
+        left = self.config.faults_left
+        if left is None:
+            return True
+        if left <= 0:
+            return False
+        self.config.faults_left = left - 1
+        return True
+
+    def random_fault(self) -> tuple[str, float] | None:
+        """With probability `fault_rate`: ("drop" | "error" | "stall", where in the reply, 0..1); else None."""
+        if self.config.fault_rate <= 0:
+            return None
+        seed = self.config.fault_seed
+        if self._fault_rng is None or self._fault_rng[0] != seed:
+            self._fault_rng = (seed, random.Random(seed))
+        rng = self._fault_rng[1]
+        if rng.random() >= self.config.fault_rate:
+            return None
+        kind = rng.choice(("drop", "error", "stall"))
+        self.stats.bump(f"faults_{kind}")
+        return kind, rng.random()
 
     def revoke_clearances(self) -> None:
         # A single attribute assignment, so it is safe from any thread and takes effect on the next request.
