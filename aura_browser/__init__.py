@@ -25,10 +25,14 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .client import AuraClient
+    from .provider import Aura, get_args_from_browser, get_args_from_browser_async
     from .transports.base import Timeouts
 
 __all__ = [
+    "Aura",
     "AuraClient",
+    "get_args_from_browser",
+    "get_args_from_browser_async",
     "Timeouts",
     "AuraError",
     "Blocked",
@@ -52,6 +56,10 @@ def __getattr__(name: str) -> Any:
         from .client import AuraClient
 
         return AuraClient
+    if name in ("Aura", "get_args_from_browser", "get_args_from_browser_async"):
+        from . import provider
+
+        return getattr(provider, name)
     if name == "Timeouts":
         from .transports.base import Timeouts
 

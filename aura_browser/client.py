@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, Literal, Mapping
 
 from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, as_messages, build_body, validate_messages
+from .drivers.adopt import adopt_browser
 from .drivers.base import BrowserSession, LaunchOptions
 from .errors import Blocked, InvalidRequest, LoginRequired
 from .origin import normalise_base_url, origin_of, redact_url
@@ -68,6 +69,7 @@ class AuraClient:
         headless: bool = True,
         timeouts: Timeouts | None = None,
         login_timeout: float = 120.0,
+        webdriver: Any = None,
     ) -> None:
         if transport not in ("auto", "direct", "page"):
             raise InvalidRequest(f"unknown transport {transport!r}; use auto, direct or page")
@@ -91,7 +93,11 @@ class AuraClient:
         self.last_stats = StreamStats()
         self._profile: Profile | None = None
         self._direct: DirectTransport | None = None
-        self._browser: BrowserSession | None = None
+        # `webdriver`: a browser the caller already has open (Playwright Page, Selenium WebDriver).
+        # Logins and the in-page fallback then run in it, and closing the client leaves it open.
+        self._browser: BrowserSession | None = (
+            adopt_browser(webdriver, self.base_url, self.launch_options) if webdriver is not None else None
+        )
         self._browser_has_profile = False
         self._refresh_lock = asyncio.Lock()
         self._browser_lock = asyncio.Lock()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
+import weakref
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,6 +16,7 @@ from ..chat import MODELS_PATH
 from ..errors import BrowserError, NetworkError, SiteDown
 from ..origin import join
 from ..profile import Profile
+from .adopt import USER_AGENT_JS, AdoptedBrowser
 from .base import LEAN_ARGS, MODELS_PROBE_JS, PUSH_BINDING, BrowserSession, LaunchOptions, PageStreams
 
 
@@ -146,3 +149,46 @@ class PlaywrightSession(BrowserSession):
         if playwright is not None:
             with contextlib.suppress(Exception):
                 await playwright.stop()
+
+
+# The caller's pages that carry our push binding. Playwright cannot expose one name twice on a page,
+# so each page gets one binding and one event router, shared by every session adopting it.
+_ADOPTED_PAGES: "weakref.WeakKeyDictionary[Any, PageStreams]" = weakref.WeakKeyDictionary()
+
+
+class AdoptedPlaywrightSession(AdoptedBrowser, PlaywrightSession):
+    """A Playwright (async API) Page the caller already has open: used as it is, never closed."""
+
+    def __init__(self, page: Any, base_url: str, options: LaunchOptions) -> None:
+        super().__init__(base_url, options)
+        self._adopted = page
+
+    async def _launch(self) -> None:
+        from playwright.async_api import Error as PlaywrightError
+
+        page = self._adopted
+        if page.is_closed():
+            raise BrowserError("the Playwright Page given as webdriver is closed")
+        streams = _ADOPTED_PAGES.get(page)
+        if streams is None:
+            streams = PageStreams()
+            try:
+                await page.expose_binding(PUSH_BINDING, lambda _source, payload: streams.push(payload))
+            except PlaywrightError as exc:
+                raise BrowserError(f"cannot attach to the given Playwright Page: {str(exc).splitlines()[0]}") from None
+            page.on("close", lambda _: streams.fail_all("the page was closed"))
+            page.on("crash", lambda _: streams.fail_all("the browser page crashed"))
+            _ADOPTED_PAGES[page] = streams
+        self.streams = streams
+        self._page, self._context = page, page.context
+        browser = page.context.browser  # None for a persistent context
+        if browser is not None:
+            self.browser_version = browser.version
+        else:
+            found = re.search(r"Chrom(?:e|ium)/([\d.]+)", await self._evaluate(USER_AGENT_JS))
+            self.browser_version = found.group(1) if found else "unknown"
+
+    async def close(self) -> None:
+        """Let go of the page: it stays open, and so do its context and browser."""
+        self._page = self._context = None
+        self.browser_version = ""

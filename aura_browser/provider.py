@@ -1,0 +1,135 @@
+"""The gpt4free-style face: `Aura.create_async_generator(...)` and `get_args_from_browser(...)`.
+
+Code written for gpt4free's `Aura` provider keeps working with only its import line changed:
+
+```python
+from aura_browser import Aura
+from aura_browser.typing import Messages
+messages: Messages = [{"role": "user", "content": "Hello, how are you?"}]
+async for chunk in Aura.create_async_generator(model="openchat_3.6", messages=messages):
+    print(chunk)
+```
+
+It goes through the same AuraClient, profile and transports as the CLI, and reads the same
+AURA_* variables (see `environment.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, MODELS
+from .client import AuraClient, open_browser_session
+from .drivers.adopt import adopt_browser
+from .drivers.base import BrowserSession, LaunchOptions
+from .environment import base_url_from_env, site_options_from_env
+from .errors import InvalidRequest
+from .origin import normalise_base_url
+from .providers import AsyncGeneratorProvider
+from .sync import run_in_private_loop
+from .transports.base import Timeouts
+from .typing import AsyncResult, Messages
+
+log = logging.getLogger("aura_browser")
+
+# Keyword arguments that are AuraClient options; `timeout` is seconds of silence allowed.
+CLIENT_KWARGS = frozenset({"profile", "profile_dir", "base_url", "browser", "driver", "insecure", "transport", "timeout"})
+
+
+class BaseUrl:
+    """`Aura.url`: AURA_BASE_URL when set, else https://openchat.team; assigning `Aura.url = ...` overrides both."""
+
+    def __get__(self, instance: object, owner: type) -> str:
+        return base_url_from_env()
+
+
+def client_options(provider_url: str, proxy: str | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """AuraClient keyword arguments: explicit kwargs first, then the AURA_* variables, then the defaults."""
+    ignored = sorted(set(kwargs) - CLIENT_KWARGS)
+    if ignored:  # gpt4free passes its own (stream, api_key, ...); they mean nothing here
+        log.debug("ignoring keyword arguments: %s", ", ".join(ignored))
+    explicit = {k: v for k, v in kwargs.items() if k in CLIENT_KWARGS and v is not None}
+    options = {**site_options_from_env(), "base_url": provider_url, **explicit}
+    if proxy is not None:
+        options["proxy"] = proxy
+    timeout = options.pop("timeout", None)
+    if timeout is not None:
+        options["timeouts"] = Timeouts(first_byte=float(timeout), idle=float(timeout))
+    return options
+
+
+class Aura(AsyncGeneratorProvider):
+    """OpenChat UI (openchat.team and its replicas), as gpt4free's `Aura` provider offered it."""
+
+    url = BaseUrl()  # type: ignore[assignment]
+    working = True
+    supports_stream = True
+    supports_system_message = True
+    supports_message_history = True
+    default_model = DEFAULT_MODEL
+    models = list(MODELS)
+
+    @classmethod
+    async def create_async_generator(
+        cls,
+        model: str,
+        messages: Messages,
+        proxy: str | None = None,
+        temperature: float = DEFAULT_TEMPERATURE,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        webdriver: Any = None,
+        **kwargs: Any,
+    ) -> AsyncResult:
+        """Yield the reply to `messages` as str chunks, as they arrive.
+
+        `webdriver`: a running Selenium WebDriver or Playwright (async API) Page of your own. When a
+        profile is needed (none saved, expired, or blocked) it is captured from it, and the in-page
+        fallback runs in it. It is never closed.
+        Other keyword arguments: `profile`, `profile_dir`, `base_url`, `browser`, `driver`, `insecure`,
+        `transport` ("auto", "direct", "page"), `timeout` (seconds of silence allowed).
+        """
+        options = client_options(cls.url, proxy, kwargs)
+        async with AuraClient(options.pop("base_url"), webdriver=webdriver, **options) as client:
+            async for chunk in client.stream(
+                messages, model=model or cls.default_model, temperature=temperature, max_tokens=max_tokens
+            ):
+                yield chunk
+
+
+async def get_args_from_browser_async(
+    url: str, webdriver: Any = None, proxy: str | None = None, timeout: float = 120, **kwargs: Any
+) -> dict[str, Any]:
+    """`get_args_from_browser` for async code (and the only way to pass a Playwright async Page)."""
+    site = site_options_from_env()
+    site.update({k: v for k, v in kwargs.items() if k in ("browser", "driver", "insecure") and v is not None})
+    proxy = proxy if proxy is not None else site.get("proxy")
+    base_url = normalise_base_url(url)
+    options = LaunchOptions(executable=site.get("browser"), proxy=proxy, insecure=bool(site.get("insecure")), timeout=timeout)
+    session: BrowserSession = (
+        adopt_browser(webdriver, base_url, options)
+        if webdriver is not None
+        else open_browser_session(site.get("driver", "playwright"), base_url, options)
+    )
+    try:
+        await session.open(None)
+        profile = await session.capture()
+    finally:
+        await session.close()
+    return {"cookies": profile.cookies_for(base_url + "/"), "headers": {"user-agent": profile.user_agent, **profile.headers}}
+
+
+def get_args_from_browser(url: str, webdriver: Any = None, proxy: str | None = None, timeout: float = 120) -> dict[str, Any]:
+    """Open `url` in a browser (or in `webdriver`), pass its gate, and return what aiohttp needs to pass too.
+
+    ```python
+    args = get_args_from_browser("https://openchat.team")
+    async with aiohttp.ClientSession(**args) as session: ...
+    ```
+    `{"cookies": {name: value}, "headers": {"user-agent": ..., <the headers the browser really sent>}}`:
+    the client hints (sec-ch-ua*) are the browser's own, so they match its user agent.
+    """
+    if type(webdriver).__module__.startswith("playwright.async_api"):
+        # Its loop is the caller's, which this call would block.
+        raise InvalidRequest("a Playwright async-API Page needs 'await get_args_from_browser_async(url, webdriver=page)'")
+    return run_in_private_loop(get_args_from_browser_async(url, webdriver, proxy, timeout))
