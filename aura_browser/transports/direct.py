@@ -14,11 +14,10 @@ from ..errors import NetworkError, ResponseTimeout, SiteDown, StreamInterrupted
 from ..origin import join, origin_of, redact_url
 from ..profile import Profile
 from .base import Timeouts
-from .replies import error_for_reply, is_text_stream
+from .replies import error_for_reply, is_text_stream, retry_delay, silence_error
 
 log = logging.getLogger("aura_browser.direct")
 
-MAX_RETRY_AFTER = 30.0  # never sleep longer than this on a 429, whatever the site asks
 ERROR_BODY_LIMIT = 65536
 
 
@@ -61,11 +60,7 @@ class DirectTransport:
                     async with asyncio.timeout(self.timeouts.first_byte if not received else self.timeouts.idle):
                         data = await response.content.readany()
                 except asyncio.TimeoutError:
-                    if not received:
-                        raise ResponseTimeout(f"no reply from {url} within {self.timeouts.first_byte:g}s") from None
-                    raise StreamInterrupted(
-                        f"the reply stalled: nothing for {self.timeouts.idle:g}s", "".join(received)
-                    ) from None
+                    raise silence_error(url, self.timeouts, received) from None
                 except aiohttp.ClientError as exc:
                     raise StreamInterrupted(
                         f"the connection to {origin_of(url)} broke mid-reply ({exc.__class__.__name__})",
@@ -105,9 +100,9 @@ class DirectTransport:
             except aiohttp.ClientError as exc:
                 raise self._connection_error(url, exc) from None
             response.close()
-            if response.status == 429 and not retried:
+            delay = retry_delay(response.status, response.headers)
+            if delay is not None and not retried:
                 retried = True
-                delay = _retry_after(response.headers.get("Retry-After"))
                 log.info("429 from %s; retrying once in %.1fs", origin_of(url), delay)
                 await asyncio.sleep(delay)
                 continue
@@ -133,10 +128,3 @@ class DirectTransport:
             await self._session.close()
             self._session = None
 
-
-def _retry_after(value: str | None) -> float:
-    try:
-        seconds = float(value) if value else 1.0
-    except ValueError:
-        seconds = 1.0
-    return max(0.0, min(seconds, MAX_RETRY_AFTER))

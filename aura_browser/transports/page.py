@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any, AsyncIterator
 
 from ..chat import CHAT_PATH
 from ..drivers.base import BrowserSession
-from ..errors import BrowserError, NetworkError, ResponseTimeout, StreamInterrupted
+from ..errors import BrowserError, NetworkError, StreamInterrupted
 from ..origin import join
 from .base import Timeouts
-from .replies import error_for_reply
+from .replies import error_for_reply, retry_delay, silence_error
+
+log = logging.getLogger("aura_browser.page")
 
 
 class PageTransport:
@@ -26,36 +29,40 @@ class PageTransport:
 
     async def stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
         url = join(self.session.base_url, CHAT_PATH)
-        events = self.session.stream_fetch(CHAT_PATH, json.dumps(body, ensure_ascii=False))
-        received: list[str] = []
-        try:
-            while True:
-                try:
-                    async with asyncio.timeout(self.timeouts.first_byte if not received else self.timeouts.idle):
-                        event = await anext(events)
-                except asyncio.TimeoutError:
-                    if not received:
-                        raise ResponseTimeout(f"no reply from {url} within {self.timeouts.first_byte:g}s") from None
-                    raise StreamInterrupted(
-                        f"the reply stalled: nothing for {self.timeouts.idle:g}s", "".join(received)
-                    ) from None
-                kind = event["type"]
-                if kind == "chunk":
-                    received.append(event["text"])
-                    yield event["text"]
-                elif kind == "head" and "body" in event:
-                    raise error_for_reply(url, event["status"], event["reason"], event["headers"], event["body"])
-                elif kind == "end":
-                    return
-                elif kind == "error":
-                    message = f"the page's fetch of {url} failed ({event['message']})"
-                    if received:
-                        raise StreamInterrupted(message, "".join(received))
-                    raise NetworkError(message)
-                elif kind == "browser-gone":
-                    raise BrowserError(f"{event['message']} during the in-page reply")
-        finally:
-            await events.aclose()
+        payload = json.dumps(body, ensure_ascii=False)
+        for attempt in (1, 2):
+            events = self.session.stream_fetch(CHAT_PATH, payload)
+            received: list[str] = []
+            delay: float | None = None
+            try:
+                while True:
+                    try:
+                        async with asyncio.timeout(self.timeouts.first_byte if not received else self.timeouts.idle):
+                            event = await anext(events)
+                    except asyncio.TimeoutError:
+                        raise silence_error(url, self.timeouts, received) from None
+                    kind = event["type"]
+                    if kind == "chunk":
+                        received.append(event["text"])
+                        yield event["text"]
+                    elif kind == "head" and "body" in event:
+                        delay = retry_delay(event["status"], event["headers"]) if attempt == 1 else None
+                        if delay is None:
+                            raise error_for_reply(url, event["status"], event["reason"], event["headers"], event["body"])
+                        break  # a 429 before any text: wait, then retry once
+                    elif kind == "end":
+                        return
+                    elif kind == "error":
+                        message = f"the page's fetch of {url} failed ({event['message']})"
+                        if received:
+                            raise StreamInterrupted(message, "".join(received))
+                        raise NetworkError(message)
+                    elif kind == "browser-gone":
+                        raise BrowserError(f"{event['message']} during the in-page reply")
+            finally:
+                await events.aclose()
+            log.info("429 from %s; retrying once in %.1fs", url, delay)
+            await asyncio.sleep(delay or 0)
 
     async def aclose(self) -> None:
         """The session belongs to the client, which closes it."""
