@@ -185,6 +185,14 @@ class AuraClient:
         return self._browser
 
     async def _page_transport(self, profile: Profile) -> PageTransport:
+        async with self._browser_lock:
+            session = self._browser_session()
+            await session.version()  # starts the browser: its version decides whether the profile fits it
+            fits = self._browser_has_profile or session.fits(profile)
+        if not fits:
+            log.info("the profile was captured with browser %s, this one is %s; logging in fresh",
+                     profile.browser_version or "?", session.browser_version)
+            profile = await self._refresh(profile)
         async with self._browser_lock:  # concurrent streams share one browser, opened once
             session = self._browser_session()
             if not self._browser_has_profile:

@@ -243,10 +243,22 @@ class BrowserSession(ABC):
 
     # --- what every driver does the same way -----------------------------------------------
 
-    async def open(self, profile: Profile | None = None) -> None:
-        """Open the site in a fresh context (from `profile` when given) and pass its gate."""
+    async def version(self) -> str:
+        """The browser's version, starting it if it is not running yet."""
         if not self.browser_version:
             await self._launch()
+        return self.browser_version
+
+    def fits(self, profile: Profile) -> bool:
+        """Whether this browser can replay `profile`: same major version as the one that captured it.
+
+        Otherwise its client hints (sec-ch-ua) would name another version than the profile's user agent.
+        """
+        return profile.browser_version.split(".")[0] == self.browser_version.split(".")[0]
+
+    async def open(self, profile: Profile | None = None) -> None:
+        """Open the site in a fresh context (from `profile` when given) and pass its gate."""
+        await self.version()
         self.user_agent = profile.user_agent if profile else normal_user_agent(self.browser_version)
         await self._new_page(profile, self.user_agent)
         await self._pass_gate()
@@ -330,4 +342,3 @@ class BrowserSession(ABC):
             await asyncio.shield(self._evaluate(ABORT_JS, stream_id))
         except Exception:  # the page may already be gone; there is nothing left to abort then
             pass
-
