@@ -1,0 +1,74 @@
+"""Checks shared by the reliability tests: how a CLI run ended, and which processes are still around."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+
+def out(result: subprocess.CompletedProcess[bytes]) -> str:
+    return result.stdout.decode("utf-8")
+
+
+def err(result: subprocess.CompletedProcess[bytes]) -> str:
+    return result.stderr.decode("utf-8")
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[bytes], code: int, *phrases: str) -> str:
+    """The run exited `code` with exactly one line on stderr, holding every phrase, and no traceback."""
+    stderr = err(result)
+    assert result.returncode == code, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("aura-browser: "), stderr
+    for phrase in phrases:
+        assert phrase in lines[0], stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def process_table() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, state letter) for every process visible in /proc."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # the command name may hold spaces and parentheses
+        table[int(entry.name)] = (int(fields[1]), fields[0])
+    return table
+
+
+def descendants(pid: int) -> set[int]:
+    table = process_table()
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, (parent, _) in table.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def zombie_children(pid: int | None = None) -> set[int]:
+    """Children of `pid` (default: this process) that exited and were never reaped."""
+    pid = os.getpid() if pid is None else pid
+    return {child for child, (parent, state) in process_table().items() if parent == pid and state == "Z"}
+
+
+def still_present(pids: set[int], timeout: float = 10) -> set[int]:
+    """Which of `pids` still exist, running or as zombies, after up to `timeout` seconds for them to go.
+
+    An orphan is reaped by init a moment after it exits, so a zombie is only a leak if it stays.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        table = process_table()
+        left = {pid for pid in pids if pid in table}
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)

@@ -1,0 +1,298 @@
+"""Faults of the site, the network and the browser: each gives its documented outcome, one line, no traceback.
+
+The README's Reliability table lists these cases; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from aura_browser.chat import as_messages
+from aura_browser.errors import BrowserError, ResponseTimeout, SiteError, StreamInterrupted
+from aura_browser.profile import ProfileStore
+from aura_browser.replica import reply_text
+from aura_browser.replica.reply import reply_body
+from tests.cli_checks import assert_one_line_error, descendants, err, out, still_present, zombie_children
+from tests.conftest import chromium_pids, run_cli, wait_for_no_new_chromium
+from tests.test_direct import save_plain_profile
+
+HI = reply_text(as_messages("Hi"), "")
+
+
+def prefix(text: str, size: int) -> str:
+    """The text a client can show after `size` bytes of it: whole characters only."""
+    return text.encode()[:size].decode("utf-8", "ignore")
+
+
+@pytest.fixture
+def env(profile_dir):
+    return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30"}
+
+
+@pytest.fixture
+def plain_site(make_replica, profile_dir):
+    """A replica with its gate off and a saved profile for it: direct asks need no browser."""
+
+    def make(**config):
+        replica = make_replica(gate="off", **config)
+        save_plain_profile(profile_dir, replica.url)
+        return replica
+
+    return make
+
+
+# --- the site's errors ------------------------------------------------------------------------------------
+
+
+def test_a_500_without_a_reason_phrase_exits_5_and_says_what_it_means(plain_site, env):
+    replica = plain_site(status=500)
+    result = run_cli("ask", "--base-url", replica.url, "Hi", env=env)
+    assert_one_line_error(result, 5, "site error 500", "the app could not answer")
+    assert out(result) == ""
+
+
+def test_a_429_before_the_first_byte_is_retried_once_after_its_retry_after(plain_site, env):
+    replica = plain_site(status=429, retry_after=0.2, faults_left=1)
+    result = run_cli("ask", "--base-url", replica.url, "Hi", env=env)
+    assert result.returncode == 0, err(result)
+    assert out(result) == HI + "\n"
+    assert replica.stats.chat_requests == 2
+
+
+def test_a_second_429_is_not_retried_again(plain_site, env):
+    replica = plain_site(status=429, retry_after=0.1)
+    result = run_cli("ask", "--base-url", replica.url, "Hi", env=env)
+    assert_one_line_error(result, 5, "site error 429", "rate limited")
+    assert replica.stats.chat_requests == 2
+
+
+def test_a_429_asking_for_a_long_wait_fails_at_once_saying_how_long(plain_site, env):
+    replica = plain_site(status=429, retry_after=3600)
+    result = run_cli("ask", "--base-url", replica.url, "Hi", env=env)
+    assert_one_line_error(result, 5, "site error 429", "asks to wait 3600s")
+    assert replica.stats.chat_requests == 1
+
+
+async def test_a_429_is_retried_once_in_the_page_too(make_replica, make_client):
+    replica = make_replica(gate="challenge", status=429, retry_after=0.2)
+    client = make_client(replica.url, transport="page")
+    await client.login()
+    replica.config.update({"faults_left": 1})
+    assert await client.ask("Hi") == HI
+    assert replica.stats.chat_requests == 2
+
+
+@pytest.mark.parametrize("transport", ["direct", "page"])
+async def test_a_failure_after_the_first_byte_is_never_retried(make_replica, make_client, transport):
+    # The first reply breaks off after 20 bytes; a retry would get a whole reply, so a retry would show.
+    replica = make_replica(gate="challenge", chunk_size=4, split_multibyte=False)
+    client = make_client(replica.url, transport=transport)
+    await client.login()
+    replica.config.update({"drop_after": 20, "faults_left": 1, "hold_after": 2})
+    stream = client.stream(as_messages("Hi"))
+    received = [await anext(stream)]  # text has reached the caller: from here on, no retry is allowed
+    replica.release()
+    with pytest.raises(StreamInterrupted) as caught:
+        async for chunk in stream:
+            received.append(chunk)
+    assert caught.value.partial_text == "".join(received)
+    # Direct sees every byte before the drop; Chromium may discard the bytes that arrived with the error.
+    assert prefix(HI, 8) <= caught.value.partial_text <= prefix(HI, 20)
+    assert HI.startswith(caught.value.partial_text)
+    assert replica.stats.chat_requests == 1
+    assert replica.stats.clearances_issued == 1  # and no refresh either
+
+
+# --- the network ------------------------------------------------------------------------------------------
+
+
+def test_a_dropped_in_page_reply_keeps_what_was_printed_and_exits_6(make_replica, env):
+    replica = make_replica(gate="challenge", hold_after=2, drop_after=40, split_multibyte=False)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aura_browser", "ask", "--base-url", replica.url, "--transport", "page", "Hi"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env},
+    )
+    try:
+        assert replica.stats.wait_until(lambda s: s.holding == 1, 60), "the reply never started"
+        first = process.stdout.read1(4096)  # the two chunks sent so far, already printed
+        replica.release()  # then the connection drops after 40 bytes
+        rest, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    result = subprocess.CompletedProcess(process.args, process.returncode, first + rest, stderr)
+    assert_one_line_error(result, 6, "the page's fetch of", "failed")
+    # Chromium may discard the bytes that arrive together with the error; what it delivered stays printed.
+    printed = out(result).rstrip("\n")
+    assert prefix(HI, 32) <= printed <= prefix(HI, 40) and HI.startswith(printed)
+
+
+@pytest.mark.parametrize("how", ["option", "envvar"])
+def test_a_slow_first_byte_times_out_as_configured(plain_site, env, how):
+    replica = plain_site(first_byte_delay=60, faults_left=1)
+    if how == "option":
+        result = run_cli("ask", "--base-url", replica.url, "--first-byte-timeout", "0.5", "Hi", env=env)
+    else:
+        result = run_cli("ask", "--base-url", replica.url, "Hi", env={**env, "AURA_FIRST_BYTE_TIMEOUT": "0.5"})
+    assert_one_line_error(result, 6, f"no reply from {replica.url}/api/chat within 0.5s")
+    assert out(result) == ""
+    again = run_cli("ask", "--base-url", replica.url, "--first-byte-timeout", "0.5", "Hi", env=env)
+    assert out(again) == HI + "\n"  # the timeout is per request: the next, prompt one goes through
+
+
+@pytest.mark.parametrize("how", ["option", "envvar"])
+def test_a_stall_between_chunks_times_out_as_configured_and_keeps_the_text(plain_site, env, how):
+    replica = plain_site(hold_after=2, split_multibyte=False)
+    args = ["ask", "--base-url", replica.url, "Hi"]
+    if how == "option":
+        result = run_cli(*args, "--idle-timeout", "0.5", env=env)
+    else:
+        result = run_cli(*args, env={**env, "AURA_IDLE_TIMEOUT": "0.5"})
+    assert_one_line_error(result, 6, "the reply stalled: nothing for 0.5s")
+    assert out(result).rstrip("\n") == prefix(HI, 32)  # two chunks of 16 bytes
+
+
+async def test_in_page_timeouts_are_the_same_errors(make_replica, make_client):
+    from aura_browser.transports.base import Timeouts
+
+    replica = make_replica(gate="challenge", split_multibyte=False)
+    client = make_client(replica.url, transport="page", timeouts=Timeouts(first_byte=0.5, idle=0.5))
+    await client.login()
+    replica.config.update({"first_byte_delay": 60, "faults_left": 1})
+    with pytest.raises(ResponseTimeout, match="within 0.5s"):
+        await client.ask("Hi")
+    replica.config.update({"hold_after": 2})
+    with pytest.raises(StreamInterrupted, match="stalled") as caught:
+        await client.ask("Hi")
+    assert caught.value.partial_text == prefix(HI, 32)
+
+
+def test_invalid_utf8_is_replaced_and_the_rest_arrives(plain_site, env):
+    replica = plain_site(invalid_utf8=True, chunk_size=5)
+    result = run_cli("ask", "--base-url", replica.url, "Hi", env=env)
+    assert result.returncode == 0, err(result)
+    expected = reply_body(HI, invalid_utf8=True).decode("utf-8", "replace")
+    assert out(result) == expected + "\n" and "\ufffd\ufffd" in expected
+
+
+async def test_invalid_utf8_is_replaced_in_the_page_too(make_replica, make_client):
+    replica = make_replica(gate="challenge", invalid_utf8=True, chunk_size=5)
+    text = await make_client(replica.url, transport="page").ask("Hi")
+    assert text == reply_body(HI, invalid_utf8=True).decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("with_profile", [True, False], ids=["direct", "browser-login"])
+def test_connection_refused_is_site_down_naming_the_url(env, profile_dir, unused_tcp_port, with_profile):
+    url = f"http://127.0.0.1:{unused_tcp_port}"
+    if with_profile:
+        save_plain_profile(profile_dir, url)
+    before = chromium_pids()
+    result = run_cli("ask", "--base-url", url, "Hi", env=env)
+    assert_one_line_error(result, 6, f"cannot reach {url}")
+    wait_for_no_new_chromium(before)
+
+
+@pytest.mark.parametrize("with_profile", [True, False], ids=["direct", "browser-login"])
+def test_a_name_that_does_not_resolve_is_site_down_naming_the_url(env, profile_dir, with_profile):
+    url = "http://no-such-host.invalid"
+    if with_profile:
+        save_plain_profile(profile_dir, url)
+    result = run_cli("ask", "--base-url", url, "Hi", env=env)
+    assert_one_line_error(result, 6, f"cannot reach {url}")
+
+
+# --- the gate ---------------------------------------------------------------------------------------------
+
+
+def test_a_challenge_mid_session_costs_one_refresh_and_the_ask_succeeds(replica, env):
+    first = run_cli("ask", "--base-url", replica.url, "one", env=env)
+    assert first.returncode == 0, err(first)
+    replica.revoke_clearances()
+    second = run_cli("ask", "--base-url", replica.url, "-v", "two", env=env)
+    assert second.returncode == 0, err(second)
+    assert out(second) == reply_text(as_messages("two"), "") + "\n"
+    assert "refreshing the profile once" in err(second)
+    assert replica.stats.clearances_issued == 2
+
+
+def test_a_changed_user_agent_is_detected_and_a_fresh_login_follows(replica, env, profile_dir):
+    first = run_cli("ask", "--base-url", replica.url, "one", env=env)
+    assert first.returncode == 0, err(first)
+    path = profile_dir / "default.json"
+    data = json.loads(path.read_text())
+    old_agent = data["user_agent"]
+    data["user_agent"] = old_agent.replace("X11; Linux x86_64", "Windows NT 10.0; Win64; x64")
+    path.write_text(json.dumps(data))
+
+    second = run_cli("ask", "--base-url", replica.url, "two", env=env)
+    assert second.returncode == 0, err(second)
+    assert out(second) == reply_text(as_messages("two"), "") + "\n"
+    assert replica.stats.clearances_issued == 2
+    assert ProfileStore(profile_dir).load("default").user_agent == old_agent  # the browser's own UA again
+
+
+async def test_a_profile_from_another_browser_version_is_not_reused_in_the_page(replica, make_client, profile_dir):
+    profile = await make_client(replica.url).login()
+    store = ProfileStore(profile_dir)
+    major = profile.browser_version.split(".")[0]
+    old = str(int(major) - 10)
+    # As if Chromium was upgraded since the capture: the saved UA and client hints name the old version.
+    profile.browser_version = f"{old}.0.1.2"
+    profile.user_agent = profile.user_agent.replace(f"Chrome/{major}.", f"Chrome/{old}.")
+    profile.headers["sec-ch-ua"] = profile.headers["sec-ch-ua"].replace(f'v="{major}"', f'v="{old}"')
+    store.save("default", profile)
+
+    client = make_client(replica.url, transport="page")
+    assert await client.ask("Hi") == HI
+    assert replica.stats.clearances_issued == 2
+    assert store.load("default").browser_version.split(".")[0] == major
+    assert replica.stats.last_chat_headers["user-agent"] == store.load("default").user_agent
+
+
+# --- the browser ------------------------------------------------------------------------------------------
+
+
+async def test_a_browser_killed_during_the_in_page_fallback_is_a_browser_error(make_replica, make_client):
+    replica = make_replica(gate="strict", hold_after=2)
+    before = chromium_pids()
+    client = make_client(replica.url)
+    stream = client.stream(as_messages("Hi"))
+    first = await anext(stream)
+    assert client.last_stats.transport == "page" and first
+    assert await asyncio.to_thread(replica.stats.wait_until, lambda s: s.holding == 1, 10)
+    for pid in chromium_pids() - before:
+        os.kill(pid, signal.SIGKILL)
+    with pytest.raises(BrowserError, match="closed or crashed"):
+        async for _ in stream:
+            pass
+    await client.close()
+    await asyncio.to_thread(wait_for_no_new_chromium, before)
+    assert not zombie_children()
+
+
+def test_a_browser_killed_mid_reply_exits_7_and_leaves_nothing_behind(make_replica, env):
+    replica = make_replica(gate="challenge", hold_after=2, split_multibyte=False)
+    before = chromium_pids()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aura_browser", "ask", "--base-url", replica.url, "--transport", "page", "Hi"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env},
+    )
+    try:
+        assert replica.stats.wait_until(lambda s: s.holding == 1, 60), "the reply never started"
+        tree = descendants(process.pid)
+        for pid in chromium_pids() - before:
+            os.kill(pid, signal.SIGKILL)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    assert_one_line_error(result, 7, "the browser closed or crashed during the in-page reply")
+    assert out(result).rstrip("\n") == prefix(HI, 32)
+    wait_for_no_new_chromium(before)
+    assert not still_present(tree), "processes of the killed run are still there (running or zombies)"
