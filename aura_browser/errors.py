@@ -23,6 +23,10 @@ class LoginRequired(AuraError):
     """No usable profile: none saved, expired, captured elsewhere, or login failed."""
 
 
+class GateNotPassed(LoginRequired):
+    """The browser waited its whole login timeout and the gate's challenge never let it through."""
+
+
 class ProfileError(LoginRequired):
     """A profile file is corrupt, foreign, or unreadable."""
 
@@ -66,6 +70,10 @@ class NetworkError(AuraError):
 
 class SiteDown(NetworkError):
     """The site cannot be reached, or its deployment is disabled."""
+
+
+class DeploymentDisabled(SiteDown):
+    """The deployment is switched off by its owner ("This Deployment has been disabled")."""
 
 
 class ResponseTimeout(NetworkError):

@@ -7,7 +7,7 @@ from email.utils import parsedate_to_datetime
 from typing import Mapping
 
 from ..errors import (
-    AuraError, Blocked, NetworkError, NotThisApp, ResponseTimeout, SiteDown, SiteError, StreamInterrupted,
+    AuraError, Blocked, DeploymentDisabled, NetworkError, NotThisApp, ResponseTimeout, SiteError, StreamInterrupted,
 )
 from ..gate import PageKind, classify_reply
 from ..origin import origin_of
@@ -56,7 +56,7 @@ def error_for_reply(url: str, status: int, reason: str, headers: Mapping[str, st
     if kind is PageKind.BLOCKED:
         return Blocked(f"{site} answered {status} with a block page")
     if kind is PageKind.DISABLED:
-        return SiteDown(f"{site}: This Deployment has been disabled")
+        return DeploymentDisabled(f"{site}: This Deployment has been disabled")
     if status == 200 or status in (404, 405) or kind is PageKind.APP:
         return NotThisApp(status, reason, f"{url} is not an OpenChat UI chat endpoint")
     shown_reason = "" if reason in STANDARD_REASONS else reason
