@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import logging
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, NamedTuple
 
 import aiohttp
 
@@ -19,6 +19,16 @@ from .replies import error_for_reply, is_text_stream, retry_delay, silence_error
 log = logging.getLogger("aura_browser.direct")
 
 ERROR_BODY_LIMIT = 65536
+
+
+class PlainReply(NamedTuple):
+    """A whole reply that is not a chat stream: what `DirectTransport.fetch` returns."""
+
+    url: str
+    status: int
+    reason: str
+    headers: dict[str, str]  # lower-case names
+    text: str
 
 
 class DirectTransport:
@@ -109,6 +119,23 @@ class DirectTransport:
             raise error_for_reply(
                 url, response.status, response.reason or "", response.headers, raw.decode("utf-8", "replace")
             )
+
+    async def fetch(self, method: str, path: str, data: bytes | None = None) -> PlainReply:
+        """One whole request with the profile (the page, api/models), for probes; at most 64 KiB of its body."""
+        url = join(self.profile.base_url, path)
+        try:
+            async with asyncio.timeout(self.timeouts.first_byte):
+                async with self._client().request(
+                    method, url, data=data, headers=self._headers(url), proxy=self.profile.proxy,
+                    ssl=False if self.insecure else True,
+                ) as response:
+                    raw = await response.content.read(ERROR_BODY_LIMIT)
+                    headers = {name.lower(): value for name, value in response.headers.items()}
+                    return PlainReply(url, response.status, response.reason or "", headers, raw.decode("utf-8", "replace"))
+        except asyncio.TimeoutError:
+            raise ResponseTimeout(f"no reply from {url} within {self.timeouts.first_byte:g}s") from None
+        except aiohttp.ClientError as exc:
+            raise self._connection_error(url, exc) from None
 
     def _connection_error(self, url: str, exc: aiohttp.ClientError) -> NetworkError:
         site = origin_of(url)
