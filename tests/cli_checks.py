@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 
 def out(result: subprocess.CompletedProcess[bytes]) -> str:
@@ -27,6 +30,26 @@ def assert_one_line_error(result: subprocess.CompletedProcess[bytes], code: int,
         assert phrase in lines[0], stderr
     assert "Traceback" not in stderr
     return lines[0]
+
+
+@contextlib.contextmanager
+def cli_process(*args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """`aura-browser ARGS` running in the background, for a test to act on mid-run; killed if left running."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aura_browser", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env},
+    )
+    try:
+        yield process
+    finally:
+        process.kill()
+        process.wait()
+
+
+def finish(process: subprocess.Popen[bytes], printed_before: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    """Wait for the run to end; its result, with what the test already read from stdout put back in front."""
+    rest, stderr = process.communicate(timeout=30)
+    return subprocess.CompletedProcess(process.args, process.returncode, printed_before + rest, stderr)
 
 
 def process_table() -> dict[int, tuple[int, str]]:

@@ -9,17 +9,17 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 
 import pytest
 
 from aura_browser.chat import as_messages
-from aura_browser.errors import BrowserError, ResponseTimeout, SiteError, StreamInterrupted
+from aura_browser.errors import BrowserError, ResponseTimeout, StreamInterrupted
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
 from aura_browser.replica.reply import reply_body
-from tests.cli_checks import assert_one_line_error, descendants, err, out, still_present, zombie_children
+from tests.cli_checks import (
+    assert_one_line_error, cli_process, descendants, err, finish, out, still_present, zombie_children,
+)
 from tests.conftest import chromium_pids, run_cli, wait_for_no_new_chromium
 from tests.test_direct import save_plain_profile
 
@@ -115,18 +115,11 @@ async def test_a_failure_after_the_first_byte_is_never_retried(make_replica, mak
 
 def test_a_dropped_in_page_reply_keeps_what_was_printed_and_exits_6(make_replica, env):
     replica = make_replica(gate="challenge", hold_after=2, drop_after=40, split_multibyte=False)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aura_browser", "ask", "--base-url", replica.url, "--transport", "page", "Hi"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env},
-    )
-    try:
+    with cli_process("ask", "--base-url", replica.url, "--transport", "page", "Hi", env=env) as process:
         assert replica.stats.wait_until(lambda s: s.holding == 1, 60), "the reply never started"
         first = process.stdout.read1(4096)  # the two chunks sent so far, already printed
         replica.release()  # then the connection drops after 40 bytes
-        rest, stderr = process.communicate(timeout=30)
-    finally:
-        process.kill()
-    result = subprocess.CompletedProcess(process.args, process.returncode, first + rest, stderr)
+        result = finish(process, first)
     assert_one_line_error(result, 6, "the page's fetch of", "failed")
     # Chromium may discard the bytes that arrive together with the error; what it delivered stays printed.
     printed = out(result).rstrip("\n")
@@ -279,19 +272,12 @@ async def test_a_browser_killed_during_the_in_page_fallback_is_a_browser_error(m
 def test_a_browser_killed_mid_reply_exits_7_and_leaves_nothing_behind(make_replica, env):
     replica = make_replica(gate="challenge", hold_after=2, split_multibyte=False)
     before = chromium_pids()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aura_browser", "ask", "--base-url", replica.url, "--transport", "page", "Hi"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env},
-    )
-    try:
+    with cli_process("ask", "--base-url", replica.url, "--transport", "page", "Hi", env=env) as process:
         assert replica.stats.wait_until(lambda s: s.holding == 1, 60), "the reply never started"
         tree = descendants(process.pid)
         for pid in chromium_pids() - before:
             os.kill(pid, signal.SIGKILL)
-        stdout, stderr = process.communicate(timeout=30)
-    finally:
-        process.kill()
-    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+        result = finish(process)
     assert_one_line_error(result, 7, "the browser closed or crashed during the in-page reply")
     assert out(result).rstrip("\n") == prefix(HI, 32)
     wait_for_no_new_chromium(before)

@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.Abort:
+    except click.Abort:  # click's form of KeyboardInterrupt
+        click.echo("aura-browser: interrupted", err=True)
         sys.exit(130)
     except AuraError as exc:
         click.echo(f"aura-browser: error: {exc}", err=True)
