@@ -17,3 +17,14 @@ async def serve_app(app: web.Application) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+def nginx_app() -> web.Application:
+    """A web server that is not OpenChat UI: a welcome page at /, and no /api/models."""
+
+    async def welcome(request: web.Request) -> web.Response:
+        return web.Response(text="<html><title>Welcome to nginx!</title></html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", welcome)
+    return app

@@ -7,7 +7,7 @@ from aura_browser.errors import Blocked, DeploymentDisabled, GateNotPassed, NotT
 from aura_browser.gate import PageKind
 from aura_browser.probe import probe_site
 from aura_browser.problems import Problem, describe, problem_of
-from tests.servers import serve_app
+from tests.servers import nginx_app, serve_app
 
 
 async def test_an_open_replica_is_this_app_with_its_model(make_replica):
@@ -35,12 +35,7 @@ async def test_a_disabled_deployment_is_fatal(make_replica):
 
 
 async def test_a_server_without_api_models_is_not_this_app():
-    async def nginx(request):
-        return web.Response(text="<html><title>Welcome to nginx!</title></html>", content_type="text/html")
-
-    app = web.Application()
-    app.router.add_get("/", nginx)
-    async with serve_app(app) as url:
+    async with serve_app(nginx_app()) as url:
         probe = await probe_site(url)
     assert probe.page_kind is PageKind.OTHER
     assert isinstance(probe.fatal(), NotThisApp) and "/api/models is not OpenChat UI's model list" in str(probe.fatal())
