@@ -16,6 +16,7 @@ from typing import Any, AsyncIterator, Iterable, Literal, Mapping
 from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, as_messages, build_body, validate_messages
 from .drivers.adopt import adopt_browser
 from .drivers.base import BrowserSession, LaunchOptions
+from .environment import DEFAULT_BASE_URL
 from .errors import Blocked, InvalidRequest, LoginRequired
 from .origin import normalise_base_url, origin_of, redact_url
 from .profile import Profile, ProfileStore
@@ -25,7 +26,6 @@ from .transports.page import PageTransport
 
 log = logging.getLogger("aura_browser")
 
-DEFAULT_BASE_URL = "https://openchat.team"
 # How long a profile remembers that direct requests were blocked.
 DIRECT_BLOCKED_FOR = 15 * 60.0
 

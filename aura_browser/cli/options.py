@@ -8,6 +8,8 @@ from typing import Any, Callable, NamedTuple
 
 import click
 
+from ..environment import DEFAULT_BASE_URL, SITE_ENV
+
 
 class SiteOptions(NamedTuple):  # a NamedTuple: dataclasses would cost `--help` an import of inspect
     base_url: str
@@ -49,7 +51,7 @@ def _setup_logging(verbose: int) -> None:
 def profile_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--profile-dir",
-        envvar="AURA_PROFILE_DIR",
+        envvar=SITE_ENV["profile_dir"],
         show_envvar=True,
         type=click.Path(file_okay=False),
         help="Folder of saved profiles [default: the user data folder of aura-browser].",
@@ -70,19 +72,19 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options that say which site, which profile, and which browser; collected into `site`."""
 
     @click.option(
-        "--base-url", envvar="AURA_BASE_URL", show_envvar=True, default="https://openchat.team", show_default=True,
+        "--base-url", envvar=SITE_ENV["base_url"], show_envvar=True, default=DEFAULT_BASE_URL, show_default=True,
         help="The OpenChat UI deployment to talk to.",
     )
-    @click.option("--profile", envvar="AURA_PROFILE", show_envvar=True, default="default", show_default=True,
+    @click.option("--profile", envvar=SITE_ENV["profile"], show_envvar=True, default="default", show_default=True,
                   help="Name of the saved session profile.")
     @profile_dir_option
-    @click.option("--browser", envvar="AURA_BROWSER", show_envvar=True,
+    @click.option("--browser", envvar=SITE_ENV["browser"], show_envvar=True,
                   help="Chromium binary [default: Playwright's, then /usr/lib/chromium/chromium, then PATH].")
-    @click.option("--driver", envvar="AURA_DRIVER", show_envvar=True, default="playwright", show_default=True,
+    @click.option("--driver", envvar=SITE_ENV["driver"], show_envvar=True, default="playwright", show_default=True,
                   type=click.Choice(["playwright", "selenium"]), help="What drives the browser.")
-    @click.option("--proxy", envvar="AURA_PROXY", show_envvar=True,
+    @click.option("--proxy", envvar=SITE_ENV["proxy"], show_envvar=True,
                   help="http://[user:password@]host:port for the browser and the direct requests; kept in the profile.")
-    @click.option("--insecure", envvar="AURA_INSECURE", show_envvar=True, is_flag=True,
+    @click.option("--insecure", envvar=SITE_ENV["insecure"], show_envvar=True, is_flag=True,
                   help="Accept self-signed TLS certificates (browser and direct).")
     @verbose_option
     @functools.wraps(command)
