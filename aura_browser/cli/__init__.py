@@ -42,10 +42,11 @@ def cli() -> None:
 
 
 
-from . import batch, core  # noqa: E402  (each module adds its commands to `cli`)
+from . import batch, chat, core  # noqa: E402  (each module adds its commands to `cli`)
 
 core.register(cli)
 batch.register(cli)
+chat.register(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

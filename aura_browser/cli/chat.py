@@ -1,0 +1,59 @@
+"""`aura-browser chat`: an interactive conversation that keeps its history and streams each reply."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .options import ConnectOptions, ReplyOptions, SiteOptions, connect_options, reply_options, site_options
+
+
+def register(group: click.Group) -> None:
+    group.add_command(chat)
+
+
+@click.command()
+@site_options
+@click.option("--system", envvar="AURA_SYSTEM", show_envvar=True, help="System prompt to start with (/system changes it).")
+@reply_options
+@connect_options
+def chat(site: SiteOptions, system: str | None, reply: ReplyOptions, connect: ConnectOptions) -> None:
+    """Talk with the site: each line you type is sent with the conversation so far.
+
+    \b
+    Commands:
+      /system TEXT   set the system prompt (no TEXT: none)
+      /reset         start a new conversation (the system prompt stays)
+      /save FILE     write the conversation as JSON, in the site's conversationHistory shape
+      /exit          leave (so does Ctrl-D)
+    Ctrl-C during a reply stops that reply, not the session. Replies go to stdout, all
+    else to stderr. Logs in first when there is no usable profile.
+
+    \b
+    Examples:
+      aura-browser chat --system "Answer in French"
+      printf 'Hi\\n/save chat.json\\n' | aura-browser chat > transcript.txt
+    """
+    from ..conversation import HELP, ChatSession, Conversation
+
+    interactive = sys.stdin.isatty()
+    if interactive:
+        try:
+            import readline  # noqa: F401  (line editing and history for input())
+        except ImportError:
+            pass
+        click.echo(f"Chatting with {site.base_url} (profile {site.profile}). {HELP}", err=True)
+
+    def read_line() -> str:
+        return input("you> " if interactive else "")
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    conversation = Conversation(system=system or "", model=reply.model, temperature=reply.temperature,
+                                max_tokens=reply.max_tokens)
+    session = ChatSession(site.client(**connect.client_kwargs()), conversation, read_line=read_line, write=write,
+                          note=lambda text: click.echo(text, err=True))
+    session.run()

@@ -1,0 +1,211 @@
+"""A conversation as OpenChat UI keeps one, and the interactive session (`aura-browser chat`) around it.
+
+The saved form is the page's own: localStorage `conversationHistory` is a list of
+{id, name, messages, model, prompt, temperature, folderId}, and `/save` writes such a list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, model_object
+from .errors import AuraError, InvalidRequest, StreamInterrupted
+from .run import Terminated
+
+if TYPE_CHECKING:
+    from .client import AuraClient
+
+NEW_NAME = "New Conversation"  # what the page calls a conversation before its first message
+NAME_LENGTH = 30  # the page names a conversation after the first 30 characters of its first message
+
+
+@dataclass
+class Conversation:
+    system: str = ""
+    model: str = DEFAULT_MODEL
+    temperature: float | None = DEFAULT_TEMPERATURE
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    messages: list[dict[str, str]] = field(default_factory=list)
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    name: str = NEW_NAME
+
+    def request(self, text: str) -> list[dict[str, str]]:
+        """What to send for the next user message: the system prompt, the history, the message."""
+        system = [{"role": "system", "content": self.system}] if self.system else []
+        return system + self.messages + [{"role": "user", "content": text}]
+
+    def add_exchange(self, text: str, reply: str) -> None:
+        if not self.messages:
+            self.name = text[:NAME_LENGTH]
+        self.messages += [{"role": "user", "content": text}, {"role": "assistant", "content": reply}]
+
+    def reset(self) -> None:
+        """Start over as the page's "New chat" does: a new id, no messages. The system prompt stays."""
+        self.messages = []
+        self.id = str(uuid.uuid4())
+        self.name = NEW_NAME
+
+    def to_site(self) -> dict[str, Any]:
+        """One entry of the page's `conversationHistory`."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "messages": [dict(m) for m in self.messages],
+            "model": model_object(self.model, self.max_tokens),
+            "prompt": self.system,
+            "temperature": self.temperature,
+            "folderId": None,
+        }
+
+    def save(self, path: Path) -> None:
+        """Write `[conversation]`, the shape of localStorage `conversationHistory`."""
+        try:
+            path.write_text(json.dumps([self.to_site()], ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise InvalidRequest(f"cannot write {path}: {exc.strerror or exc}") from None
+
+    async def send(self, client: AuraClient, text: str, on_chunk: Callable[[str], None]) -> str:
+        """Stream the reply to `text`. What arrived is kept in the history even when the reply is cut
+        short (Ctrl-C, a dropped connection), as the page keeps it on "Stop Generating"."""
+        parts: list[str] = []
+        try:
+            async for chunk in client.stream(self.request(text), model=self.model, temperature=self.temperature,
+                                             max_tokens=self.max_tokens):
+                parts.append(chunk)
+                on_chunk(chunk)
+        finally:
+            if parts:  # an unanswered message is left out, so asking again does not send it twice
+                self.add_exchange(text, "".join(parts))
+        return "".join(parts)
+
+
+HELP = "/system TEXT (no TEXT: none), /reset, /save FILE, /exit. Ctrl-C stops a reply; Ctrl-D leaves."
+
+
+class ChatSession:
+    """The read-send-print loop of `aura-browser chat`, on one client and one event loop for its whole life.
+
+    Ctrl-C during a reply cancels that reply only; Ctrl-C at the prompt drops the line typed so far.
+    SIGTERM ends the session (Terminated) after the reply in flight is cancelled and the browser closed.
+    """
+
+    def __init__(self, client: AuraClient, conversation: Conversation, *, read_line: Callable[[], str],
+                 write: Callable[[str], None], note: Callable[[str], None]) -> None:
+        self.client = client
+        self.conversation = conversation
+        self.read_line = read_line  # raises EOFError at the end, KeyboardInterrupt on Ctrl-C
+        self.write = write  # reply text (stdout)
+        self.note = note  # everything else (stderr)
+        self.loop = asyncio.new_event_loop()
+        self._terminated = False
+
+    def run(self) -> None:
+        previous = signal.signal(signal.SIGTERM, self._raise_terminated)
+        try:
+            while self.step():
+                pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            try:
+                self.loop.run_until_complete(self.client.close())
+            finally:
+                self.loop.close()
+
+    def step(self) -> bool:
+        """Read one line and act on it; False when the session is over."""
+        try:
+            line = self.read_line()
+        except EOFError:
+            return False
+        except KeyboardInterrupt:
+            self.note("")  # the typed line is dropped; the session goes on
+            return True
+        text = line.strip()
+        if not text:
+            return True
+        if text.startswith("/") and not text.startswith("//"):
+            return self.command(text)
+        self.reply(text[1:] if text.startswith("//") else text)  # "//x" sends "/x"
+        return True
+
+    def command(self, text: str) -> bool:
+        name, _, argument = text.partition(" ")
+        argument = argument.strip()
+        if name in ("/exit", "/quit"):
+            return False
+        if name == "/system":
+            self.conversation.system = argument
+            self.note(f"system prompt: {argument}" if argument else "system prompt cleared")
+        elif name == "/reset":
+            self.conversation.reset()
+            self.note("conversation reset")
+        elif name == "/save":
+            if not argument:
+                self.note("aura-browser: /save needs a FILE")
+            else:
+                path = Path(argument).expanduser()
+                try:
+                    self.conversation.save(path)
+                    self.note(f"saved {len(self.conversation.messages)} messages to {path}")
+                except InvalidRequest as exc:
+                    self.note(f"aura-browser: error: {exc}")
+        elif name == "/help":
+            self.note(HELP)
+        else:
+            self.note(f"aura-browser: unknown command {name}; {HELP}")
+        return True
+
+    def reply(self, text: str) -> None:
+        printed: list[str] = []
+
+        def show(chunk: str) -> None:
+            printed.append(chunk)
+            self.write(chunk)
+
+        try:
+            self.loop.run_until_complete(self._interruptible(self.conversation.send(self.client, text, show)))
+        except asyncio.CancelledError:
+            self._end_line(printed)
+            if self._terminated:
+                raise Terminated() from None
+            self.note("[reply stopped]")
+            return
+        except StreamInterrupted as exc:
+            self._end_line(printed)
+            self.note(f"aura-browser: error: {exc} (what arrived is kept)")
+            return
+        except AuraError as exc:
+            self._end_line(printed)
+            self.note(f"aura-browser: error: {exc}")
+            return
+        self._end_line(printed)
+
+    async def _interruptible(self, work: Any) -> Any:
+        """Run `work` with SIGINT (and SIGTERM) cancelling it instead of ending the program."""
+        task = asyncio.ensure_future(work)
+
+        def on_sigterm() -> None:
+            self._terminated = True
+            task.cancel()
+
+        self.loop.add_signal_handler(signal.SIGINT, task.cancel)
+        self.loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+        try:
+            return await task
+        finally:
+            self.loop.remove_signal_handler(signal.SIGINT)  # restores Python's KeyboardInterrupt handler
+            self.loop.remove_signal_handler(signal.SIGTERM)
+            signal.signal(signal.SIGTERM, self._raise_terminated)
+
+    def _end_line(self, printed: list[str]) -> None:
+        if printed and not printed[-1].endswith("\n"):
+            self.write("\n")
+
+    def _raise_terminated(self, signum: int, frame: Any) -> None:
+        raise Terminated()
