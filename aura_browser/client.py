@@ -18,7 +18,7 @@ from .drivers.adopt import adopt_browser
 from .drivers.base import BrowserSession, LaunchOptions
 from .environment import DEFAULT_BASE_URL
 from .errors import Blocked, InvalidRequest, LoginRequired
-from .origin import normalise_base_url, origin_of, redact_url
+from .origin import check_proxy, normalise_base_url, origin_of, redact_url
 from .profile import Profile, ProfileStore
 from .transports.base import StreamStats, Timeouts
 from .transports.direct import DirectTransport
@@ -79,13 +79,13 @@ class AuraClient:
         self.store.path(profile)  # checks the name now, not at the first request
         self.transport = transport
         self.driver = driver
-        self.proxy = proxy
+        self.proxy = check_proxy(proxy) if proxy else None
         self.insecure = insecure
         self.timeouts = timeouts or Timeouts()
         self.launch_options = LaunchOptions(
             executable=browser,
             headless=headless,
-            proxy=proxy,
+            proxy=self.proxy,
             insecure=insecure,
             timeout=login_timeout,
             screenshot_path=self.store.screenshot_path(profile),

@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from .errors import InvalidRequest
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+PROXY_SCHEMES = ("http", "https", "socks5")
+
+
+def _split(url: str) -> SplitResult | None:
+    """urlsplit, or None for what cannot be a URL (a bad IPv6 literal, a port out of range)."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018  (raises ValueError for a bad port)
+    except ValueError:
+        return None
+    return parts
 
 
 def normalise_base_url(url: str) -> str:
     """`https://host/` -> `https://host`; refuses what is not an http(s) URL."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
-        raise InvalidRequest(f"base URL {url!r} must look like https://host[:port][/path]")
+    parts = _split(url)
+    if parts is None or parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise InvalidRequest(f"base URL {redact_url(url)!r} must look like https://host[:port][/path]")
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+def check_proxy(proxy: str) -> str:
+    """A proxy URL the browser and aiohttp both take; refuses anything else without showing its password."""
+    parts = _split(proxy)
+    if parts is None or parts.scheme not in PROXY_SCHEMES or not parts.hostname:
+        raise InvalidRequest(f"proxy {redact_url(proxy)!r} must look like http://[user:password@]host:port")
+    return proxy.strip()
 
 
 def origin_of(url: str) -> str:
@@ -36,7 +55,9 @@ def join(base_url: str, path: str) -> str:
 
 def redact_url(url: str) -> str:
     """`http://user:secret@proxy:8080` -> `http://user:***@proxy:8080`."""
-    parts = urlsplit(url)
+    parts = _split(url)
+    if parts is None:
+        return "<not a URL>" if "@" in url else url
     if parts.password is None:
         return url
     host = parts.hostname or ""
