@@ -23,18 +23,19 @@ from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, MODELS
 from .client import AuraClient, open_browser_session
 from .drivers.adopt import adopt_browser
 from .drivers.base import BrowserSession, LaunchOptions
-from .environment import base_url_from_env, site_options_from_env
+from .environment import SITE_ENV, base_url_from_env, site_options_from_env
 from .errors import InvalidRequest
 from .origin import normalise_base_url
 from .providers import AsyncGeneratorProvider
 from .sync import run_in_private_loop
 from .transports.base import Timeouts
-from .typing import AsyncResult, Messages
+from .typing import AsyncResult, CreateResult, Messages
 
 log = logging.getLogger("aura_browser")
 
-# Keyword arguments that are AuraClient options; `timeout` is seconds of silence allowed.
-CLIENT_KWARGS = frozenset({"profile", "profile_dir", "base_url", "browser", "driver", "insecure", "transport", "timeout"})
+# Keyword arguments that are AuraClient options: the site options of the AURA_* table, the transport, and
+# `timeout` (seconds of silence allowed).
+CLIENT_KWARGS = frozenset({*SITE_ENV, "transport", "timeout"})
 
 
 class BaseUrl:
@@ -57,6 +58,12 @@ def client_options(provider_url: str, proxy: str | None, kwargs: dict[str, Any])
     if timeout is not None:
         options["timeouts"] = Timeouts(first_byte=float(timeout), idle=float(timeout))
     return options
+
+
+def refuse_async_page(webdriver: Any, what: str, instead: str) -> None:
+    """A Playwright async-API Page belongs to its caller's event loop, which a sync call cannot drive."""
+    if type(webdriver).__module__.startswith("playwright.async_api"):
+        raise InvalidRequest(f"{what} cannot drive a Playwright async-API Page; use {instead}")
 
 
 class Aura(AsyncGeneratorProvider):
@@ -96,11 +103,21 @@ class Aura(AsyncGeneratorProvider):
             ):
                 yield chunk
 
+    @classmethod
+    def create_completion(cls, model: str, messages: Messages, stream: bool = True, **kwargs: Any) -> CreateResult:
+        refuse_async_page(kwargs.get("webdriver"), f"{cls.__name__}.create_completion",
+                          f"'async for chunk in {cls.__name__}.create_async_generator(..., webdriver=page)'")
+        return super().create_completion(model, messages, stream, **kwargs)
+
 
 async def get_args_from_browser_async(
     url: str, webdriver: Any = None, proxy: str | None = None, timeout: float = 120, **kwargs: Any
 ) -> dict[str, Any]:
-    """`get_args_from_browser` for async code (and the only way to pass a Playwright async Page)."""
+    """`get_args_from_browser` for async code, and the way to pass a Playwright async-API Page.
+
+    `browser`, `driver` and `insecure` may be given as keyword arguments; otherwise AURA_BROWSER,
+    AURA_DRIVER and AURA_INSECURE apply (and AURA_PROXY when `proxy` is None).
+    """
     site = site_options_from_env()
     site.update({k: v for k, v in kwargs.items() if k in ("browser", "driver", "insecure") and v is not None})
     proxy = proxy if proxy is not None else site.get("proxy")
@@ -129,7 +146,5 @@ def get_args_from_browser(url: str, webdriver: Any = None, proxy: str | None = N
     `{"cookies": {name: value}, "headers": {"user-agent": ..., <the headers the browser really sent>}}`:
     the client hints (sec-ch-ua*) are the browser's own, so they match its user agent.
     """
-    if type(webdriver).__module__.startswith("playwright.async_api"):
-        # Its loop is the caller's, which this call would block.
-        raise InvalidRequest("a Playwright async-API Page needs 'await get_args_from_browser_async(url, webdriver=page)'")
+    refuse_async_page(webdriver, "get_args_from_browser", "'await get_args_from_browser_async(url, webdriver=page)'")
     return run_in_private_loop(get_args_from_browser_async(url, webdriver, proxy, timeout))
