@@ -47,6 +47,9 @@ from . import batch, chat, core  # noqa: E402  (each module adds its commands to
 core.register(cli)
 batch.register(cli)
 chat.register(cli)
+from . import doctor  # noqa: E402
+
+doctor.register(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,78 @@
+"""`aura-browser doctor`: one table of what works now. The checks live in `aura_browser.diagnosis`."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import click
+
+from ..run import run_async
+from .options import SiteOptions, site_options
+
+if TYPE_CHECKING:
+    from ..diagnosis import Diagnosis
+
+STATUS_COLOURS = {"ok": "green", "warning": "yellow", "failed": "red", "skipped": None}
+
+
+def register(group: click.Group) -> None:
+    group.add_command(doctor)
+
+
+def render_table(diagnosis: "Diagnosis", insecure: bool) -> str:
+    name_width = max(len(check.name) for check in diagnosis.checks) + 2
+    status_width = max(len(status) for status in STATUS_COLOURS) + 2
+    indent = " " * (2 + name_width + status_width)
+    note = " (--insecure: TLS certificates are not verified)" if insecure else ""
+    lines = [f"aura-browser doctor: {diagnosis.base_url}, profile {diagnosis.profile!r}{note}", "",
+             "  " + "CHECK".ljust(name_width) + "STATUS".ljust(status_width) + "DETAIL"]
+    for check in diagnosis.checks:
+        status = click.style(check.status.ljust(status_width), fg=STATUS_COLOURS[check.status])
+        lines.append(f"  {check.name.ljust(name_width)}{status}{check.detail}")
+        if check.fix and check.status in ("warning", "failed"):
+            lines.append(f"{indent}fix: {check.fix}")
+    failing = [check.name for check in diagnosis.checks if check.status == "failed"]
+    lines.append("")
+    lines.append(f"Failing: {', '.join(failing)} (exit {diagnosis.exit_code})." if failing
+                 else "Nothing needed is failing.")
+    return "\n".join(lines)
+
+
+@click.command()
+@site_options
+@click.option("--skip-in-page", is_flag=True, envvar="AURA_DOCTOR_SKIP_IN_PAGE", show_envvar=True,
+              help="Do not try the in-page transport (it starts a browser; skipping it is faster).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, envvar="AURA_TIMEOUT",
+              show_envvar=True, help="Seconds each probe and each reply may stay silent.")
+@click.option("--login-timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
+              envvar="AURA_LOGIN_TIMEOUT", show_envvar=True, help="Seconds a login may take, when one is needed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as one JSON object instead of a table.")
+def doctor(site: SiteOptions, skip_in_page: bool, timeout: float, login_timeout: float, as_json: bool) -> int:
+    """Check what works now: browser, drivers, profile, the site, and each transport.
+
+    Each row is ok, warning, failed or skipped, with a fix where there is one. The
+    transport rows make one real short ask each (logging in first when the profile is
+    missing or expired, as `ask` would). Cookie values and passwords are never shown.
+
+    \b
+    Exit code: 0 when nothing needed is failing (warnings allowed); otherwise the code
+    `ask` would give for the first failed row: 3 login or profile, 4 blocked, 5 not this
+    app or an error reply, 6 unreachable or disabled deployment, 7 no usable browser.
+
+    \b
+    Examples:
+      aura-browser doctor --base-url https://openchat.team
+      aura-browser doctor --skip-in-page --json | jq '.checks[] | select(.status != "ok")'
+    """
+    from ..diagnosis import diagnose
+    from ..probe import SiteUnderTest
+
+    target = SiteUnderTest(site.base_url, site.profile, site.profile_dir, site.browser, site.driver, site.proxy,
+                           site.insecure, login_timeout=login_timeout, timeout=timeout)
+    diagnosis = run_async(diagnose(target, in_page=not skip_in_page))
+    if as_json:
+        click.echo(json.dumps(diagnosis.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_table(diagnosis, site.insecure))
+    return diagnosis.exit_code
