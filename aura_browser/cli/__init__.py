@@ -42,11 +42,12 @@ def cli() -> None:
 
 
 
-from . import batch, chat, core  # noqa: E402  (each module adds its commands to `cli`)
+from . import batch, chat, core, serve  # noqa: E402  (each module adds its commands to `cli`)
 
 core.register(cli)
 batch.register(cli)
 chat.register(cli)
+serve.register(cli)
 from . import doctor  # noqa: E402
 
 doctor.register(cli)

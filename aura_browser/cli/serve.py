@@ -1,0 +1,59 @@
+"""`aura-browser serve`: an OpenAI-compatible HTTP API in front of the client."""
+
+from __future__ import annotations
+
+import click
+
+from ..run import Terminated, run_async
+from .options import ConnectOptions, SiteOptions, connect_options, site_options
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(serve)
+
+
+@click.command()
+@site_options
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="AURA_SERVE_HOST", show_envvar=True,
+              help="Address to listen on. Anything but loopback wants --api-key.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, envvar="AURA_SERVE_PORT",
+              show_envvar=True, help="0 picks a free port.")
+@click.option("--api-key", envvar="AURA_SERVE_API_KEY", show_envvar=True,
+              help="Clients must send 'Authorization: Bearer KEY'. Prefer the variable: options show in `ps`.")
+@connect_options
+def serve(site: SiteOptions, host: str, port: int, api_key: str | None, connect: ConnectOptions) -> None:
+    """Serve an OpenAI-compatible API: POST /v1/chat/completions (streaming or not) and GET /v1/models.
+
+    All requests share one warm profile and one browser, and are served concurrently.
+    Errors are OpenAI error objects: 400 bad request, 401 wrong API key, 502 site error or
+    network failure, 503 blocked or login failed, 504 site timeout. Logs in at the first
+    request when there is no usable profile.
+
+    \b
+    Examples:
+      AURA_SERVE_API_KEY=s3cret aura-browser serve --port 8000
+      curl -s localhost:8000/v1/chat/completions -H 'Authorization: Bearer s3cret' \\
+        -H 'Content-Type: application/json' \\
+        -d '{"model": "openchat_3.6", "messages": [{"role": "user", "content": "Hi"}]}'
+      # or any OpenAI client: OpenAI(base_url="http://127.0.0.1:8000/v1", api_key="s3cret")
+    """
+    from ..openai_api import serve_api
+
+    if host not in LOOPBACK and not api_key:
+        click.echo(f"aura-browser: warning: listening on {host} without --api-key: anyone who can reach it may "
+                   "use your profile", err=True)
+
+    def ready(url: str) -> None:
+        auth = "Bearer key required" if api_key else "no API key"
+        click.echo(f"OpenAI-compatible API for {site.base_url} at {url}/v1 ({auth}). Ctrl-C stops it.")
+
+    async def main() -> None:
+        async with site.client(**connect.client_kwargs()) as client:
+            await serve_api(client, host, port, api_key=api_key, on_ready=ready)
+
+    try:
+        run_async(main())
+    except (KeyboardInterrupt, Terminated):
+        click.echo("Server stopped.", err=True)
