@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_cli
 from tests.servers import nginx_app, serve_app
 
 SMOKE_CHECKS = 4
@@ -50,13 +51,16 @@ async def test_aura_live_without_a_base_url_is_a_usage_error(tmp_path):
     assert "--aura-live needs --base-url URL" in output
 
 
-async def test_the_suite_passes_against_a_replica_behind_its_challenge(make_replica, tmp_path):
+async def test_the_ci_job_logs_in_then_the_suite_passes_on_that_profile(make_replica, tmp_path):
+    """The README's GitHub Actions job: `aura-browser login --base-url URL`, then the suite."""
     replica = make_replica(gate="challenge")
+    login = run_cli("login", "--base-url", replica.url, env={"AURA_PROFILE_DIR": str(tmp_path / "profiles")})
+    assert login.returncode == 0, login.stderr
     code, output = await run_smoke(tmp_path, "--aura-live", "--base-url", replica.url)
     assert code == 0, output
     assert outcomes(output) == {"passed": SMOKE_CHECKS}
     assert f"live smoke tests against {replica.url}" in output
-    assert replica.stats.clearances_issued == 1  # one login served every check
+    assert replica.stats.clearances_issued == 1  # the job's login served every check
     assert replica.stats.chat_completed == 2  # direct, then in-page
 
 
