@@ -19,6 +19,7 @@ Exit codes:
   5    site error (the app answered 500 Error, or is not OpenChat UI)
   6    network error or timeout (site down, connection dropped mid-reply)
   7    browser error (not found, failed to start, crashed)
+  8    batch: at least one record has an error
   130  interrupted (Ctrl-C); 143 terminated (SIGTERM)
 """
 
