@@ -45,6 +45,10 @@ def validate_messages(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, s
             raise InvalidRequest(f"message {index} has role {role!r}; use one of {', '.join(ROLES)}")
         if not isinstance(content, str):
             raise InvalidRequest(f"message {index} content must be a string")
+        try:
+            content.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate, e.g. from an argument that was not UTF-8
+            raise InvalidRequest(f"message {index} ({role}) is not valid UTF-8 text (at character {exc.start})") from None
         checked.append({"role": role, "content": content})
     if not any(m["role"] != "system" for m in checked):
         raise InvalidRequest("no user message to send")

@@ -42,14 +42,14 @@ def page_title(html: str) -> str:
 
 def classify_html(html: str, title: str | None = None) -> PageKind:
     title = (page_title(html) if title is None else title).strip().lower()
+    if title == APP_TITLE or "__NEXT_DATA__" in html and "defaultModelId" in html:
+        return PageKind.APP  # first: the app's own page may quote any gate's words in a conversation
     if any(marker in html for marker in DISABLED_MARKERS):
         return PageKind.DISABLED
     if title in BLOCK_TITLES or title.startswith("access denied"):
         return PageKind.BLOCKED
     if title in CHALLENGE_TITLES or any(marker in html for marker in CHALLENGE_MARKERS):
         return PageKind.CHALLENGE
-    if title == APP_TITLE or "__NEXT_DATA__" in html and "defaultModelId" in html:
-        return PageKind.APP
     return PageKind.OTHER
 
 
@@ -73,8 +73,9 @@ PAGE_STATE_JS = r"""
   if (!d.documentElement) return null;
   const html = d.documentElement.outerHTML;
   const title = (d.title || "").trim().toLowerCase();
-  if (html.includes("This Deployment has been disabled") || html.includes("DEPLOYMENT_DISABLED")) return "disabled";
+  // The app first: a conversation on its page may quote any gate's words.
   if (d.querySelector("textarea.m-0")) return "app";
+  if (html.includes("This Deployment has been disabled") || html.includes("DEPLOYMENT_DISABLED")) return "disabled";
   const blockTitles = %(block)s;
   if (blockTitles.includes(title) || title.startsWith("access denied")) return "blocked";
   const challengeTitles = %(challenge)s;

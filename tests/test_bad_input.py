@@ -90,6 +90,8 @@ def test_bad_client_options_are_refused_at_construction(options, message, profil
         (["ask", "   "], None, "the prompt is empty"),
         (["ask", "-"], b"", "the prompt is empty"),
         (["ask", "-"], b"caf\xe9 latin-1", "stdin is not valid UTF-8 (byte 3)"),
+        (["ask", b"caf\xe9 latin-1"], None, "(user) is not valid UTF-8 text (at character 3)"),
+        (["ask", "--system", b"\xff", "Hi"], None, "(system) is not valid UTF-8 text"),
         (["ask", "--temperature", "-0.5", "Hi"], None, "-0.5"),
         (["ask", "--temperature", "nan", "Hi"], None, "temperature nan is outside [0, 2]"),
         (["ask", "--max-tokens", "-1", "Hi"], None, "-1"),
