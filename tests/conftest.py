@@ -82,11 +82,18 @@ def profile_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def make_client(profile_dir: Path):
+def driver() -> str:
+    """The browser driver `make_client` uses. Tests run over both with `tests.drivers.both_drivers`."""
+    return "playwright"
+
+
+@pytest.fixture
+async def make_client(profile_dir: Path, driver: str):
     clients: list[AuraClient] = []
 
     def make(url: str, **options: object) -> AuraClient:
         options.setdefault("profile_dir", profile_dir)
+        options.setdefault("driver", driver)
         options.setdefault("insecure", url.startswith("https"))
         options.setdefault("timeouts", Timeouts(connect=5, first_byte=20, idle=20))
         options.setdefault("login_timeout", 30)

@@ -8,6 +8,7 @@ from aura_browser.chat import as_messages
 from aura_browser.errors import LoginRequired, NotThisApp, SiteDown, SiteError, StreamInterrupted
 from aura_browser.profile import Profile, ProfileStore
 from aura_browser.replica import reply_text
+from tests.drivers import both_drivers
 
 
 def save_plain_profile(profile_dir, url, **fields):
@@ -17,6 +18,7 @@ def save_plain_profile(profile_dir, url, **fields):
     return profile
 
 
+@both_drivers
 async def test_login_then_a_direct_ask_returns_the_exact_reply(make_replica, make_client):
     replica = make_replica(gate="challenge", chunk_size=3, chunk_delay=0.002, split_multibyte=True)
     client = make_client(replica.url)

@@ -8,6 +8,9 @@ from aura_browser.chat import as_messages
 from aura_browser.errors import Blocked, SiteError
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
+from tests.drivers import both_drivers
+
+pytestmark = both_drivers
 
 
 async def test_auto_falls_back_in_page_and_chunks_arrive_while_the_reply_is_still_streaming(make_replica, make_client):

@@ -5,9 +5,12 @@ import stat
 import pytest
 
 from aura_browser.errors import LoginRequired, SiteDown
+from tests.drivers import both_drivers
+
+pytestmark = both_drivers
 
 
-async def test_login_passes_the_challenge_and_captures_the_session(replica, make_client, profile_dir):
+async def test_login_passes_the_challenge_and_captures_the_session(replica, make_client, profile_dir, driver):
     client = make_client(replica.url)
     profile = await client.login()
 
@@ -22,7 +25,7 @@ async def test_login_passes_the_challenge_and_captures_the_session(replica, make
     assert profile.headers["origin"] == replica.url
     assert "cookie" not in profile.headers and "user-agent" not in profile.headers
     assert "conversationHistory" in profile.local_storage()  # the app's localStorage came along
-    assert profile.browser_version and profile.driver == "playwright"
+    assert profile.browser_version and profile.driver == driver
     assert replica.stats.clearances_issued == 1
 
     path = profile_dir / "default.json"

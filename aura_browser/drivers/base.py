@@ -150,18 +150,24 @@ LEAN_ARGS = (
 )
 
 
+# Numbers each PageStreams, so stream ids never repeat in this process: sessions that adopt one
+# page (a caller's Selenium WebDriver) all hear its pushes, and each must recognise only its own.
+_ROUTERS = itertools.count(1)
+
+
 class PageStreams:
     """Routes the events the page pushes through the binding to one queue per in-page stream."""
 
     def __init__(self) -> None:
         self._queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
+        self._prefix = f"r{next(_ROUTERS)}s"
         self._ids = itertools.count(1)
         self._dead: str | None = None
 
     def open(self) -> tuple[str, asyncio.Queue[dict[str, Any]]]:
         if self._dead:
             raise BrowserError(self._dead)
-        stream_id = f"s{next(self._ids)}"
+        stream_id = f"{self._prefix}{next(self._ids)}"
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._queues[stream_id] = queue
         return stream_id, queue
@@ -170,9 +176,9 @@ class PageStreams:
         self._queues.pop(stream_id, None)
 
     @property
-    def open_count(self) -> int:
-        """Streams still waiting for events (a driver that has to poll the page polls only while there are)."""
-        return len(self._queues)
+    def open_ids(self) -> list[str]:
+        """Streams still waiting for events (a driver that has to poll the page polls only for these)."""
+        return list(self._queues)
 
     def push(self, payload: str) -> None:
         event = json.loads(payload)

@@ -1,0 +1,446 @@
+"""The Selenium driver: Chromium through chromedriver, here or on a remote WebDriver server (Selenium Grid).
+
+Selenium's calls block, so each one runs in a worker thread and the event loop stays free. The session is
+a WebDriver BiDi one (`webSocketUrl`): the page pushes stream events over a BiDi channel (`script.message`)
+and the real request headers are read from `network.beforeRequestSent`. A driver without BiDi (one the
+caller started and hands us) is polled every 10 ms instead, and its request headers cannot be seen.
+User agent and cookies go through chromedriver's CDP endpoint (`goog/cdp/execute`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from ..browser_path import find_chromium
+from ..chat import MODELS_PATH
+from ..errors import AuraError, BrowserError, InvalidRequest
+from ..origin import join, origin_of, redact_url
+from ..profile import Profile
+from .adopt import AdoptedBrowser
+from .base import LEAN_ARGS, MODELS_PROBE_JS, PUSH_BINDING, BrowserSession, LaunchOptions, PageStreams
+from .playwright import navigation_error
+
+log = logging.getLogger("aura_browser.browser")
+
+SYSTEM_CHROMEDRIVER = "/usr/bin/chromedriver"
+CHANNEL = "aura-push"
+POLL_INTERVAL = 0.01  # seconds between two reads of the page's queue, when there is no BiDi
+WAIT_INTERVAL = 0.05  # seconds between two checks of a wait_for predicate
+HEADERS_WAIT = 10.0  # seconds to wait for the api/models probe to show up on the BiDi network log
+
+# Installs the push function in a document. Each message carries a sequence number, because Selenium
+# hands every BiDi event to a thread of its own and they may reach us out of order.
+# It always replaces an earlier one: a document that an earlier session (on an adopted driver) already
+# fitted has that session's channel and count, and the new session expects sequence 1.
+PUSH_CHANNEL_JS = """
+(send) => {
+  let sequence = 0;
+  window.%(binding)s = (payload) => send(String(++sequence) + " " + payload);
+}
+""" % {"binding": PUSH_BINDING}
+# Without BiDi: the page queues what it pushes, one queue per stream id, and every POLL_INTERVAL
+# we take the queues of our open streams (another session may poll the same page for its own).
+PUSH_QUEUE_JS = """window.%(b)s = window.%(b)s || ((p) => {
+  const queues = (window.__auraQueues = window.__auraQueues || {}), id = JSON.parse(p).id;
+  (queues[id] = queues[id] || []).push(p);
+});""" % {"b": PUSH_BINDING}
+TAKE_QUEUES_JS = """
+const queues = window.__auraQueues || {};
+return arguments[0].flatMap((id) => { const taken = queues[id] || []; delete queues[id]; return taken; });
+"""
+NAVIGATION_STATUS_JS = "const e = performance.getEntriesByType('navigation')[0]; return e ? e.responseStatus || null : null;"
+LOCAL_STORAGE_JS = """
+() => ({origin: location.origin,
+        localStorage: Object.keys(localStorage).map((name) => ({name, value: localStorage.getItem(name)}))})
+"""
+SET_LOCAL_STORAGE_JS = "(items) => { for (const [k, v] of Object.entries(items)) localStorage.setItem(k, v); }"
+
+
+def find_chromedriver() -> str:
+    if os.access(SYSTEM_CHROMEDRIVER, os.X_OK):
+        return SYSTEM_CHROMEDRIVER
+    found = shutil.which("chromedriver")
+    if found:
+        return found
+    raise BrowserError(
+        "no chromedriver found at /usr/bin/chromedriver or on PATH; install it ('apt-get install chromium-driver') "
+        "or use --driver playwright"
+    )
+
+
+def user_agent_metadata(user_agent: str) -> dict[str, Any]:
+    """Client hints that agree with `user_agent`, as Playwright derives them (brands stay the browser's own).
+
+    Without them a CDP user-agent override switches the sec-ch-ua* headers off.
+    """
+    platform = "Windows" if "Windows" in user_agent else "macOS" if "Mac OS X" in user_agent else "Linux"
+    return {"platform": platform, "platformVersion": "", "architecture": "x86", "model": "", "mobile": False}
+
+
+def storage_state_cookie(cookie: dict[str, Any]) -> dict[str, Any]:
+    """A CDP cookie in Playwright's storage-state format."""
+    return {
+        "name": cookie["name"],
+        "value": cookie["value"],
+        "domain": cookie["domain"],
+        "path": cookie.get("path", "/"),
+        "expires": -1 if cookie.get("session") else cookie.get("expires", -1),
+        "httpOnly": bool(cookie.get("httpOnly")),
+        "secure": bool(cookie.get("secure")),
+        "sameSite": cookie.get("sameSite") or "Lax",
+    }
+
+
+def cdp_cookie(cookie: dict[str, Any]) -> dict[str, Any]:
+    """A storage-state cookie as CDP's Network.setCookies takes it."""
+    result = {name: cookie[name] for name in ("name", "value", "domain", "path") if name in cookie}
+    result.update(httpOnly=bool(cookie.get("httpOnly")), secure=bool(cookie.get("secure")))
+    if cookie.get("sameSite") in ("Strict", "Lax", "None"):
+        result["sameSite"] = cookie["sameSite"]
+    expires = cookie.get("expires", -1)
+    if expires is not None and expires > 0:
+        result["expires"] = expires
+    return result
+
+
+def _field(event: Any, name: str) -> Any:
+    """Selenium hands BiDi events over as dicts or as dataclasses, depending on the event."""
+    return event.get(name) if isinstance(event, dict) else getattr(event, name, None)
+
+
+def _quit_when_started(starting: "asyncio.Future[Any]") -> None:
+    if not starting.cancelled() and starting.exception() is None:
+        threading.Thread(target=starting.result().quit, name="aura-selenium-quit").start()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = getattr(exc, "msg", None) or str(exc) or exc.__class__.__name__
+    return text.strip().splitlines()[0]
+
+
+class SeleniumSession(BrowserSession):
+    driver_name = "selenium"
+
+    def __init__(self, base_url: str, options: LaunchOptions) -> None:
+        super().__init__(base_url, options)
+        self._driver: Any = None
+        self._window = ""  # the window handle (BiDi browsing context) our page lives in
+        self._bidi = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._cleanups: list[Callable[[], Any]] = []  # undo what we registered on the driver (BiDi handlers...)
+        self._poller: asyncio.Task[None] | None = None
+        self._next_sequence: dict[str, int] = {}
+        self._held: dict[str, dict[int, str]] = {}
+
+    # --- starting -------------------------------------------------------------------------
+
+    async def _launch(self) -> None:
+        self.streams = PageStreams()
+        starting = asyncio.get_running_loop().run_in_executor(None, self._start_driver)
+        try:
+            self._driver = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            starting.add_done_callback(_quit_when_started)  # interrupted mid-start: the browser must not outlive us
+            raise
+        try:
+            await self._attach()
+        except BaseException:
+            await self.close()
+            raise
+
+    def _chrome_options(self) -> Any:
+        from selenium.webdriver import ChromeOptions
+
+        remote = self.options.remote_webdriver
+        options = ChromeOptions()
+        if self.options.executable or not remote:  # a remote server knows where its own browser is
+            options.binary_location = find_chromium(self.options.executable)
+        if self.options.headless:
+            options.add_argument("--headless=new")
+        runs_here = not remote or urlsplit(remote).hostname in ("127.0.0.1", "localhost", "::1")
+        if runs_here and os.geteuid() == 0:  # Chromium refuses to sandbox itself as root
+            options.add_argument("--no-sandbox")
+        for arg in (*LEAN_ARGS, *self.options.extra_args):
+            options.add_argument(arg)
+        if self.options.insecure:
+            options.add_argument("--ignore-certificate-errors")
+            options.accept_insecure_certs = True
+        if self.options.proxy:
+            parts = urlsplit(self.options.proxy)
+            if parts.username:
+                raise InvalidRequest(
+                    f"the selenium driver cannot log in to a proxy ({redact_url(self.options.proxy)}); "
+                    "use --driver playwright for a proxy with a user name and password"
+                )
+            port = f":{parts.port}" if parts.port else ""
+            options.add_argument(f"--proxy-server={parts.scheme}://{parts.hostname}{port}")
+        options.enable_bidi = True
+        options.page_load_strategy = "eager"
+        return options
+
+    def _start_driver(self) -> Any:
+        os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not download drivers or browsers
+        from selenium import webdriver
+
+        options = self._chrome_options()
+        remote = self.options.remote_webdriver
+        try:
+            if remote:
+                driver = webdriver.Remote(command_executor=remote, options=options)
+            else:
+                from selenium.webdriver.chrome.service import Service
+
+                driver = webdriver.Chrome(service=Service(executable_path=find_chromedriver()), options=options)
+        except AuraError:
+            raise
+        except Exception as exc:  # urllib3 errors for an unreachable server, WebDriverException for the rest
+            where = f"the remote WebDriver at {redact_url(remote)}" if remote else f"chromedriver ({options.binary_location})"
+            raise BrowserError(f"cannot start Chromium through {where}: {_first_line(exc)}") from None
+        try:
+            driver.set_page_load_timeout(self.options.timeout)
+            # Selenium waits for each BiDi reply by sleeping this long between looks (0.1 s by default).
+            driver.command_executor.client_config.websocket_interval = 0.005
+        except Exception:
+            with contextlib.suppress(Exception):
+                driver.quit()
+            raise
+        return driver
+
+    async def _attach(self) -> None:
+        """Get ready to hear the page: a BiDi push channel, or the polling fallback."""
+        self._loop = asyncio.get_running_loop()
+        capabilities = self._driver.capabilities
+        self.browser_version = capabilities.get("browserVersion", "") or capabilities.get("version", "")
+        self._bidi = isinstance(capabilities.get("webSocketUrl"), str)
+        # chromedriver's CDP endpoint, which webdriver.Remote (and so a Grid session) does not know by itself
+        self._driver.command_executor.add_command("executeCdpCommand", "POST", "/session/$sessionId/goog/cdp/execute")
+        self._window = await self._call(lambda: self._driver.current_window_handle)
+        if self._bidi:
+            await self._call(self._open_channel)
+        else:
+            log.info("this WebDriver session has no BiDi socket: polling the page every %g ms", POLL_INTERVAL * 1000)
+            self._poller = asyncio.create_task(self._poll_pushes())
+
+    def _open_channel(self) -> None:
+        driver = self._driver
+        channel = [{"type": "channel", "value": {"channel": CHANNEL}}]
+        handler = driver.script.add_event_handler("message", self._on_message)
+        self._cleanups.append(lambda: driver.script.remove_event_handler("message", handler))
+        script = driver.script.add_preload_script(PUSH_CHANNEL_JS, arguments=channel, contexts=[self._window])
+        self._cleanups.append(lambda: driver.script.remove_preload_script(script["script"]))
+        # The document open now predates the preload script.
+        driver.script.call_function(PUSH_CHANNEL_JS, await_promise=False, target={"context": self._window}, arguments=channel)
+
+    # --- hearing the page -----------------------------------------------------------------
+
+    def _on_message(self, message: Any) -> None:
+        """On one of Selenium's event threads: hand the message to the event loop."""
+        source = _field(message, "source") or {}
+        if _field(message, "channel") != CHANNEL or source.get("context") != self._window:
+            return
+        sequence, _, payload = (_field(message, "data") or {}).get("value", "").partition(" ")
+        loop = self._loop
+        if loop is not None and sequence.isdigit():
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening any more
+                loop.call_soon_threadsafe(self._deliver, source.get("realm", ""), int(sequence), payload)
+
+    def _deliver(self, realm: str, sequence: int, payload: str) -> None:
+        """Pass on a document's messages in the order it sent them."""
+        held = self._held.setdefault(realm, {})
+        held[sequence] = payload
+        expected = self._next_sequence.get(realm, 1)
+        while expected in held:
+            self.streams.push(held.pop(expected))
+            expected += 1
+        self._next_sequence[realm] = expected
+
+    async def _poll_pushes(self) -> None:
+        from selenium.common.exceptions import JavascriptException
+
+        driver = self._driver
+        while True:
+            await asyncio.sleep(POLL_INTERVAL)
+            ids = self.streams.open_ids
+            if not ids:
+                continue
+            try:
+                payloads = await asyncio.to_thread(driver.execute_script, TAKE_QUEUES_JS, ids)
+            except JavascriptException:  # between two documents
+                continue
+            except Exception as exc:
+                self.streams.fail_all(f"the browser stopped answering ({_first_line(exc)})")
+                return
+            for payload in payloads or ():
+                self.streams.push(payload)
+
+    # --- the primitives -------------------------------------------------------------------
+
+    async def _call(self, function: Callable[[], Any], what: str = "browser failed") -> Any:
+        """Run one blocking Selenium call in a worker thread; its errors become BrowserError."""
+        try:
+            return await asyncio.to_thread(function)
+        except AuraError:
+            raise
+        except Exception as exc:
+            raise BrowserError(f"{what}: {_first_line(exc)}") from None
+
+    def _cdp(self, command: str, params: dict[str, Any] | None = None) -> Any:
+        return self._driver.execute("executeCdpCommand", {"cmd": command, "params": params or {}})["value"]
+
+    async def _new_page(self, profile: Profile | None, user_agent: str) -> None:
+        def prepare() -> None:
+            # A fresh start on one browser: leave the site, forget its cookies and storage.
+            self._driver.get("about:blank")
+            self._cdp("Network.clearBrowserCookies")
+            self._cdp("Storage.clearDataForOrigin", {"origin": origin_of(self.base_url), "storageTypes": "all"})
+            self._cdp("Network.setUserAgentOverride", {"userAgent": user_agent, "userAgentMetadata": user_agent_metadata(user_agent)})
+            if profile is not None and profile.cookies:
+                self._cdp("Network.setCookies", {"cookies": [cdp_cookie(c) for c in profile.cookies]})
+
+        await self._call(prepare, "browser failed to prepare the page")
+
+    async def open(self, profile: Profile | None = None) -> None:
+        """As every driver does; a profile's localStorage is written once the site's page is open."""
+        await super().open(profile)
+        if profile is not None and profile.local_storage():
+            await self._evaluate(SET_LOCAL_STORAGE_JS, profile.local_storage())
+
+    async def _goto(self, url: str) -> int | None:
+        def navigate() -> int | None:
+            from selenium.common.exceptions import WebDriverException
+
+            try:
+                self._driver.get(url)
+            except WebDriverException as exc:
+                raise navigation_error(url, _first_line(exc)) from None
+            return self._driver.execute_script(NAVIGATION_STATUS_JS)
+
+        return await self._call(navigate, f"browser failed to open {url}")
+
+    async def _wait_for(self, predicate_js: str, timeout: float) -> Any:
+        from selenium.common.exceptions import InvalidSessionIdException, NoSuchWindowException, WebDriverException
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        script = f"return ({predicate_js})()"
+        while True:
+            try:
+                value = await asyncio.to_thread(self._driver.execute_script, script)
+            except (NoSuchWindowException, InvalidSessionIdException) as exc:
+                raise BrowserError(f"browser failed while waiting for the page: {_first_line(exc)}") from None
+            except WebDriverException:  # the document is being replaced; ask the next one
+                value = None
+            except Exception as exc:
+                raise BrowserError(f"browser failed while waiting for the page: {_first_line(exc)}") from None
+            if value:
+                return value
+            if loop.time() >= deadline:
+                raise asyncio.TimeoutError
+            await asyncio.sleep(WAIT_INTERVAL)
+
+    async def _evaluate(self, js: str, arg: Any = None) -> Any:
+        prelude = "" if self._bidi else PUSH_QUEUE_JS
+        return await self._call(lambda: self._driver.execute_script(f"{prelude}return ({js})(arguments[0]);", arg))
+
+    async def _capture_request_headers(self, key: str) -> dict[str, str]:
+        if not self._bidi:
+            log.info("no BiDi socket: the request headers the browser sends cannot be seen; none are saved")
+            await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
+            return {}
+        models_url = join(self.base_url, MODELS_PATH)
+        seen: dict[str, str] = {}
+        done = threading.Event()
+
+        def on_request(event: Any) -> None:
+            request = _field(event, "request") or {}
+            if done.is_set() or request.get("url") != models_url or request.get("method") != "POST":
+                return
+            for header in request.get("headers", []):
+                value = header.get("value", {})
+                seen[header["name"].lower()] = value.get("value", "") if isinstance(value, dict) else str(value)
+            done.set()
+
+        network = await self._call(lambda: self._driver.network)
+        handler = await self._call(lambda: network.add_event_handler("before_request_sent", on_request))
+        try:
+            await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
+            if not await asyncio.to_thread(done.wait, HEADERS_WAIT):
+                log.info("the api/models probe never showed up on the BiDi network log; no headers saved")
+        finally:
+            await self._call(lambda: network.remove_event_handler("before_request_sent", handler))
+        return dict(seen)
+
+    async def _storage_state(self) -> dict[str, Any]:
+        cookies = (await self._call(lambda: self._cdp("Storage.getCookies")))["cookies"]
+        storage = await self._evaluate(LOCAL_STORAGE_JS)
+        origins = [storage] if storage and storage.get("localStorage") else []
+        return {"cookies": [storage_state_cookie(c) for c in cookies], "origins": origins}
+
+    async def _screenshot(self, path: Path) -> None:
+        png = await self._call(self._driver.get_screenshot_as_png)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(png)
+
+    async def _page_info(self) -> tuple[str, str]:
+        return await self._call(lambda: (self._driver.current_url, self._driver.title))
+
+    # --- closing --------------------------------------------------------------------------
+
+    async def _let_go(self) -> Any:
+        """Stop listening to the driver and forget it; return it (for whoever decides its fate)."""
+        driver, self._driver = self._driver, None
+        poller, self._poller = self._poller, None
+        cleanups, self._cleanups = self._cleanups, []
+        self.browser_version = ""
+        self._loop = None
+        self.streams.fail_all("the browser was closed")
+        if poller is not None:
+            poller.cancel()
+            with contextlib.suppress(BaseException):
+                await poller
+        for cleanup in reversed(cleanups):
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(cleanup)
+        return driver
+
+    async def close(self) -> None:
+        driver = await self._let_go()
+        if driver is not None:
+            # Ends the WebDriver session: chromedriver (local or remote) closes the browser it started.
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(driver.quit)
+
+
+class AdoptedSeleniumSession(AdoptedBrowser, SeleniumSession):
+    """A Selenium WebDriver (Chrome/Chromium) the caller already has running: driven as it is, never quit.
+
+    `AdoptedSeleniumSession(webdriver, base_url, options)`. Logins and in-page streams run in the driver's
+    current window. With BiDi (`options.enable_bidi = True`) stream events are pushed and request headers
+    captured; without it the page is polled every 10 ms and no request headers are captured. Closing the
+    session removes what it registered on the driver and leaves the driver, its windows and cookies alone.
+    """
+
+    def __init__(self, webdriver: Any, base_url: str, options: LaunchOptions) -> None:
+        super().__init__(base_url, options)
+        self._given = webdriver
+
+    async def _launch(self) -> None:
+        if not getattr(self._given, "session_id", None):
+            raise BrowserError("the Selenium WebDriver given as webdriver has quit")
+        if "chrom" not in str(self._given.capabilities.get("browserName", "")).lower():
+            raise InvalidRequest("only a Chrome or Chromium WebDriver can be adopted (CDP is needed)")
+        self.streams = PageStreams()
+        self._driver = self._given
+        await self._attach()
+
+    async def close(self) -> None:
+        await self._let_go()
