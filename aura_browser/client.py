@@ -101,6 +101,9 @@ class AuraClient:
         self._browser_has_profile = False
         self._refresh_lock = asyncio.Lock()
         self._browser_lock = asyncio.Lock()
+        # The profile a block made us switch to, until a direct reply with it succeeds. If direct is blocked
+        # with it too, the block is not about the cookie (a TLS fingerprint gate): another login would not help.
+        self._refreshed_for_block: Profile | None = None
         self._closed = False
 
     async def __aenter__(self) -> "AuraClient":
@@ -241,14 +244,16 @@ class AuraClient:
                 try:
                     async for text in self._timed(direct.stream(body_for(sent)), stats, "direct", started):
                         yield text
+                    if sent is self._refreshed_for_block:
+                        self._refreshed_for_block = None
                     return
                 except Blocked as blocked:  # raised before any text, never after
-                    if attempt == 2:
+                    if attempt == 2 or sent is self._refreshed_for_block:
                         if self.transport == "direct":
                             raise Blocked(f"{blocked} even with a fresh profile; try --transport page") from None
                         break
                     log.info("direct request blocked (%s); refreshing the profile once", blocked)
-                    profile = await self._refresh(sent)
+                    profile = self._refreshed_for_block = await self._refresh(sent)
             log.info("still blocked; streaming from inside the browser page")
             self._mark_direct_blocked(direct.profile)
             profile = direct.profile

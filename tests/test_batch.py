@@ -199,3 +199,22 @@ def test_a_progress_bar_only_on_a_terminal(make_replica, env, tmp_path):
         os.close(controller)
     screen = seen.decode("utf-8", "replace")
     assert "2/2" in screen and "failed=1" in screen and "item/s" in screen
+
+
+async def test_a_profile_a_block_made_us_capture_is_not_replaced_when_direct_is_blocked_again(make_replica, make_client):
+    """Strict gate: a new cookie did not help once, so a later blocked direct attempt goes in-page without a login.
+
+    This is what keeps a stream that starts between another stream's refresh and its in-page fallback from
+    logging in a second time.
+    """
+    replica = make_replica(gate="strict")
+    client = make_client(replica.url)
+    await client.ask("one")
+    assert client.last_stats.transport == "page" and replica.stats.clearances_issued == 2  # login, one refresh
+    client.profile.direct_blocked_until = None  # as when the profile's memory that direct is blocked runs out
+    blocked = replica.stats.tls_blocked
+
+    assert await client.ask("two") == answer("two")
+    assert client.last_stats.transport == "page"
+    assert replica.stats.tls_blocked > blocked  # direct was tried again...
+    assert replica.stats.clearances_issued == 2  # ...but no new login came of it
