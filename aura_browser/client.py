@@ -16,6 +16,7 @@ from typing import Any, AsyncIterator, Iterable, Literal, Mapping
 from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, as_messages, build_body, validate_messages
 from .drivers.adopt import adopt_browser
 from .drivers.base import BrowserSession, LaunchOptions
+from .drivers.remote import driver_for
 from .environment import DEFAULT_BASE_URL
 from .errors import Blocked, InvalidRequest, LoginRequired
 from .origin import check_proxy, normalise_base_url, origin_of, redact_url
@@ -39,7 +40,7 @@ def open_browser_session(driver: str, base_url: str, options: LaunchOptions) -> 
 
         return PlaywrightSession(base_url, options)
     if driver == "selenium":
-        from .drivers.selenium import SeleniumSession  # type: ignore[import-not-found]
+        from .drivers.selenium import SeleniumSession
 
         return SeleniumSession(base_url, options)
     raise InvalidRequest(f"unknown driver {driver!r}; use playwright or selenium")
@@ -70,6 +71,9 @@ class AuraClient:
         timeouts: Timeouts | None = None,
         login_timeout: float = 120.0,
         webdriver: Any = None,
+        browser_ws: str | None = None,
+        cdp_url: str | None = None,
+        remote_webdriver: str | None = None,
     ) -> None:
         if transport not in ("auto", "direct", "page"):
             raise InvalidRequest(f"unknown transport {transport!r}; use auto, direct or page")
@@ -89,7 +93,11 @@ class AuraClient:
             insecure=insecure,
             timeout=login_timeout,
             screenshot_path=self.store.screenshot_path(profile),
+            browser_ws=browser_ws,
+            cdp_url=cdp_url,
+            remote_webdriver=remote_webdriver,
         )
+        self.driver = driver_for(driver, self.launch_options)  # a remote browser decides which driver speaks to it
         self.last_stats = StreamStats()
         self._profile: Profile | None = None
         self._direct: DirectTransport | None = None

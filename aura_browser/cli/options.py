@@ -19,6 +19,9 @@ class SiteOptions(NamedTuple):  # a NamedTuple: dataclasses would cost `--help` 
     driver: str
     proxy: str | None
     insecure: bool
+    browser_ws: str | None = None
+    cdp_url: str | None = None
+    remote_webdriver: str | None = None
 
     def client(self, **kwargs: Any) -> Any:
         from ..client import AuraClient
@@ -33,6 +36,9 @@ class SiteOptions(NamedTuple):  # a NamedTuple: dataclasses would cost `--help` 
             browser=self.browser,
             proxy=self.proxy,
             insecure=self.insecure,
+            browser_ws=self.browser_ws,
+            cdp_url=self.cdp_url,
+            remote_webdriver=self.remote_webdriver,
             **kwargs,
         )
 
@@ -86,11 +92,19 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
                   help="http://[user:password@]host:port for the browser and the direct requests; kept in the profile.")
     @click.option("--insecure", envvar=SITE_ENV["insecure"], show_envvar=True, is_flag=True,
                   help="Accept self-signed TLS certificates (browser and direct).")
+    @click.option("--browser-ws", envvar="AURA_BROWSER_WS", show_envvar=True, metavar="WS_URL",
+                  help="Use a remote Playwright browser server (ws://host:port/...) instead of a local browser.")
+    @click.option("--cdp-url", envvar="AURA_CDP_URL", show_envvar=True, metavar="URL",
+                  help="Use a remote Chromium's DevTools endpoint (http://host:9222), e.g. a browserless-style service.")
+    @click.option("--remote-webdriver", envvar="AURA_REMOTE_WEBDRIVER", show_envvar=True, metavar="URL",
+                  help="Use a remote WebDriver server (http://host:4444, Selenium Grid); implies --driver selenium.")
     @verbose_option
     @functools.wraps(command)
     def wrapper(*args: Any, base_url: str, profile: str, profile_dir: str | None, browser: str | None,
-                driver: str, proxy: str | None, insecure: bool, **kwargs: Any) -> Any:
-        site = SiteOptions(base_url, profile, profile_dir, browser, driver, proxy, insecure)
+                driver: str, proxy: str | None, insecure: bool, browser_ws: str | None, cdp_url: str | None,
+                remote_webdriver: str | None, **kwargs: Any) -> Any:
+        site = SiteOptions(base_url, profile, profile_dir, browser, driver, proxy, insecure,
+                           browser_ws, cdp_url, remote_webdriver)
         return command(*args, site=site, **kwargs)
 
     return wrapper

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from ..browser_path import find_chromium
 from ..chat import MODELS_PATH
 from ..errors import BrowserError, NetworkError, SiteDown
-from ..origin import join
+from ..origin import join, redact_url
 from ..profile import Profile
 from .adopt import USER_AGENT_JS, AdoptedBrowser
 from .base import LEAN_ARGS, MODELS_PROBE_JS, PUSH_BINDING, BrowserSession, LaunchOptions, PageStreams
@@ -56,13 +56,41 @@ class PlaywrightSession(BrowserSession):
         from playwright.async_api import Error as PlaywrightError
         from playwright.async_api import async_playwright
 
-        executable = self.options.executable or find_chromium()
         self.streams = PageStreams()
+        try:
+            self._playwright = await async_playwright().start()
+        except PlaywrightError as exc:
+            raise BrowserError(f"cannot start Playwright: {str(exc).splitlines()[0]}") from None
+        if self.options.browser_ws or self.options.cdp_url:
+            await self._connect()
+        else:
+            await self._launch_here()
+
+    async def _connect(self) -> None:
+        """Attach to a remote browser. We create only a context in it, and close only that."""
+        from playwright.async_api import Error as PlaywrightError
+
+        endpoint = self.options.browser_ws or self.options.cdp_url or ""
+        try:
+            if self.options.browser_ws:
+                self._browser = await self._playwright.chromium.connect(endpoint, timeout=60_000)
+            else:
+                self._browser = await self._playwright.chromium.connect_over_cdp(endpoint, timeout=60_000)
+        except PlaywrightError as exc:
+            await self.close()
+            kind = "Playwright browser server" if self.options.browser_ws else "Chromium DevTools endpoint"
+            raise BrowserError(f"cannot connect to the {kind} at {redact_url(endpoint)}: {str(exc).splitlines()[0]}") from None
+        self.browser_version = self._browser.version
+        self._browser.on("disconnected", lambda _: self.streams.fail_all("the remote browser disconnected"))
+
+    async def _launch_here(self) -> None:
+        from playwright.async_api import Error as PlaywrightError
+
+        executable = self.options.executable or find_chromium()
         args = [*LEAN_ARGS, *self.options.extra_args]
         if self.options.insecure:
             args.append("--ignore-certificate-errors")
         try:
-            self._playwright = await async_playwright().start()
             self._browser = await self._playwright.chromium.launch(
                 executable_path=executable,
                 headless=self.options.headless,
@@ -80,10 +108,12 @@ class PlaywrightSession(BrowserSession):
         if self._context is not None:
             with contextlib.suppress(Exception):
                 await self._context.close()
+        remote = self.options.browser_ws or self.options.cdp_url
         self._context = await self._browser.new_context(
             user_agent=user_agent,
             storage_state=profile.storage_state if profile else None,
             ignore_https_errors=self.options.insecure,
+            proxy=playwright_proxy(self.options.proxy) if remote else None,  # a launched browser has it already
         )
         await self._context.expose_binding(PUSH_BINDING, lambda _source, payload: self.streams.push(payload))
         self._page = await self._context.new_page()
@@ -143,7 +173,9 @@ class PlaywrightSession(BrowserSession):
         if context is not None:
             with contextlib.suppress(Exception):
                 await context.close()
-        if browser is not None:
+        # Over CDP the browser is not ours: stopping Playwright below just disconnects from it.
+        # A launched browser is closed; connect()'s close() disconnects from the browser server.
+        if browser is not None and not self.options.cdp_url:
             with contextlib.suppress(Exception):
                 await browser.close()
         if playwright is not None:

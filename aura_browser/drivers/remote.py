@@ -1,0 +1,51 @@
+"""Browsers that run somewhere else: checking the endpoint, and which driver speaks its protocol.
+
+`--browser-ws` (a Playwright browser server) and `--cdp-url` (Chromium's remote debugging) are
+Playwright's; `--remote-webdriver` (Selenium Grid, chromedriver) is Selenium's.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+from ..errors import InvalidRequest
+from ..origin import redact_url
+from .base import LaunchOptions
+
+
+class RemoteKind(NamedTuple):
+    field: str  # the LaunchOptions field
+    option: str  # the CLI option
+    schemes: tuple[str, ...]
+    driver: str
+
+
+REMOTE_KINDS = (
+    RemoteKind("browser_ws", "--browser-ws", ("ws", "wss"), "playwright"),
+    RemoteKind("cdp_url", "--cdp-url", ("http", "https", "ws", "wss"), "playwright"),
+    RemoteKind("remote_webdriver", "--remote-webdriver", ("http", "https"), "selenium"),
+)
+
+
+def driver_for(driver: str, options: LaunchOptions) -> str:
+    """The driver to use: the one the remote endpoint in `options` needs, else `driver`.
+
+    Raises InvalidRequest for two endpoints at once, a malformed one, or `driver` naming the other driver
+    (the default, playwright, gives way to --remote-webdriver).
+    """
+    given = [kind for kind in REMOTE_KINDS if getattr(options, kind.field)]
+    if not given:
+        return driver
+    if len(given) > 1:
+        raise InvalidRequest(f"{' and '.join(kind.option for kind in given)} exclude each other; give one")
+    kind = given[0]
+    url = getattr(options, kind.field)
+    parts = urlsplit(url)
+    if parts.scheme not in kind.schemes or not parts.hostname:
+        raise InvalidRequest(
+            f"{kind.option} {redact_url(url)!r} must look like {kind.schemes[0]}://host:port[/path]"
+        )
+    if driver == "selenium" and kind.driver == "playwright":
+        raise InvalidRequest(f"{kind.option} is a Playwright endpoint; use --remote-webdriver with --driver selenium")
+    return kind.driver
