@@ -16,7 +16,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .browser_path import find_chromium
-from .errors import AuraError, Blocked, BrowserError, NotThisApp, ProfileError, exit_code_for
+from .errors import (
+    AuraError,
+    Blocked,
+    BrowserError,
+    NotThisApp,
+    ProfileError,
+    exit_code_for,
+)
 from .origin import origin_of, redact_url
 from .probe import SiteProbe, SiteUnderTest
 from .problems import describe, problem_of
@@ -323,8 +330,9 @@ async def _models_in_page(site: SiteUnderTest, profile: Profile) -> list[str] | 
 async def diagnose(site: SiteUnderTest, *, in_page: bool = True) -> Diagnosis:
     """Every check, in table order. `in_page=False` skips what needs a browser page after login."""
     started = time.time()
-    store = site.client().store
-    browser, browser_version = check_browser(site.browser)
+    settings = site.client()  # never used to connect: it tells the store, the browser and the driver in use
+    store = settings.store
+    browser, browser_version = check_browser(settings.launch_options.executable)
     stranger = await site.probe(None)
     transports = await check_transports(site, store, stranger, browser, in_page)
     # Probed again with the profile as it is now (the transport checks may have logged in); when plain
@@ -334,6 +342,6 @@ async def diagnose(site: SiteUnderTest, *, in_page: bool = True) -> Diagnosis:
     in_page_models = None
     if profile is not None and insider is not None and insider.gated and in_page and browser.status != FAILED:
         in_page_models = await _models_in_page(site, profile)
-    checks = [browser, *check_drivers(site.driver, browser_version), *check_profile(site, store, started),
+    checks = [browser, *check_drivers(settings.driver, browser_version), *check_profile(site, store, started),
               *check_site(stranger, insider, in_page_models), *transports]
     return Diagnosis(site.base_url, site.profile, checks)

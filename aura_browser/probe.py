@@ -12,9 +12,9 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Mapping
 
 from .chat import MODELS_PATH, encode_body
 from .client import AuraClient, open_browser_session
@@ -128,29 +128,20 @@ async def probe_site(
 
 @dataclass(frozen=True)
 class SiteUnderTest:
-    """A site and how to reach it, with the checks the smoke suite and doctor run; each opens and closes what it needs."""
+    """A site, a profile name and the AuraClient options that reach it, with the checks the smoke suite and
+    doctor run. Each check opens and closes what it needs."""
 
     base_url: str
     profile: str = "default"
-    profile_dir: str | Path | None = None
-    browser: str | None = None
-    driver: str = "playwright"
-    proxy: str | None = None
-    insecure: bool = False
-    login_timeout: float = 120.0
-    timeout: float = 60.0
+    options: Mapping[str, Any] = field(default_factory=dict)  # AuraClient keyword options: profile_dir, proxy, ...
 
-    def for_replica(self, profile_dir: Path) -> "SiteUnderTest":
+    def for_replica(self, profile_dir: Path) -> SiteUnderTest:
         """These settings for an embedded replica: its own profile folder, no proxy, its self-signed TLS accepted."""
-        return replace(self, profile_dir=profile_dir, proxy=None, insecure=self.base_url.startswith("https:"))
+        insecure = self.base_url.startswith("https:")
+        return replace(self, options={**self.options, "profile_dir": profile_dir, "proxy": None, "insecure": insecure})
 
     def client(self, **options: Any) -> AuraClient:
-        settings: dict[str, Any] = dict(
-            profile=self.profile, profile_dir=self.profile_dir, driver=self.driver, browser=self.browser,
-            proxy=self.proxy, insecure=self.insecure, login_timeout=self.login_timeout,
-            timeouts=Timeouts(connect=min(15.0, self.timeout), first_byte=self.timeout, idle=self.timeout),
-        )
-        return AuraClient(self.base_url, **{**settings, **options})
+        return AuraClient(self.base_url, profile=self.profile, **{**self.options, **options})
 
     async def logged_in_profile(self) -> Profile:
         """The saved profile when it is usable for this site, else a fresh headless login."""
@@ -159,18 +150,19 @@ class SiteUnderTest:
             if profile is not None and profile.origin != origin_of(client.base_url):
                 raise LoginRequired(f"profile {self.profile!r} was captured for {profile.origin}, not "
                                     f"{origin_of(client.base_url)}; use another profile name")
-            usable = profile is not None and not profile.is_expired() and self.proxy in (None, profile.proxy)
+            usable = profile is not None and not profile.is_expired() and client.proxy in (None, profile.proxy)
             return profile if usable and profile is not None else await client.login()
 
     async def probe(self, profile: Profile | None = None) -> SiteProbe:
-        return await probe_site(self.base_url, profile, proxy=self.proxy, insecure=self.insecure,
-                                timeout=min(30.0, self.timeout))
+        client = self.client()
+        return await probe_site(self.base_url, profile, proxy=client.proxy, insecure=client.insecure,
+                                timeout=min(30.0, client.timeouts.first_byte))
 
     @contextlib.asynccontextmanager
     async def browser_on(self, profile: Profile) -> AsyncIterator[BrowserSession]:
         """A fresh browser on the site with the profile, past its gate (or raising why not); closed after."""
         client = self.client()
-        session = open_browser_session(self.driver, client.base_url, client.launch_options)
+        session = open_browser_session(client.driver, client.base_url, client.launch_options)
         try:
             await session.open(profile)
             yield session

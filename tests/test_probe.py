@@ -3,7 +3,14 @@
 import pytest
 from aiohttp import web
 
-from aura_browser.errors import Blocked, DeploymentDisabled, GateNotPassed, NotThisApp, SiteDown, SiteError
+from aura_browser.errors import (
+    Blocked,
+    DeploymentDisabled,
+    GateNotPassed,
+    NotThisApp,
+    SiteDown,
+    SiteError,
+)
 from aura_browser.gate import PageKind
 from aura_browser.probe import probe_site
 from aura_browser.problems import Problem, describe, problem_of

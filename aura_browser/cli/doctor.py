@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import click
@@ -20,7 +19,7 @@ def register(group: click.Group) -> None:
     group.add_command(doctor)
 
 
-def render_table(diagnosis: "Diagnosis", insecure: bool) -> str:
+def render_table(diagnosis: Diagnosis, insecure: bool) -> str:
     name_width = max(len(check.name) for check in diagnosis.checks) + 2
     status_width = max(len(status) for status in STATUS_COLOURS) + 2
     indent = " " * (2 + name_width + status_width)
@@ -65,11 +64,16 @@ def doctor(site: SiteOptions, skip_in_page: bool, timeout: float, login_timeout:
       aura-browser doctor --base-url https://openchat.team
       aura-browser doctor --skip-in-page --json | jq '.checks[] | select(.status != "ok")'
     """
+    import json
+
     from ..diagnosis import diagnose
     from ..probe import SiteUnderTest
+    from ..transports.base import Timeouts
 
-    target = SiteUnderTest(site.base_url, site.profile, site.profile_dir, site.browser, site.driver, site.proxy,
-                           site.insecure, login_timeout=login_timeout, timeout=timeout)
+    options = site._asdict()  # named as AuraClient's options, remote-browser ones included
+    base_url, profile = options.pop("base_url"), options.pop("profile")
+    timeouts = Timeouts(connect=min(15.0, timeout), first_byte=timeout, idle=timeout)
+    target = SiteUnderTest(base_url, profile, {**options, "login_timeout": login_timeout, "timeouts": timeouts})
     diagnosis = run_async(diagnose(target, in_page=not skip_in_page))
     if as_json:
         click.echo(json.dumps(diagnosis.to_dict(), indent=2, ensure_ascii=False))

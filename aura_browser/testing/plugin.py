@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
 
 import pytest
 
 if TYPE_CHECKING:
     from ..client import AuraClient
+    from ..probe import SiteUnderTest
     from ..profile import Profile
     from ..replica import ReplicaServer
     from .live import LiveSmoke
-    from ..probe import SiteUnderTest
 
 LIVE_HELP = "run the live smoke tests (marked aura_live) against --base-url"
 REPLICA_DEFAULTS: dict[str, Any] = {"gate": "challenge", "challenge_delay": 0.2}
@@ -127,21 +126,20 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 # --- fixtures -----------------------------------------------------------------------------------
 
 
-def configured_site(config: pytest.Config, base_url: str) -> "SiteUnderTest":
+def configured_site(config: pytest.Config, base_url: str) -> SiteUnderTest:
     from ..probe import SiteUnderTest
+    from ..transports.base import Timeouts
 
-    profile_dir = config.getoption("aura_profile_dir")
-    return SiteUnderTest(
-        base_url=base_url,
-        profile=config.getoption("aura_profile"),
-        profile_dir=Path(profile_dir) if profile_dir else None,
-        browser=config.getoption("aura_browser"),
-        driver=config.getoption("aura_driver"),
-        proxy=config.getoption("aura_proxy"),
-        insecure=config.getoption("aura_insecure"),
-        login_timeout=config.getoption("aura_login_timeout"),
-        timeout=config.getoption("aura_timeout"),
-    )
+    timeout = config.getoption("aura_timeout")
+    return SiteUnderTest(base_url, config.getoption("aura_profile"), {
+        "profile_dir": config.getoption("aura_profile_dir"),
+        "browser": config.getoption("aura_browser"),
+        "driver": config.getoption("aura_driver"),
+        "proxy": config.getoption("aura_proxy"),
+        "insecure": config.getoption("aura_insecure"),
+        "login_timeout": config.getoption("aura_login_timeout"),
+        "timeouts": Timeouts(connect=min(15.0, timeout), first_byte=timeout, idle=timeout),
+    })
 
 
 def replica_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
@@ -164,7 +162,7 @@ def replica_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @pytest.fixture
-def aura_replica(request: pytest.FixtureRequest) -> Iterator["ReplicaServer"]:
+def aura_replica(request: pytest.FixtureRequest) -> Iterator[ReplicaServer]:
     """A running embedded replica of OpenChat UI on a free loopback port (gate `challenge` by default)."""
     from ..replica import ReplicaConfig, ReplicaServer
 
@@ -177,7 +175,7 @@ def aura_replica(request: pytest.FixtureRequest) -> Iterator["ReplicaServer"]:
 
 
 @pytest.fixture
-def aura_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> "SiteUnderTest":
+def aura_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> SiteUnderTest:
     """The site under test: the test's aura_replica (with a throwaway profile folder), else --base-url."""
     if "aura_replica" in request.fixturenames:
         replica: ReplicaServer = request.getfixturevalue("aura_replica")
@@ -189,7 +187,7 @@ def aura_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 
 
 @pytest.fixture
-def aura_profile(aura_site: "SiteUnderTest") -> "Profile":
+def aura_profile(aura_site: SiteUnderTest) -> Profile:
     """A logged-in profile for the site under test: the saved one when usable, else a headless login."""
     from .live import explained, run_in_own_loop
 
@@ -199,7 +197,7 @@ def aura_profile(aura_site: "SiteUnderTest") -> "Profile":
 
 
 @pytest.fixture(scope="session")
-def aura_live(pytestconfig: pytest.Config) -> "LiveSmoke":
+def aura_live(pytestconfig: pytest.Config) -> LiveSmoke:
     """The live smoke suite's session on --base-url: one site probe and one login for all its checks."""
     from .live import LiveSmoke
 
@@ -222,8 +220,8 @@ except ImportError:  # the plugin must not break pytest runs that have no pytest
 else:
 
     @pytest_asyncio.fixture
-    async def aura_client(request: pytest.FixtureRequest, aura_site: "SiteUnderTest",
-                          aura_profile: "Profile") -> AsyncIterator["AuraClient"]:
+    async def aura_client(request: pytest.FixtureRequest, aura_site: SiteUnderTest,
+                          aura_profile: Profile) -> AsyncIterator[AuraClient]:
         """An AuraClient on aura_profile; options per test with @pytest.mark.aura_client(transport="page")."""
         marker = request.node.get_closest_marker("aura_client")
         async with aura_site.client(**(marker.kwargs if marker else {})) as client:
