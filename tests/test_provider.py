@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import aiohttp
 import pytest
@@ -45,10 +46,10 @@ def env_without_aura(**variables: str) -> dict[str, str]:
     return {**kept, **variables}
 
 
-@pytest.mark.parametrize("gate", ["challenge", "strict"])
-def test_the_issue_example_runs_with_only_its_import_line_changed(make_replica, tmp_path, gate):
+@pytest.mark.parametrize("gate, driver", [("challenge", "playwright"), ("strict", "playwright"), ("strict", "selenium")])
+def test_the_issue_example_runs_with_only_its_import_line_changed(make_replica, tmp_path, gate, driver):
     replica = make_replica(gate=gate)  # strict: TLS, and only the in-page fallback gets through
-    env = env_without_aura(AURA_BASE_URL=replica.url, AURA_PROFILE_DIR=str(tmp_path / "profiles"))
+    env = env_without_aura(AURA_BASE_URL=replica.url, AURA_PROFILE_DIR=str(tmp_path / "profiles"), AURA_DRIVER=driver)
     if replica.url.startswith("https"):
         env["AURA_INSECURE"] = "1"
 
@@ -59,7 +60,8 @@ def test_the_issue_example_runs_with_only_its_import_line_changed(make_replica, 
     printed = done.stdout.decode().splitlines()
     assert "".join(printed) == reply_text(as_messages("Hello, how are you?"), "")  # one line per chunk
     assert replica.stats.chat_completed == 1
-    assert (tmp_path / "profiles" / "default.json").exists()  # the profile went where AURA_PROFILE_DIR says
+    profile = ProfileStore(tmp_path / "profiles").load("default")  # where AURA_PROFILE_DIR says
+    assert profile is not None and profile.driver == driver  # captured by the AURA_DRIVER browser
     if gate == "strict":
         assert replica.stats.tls_blocked >= 1
 
@@ -145,8 +147,56 @@ async def test_webdriver_playwright_page_is_logged_in_and_streamed_in_and_left_o
             assert not page.is_closed() and await page.evaluate("1 + 1") == 2
             with pytest.raises(InvalidRequest, match="get_args_from_browser_async"):
                 get_args_from_browser(replica.url, webdriver=page)
+            with pytest.raises(InvalidRequest, match="async-API Page"):
+                Aura.create_completion("openchat_3.6", messages, webdriver=page, **options)
         finally:
             await browser.close()
+
+
+def start_selenium_chrome(*, bidi: bool) -> Any:
+    """A WebDriver as a user would start one: the test's own, quit by the test."""
+    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager downloads nothing
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    from aura_browser.drivers.selenium import find_chromedriver
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = find_chromium()
+    for arg in ("--headless=new", "--ignore-certificate-errors", *(["--no-sandbox"] if os.geteuid() == 0 else [])):
+        options.add_argument(arg)
+    options.accept_insecure_certs = True
+    options.enable_bidi = bidi
+    return webdriver.Chrome(service=Service(executable_path=find_chromedriver()), options=options)
+
+
+@pytest.mark.parametrize("bidi", [False, True], ids=["plain", "bidi"])
+def test_webdriver_selenium_is_logged_in_and_streamed_in_and_left_running(make_replica, profile_dir, bidi):
+    replica = make_replica(gate="strict")  # direct is always blocked: only the page's own fetch gets through
+    options = dict(base_url=replica.url, profile_dir=str(profile_dir), insecure=True)
+    messages = as_messages("Hi from your WebDriver")
+    driver = start_selenium_chrome(bidi=bidi)
+    try:
+        # The sync face, as Selenium users call it; the in-page fallback runs in their driver's window.
+        chunks = list(Aura.create_completion("openchat_3.6", messages, webdriver=driver, **options))
+
+        assert "".join(chunks) == reply_text(messages, "")
+        assert replica.stats.chat_completed == 1 and replica.stats.tls_blocked >= 2
+        fetched = driver.execute_script(
+            "return performance.getEntriesByType('resource').filter(e => e.name.endsWith('/api/chat')).length")
+        assert fetched == 1  # the reply was fetched by the driver's own page
+        profile = ProfileStore(profile_dir).load("default")
+        assert profile.user_agent == driver.execute_script("return navigator.userAgent")  # captured from it
+        assert driver.session_id and driver.title == "Chatbot UI"  # still running, still usable
+
+        again = list(Aura.create_completion("openchat_3.6", messages, webdriver=driver, **options))
+        assert "".join(again) == reply_text(messages, "") and replica.stats.chat_completed == 2
+
+        args = get_args_from_browser(replica.url, webdriver=driver)
+        assert args["headers"]["user-agent"] == profile.user_agent and "cf_clearance" in args["cookies"]
+        assert driver.execute_script("return 1 + 1") == 2
+    finally:
+        driver.quit()
 
 
 PLATFORM_IN_UA = {"Linux": "Linux", "macOS": "Mac OS X", "Windows": "Windows"}
