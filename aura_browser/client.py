@@ -179,7 +179,9 @@ class AuraClient:
             session = self._browser_session()
             await session.open(None)
             profile = await session.capture()
-        previous = self._profile
+        previous = self._profile or self._saved_or_none()
+        if previous is not None:
+            profile.keep_local_storage(previous)  # the page's apiKey and conversations outlive a new login
         if previous is not None and previous.direct_blocked_until and previous.user_agent == profile.user_agent:
             profile.direct_blocked_until = previous.direct_blocked_until
         path = self.store.save(self.profile_name, profile)
@@ -189,6 +191,13 @@ class AuraClient:
         if self._direct is not None:
             self._direct.profile = profile
         return profile
+
+    def _saved_or_none(self) -> Profile | None:
+        """The profile on disk, if there is a readable one for this site (a login replaces a broken one)."""
+        try:
+            return self._load()
+        except LoginRequired:
+            return None
 
     def _browser_session(self) -> BrowserSession:
         if self._browser is None:

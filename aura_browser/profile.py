@@ -58,6 +58,25 @@ class Profile:
                 return {item["name"]: item["value"] for item in entry.get("localStorage", [])}
         return {}
 
+    def keep_local_storage(self, previous: "Profile") -> None:
+        """Carry this site's localStorage over from an earlier capture; the earlier values win.
+
+        A new login starts from an empty browser context, but what the user keeps in the page (its
+        apiKey, conversations, settings) is theirs, not the gate's, and must outlive a refresh.
+        """
+        if previous.origin != self.origin:
+            return
+        kept = previous.local_storage()
+        if not kept:
+            return
+        origins = self.storage_state.setdefault("origins", [])
+        entry = next((e for e in origins if e.get("origin") == self.origin), None)
+        if entry is None:
+            entry = {"origin": self.origin, "localStorage": []}
+            origins.append(entry)
+        fresh = {item["name"]: item["value"] for item in entry.get("localStorage", [])}
+        entry["localStorage"] = [{"name": k, "value": v} for k, v in {**fresh, **kept}.items()]
+
     @property
     def api_key(self) -> str:
         """The page's `apiKey` from localStorage: what the page sends as the body's `key`."""

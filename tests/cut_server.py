@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import threading
+from contextlib import contextmanager
 from itertools import pairwise
 from typing import Iterator
-from contextlib import contextmanager
 
 from aiohttp import web
+
+from tests.background import background_loop, call
 
 
 def spec(data: bytes, cuts: list[int]) -> str:
@@ -45,27 +46,17 @@ def cut_server() -> Iterator[str]:
     """Run the server on a free loopback port; yields its base URL."""
     app = web.Application()
     app.router.add_post("/api/chat", _chat)
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    stop = asyncio.Event()
-    url: list[str] = []
+    runner = web.AppRunner(app)
 
-    async def main() -> None:
-        runner = web.AppRunner(app)
+    async def start() -> str:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        url.append(f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}")  # type: ignore[union-attr]
-        ready.set()
-        await stop.wait()
-        await runner.cleanup()
+        return f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    ready.wait(10)
-    try:
-        yield url[0]
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-        loop.close()
+    with background_loop() as loop:
+        url = call(loop, start())
+        try:
+            yield url
+        finally:
+            call(loop, runner.cleanup())

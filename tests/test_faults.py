@@ -282,3 +282,14 @@ def test_a_browser_killed_mid_reply_exits_7_and_leaves_nothing_behind(make_repli
     assert out(result).rstrip("\n") == prefix(HI, 32)
     wait_for_no_new_chromium(before)
     assert not still_present(tree), "processes of the killed run are still there (running or zombies)"
+
+
+def test_a_proxy_that_refuses_the_password_is_named_and_the_password_is_not(make_replica, profile_dir, env):
+    from tests.auth_proxy import auth_proxy
+
+    replica = make_replica(gate="off")
+    with auth_proxy("aura", "right-password") as proxy:
+        save_plain_profile(profile_dir, replica.url, proxy=proxy.url(password="wrong-password-123"))
+        result = run_cli("ask", "--base-url", replica.url, "Hi", env=env)
+    assert_one_line_error(result, 6, "the proxy refused its user or password (407)")
+    assert "wrong-password-123" not in err(result) and proxy.log.refused() == 1

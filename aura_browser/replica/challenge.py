@@ -98,7 +98,9 @@ async def solve(request: web.Request) -> web.Response:
     response = web.json_response({"success": True})
     same_site = {"secure": True, "samesite": "None"} if request.secure else {"samesite": "Lax"}
     response.set_cookie(CLEARANCE_COOKIE, value, path="/", httponly=True, max_age=int(ttl), **same_site)
-    response.set_cookie(BM_COOKIE, secrets.token_urlsafe(32), path="/", httponly=True, max_age=1800, **same_site)
+    bm = secrets.token_urlsafe(32)
+    response.set_cookie(BM_COOKIE, bm, path="/", httponly=True, max_age=1800, **same_site)
+    state.stats.record_issued(value, bm)
     state.stats.bump("clearances_issued")
     return response
 

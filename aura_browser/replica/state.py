@@ -40,6 +40,7 @@ class ReplicaStats:
     last_chat_body: dict[str, Any] | None = None  # None also when the body was not JSON
     last_chat_headers: dict[str, str] = field(default_factory=dict)  # header names lower-cased
     chat_cookies: list[dict[str, str]] = field(default_factory=list)  # cookies of each /api/chat request
+    issued_cookie_values: list[str] = field(default_factory=list)  # every cf_clearance and __cf_bm value set
     changed: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
 
     def bump(self, name: str, by: int = 1) -> None:
@@ -53,6 +54,11 @@ class ReplicaStats:
             self.last_chat_headers = headers
             self.chat_cookies.append(cookies)
             self.chat_requests += 1
+            self.changed.notify_all()
+
+    def record_issued(self, *values: str) -> None:
+        with self.changed:
+            self.issued_cookie_values.extend(values)
             self.changed.notify_all()
 
     def wait_until(self, predicate: Callable[[ReplicaStats], bool], timeout: float) -> bool:

@@ -42,7 +42,6 @@ def retry_delay(status: int, headers: Mapping[str, str]) -> float | None:
     return wait if wait <= MAX_RETRY_AFTER else None
 
 
-
 def is_text_stream(status: int, headers: Mapping[str, str]) -> bool:
     """A chat reply is 200 with no Content-Type (or a text/plain one); HTML means something else answered."""
     return status == 200 and "text/html" not in headers.get("content-type", "").lower()
@@ -51,6 +50,8 @@ def is_text_stream(status: int, headers: Mapping[str, str]) -> bool:
 def error_for_reply(url: str, status: int, reason: str, headers: Mapping[str, str], body: str) -> AuraError:
     kind = classify_reply(status, headers, body)
     site = origin_of(url)
+    if status == 407:  # only a proxy answers this
+        return NetworkError("the proxy refused its user or password (407); check them in --proxy")
     if kind is PageKind.CHALLENGE:
         return Blocked(f"{site} answered {status} with an anti-bot challenge")
     if kind is PageKind.BLOCKED:
