@@ -6,11 +6,12 @@ Afterwards nothing we created is left in the remote browser, and what we did not
 """
 
 import asyncio
+import re
 
 import pytest
 
 from aura_browser.chat import as_messages
-from aura_browser.errors import InvalidRequest
+from aura_browser.errors import BrowserError, InvalidRequest
 from aura_browser.replica import reply_text
 from tests.conftest import chromium_pids, run_cli, wait_for_no_new_chromium
 from tests.remote_servers import chromedriver_server, chromium_with_remote_debugging, playwright_browser_server
@@ -77,3 +78,16 @@ def test_cli_login_through_the_remote_browser(remote, replica, profile_dir, tmp_
 async def test_bad_remote_options_are_refused_before_anything_starts(options, complaint, make_client):
     with pytest.raises(InvalidRequest, match=complaint):
         make_client("https://example.org", **options)
+
+
+@pytest.mark.parametrize("option, url, complaint", [
+    ("browser_ws", "ws://127.0.0.1:{port}/x", "cannot connect to the Playwright browser server at ws://127.0.0.1:{port}/x"),
+    ("cdp_url", "http://127.0.0.1:{port}", "cannot connect to the Chromium DevTools endpoint at http://127.0.0.1:{port}"),
+    ("remote_webdriver", "http://127.0.0.1:{port}", "cannot start Chromium through the remote WebDriver at http://127.0.0.1:{port}"),
+])
+async def test_a_remote_browser_that_is_not_there_is_a_browser_error(option, url, complaint, make_client, unused_tcp_port):
+    before = chromium_pids()
+    client = make_client("https://example.org", **{option: url.format(port=unused_tcp_port)})
+    with pytest.raises(BrowserError, match=re.escape(complaint.format(port=unused_tcp_port))):
+        await client.login()
+    assert chromium_pids() == before  # nothing was launched here instead

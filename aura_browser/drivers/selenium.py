@@ -182,6 +182,7 @@ class SeleniumSession(BrowserSession):
                 )
             port = f":{parts.port}" if parts.port else ""
             options.add_argument(f"--proxy-server={parts.scheme}://{parts.hostname}{port}")
+            options.add_argument("--proxy-bypass-list=<-loopback>")  # loopback sites go through it too, as in Playwright
         options.enable_bidi = True
         options.page_load_strategy = "eager"
         return options
