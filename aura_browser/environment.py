@@ -22,6 +22,10 @@ SITE_ENV: dict[str, str] = {
     "driver": "AURA_DRIVER",
     "proxy": "AURA_PROXY",
     "insecure": "AURA_INSECURE",
+    # a browser somewhere else instead of one launched here (at most one)
+    "browser_ws": "AURA_BROWSER_WS",
+    "cdp_url": "AURA_CDP_URL",
+    "remote_webdriver": "AURA_REMOTE_WEBDRIVER",
 }
 FLAGS = frozenset({"insecure"})
 

@@ -23,6 +23,7 @@ from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, MODELS
 from .client import AuraClient, open_browser_session
 from .drivers.adopt import adopt_browser
 from .drivers.base import BrowserSession, LaunchOptions
+from .drivers.remote import driver_for
 from .environment import SITE_ENV, base_url_from_env, site_options_from_env
 from .errors import InvalidRequest
 from .origin import normalise_base_url
@@ -94,7 +95,8 @@ class Aura(AsyncGeneratorProvider):
         profile is needed (none saved, expired, or blocked) it is captured from it, and the in-page
         fallback runs in it. It is never closed.
         Other keyword arguments: `profile`, `profile_dir`, `base_url`, `browser`, `driver`, `insecure`,
-        `transport` ("auto", "direct", "page"), `timeout` (seconds of silence allowed).
+        `browser_ws`, `cdp_url`, `remote_webdriver`, `transport` ("auto", "direct", "page"), `timeout`
+        (seconds of silence allowed).
         """
         options = client_options(cls.url, proxy, kwargs)
         async with AuraClient(options.pop("base_url"), webdriver=webdriver, **options) as client:
@@ -115,18 +117,26 @@ async def get_args_from_browser_async(
 ) -> dict[str, Any]:
     """`get_args_from_browser` for async code, and the way to pass a Playwright async-API Page.
 
-    `browser`, `driver` and `insecure` may be given as keyword arguments; otherwise AURA_BROWSER,
-    AURA_DRIVER and AURA_INSECURE apply (and AURA_PROXY when `proxy` is None).
+    The other site options (`browser`, `driver`, `insecure`, `browser_ws`, `cdp_url`, `remote_webdriver`) may be
+    given as keyword arguments; otherwise their AURA_* variables apply (and AURA_PROXY when `proxy` is None).
     """
-    site = site_options_from_env()
-    site.update({k: v for k, v in kwargs.items() if k in ("browser", "driver", "insecure") and v is not None})
-    proxy = proxy if proxy is not None else site.get("proxy")
+    site = {**site_options_from_env(), **{k: v for k, v in kwargs.items() if k in SITE_ENV and v is not None}}
+    if proxy is not None:
+        site["proxy"] = proxy
     base_url = normalise_base_url(url)
-    options = LaunchOptions(executable=site.get("browser"), proxy=proxy, insecure=bool(site.get("insecure")), timeout=timeout)
+    options = LaunchOptions(
+        executable=site.get("browser"),
+        proxy=site.get("proxy"),
+        insecure=bool(site.get("insecure")),
+        timeout=timeout,
+        browser_ws=site.get("browser_ws"),
+        cdp_url=site.get("cdp_url"),
+        remote_webdriver=site.get("remote_webdriver"),
+    )
     session: BrowserSession = (
         adopt_browser(webdriver, base_url, options)
         if webdriver is not None
-        else open_browser_session(site.get("driver", "playwright"), base_url, options)
+        else open_browser_session(driver_for(site.get("driver", "playwright"), options), base_url, options)
     )
     try:
         await session.open(None)

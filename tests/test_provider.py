@@ -22,7 +22,8 @@ from aura_browser.errors import InvalidRequest, SiteError
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
 
-from tests.conftest import run_cli
+from tests.conftest import chromium_pids, run_cli, wait_for_no_new_chromium
+from tests.remote_servers import chromedriver_server
 
 # The issue's example, verbatim: only its import line differs from gpt4free's.
 EXAMPLE = """\
@@ -46,6 +47,14 @@ def env_without_aura(**variables: str) -> dict[str, str]:
     return {**kept, **variables}
 
 
+def run_example(env: dict[str, str]) -> None:
+    done = subprocess.run([sys.executable, "-c", RUN_WITH_TOP_LEVEL_AWAIT], input=EXAMPLE.encode(),
+                          capture_output=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    printed = done.stdout.decode().splitlines()
+    assert "".join(printed) == reply_text(as_messages("Hello, how are you?"), "")  # one line per chunk
+
+
 @pytest.mark.parametrize("gate, driver", [("challenge", "playwright"), ("strict", "playwright"), ("strict", "selenium")])
 def test_the_issue_example_runs_with_only_its_import_line_changed(make_replica, tmp_path, gate, driver):
     replica = make_replica(gate=gate)  # strict: TLS, and only the in-page fallback gets through
@@ -53,17 +62,24 @@ def test_the_issue_example_runs_with_only_its_import_line_changed(make_replica, 
     if replica.url.startswith("https"):
         env["AURA_INSECURE"] = "1"
 
-    done = subprocess.run([sys.executable, "-c", RUN_WITH_TOP_LEVEL_AWAIT], input=EXAMPLE.encode(),
-                          capture_output=True, env=env, timeout=120)
+    run_example(env)
 
-    assert done.returncode == 0, done.stderr.decode()
-    printed = done.stdout.decode().splitlines()
-    assert "".join(printed) == reply_text(as_messages("Hello, how are you?"), "")  # one line per chunk
     assert replica.stats.chat_completed == 1
     profile = ProfileStore(tmp_path / "profiles").load("default")  # where AURA_PROFILE_DIR says
     assert profile is not None and profile.driver == driver  # captured by the AURA_DRIVER browser
     if gate == "strict":
         assert replica.stats.tls_blocked >= 1
+
+
+def test_the_example_runs_in_a_remote_browser_named_by_the_environment(make_replica, tmp_path):
+    replica = make_replica(gate="strict")  # login and the in-page fallback both happen in the remote browser
+    with chromedriver_server() as grid:  # speaks W3C WebDriver, as Selenium Grid does
+        before = chromium_pids()  # chromedriver itself among them
+        run_example(env_without_aura(AURA_BASE_URL=replica.url, AURA_PROFILE_DIR=str(tmp_path / "profiles"),
+                                     AURA_INSECURE="1", **{SITE_ENV["remote_webdriver"]: grid.endpoint}))
+        assert ProfileStore(tmp_path / "profiles").load("default").driver == "selenium"
+        assert replica.stats.chat_completed == 1 and grid.alive()
+        wait_for_no_new_chromium(before)  # the session we created on the server, and its browser, are gone
 
 
 def test_create_completion_streams_from_a_thread_without_a_loop_and_closes_when_left(make_replica, profile_dir,
@@ -226,10 +242,11 @@ async def test_get_args_from_browser_is_what_aiohttp_needs_to_pass_the_gate(repl
 def test_site_variables_are_read_as_the_cli_reads_them():
     env = {"AURA_BASE_URL": "https://chat.example.org", "AURA_PROFILE": "work", "AURA_PROFILE_DIR": "/p",
            "AURA_BROWSER": "/b/chromium", "AURA_DRIVER": "selenium", "AURA_PROXY": "http://h:3128",
-           "AURA_INSECURE": "yes"}
+           "AURA_INSECURE": "yes", "AURA_REMOTE_WEBDRIVER": "http://grid:4444"}
     assert site_options_from_env(env) == {"base_url": "https://chat.example.org", "profile": "work",
                                           "profile_dir": "/p", "browser": "/b/chromium", "driver": "selenium",
-                                          "proxy": "http://h:3128", "insecure": True}
+                                          "proxy": "http://h:3128", "insecure": True,
+                                          "remote_webdriver": "http://grid:4444"}
     assert site_options_from_env({"AURA_INSECURE": "off", "AURA_PROXY": ""}) == {"insecure": False}
     with pytest.raises(InvalidRequest, match="AURA_INSECURE"):
         site_options_from_env({"AURA_INSECURE": "maybe"})

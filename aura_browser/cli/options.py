@@ -92,11 +92,11 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
                   help="http://[user:password@]host:port for the browser and the direct requests; kept in the profile.")
     @click.option("--insecure", envvar=SITE_ENV["insecure"], show_envvar=True, is_flag=True,
                   help="Accept self-signed TLS certificates (browser and direct).")
-    @click.option("--browser-ws", envvar="AURA_BROWSER_WS", show_envvar=True, metavar="WS_URL",
+    @click.option("--browser-ws", envvar=SITE_ENV["browser_ws"], show_envvar=True, metavar="WS_URL",
                   help="Use a remote Playwright browser server (ws://host:port/...) instead of a local browser.")
-    @click.option("--cdp-url", envvar="AURA_CDP_URL", show_envvar=True, metavar="URL",
+    @click.option("--cdp-url", envvar=SITE_ENV["cdp_url"], show_envvar=True, metavar="URL",
                   help="Use a remote Chromium's DevTools endpoint (http://host:9222), e.g. a browserless-style service.")
-    @click.option("--remote-webdriver", envvar="AURA_REMOTE_WEBDRIVER", show_envvar=True, metavar="URL",
+    @click.option("--remote-webdriver", envvar=SITE_ENV["remote_webdriver"], show_envvar=True, metavar="URL",
                   help="Use a remote WebDriver server (http://host:4444, Selenium Grid); implies --driver selenium.")
     @verbose_option
     @functools.wraps(command)
