@@ -13,7 +13,7 @@ import signal
 import pytest
 
 from aura_browser.chat import as_messages
-from aura_browser.errors import BrowserError, ResponseTimeout, StreamInterrupted
+from aura_browser.errors import BrowserError, ResponseTimeout, SiteDown, StreamInterrupted
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
 from aura_browser.replica.reply import reply_body
@@ -293,3 +293,13 @@ def test_a_proxy_that_refuses_the_password_is_named_and_the_password_is_not(make
         result = run_cli("ask", "--base-url", replica.url, "Hi", env=env)
     assert_one_line_error(result, 6, "the proxy refused its user or password (407)")
     assert "wrong-password-123" not in err(result) and proxy.log.refused() == 1
+
+
+@pytest.mark.parametrize("with_profile", [True, False], ids=["direct", "browser-login"])
+async def test_refused_and_unresolvable_sites_are_site_down_in_python(make_client, profile_dir, unused_tcp_port,
+                                                                     with_profile):
+    for url in (f"http://127.0.0.1:{unused_tcp_port}", "http://no-such-host.invalid"):
+        if with_profile:
+            save_plain_profile(profile_dir, url)
+        with pytest.raises(SiteDown, match=f"cannot reach {url}"):
+            await make_client(url).ask("Hi")

@@ -170,10 +170,15 @@ def test_tls_is_verified_unless_insecure_and_the_error_names_the_flag(make_repli
                      env=env)
     assert_one_line_error(result, 6, "certificate", "--insecure")
     assert replica.stats.chat_requests == 0
-    if not with_profile:
-        accepted = run_cli("ask", "--base-url", replica.url, "--insecure", "Hi", env=env)
-        assert accepted.returncode == 0, err(accepted)
-        assert "TLS certificates are not verified" in err(accepted)  # said out loud, every time
+
+
+def test_insecure_accepts_the_self_signed_certificate_and_says_so(make_replica, profile_dir):
+    replica = make_replica(gate="off", tls=True)  # the strict replica's certificate, without its fingerprint gate
+    save_plain_profile(profile_dir, replica.url)
+    accepted = run_cli("ask", "--base-url", replica.url, "--insecure", "Hi", env={"AURA_PROFILE_DIR": str(profile_dir)})
+    assert accepted.returncode == 0, err(accepted)
+    assert out(accepted) == reply_text(as_messages("Hi"), "") + "\n"
+    assert "TLS certificates are not verified" in err(accepted)  # said out loud, every time
 
 
 def listening_addresses(pid: int) -> set[str]:
