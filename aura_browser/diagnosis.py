@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .browser_path import find_chromium
+from .drivers.base import LaunchOptions
+from .drivers.remote import REMOTE_KINDS
 from .errors import (
     AuraError,
     Blocked,
@@ -91,10 +93,24 @@ def _package_version(name: str) -> str | None:
         return None
 
 
-def check_browser(explicit: str | None) -> tuple[Check, str | None]:
+def remote_browser(options: LaunchOptions) -> tuple[str, str] | None:
+    """(option, endpoint with any password hidden) of the remote browser in use, if one is."""
+    for kind in REMOTE_KINDS:
+        endpoint = getattr(options, kind.field)
+        if endpoint:
+            return kind.option, redact_url(endpoint)
+    return None
+
+
+def check_browser(options: LaunchOptions) -> tuple[Check, str | None]:
     """The browser row, and the browser's version line when it has one."""
+    remote = remote_browser(options)
+    if remote is not None:
+        option, endpoint = remote
+        return Check("browser", OK, f"a remote browser ({option} {endpoint}); the in-page row tries it",
+                     data={"remote": option, "endpoint": endpoint}), None
     try:
-        path = find_chromium(explicit)
+        path = find_chromium(options.executable)
     except BrowserError as exc:
         return failed("browser", exc), None
     version = program_version(path)
@@ -104,7 +120,8 @@ def check_browser(explicit: str | None) -> tuple[Check, str | None]:
     return Check("browser", OK, f"{path} ({version})", data={"path": path, "version": version}), version
 
 
-def check_drivers(driver: str, browser_version: str | None) -> list[Check]:
+def check_drivers(driver: str, browser_version: str | None, remote: bool = False) -> list[Check]:
+    """Rows for the Playwright and Selenium packages and chromedriver (which a remote browser does not need)."""
     rows = []
     for package, needed_by in (("playwright", "playwright"), ("selenium", "selenium")):
         version = _package_version(package)
@@ -116,7 +133,7 @@ def check_drivers(driver: str, browser_version: str | None) -> list[Check]:
         else:
             rows.append(Check(package, WARNING, "not installed (only --driver " + needed_by + " needs it)",
                               f"pip install {package}"))
-    rows.append(_check_chromedriver(driver, browser_version))
+    rows.append(_check_chromedriver("" if remote else driver, browser_version))
     return rows
 
 
@@ -332,7 +349,7 @@ async def diagnose(site: SiteUnderTest, *, in_page: bool = True) -> Diagnosis:
     started = time.time()
     settings = site.client()  # never used to connect: it tells the store, the browser and the driver in use
     store = settings.store
-    browser, browser_version = check_browser(settings.launch_options.executable)
+    browser, browser_version = check_browser(settings.launch_options)
     stranger = await site.probe(None)
     transports = await check_transports(site, store, stranger, browser, in_page)
     # Probed again with the profile as it is now (the transport checks may have logged in); when plain
@@ -342,6 +359,6 @@ async def diagnose(site: SiteUnderTest, *, in_page: bool = True) -> Diagnosis:
     in_page_models = None
     if profile is not None and insider is not None and insider.gated and in_page and browser.status != FAILED:
         in_page_models = await _models_in_page(site, profile)
-    checks = [browser, *check_drivers(settings.driver, browser_version), *check_profile(site, store, started),
+    checks = [browser, *check_drivers(settings.driver, browser_version, remote_browser(settings.launch_options) is not None), *check_profile(site, store, started),
               *check_site(stranger, insider, in_page_models), *transports]
     return Diagnosis(site.base_url, site.profile, checks)

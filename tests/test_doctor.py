@@ -9,6 +9,7 @@ import pytest
 from aura_browser.profile import Profile, ProfileStore
 from tests.cli_checks import assert_one_line_error, err, out
 from tests.conftest import run_cli
+from tests.remote_servers import chromium_with_remote_debugging
 
 
 @pytest.fixture
@@ -126,3 +127,14 @@ def test_the_profile_rows_redact_the_proxy_password(make_replica, env, profile_d
 def test_a_bad_profile_name_is_one_line_and_exit_2(env):
     result = run_cli("doctor", "--profile", "no/slashes", env=env)
     assert_one_line_error(result, 2, "profile name 'no/slashes'")
+
+
+def test_a_remote_browser_stands_in_for_the_local_one(make_replica, env, tmp_path):
+    replica = make_replica(gate="challenge")
+    with chromium_with_remote_debugging(tmp_path) as remote:
+        code, report = doctor_json(replica.url, env, "--cdp-url", remote.endpoint, "--browser", "/nonexistent/chrome")
+    checks = rows(report)
+    assert code == 0, report
+    assert checks["browser"]["data"] == {"remote": "--cdp-url", "endpoint": remote.endpoint}
+    assert checks["transport in-page"]["status"] == "ok" and checks["transport direct"]["status"] == "ok"
+    assert replica.stats.clearances_issued == 1  # the login ran in the remote browser

@@ -169,7 +169,7 @@ def aura_replica(request: pytest.FixtureRequest) -> Iterator[ReplicaServer]:
     try:
         config = ReplicaConfig(**replica_settings(request))
     except (TypeError, ValueError) as exc:
-        pytest.fail(f"aura_replica: {exc}", pytrace=False)
+        raise pytest.fail.Exception(f"aura_replica: {exc}", pytrace=False) from None
     with ReplicaServer(config) as server:
         yield server
 
