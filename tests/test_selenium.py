@@ -68,7 +68,7 @@ def users_webdriver(request):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    from aura_browser.drivers.selenium import find_chromedriver
+    from aura_browser.drivers.selenium import find_chromedriver, quit_driver
 
     options = webdriver.ChromeOptions()
     options.binary_location = find_chromium()
@@ -79,7 +79,7 @@ def users_webdriver(request):
     try:
         yield driver
     finally:
-        driver.quit()
+        quit_driver(driver)  # driver.quit(), without Selenium's 10 s wait for its BiDi socket thread
 
 
 @pytest.mark.parametrize("users_webdriver", [True, False], ids=["bidi", "no-bidi"], indirect=True)

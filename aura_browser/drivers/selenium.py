@@ -116,9 +116,23 @@ def _field(event: Any, name: str) -> Any:
     return event.get(name) if isinstance(event, dict) else getattr(event, name, None)
 
 
+def quit_driver(driver: Any) -> None:
+    """End the WebDriver session and close what Selenium opened for it (BiDi socket, HTTP client, chromedriver).
+
+    Selenium's own quit() first closes the BiDi socket and joins its reader thread, which sits out a 10 s
+    select() timeout when the socket is closed from our side. That socket is closed in a daemon thread instead.
+    """
+    bidi_socket = getattr(driver, "_websocket_connection", None)
+    if bidi_socket is not None:
+        driver._websocket_connection = None
+        threading.Thread(target=bidi_socket.close, daemon=True, name="aura-bidi-close").start()
+    with contextlib.suppress(Exception):
+        driver.quit()
+
+
 def _quit_when_started(starting: "asyncio.Future[Any]") -> None:
     if not starting.cancelled() and starting.exception() is None:
-        threading.Thread(target=starting.result().quit, name="aura-selenium-quit").start()
+        threading.Thread(target=quit_driver, args=(starting.result(),), name="aura-selenium-quit").start()
 
 
 def _first_line(exc: BaseException) -> str:
@@ -127,6 +141,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 class SeleniumSession(BrowserSession):
+    """A Chromium we start through chromedriver, here or on `options.remote_webdriver`; quit on close."""
+
     driver_name = "selenium"
 
     def __init__(self, base_url: str, options: LaunchOptions) -> None:
@@ -210,8 +226,7 @@ class SeleniumSession(BrowserSession):
             # Selenium waits for each BiDi reply by sleeping this long between looks (0.1 s by default).
             driver.command_executor.client_config.websocket_interval = 0.005
         except Exception:
-            with contextlib.suppress(Exception):
-                driver.quit()
+            quit_driver(driver)
             raise
         return driver
 
@@ -417,8 +432,7 @@ class SeleniumSession(BrowserSession):
         driver = await self._let_go()
         if driver is not None:
             # Ends the WebDriver session: chromedriver (local or remote) closes the browser it started.
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(driver.quit)
+            await asyncio.to_thread(quit_driver, driver)
 
 
 class AdoptedSeleniumSession(AdoptedBrowser, SeleniumSession):
