@@ -13,16 +13,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
+from tests.remote_servers import chromium_with_remote_debugging
 from tests.servers import nginx_app, serve_app
 
 SMOKE_CHECKS = 4
 
 
-async def run_smoke(folder: Path, *args: str) -> tuple[int, str]:
+async def run_smoke(folder: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     """Run the smoke suite in a subprocess (without blocking this loop: a server in it may have to answer)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "aura_browser.testing", *args,
-        cwd=folder, env={**os.environ, "AURA_PROFILE_DIR": str(folder / "profiles")},
+        cwd=folder, env={**os.environ, "AURA_PROFILE_DIR": str(folder / "profiles"), **(env or {})},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     try:
@@ -109,3 +110,23 @@ async def test_an_error_reply_fails_the_two_prompt_checks_only(make_replica, tmp
     failed = re.findall(r"^FAILED \S+::(\w+)", output, re.MULTILINE)
     assert sorted(failed) == ["test_a_short_prompt_streams_a_reply_over_the_direct_transport",
                               "test_a_short_prompt_streams_a_reply_through_the_page"]
+
+
+async def test_the_aura_variables_choose_a_remote_browser(make_replica, tmp_path):
+    replica = make_replica(gate="challenge")
+    with chromium_with_remote_debugging(tmp_path) as remote:
+        code, output = await run_smoke(tmp_path, "--aura-live", "--base-url", replica.url,
+                                       env={"AURA_CDP_URL": remote.endpoint, "AURA_BROWSER": "/nonexistent/chrome"})
+        assert code == 0, output
+        assert outcomes(output) == {"passed": SMOKE_CHECKS}
+        assert remote.alive()
+    assert replica.stats.clearances_issued == 1  # the login ran in the remote browser
+
+
+async def test_a_malformed_variable_fails_only_the_runs_that_use_aura_browser(tmp_path):
+    bad = {"AURA_TIMEOUT": "soon", "AURA_INSECURE": "maybe"}
+    code, output = await run_smoke(tmp_path, "--base-url", "http://127.0.0.1:9", env=bad)
+    assert code == 5 and outcomes(output) == {"deselected": SMOKE_CHECKS}, output  # the plugin still loads
+    code, output = await run_smoke(tmp_path, "--aura-live", "--base-url", "http://127.0.0.1:9", env=bad)
+    assert code == 1 and outcomes(output) == {"error": SMOKE_CHECKS}, output
+    assert "AURA_INSECURE='maybe' is not a boolean" in output

@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
 
 import pytest
 
+from ..environment import FLAGS as ENV_FLAGS
+from ..environment import SITE_ENV
+
 if TYPE_CHECKING:
     from ..client import AuraClient
     from ..probe import SiteUnderTest
@@ -33,29 +36,39 @@ LIVE_HELP = "run the live smoke tests (marked aura_live) against --base-url"
 REPLICA_DEFAULTS: dict[str, Any] = {"gate": "challenge", "challenge_delay": 0.2}
 
 
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on", "t", "y")
+# AuraClient options the plugin takes as --aura-NAME; each falls back to its AURA_* variable (SITE_ENV).
+SITE_OPTION_HELP = {
+    "profile": "saved profile to use and refresh [default: default]",
+    "profile_dir": "folder of saved profiles [default: aura-browser's user data folder]",
+    "browser": "Chromium binary",
+    "driver": "what drives the browser: playwright or selenium [default: playwright]",
+    "proxy": "http://[user:password@]host:port for the browser and the direct requests",
+    "insecure": "accept self-signed TLS certificates",
+    "browser_ws": "a remote Playwright browser server (ws://host:port/...) instead of a local browser",
+    "cdp_url": "a remote Chromium's DevTools endpoint (http://host:9222) instead of a local browser",
+    "remote_webdriver": "a remote WebDriver server (http://host:4444) instead of a local browser",
+}
+TIMEOUTS = {"login_timeout": ("AURA_LOGIN_TIMEOUT", 120.0, "how long a login may wait for the gate"),
+            "timeout": ("AURA_TIMEOUT", 60.0, "seconds to a reply's first byte and between chunks")}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    # Defaults stay None here: the AURA_* variables are read when a fixture needs them, so a malformed one
+    # can only fail the tests that use aura-browser, never an unrelated pytest run.
     group = parser.getgroup("aura-browser", "aura-browser (live smoke tests of an OpenChat UI deployment)")
     group.addoption("--aura-live", action="store_true", default=False, help=LIVE_HELP)
-    group.addoption("--aura-profile", default=os.environ.get("AURA_PROFILE") or "default", metavar="NAME",
-                    help="saved profile to use and refresh [env AURA_PROFILE; default: default]")
-    group.addoption("--aura-profile-dir", default=os.environ.get("AURA_PROFILE_DIR") or None, metavar="DIR",
-                    help="folder of saved profiles [env AURA_PROFILE_DIR; default: aura-browser's user data folder]")
-    group.addoption("--aura-browser", default=os.environ.get("AURA_BROWSER") or None, metavar="PATH",
-                    help="Chromium binary [env AURA_BROWSER]")
-    group.addoption("--aura-driver", default=os.environ.get("AURA_DRIVER") or "playwright",
-                    choices=["playwright", "selenium"], help="what drives the browser [env AURA_DRIVER]")
-    group.addoption("--aura-proxy", default=os.environ.get("AURA_PROXY") or None, metavar="URL",
-                    help="http://[user:password@]host:port [env AURA_PROXY]")
-    group.addoption("--aura-insecure", action="store_true", default=_env_flag("AURA_INSECURE"),
-                    help="accept self-signed TLS certificates [env AURA_INSECURE]")
-    group.addoption("--aura-login-timeout", type=float, default=float(os.environ.get("AURA_LOGIN_TIMEOUT") or 120),
-                    metavar="SECONDS", help="how long a login may wait for the gate [env AURA_LOGIN_TIMEOUT; 120]")
-    group.addoption("--aura-timeout", type=float, default=float(os.environ.get("AURA_TIMEOUT") or 60),
-                    metavar="SECONDS", help="seconds to a reply's first byte and between chunks [env AURA_TIMEOUT; 60]")
+    for name, variable in SITE_ENV.items():
+        if name == "base_url":  # that is --base-url, pytest-base-url's
+            continue
+        flag = "--aura-" + name.replace("_", "-")
+        help_text = f"{SITE_OPTION_HELP.get(name, name)} [env {variable}]"
+        if name in ENV_FLAGS:
+            group.addoption(flag, action="store_true", default=None, help=help_text)
+        else:
+            group.addoption(flag, default=None, metavar=name.split("_")[-1].upper(), help=help_text)
+    for name, (variable, default, help_text) in TIMEOUTS.items():
+        group.addoption("--aura-" + name.replace("_", "-"), type=float, default=None, metavar="SECONDS",
+                        help=f"{help_text} [env {variable}; default: {default:g}]")
 
 
 # --- --base-url: pytest-base-url's, pytest-playwright's, or ours --------------------------------
@@ -126,20 +139,38 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 # --- fixtures -----------------------------------------------------------------------------------
 
 
+def _seconds(config: pytest.Config, name: str) -> float:
+    variable, default, _ = TIMEOUTS[name]
+    value = config.getoption("aura_" + name)
+    if value is not None:
+        return float(value)
+    try:
+        return float(os.environ.get(variable) or default)
+    except ValueError:
+        raise pytest.fail.Exception(f"{variable}={os.environ[variable]!r} is not a number of seconds",
+                                    pytrace=False) from None
+
+
 def configured_site(config: pytest.Config, base_url: str) -> SiteUnderTest:
+    """The site at `base_url` with the --aura-* options, each falling back to its AURA_* variable."""
+    from ..environment import site_options_from_env
+    from ..errors import InvalidRequest
     from ..probe import SiteUnderTest
     from ..transports.base import Timeouts
 
-    timeout = config.getoption("aura_timeout")
-    return SiteUnderTest(base_url, config.getoption("aura_profile"), {
-        "profile_dir": config.getoption("aura_profile_dir"),
-        "browser": config.getoption("aura_browser"),
-        "driver": config.getoption("aura_driver"),
-        "proxy": config.getoption("aura_proxy"),
-        "insecure": config.getoption("aura_insecure"),
-        "login_timeout": config.getoption("aura_login_timeout"),
-        "timeouts": Timeouts(connect=min(15.0, timeout), first_byte=timeout, idle=timeout),
-    })
+    try:
+        options = site_options_from_env()
+    except InvalidRequest as exc:
+        raise pytest.fail.Exception(str(exc), pytrace=False) from None
+    options.pop("base_url", None)
+    for name in SITE_ENV:
+        value = config.getoption("aura_" + name, None)
+        if value is not None:
+            options[name] = value
+    timeout = _seconds(config, "timeout")
+    options["login_timeout"] = _seconds(config, "login_timeout")
+    options["timeouts"] = Timeouts(connect=min(15.0, timeout), first_byte=timeout, idle=timeout)
+    return SiteUnderTest(base_url, options.pop("profile", "default"), options)
 
 
 def replica_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
