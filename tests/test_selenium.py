@@ -105,3 +105,24 @@ async def test_a_proxy_login_is_refused_naming_the_playwright_driver(make_client
     with pytest.raises(InvalidRequest, match="use --driver playwright") as caught:
         await client.login()
     assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize("users_webdriver", [True, False], ids=["bidi", "no-bidi"], indirect=True)
+async def test_sessions_sharing_one_adopted_webdriver_each_hear_their_own_reply(users_webdriver, make_replica,
+                                                                                 make_client, tmp_path):
+    replica = make_replica(gate="challenge", hold_after=1)
+    first = make_client(replica.url, webdriver=users_webdriver, transport="page", profile_dir=tmp_path / "first")
+    second = make_client(replica.url, webdriver=users_webdriver, transport="page", profile_dir=tmp_path / "second")
+    one, two = as_messages("one"), as_messages("two")
+    first_stream, second_stream = first.stream(one), second.stream(two)
+    first_start, second_start = await anext(first_stream), await anext(second_stream)
+    assert replica.stats.holding == 2  # both replies are streaming in the one page at once
+    replica.release()
+    replica.release()
+    assert first_start + "".join([c async for c in first_stream]) == reply_text(one, "")
+    assert second_start + "".join([c async for c in second_stream]) == reply_text(two, "")
+
+    await first.close()  # a session that comes after one that left still hears the page
+    replica.config.hold_after = None
+    later = make_client(replica.url, webdriver=users_webdriver, transport="page", profile_dir=tmp_path / "first")
+    assert await later.ask("three") == reply_text(as_messages("three"), "")

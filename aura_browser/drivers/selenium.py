@@ -36,14 +36,18 @@ POLL_INTERVAL = 0.01  # seconds between two reads of the page's queue, when ther
 WAIT_INTERVAL = 0.05  # seconds between two checks of a wait_for predicate
 HEADERS_WAIT = 10.0  # seconds to wait for the api/models probe to show up on the BiDi network log
 
-# Installs the push function in a document. Each message carries a sequence number, because Selenium
-# hands every BiDi event to a thread of its own and they may reach us out of order.
-# It always replaces an earlier one: a document that an earlier session (on an adopted driver) already
-# fitted has that session's channel and count, and the new session expects sequence 1.
+# Installs the push function in a document. Selenium hands every BiDi event to a thread of its own, so
+# messages may reach us out of order: each carries its stream's id and a count within that stream.
+# The counts live on the window, not in the function, so a session that (re)installs the function on an
+# adopted driver's page leaves the streams of another session on that page counting on.
 PUSH_CHANNEL_JS = """
 (send) => {
-  let sequence = 0;
-  window.%(binding)s = (payload) => send(String(++sequence) + " " + payload);
+  const counts = (window.__auraCounts = window.__auraCounts || {});
+  window.%(binding)s = (payload) => {
+    const id = JSON.parse(payload).id;
+    counts[id] = (counts[id] || 0) + 1;
+    send(counts[id] + " " + id + " " + payload);
+  };
 }
 """ % {"binding": PUSH_BINDING}
 # Without BiDi: the page queues what it pushes, one queue per stream id, and every POLL_INTERVAL
@@ -153,8 +157,8 @@ class SeleniumSession(BrowserSession):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._cleanups: list[Callable[[], Any]] = []  # undo what we registered on the driver (BiDi handlers...)
         self._poller: asyncio.Task[None] | None = None
-        self._next_sequence: dict[str, int] = {}
-        self._held: dict[str, dict[int, str]] = {}
+        self._next_count: dict[str, int] = {}  # per stream id: the count of its next message
+        self._held: dict[str, dict[int, str]] = {}  # per stream id: messages that came before their turn
 
     # --- starting -------------------------------------------------------------------------
 
@@ -262,21 +266,26 @@ class SeleniumSession(BrowserSession):
         source = _field(message, "source") or {}
         if _field(message, "channel") != CHANNEL or source.get("context") != self._window:
             return
-        sequence, _, payload = (_field(message, "data") or {}).get("value", "").partition(" ")
+        count, _, rest = (_field(message, "data") or {}).get("value", "").partition(" ")
+        stream_id, _, payload = rest.partition(" ")
         loop = self._loop
-        if loop is not None and sequence.isdigit():
+        if loop is not None and count.isdigit():
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening any more
-                loop.call_soon_threadsafe(self._deliver, source.get("realm", ""), int(sequence), payload)
+                loop.call_soon_threadsafe(self._deliver, stream_id, int(count), payload)
 
-    def _deliver(self, realm: str, sequence: int, payload: str) -> None:
-        """Pass on a document's messages in the order it sent them."""
-        held = self._held.setdefault(realm, {})
-        held[sequence] = payload
-        expected = self._next_sequence.get(realm, 1)
+    def _deliver(self, stream_id: str, count: int, payload: str) -> None:
+        """Pass on a stream's messages in the order the page sent them."""
+        if stream_id not in self.streams.open_ids:  # another session's stream, or one we have left
+            self._held.pop(stream_id, None)
+            self._next_count.pop(stream_id, None)
+            return
+        held = self._held.setdefault(stream_id, {})
+        held[count] = payload
+        expected = self._next_count.get(stream_id, 1)
         while expected in held:
             self.streams.push(held.pop(expected))
             expected += 1
-        self._next_sequence[realm] = expected
+        self._next_count[stream_id] = expected
 
     async def _poll_pushes(self) -> None:
         from selenium.common.exceptions import JavascriptException
