@@ -2,9 +2,11 @@
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -157,13 +159,19 @@ def test_a_signal_during_an_in_page_reply_keeps_the_output_and_closes_the_browse
     try:
         assert replica.stats.wait_until(lambda s: s.holding == 1, 60), "the reply never started"
         assert chromium_pids() - before, "no browser was started"
-        first = process.stdout.read1(4096).decode()  # the two chunks sent so far, already printed
+        sent = reply_text(as_messages("Hi"), "").encode()[:32]  # the two chunks the replica sent before it held
+        first, deadline = b"", time.monotonic() + 30
+        while len(first) < len(sent) and select.select([process.stdout], [], [], max(0, deadline - time.monotonic()))[0]:
+            data = process.stdout.read1(4096)  # wait until both are printed (or the process ends)
+            if not data:
+                break
+            first += data
         process.send_signal(sig)
         rest, stderr = process.communicate(timeout=30)
     finally:
         process.kill()
     assert process.returncode == code, stderr.decode()
-    printed = first + rest.decode()
-    assert printed.rstrip("\n") == reply_text(as_messages("Hi"), "").encode()[:32].decode()
+    printed = (first + rest).decode()
+    assert printed.rstrip("\n") == sent.decode()
     assert "Traceback" not in stderr.decode()
     wait_for_no_new_chromium(before)
