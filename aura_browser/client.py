@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, Literal, Mapping
 
-from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, as_messages, build_body, validate_messages
+from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, as_messages, build_body
 from .drivers.adopt import adopt_browser
 from .drivers.base import BrowserSession, LaunchOptions
 from .drivers.remote import driver_for
@@ -82,7 +82,6 @@ class AuraClient:
         self.store = ProfileStore(profile_dir)
         self.store.path(profile)  # checks the name now, not at the first request
         self.transport = transport
-        self.driver = driver
         self.proxy = check_proxy(proxy) if proxy else None
         self.insecure = insecure
         self.timeouts = timeouts or Timeouts()
@@ -242,14 +241,14 @@ class AuraClient:
         """
         if self._closed:
             raise InvalidRequest("this AuraClient is closed")
-        messages = validate_messages(messages)
-        build_body(messages, model=model, temperature=temperature, max_tokens=max_tokens)  # fail fast on bad input
+        # Built (and so checked) before any login: bad input must not cost a browser start.
+        body = build_body(messages, model=model, temperature=temperature, max_tokens=max_tokens)
         stats = self.last_stats = stats if stats is not None else StreamStats()
         started = time.perf_counter()
         profile = await self._current_profile()
 
         def body_for(current: Profile) -> dict[str, Any]:
-            return build_body(messages, model=model, temperature=temperature, max_tokens=max_tokens, key=current.api_key)
+            return {**body, "key": current.api_key}
 
         in_page = self.transport == "page" or (self.transport == "auto" and profile.direct_is_blocked())
         if not in_page:
