@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -18,6 +19,12 @@ from aura_browser.transports.base import Timeouts
 
 FAST = dict(challenge_delay=0.2)  # the challenge still runs its script; it just waits less
 
+
+# A shell that starts the suite in the background (`cmd &` without job control) leaves SIGINT ignored,
+# and an ignored signal stays ignored across exec: every CLI subprocess would then shrug off the
+# Ctrl-C that the signal tests send. Give this run, and so its children, the usual Ctrl-C.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Every process this test run starts (CLI subprocesses, Playwright's driver, Chromium) inherits this
 # marker, so the leak check counts our browsers only, even with other test runs on the machine.
