@@ -278,10 +278,15 @@ def create_app(client: AuraClient, *, api_key: str | None = None) -> web.Applica
     return app
 
 
+SHUTDOWN_GRACE = 2.0  # seconds
+
+
 async def serve_api(client: AuraClient, host: str = "127.0.0.1", port: int = 8000, *, api_key: str | None = None,
                     on_ready: Callable[[str], None] | None = None) -> None:
     """Serve until cancelled. A caller that leaves mid-reply cancels its handler, which aborts the site's reply."""
-    runner = web.AppRunner(create_app(client, api_key=api_key), handler_cancellation=True, access_log=None)
+    # On Ctrl-C, replies still streaming get SHUTDOWN_GRACE to finish, not aiohttp's default minute.
+    runner = web.AppRunner(create_app(client, api_key=api_key), handler_cancellation=True, access_log=None,
+                           shutdown_timeout=SHUTDOWN_GRACE)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

@@ -21,7 +21,9 @@ async def test_auto_falls_back_in_page_and_chunks_arrive_while_the_reply_is_stil
 
     first = await anext(stream)
     # The server is paused after two chunks and has not finished: the first chunk reached Python mid-stream.
-    assert replica.stats.holding == 1 and replica.stats.chat_completed == 0
+    # (The replica writes a chunk before it counts itself as holding, so wait for that count.)
+    assert await asyncio.to_thread(replica.stats.wait_until, lambda s: s.holding == 1, 10)
+    assert replica.stats.chat_completed == 0
     assert client.last_stats.transport == "page"
     replica.release()
     rest = [chunk async for chunk in stream]

@@ -93,7 +93,8 @@ def test_openai_client_streams_and_not_through_the_gate_on_one_login(replica, st
     while not chunks[-1].choices[0].delta.content:
         chunks.append(next(stream))
     # Text reached the caller while the site's reply was still held open: it streams, it is not buffered.
-    assert replica.stats.holding == 1 and replica.stats.chat_completed == 1
+    # (The replica writes a chunk before it counts itself as holding, so wait for that count.)
+    assert replica.stats.wait_until(lambda s: s.holding == 1, 10) and replica.stats.chat_completed == 1
     replica.config.hold_after = None
     replica.release()
     chunks += list(stream)
