@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import click
+
 import pytest
 
 from aura_browser.chat import as_messages
@@ -175,3 +177,21 @@ def test_a_signal_during_an_in_page_reply_keeps_the_output_and_closes_the_browse
     assert printed.rstrip("\n") == sent.decode()
     assert "Traceback" not in stderr.decode()
     wait_for_no_new_chromium(before)
+
+
+def test_the_lazy_command_table_matches_each_commands_own_help():
+    from aura_browser.cli import COMMANDS, cli
+
+    context = click.Context(cli)
+    for name, (_, short_help) in COMMANDS.items():
+        command = cli.get_command(context, name)
+        assert command is not None and command.name == name
+        assert command.get_short_help_str(limit=200) == short_help, name
+
+
+def test_help_imports_no_command_module():
+    code = ("import sys; from aura_browser.cli import main; sys.argv=['aura-browser', '--help']\n"
+            "try: main()\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('aura_browser.cli.')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -24,7 +25,41 @@ Exit codes:
 """
 
 
-@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+# Command name -> (module in this package, its short help). A command's module is imported only
+# when that command runs, so `aura-browser --help` costs little more than importing click.
+# tests/test_cli.py checks each short help against the command's own docstring.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "ask": ("core", "Ask one question and stream the reply to stdout as it arrives."),
+    "batch": ("batch", "Ask every line of IN.jsonl ('-': stdin) and write one JSON record per item as it finishes."),
+    "chat": ("chat", "Talk with the site: each line you type is sent with the conversation so far."),
+    "demo": ("core", "Show the whole flow against the embedded replica: login, a direct answer, an in-page answer."),
+    "doctor": ("doctor", "Check what works now: browser, drivers, profile, the site, and each transport."),
+    "login": ("core", "Open the site in Chromium, pass its gate, and save the session profile."),
+    "profiles": ("core", "List, show and delete saved profiles."),
+    "replica": ("core", "Run the embedded replica of OpenChat UI and its gate, for trying things out and for tests."),
+    "serve": ("serve", "Serve an OpenAI-compatible API: POST /v1/chat/completions (streaming or not) and GET /v1/models."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module only when that command is used (click's documented pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"{__name__}.{COMMANDS[name][0]}")
+        command: click.Command = getattr(module, name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, COMMANDS[name][1]) for name in self.list_commands(ctx)])
+
+
+@click.group(cls=LazyGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="aura-browser", prog_name="aura-browser")
 def cli() -> None:
     """Talk to an OpenChat UI site (openchat.team and its copies) the way your browser does.
@@ -40,18 +75,6 @@ def cli() -> None:
       echo "Summarise this" | aura-browser ask -
       aura-browser demo        # the whole flow against a local replica
     """
-
-
-
-from . import batch, chat, core, serve  # noqa: E402  (each module adds its commands to `cli`)
-
-core.register(cli)
-batch.register(cli)
-chat.register(cli)
-serve.register(cli)
-from . import doctor  # noqa: E402
-
-doctor.register(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

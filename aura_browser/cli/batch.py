@@ -14,9 +14,6 @@ from .options import ConnectOptions, ReplyOptions, SiteOptions, connect_options,
 ITEMS_FAILED = 8  # exit code: the run finished, and at least one record carries an error
 
 
-def register(group: click.Group) -> None:
-    group.add_command(batch)
-
 
 @click.command()
 @click.argument("source", metavar="IN.jsonl", type=click.File("rb"))

@@ -9,9 +9,6 @@ import click
 from .options import ConnectOptions, ReplyOptions, SiteOptions, connect_options, reply_options, site_options
 
 
-def register(group: click.Group) -> None:
-    group.add_command(chat)
-
 
 @click.command()
 @site_options

@@ -20,10 +20,6 @@ from .options import (
 )
 
 
-def register(group: click.Group) -> None:
-    for command in (login, ask, profiles, replica, demo):
-        group.add_command(command)
-
 
 @click.command()
 @site_options

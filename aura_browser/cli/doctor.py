@@ -15,9 +15,6 @@ if TYPE_CHECKING:
 STATUS_COLOURS = {"ok": "green", "warning": "yellow", "failed": "red", "skipped": None}
 
 
-def register(group: click.Group) -> None:
-    group.add_command(doctor)
-
 
 def render_table(diagnosis: Diagnosis, insecure: bool) -> str:
     name_width = max(len(check.name) for check in diagnosis.checks) + 2

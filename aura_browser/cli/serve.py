@@ -10,9 +10,6 @@ from .options import ConnectOptions, SiteOptions, connect_options, site_options
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
-def register(group: click.Group) -> None:
-    group.add_command(serve)
-
 
 @click.command()
 @site_options
