@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -32,6 +31,7 @@ from aura_browser import AuraClient
 from aura_browser.browser_path import find_chromium
 from aura_browser.chat import as_messages, build_body, encode_body
 from aura_browser.profile import Profile, ProfileStore
+from aura_browser.replica.process import ReplicaProcess as Replica
 from aura_browser.transports.base import Timeouts
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
@@ -53,34 +53,6 @@ class Row:
     @property
     def ratio(self) -> float:
         return self.ours / self.baseline if self.baseline else float("inf")
-
-
-class Replica:
-    """`aura-browser replica` in a subprocess, steered through its admin endpoint."""
-
-    def __init__(self, gate: str = "off") -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "aura_browser", "replica", "--port", "0", "--gate", gate],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )
-        line = self.process.stdout.readline()  # type: ignore[union-attr]
-        if "listening on" not in line:
-            raise SystemExit(f"the replica did not start: {line!r}")
-        self.url = line.split("listening on ")[1].split()[0]
-
-    def configure(self, **changes: Any) -> None:
-        request = urllib.request.Request(
-            self.url + "/__replica__/config", data=json.dumps(changes).encode(), method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        urllib.request.urlopen(request).read()
-
-    def stats(self) -> dict[str, Any]:
-        return json.loads(urllib.request.urlopen(self.url + "/__replica__/stats").read())
-
-    def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
 
 
 def median(values: list[float]) -> float:
@@ -209,7 +181,7 @@ async def b3_in_page(replica: Replica, profiles: str, n: int) -> list[Row]:
                     median([t[0] for t in theirs]) * 1000, "ms", "<= direct + 25 ms", False)
         first.met = first.ours <= first.baseline + 25
 
-        replica.configure(reply_bytes=1 << 20, chunk_size=64 * 1024)
+        replica.configure(reply_bytes=1 << 20, chunk_size=64 * 1024, split_multibyte=False)
         await timed_stream(page_client.stream(MESSAGES))
         big_mine, big_theirs = await interleaved(
             max(3, n // 10), lambda: timed_stream(page_client.stream(MESSAGES)),
@@ -256,16 +228,29 @@ async def b4_concurrency(replica: Replica, profiles: str, streams: int) -> list[
 # --- B5, B6 ---------------------------------------------------------------------------------
 
 
+# Forks the measured command from a small process: a child forked from this (large) bench process
+# would inherit its high-water RSS, and every peak-RSS figure would read as this process's size.
+LAUNCHER = """
+import os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(time.perf_counter() - started, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
     """(wall seconds, peak RSS in KiB) of one whole process."""
-    started = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"{argv} exited {process.returncode}")
-    return elapsed, usage.ru_maxrss
+    result = subprocess.run([sys.executable, "-c", LAUNCHER, *argv], env=env, capture_output=True, text=True, check=True)
+    elapsed, peak, code = result.stdout.split()
+    if int(code) != 0:
+        raise SystemExit(f"{argv} exited {code}")
+    return float(elapsed), int(peak)
 
 
 BARE_POST = """
