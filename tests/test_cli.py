@@ -135,7 +135,10 @@ def test_replica_command_serves_until_interrupted(env):
         assert out(ask).rstrip("\n") == reply_text(as_messages("Hi"), "")
     finally:
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
+        try:
+            assert process.wait(timeout=10) == 0
+        finally:
+            process.kill()  # a no-op once it has exited; a failed test must not leave a server behind
 
 
 def test_demo_shows_login_direct_and_in_page_answers():
