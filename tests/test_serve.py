@@ -222,5 +222,8 @@ def test_it_binds_to_loopback_by_default_and_warns_without_a_key_elsewhere(env):
         assert " at http://0.0.0.0:" in process.stdout.readline().decode()
     finally:
         process.send_signal(signal.SIGINT)
-        process.communicate(timeout=30)
+        try:
+            process.communicate(timeout=30)
+        finally:
+            process.kill()  # a no-op once it has exited; a failed test must not leave a server behind
     assert process.returncode == 0
