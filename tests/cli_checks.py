@@ -48,7 +48,10 @@ def cli_process(*args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[by
 
 def finish(process: subprocess.Popen[bytes], printed_before: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     """Wait for the run to end; its result, with what the test already read from stdout put back in front."""
-    rest, stderr = process.communicate(timeout=30)
+    try:
+        rest, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()  # a no-op once it has exited; a run that hangs must not outlive the test
     return subprocess.CompletedProcess(process.args, process.returncode, printed_before + rest, stderr)
 
 
