@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator, NamedTuple
 import aiohttp
 
 from ..chat import CHAT_PATH, encode_body
-from ..errors import NetworkError, ResponseTimeout, SiteDown, StreamInterrupted
+from ..errors import NetworkError, SiteDown, StreamInterrupted
 from ..origin import join, origin_of, redact_url
 from ..profile import Profile
 from .base import Timeouts
@@ -106,7 +106,7 @@ class DirectTransport:
                         return response
                     raw = await response.content.read(ERROR_BODY_LIMIT)
             except asyncio.TimeoutError:
-                raise ResponseTimeout(f"no reply from {url} within {self.timeouts.first_byte:g}s") from None
+                raise silence_error(url, self.timeouts, []) from None
             except aiohttp.ClientError as exc:
                 raise self._connection_error(url, exc) from None
             response.close()
@@ -133,7 +133,7 @@ class DirectTransport:
                     headers = {name.lower(): value for name, value in response.headers.items()}
                     return PlainReply(url, response.status, response.reason or "", headers, raw.decode("utf-8", "replace"))
         except asyncio.TimeoutError:
-            raise ResponseTimeout(f"no reply from {url} within {self.timeouts.first_byte:g}s") from None
+            raise silence_error(url, self.timeouts, []) from None
         except aiohttp.ClientError as exc:
             raise self._connection_error(url, exc) from None
 
