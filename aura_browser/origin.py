@@ -36,6 +36,15 @@ def check_proxy(proxy: str) -> str:
     return proxy.strip()
 
 
+def proxy_server(proxy: str) -> str:
+    """`http://user:secret@host:3128` -> `http://host:3128`: the proxy as a browser is told it, without credentials."""
+    parts = urlsplit(proxy)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
 def origin_of(url: str) -> str:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()

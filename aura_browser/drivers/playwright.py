@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from ..browser_path import find_chromium
 from ..chat import MODELS_PATH
 from ..errors import BrowserError, NetworkError, SiteDown
-from ..origin import join, redact_url
+from ..origin import join, proxy_server, redact_url
 from ..profile import Profile
 from .adopt import USER_AGENT_JS, AdoptedBrowser
 from .base import LEAN_ARGS, MODELS_PROBE_JS, PUSH_BINDING, BrowserSession, LaunchOptions, PageStreams
@@ -24,8 +24,7 @@ def playwright_proxy(proxy: str | None) -> dict[str, str] | None:
     if not proxy:
         return None
     parts = urlsplit(proxy)
-    server = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    settings = {"server": server}
+    settings = {"server": proxy_server(proxy)}
     if parts.username:
         settings["username"] = parts.username
         settings["password"] = parts.password or ""

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from ..browser_path import find_chromium
 from ..chat import MODELS_PATH
 from ..errors import AuraError, BrowserError, InvalidRequest
-from ..origin import join, origin_of, redact_url
+from ..origin import join, origin_of, proxy_server, redact_url
 from ..profile import Profile
 from .adopt import AdoptedBrowser
 from .base import LEAN_ARGS, MODELS_PROBE_JS, PUSH_BINDING, BrowserSession, LaunchOptions, PageStreams
@@ -200,8 +200,7 @@ class SeleniumSession(BrowserSession):
                     f"the selenium driver cannot log in to a proxy ({redact_url(self.options.proxy)}); "
                     "use --driver playwright for a proxy with a user name and password"
                 )
-            port = f":{parts.port}" if parts.port else ""
-            options.add_argument(f"--proxy-server={parts.scheme}://{parts.hostname}{port}")
+            options.add_argument(f"--proxy-server={proxy_server(self.options.proxy)}")
             options.add_argument("--proxy-bypass-list=<-loopback>")  # loopback sites go through it too, as in Playwright
         options.enable_bidi = True
         options.page_load_strategy = "eager"
