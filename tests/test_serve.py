@@ -15,6 +15,7 @@ import pytest
 from aura_browser.chat import as_messages
 from aura_browser.profile import Profile, ProfileStore
 from aura_browser.replica import reply_text
+from tests.cli_checks import finish
 from tests.conftest import chromium_pids, wait_for_no_new_chromium
 
 SECRET = "s3cret-key-for-tests"
@@ -222,8 +223,5 @@ def test_it_binds_to_loopback_by_default_and_warns_without_a_key_elsewhere(env):
         assert " at http://0.0.0.0:" in process.stdout.readline().decode()
     finally:
         process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=30)
-        finally:
-            process.kill()  # a no-op once it has exited; a failed test must not leave a server behind
+        finish(process)
     assert process.returncode == 0
