@@ -56,3 +56,25 @@ fi
 if command -v chromedriver >/dev/null; then
   echo "setup: chromedriver $(command -v chromedriver) ($(chromedriver --version | head -n1))"
 fi
+
+# Xvfb: a headed browser on a machine with no display runs on a virtual one.
+if ! command -v Xvfb >/dev/null; then
+  apt_install xvfb || echo "setup: no Xvfb; headed logins need a display"
+fi
+
+# Node and the npm packages the tests use (BotD, fpscanner, the app's Llama 3 tokenizer). Tests that need
+# them skip, saying why, when they cannot be had.
+if ! command -v npm >/dev/null; then
+  apt_install nodejs npm || echo "setup: no Node.js/npm; the detector and tokenizer tests will skip"
+fi
+if command -v npm >/dev/null; then
+  want_node=$(sha256sum tests/node/package.json | cut -d' ' -f1)
+  if [ "$(cat tests/node/node_modules/.aura-installed 2>/dev/null)" != "$want_node" ]; then
+    echo "setup: installing the test detectors with npm"
+    if (cd tests/node && npm install --no-audit --no-fund --silent >/dev/null 2>&1); then
+      echo "$want_node" > tests/node/node_modules/.aura-installed
+    else
+      echo "setup: npm install failed; the detector and tokenizer tests will skip"
+    fi
+  fi
+fi
