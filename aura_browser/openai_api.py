@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Sequence
 
 from aiohttp import web
 
@@ -32,6 +32,7 @@ from .errors import (
     ResponseTimeout,
     SiteError,
 )
+from .serve_guard import RequestGuard
 from .transports.base import StreamStats
 
 log = logging.getLogger("aura_browser.serve")
@@ -266,11 +267,17 @@ def require_api_key(api_key: str) -> Callable[[web.Request, Handler], Awaitable[
     return check
 
 
-def create_app(client: AuraClient, *, api_key: str | None = None) -> web.Application:
-    middlewares: list[Any] = [openai_errors]
+def refusal(status: int, message: str, code: str) -> web.Response:
+    return error_response(status, message, "invalid_request_error", code)
+
+
+def create_app(client: AuraClient, *, api_key: str | None = None, guard: RequestGuard | None = None) -> web.Application:
+    guard = guard or RequestGuard("127.0.0.1")
+    middlewares: list[Any] = [openai_errors, guard.middleware(refusal)]
     if api_key:
         middlewares.append(require_api_key(api_key))
     app = web.Application(middlewares=middlewares)
+    app.on_response_prepare.append(guard.add_cors_headers)
     app[CLIENT] = client
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/v1/models", list_models)
@@ -282,10 +289,16 @@ SHUTDOWN_GRACE = 2.0  # seconds
 
 
 async def serve_api(client: AuraClient, host: str = "127.0.0.1", port: int = 8000, *, api_key: str | None = None,
+                    allow_hosts: Sequence[str] = (), cors_origins: Sequence[str] = (),
                     on_ready: Callable[[str], None] | None = None) -> None:
-    """Serve until cancelled. A caller that leaves mid-reply cancels its handler, which aborts the site's reply."""
+    """Serve until cancelled. A caller that leaves mid-reply cancels its handler, which aborts the site's reply.
+
+    Only requests whose Host is `host`, a loopback name or one of `allow_hosts` are answered, and of those
+    sent by web pages only the ones from `cors_origins` (see serve_guard).
+    """
+    guard = RequestGuard(host, allow_hosts, cors_origins)
     # On Ctrl-C, replies still streaming get SHUTDOWN_GRACE to finish, not aiohttp's default minute.
-    runner = web.AppRunner(create_app(client, api_key=api_key), handler_cancellation=True, access_log=None,
+    runner = web.AppRunner(create_app(client, api_key=api_key, guard=guard), handler_cancellation=True, access_log=None,
                            shutdown_timeout=SHUTDOWN_GRACE)
     await runner.setup()
     try:

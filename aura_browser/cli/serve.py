@@ -19,8 +19,15 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
               show_envvar=True, help="0 picks a free port.")
 @click.option("--api-key", envvar="AURA_SERVE_API_KEY", show_envvar=True,
               help="Clients must send 'Authorization: Bearer KEY'. Prefer the variable: options show in `ps`.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME", envvar="AURA_SERVE_ALLOW_HOST",
+              show_envvar=True, help="Also answer requests whose Host is NAME (a reverse proxy's name); repeatable. "
+              "Besides: the --host address, localhost, 127.0.0.1 and [::1].")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN", envvar="AURA_SERVE_CORS_ORIGIN",
+              show_envvar=True, help="Let web pages of ORIGIN (https://host[:port]) call the API; repeatable. "
+              "Requests from other pages are refused.")
 @connect_options
-def serve(site: SiteOptions, host: str, port: int, api_key: str | None, connect: ConnectOptions) -> None:
+def serve(site: SiteOptions, host: str, port: int, api_key: str | None, allow_hosts: tuple[str, ...],
+          cors_origins: tuple[str, ...], connect: ConnectOptions) -> None:
     """Serve an OpenAI-compatible API: POST /v1/chat/completions (streaming or not) and GET /v1/models.
 
     All requests share one warm profile and one browser, and are served concurrently.
@@ -37,7 +44,10 @@ def serve(site: SiteOptions, host: str, port: int, api_key: str | None, connect:
       # or any OpenAI client: OpenAI(base_url="http://127.0.0.1:8000/v1", api_key="s3cret")
     """
     from ..openai_api import serve_api
+    from ..serve_guard import check_cors_origin
 
+    for origin in cors_origins:
+        check_cors_origin(origin)
     if host not in LOOPBACK and not api_key:
         click.echo(f"aura-browser: warning: listening on {host} without --api-key: anyone who can reach it may "
                    "use your profile", err=True)
@@ -48,7 +58,8 @@ def serve(site: SiteOptions, host: str, port: int, api_key: str | None, connect:
 
     async def main() -> None:
         async with site.client(**connect.client_kwargs()) as client:
-            await serve_api(client, host, port, api_key=api_key, on_ready=ready)
+            await serve_api(client, host, port, api_key=api_key, allow_hosts=allow_hosts, cors_origins=cors_origins,
+                            on_ready=ready)
 
     try:
         run_async(main())
