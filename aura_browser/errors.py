@@ -61,6 +61,16 @@ class NotThisApp(SiteError):
     """The site answers, but it is not an OpenChat UI deployment."""
 
 
+class Redirected(NotThisApp):
+    """The chat or model API answered with a redirect. It is never followed: that would resend the prompt."""
+
+    def __init__(self, url: str, status: int, target: str | None) -> None:
+        super().__init__(status)
+        what = f"{status}, a redirect to {target}" if target else "a redirect (the browser does not say to where)"
+        self.args = (f"{url} answered {what}; aura-browser never follows a redirect of the site's API, "
+                     "which would send the prompt elsewhere",)
+
+
 # --- the network --------------------------------------------------------------------------
 
 

@@ -63,13 +63,27 @@ def join(base_url: str, path: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """`http://user:secret@proxy:8080` -> `http://user:***@proxy:8080`."""
+    """A URL fit to print: `http://user:secret@proxy:8080/x?token=T` -> `http://user:***@proxy:8080/x?token=***`.
+
+    A user name without a password is hidden too (`http://TOKEN@proxy` -> `http://***@proxy`): a lone
+    user name is how many services pass a token. Every query value is hidden (the names stay), and so is a fragment.
+    """
     parts = _split(url)
     if parts is None:
-        return "<not a URL>" if "@" in url else url
-    if parts.password is None:
+        return "<not a URL>" if "@" in url or "?" in url else url
+    if parts.username is None and parts.password is None and not parts.query and not parts.fragment:
         return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, f"{parts.username}:***@{host}", parts.path, parts.query, parts.fragment))
+    host = parts.netloc.rpartition("@")[2]
+    if parts.password is not None:
+        host = f"{parts.username}:***@{host}"
+    elif parts.username is not None:
+        host = f"***@{host}"
+    query = "&".join(_redact_pair(pair) for pair in parts.query.split("&")) if parts.query else ""
+    return urlunsplit((parts.scheme, host, parts.path, query, "***" if parts.fragment else ""))
+
+
+def _redact_pair(pair: str) -> str:
+    name, equals, value = pair.partition("=")
+    if not equals:
+        return "***" if name else name  # a bare value (`?TOKEN`) is a value too
+    return f"{name}=***" if value else pair

@@ -19,7 +19,7 @@ from typing import Any, AsyncIterator, Mapping
 from .chat import MODELS_PATH, encode_body
 from .client import AuraClient, open_browser_session
 from .drivers.base import BrowserSession, normal_user_agent
-from .errors import AuraError, Blocked, LoginRequired, NotThisApp, SiteError
+from .errors import AuraError, Blocked, LoginRequired, NotThisApp, Redirected, SiteError
 from .gate import PageKind, classify_reply
 from .origin import join, normalise_base_url, origin_of
 from .profile import Profile
@@ -85,7 +85,8 @@ def read_models(reply: PlainReply) -> tuple[list[dict[str, Any]] | None, AuraErr
         if isinstance(data, list) and all(isinstance(m, dict) and isinstance(m.get("id"), str) for m in data):
             return data, (None if data else SiteError(200, "", f"{reply.url} lists no model"))
     error = _error_for(reply)
-    if isinstance(error, NotThisApp):  # 404, 405, an HTML page, or 200 with something that is not a model list
+    if isinstance(error, NotThisApp) and not isinstance(error, Redirected):
+        # 404, 405, an HTML page, or 200 with something that is not a model list
         error = NotThisApp(reply.status, "", f"{reply.url} is not OpenChat UI's model list")
     return None, error
 

@@ -21,8 +21,9 @@ from typing import Any, AsyncIterator
 from ..chat import MODELS_PATH
 from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, LoginRequired
 from ..gate import PAGE_STATE_JS, PageKind
-from ..origin import redact_url
+from ..origin import join, redact_url
 from ..profile import GATE_COOKIES, Profile
+from ..transports.replies import redirect_error
 
 log = logging.getLogger("aura_browser.browser")
 
@@ -70,8 +71,13 @@ FETCH_JS = r"""
   };
   (async () => {
     try {
+      // "manual": a redirect must not take the prompt to another site; it arrives as an opaque answer.
       const r = await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
-                                   body, signal: controller.signal});
+                                   body, signal: controller.signal, redirect: "manual"});
+      if (r.type === "opaqueredirect") {
+        push({type: "head", status: 0, reason: "", headers: {}, body: "", redirected: true});
+        return;
+      }
       const headers = {};
       r.headers.forEach((v, k) => { headers[k] = v; });
       const type = (headers["content-type"] || "").toLowerCase();
@@ -105,7 +111,8 @@ ABORT_JS = "(id) => { const c = (window.__auraAborts || {})[id]; if (c) c.abort(
 MODELS_PROBE_JS = """
 async ([path, key]) => {
   const r = await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
-                               body: JSON.stringify({key})});
+                               body: JSON.stringify({key}), redirect: "manual"});
+  if (r.type === "opaqueredirect") return {status: 0, text: "", redirected: true};
   return {status: r.status, text: (await r.text()).slice(0, 4096)};
 }
 """
@@ -323,6 +330,8 @@ class BrowserSession(ABC):
     async def fetch_models(self, key: str) -> tuple[int, str]:
         """POST api/models from inside the page, as the page does on load: (status, start of the body)."""
         result = await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
+        if result.get("redirected"):
+            raise redirect_error(join(self.base_url, MODELS_PATH), 0, None)
         return int(result["status"]), str(result["text"])
 
     async def stream_fetch(self, path: str, body: str) -> AsyncIterator[dict[str, Any]]:

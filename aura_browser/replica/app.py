@@ -81,6 +81,8 @@ async def page(request: web.Request) -> web.Response:
 async def models(request: web.Request) -> web.Response:
     state = request.app[STATE]
     state.stats.bump("models_requests")
+    if state.config.redirect_to:
+        raise web.HTTPTemporaryRedirect(state.config.redirect_to)
     if state.config.api_key:
         body = await _json_or_none(request)
         if not isinstance(body, dict) or body.get("key") != state.config.api_key:
@@ -97,6 +99,8 @@ async def chat(request: web.Request) -> web.StreamResponse:
         {name.lower(): value for name, value in request.headers.items()},
         dict(request.cookies),
     )
+    if config.redirect_to:
+        raise web.HTTPTemporaryRedirect(config.redirect_to)
     faulty = state.take_fault_turn()
     random_fault = state.random_fault()
     if faulty and config.first_byte_delay > 0:

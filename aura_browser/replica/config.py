@@ -23,6 +23,7 @@ class ReplicaConfig:
     status: int | None = None  # answer /api/chat with this status and body "Error"
     reason: str | None = None  # reason phrase for `status` (and for the built-in 500s)
     retry_after: float | None = None  # Retry-After header sent with status 429
+    redirect_to: str | None = None  # answer /api/chat and /api/models with a 307 to this URL
     hold_after: int | None = None  # pause the stream after this many chunks until released
     invalid_utf8: bool = False  # inject b"\xff\xfe" into the middle of the reply
     disabled: bool = False  # answer everything like a disabled Vercel deployment

@@ -101,6 +101,7 @@ class DirectTransport:
                         headers=self._headers(url),
                         proxy=self.profile.proxy,
                         ssl=False if self.insecure else True,
+                        allow_redirects=False,  # a redirect would re-send the prompt elsewhere
                     )
                     if is_text_stream(response.status, response.headers):
                         return response
@@ -121,13 +122,16 @@ class DirectTransport:
             )
 
     async def fetch(self, method: str, path: str, data: bytes | None = None) -> PlainReply:
-        """One whole request with the profile (the page, api/models), for probes; at most 64 KiB of its body."""
+        """One whole request with the profile (the page, api/models), for probes; at most 64 KiB of its body.
+
+        Only a GET follows redirects: a POST's body (api/models': the page's key) must not go elsewhere.
+        """
         url = join(self.profile.base_url, path)
         try:
             async with asyncio.timeout(self.timeouts.first_byte):
                 async with self._client().request(
                     method, url, data=data, headers=self._headers(url), proxy=self.profile.proxy,
-                    ssl=False if self.insecure else True,
+                    ssl=False if self.insecure else True, allow_redirects=method == "GET",
                 ) as response:
                     raw = await response.content.read(ERROR_BODY_LIMIT)
                     headers = {name.lower(): value for name, value in response.headers.items()}

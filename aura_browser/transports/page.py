@@ -15,7 +15,7 @@ from ..drivers.base import BrowserSession
 from ..errors import BrowserError, NetworkError, StreamInterrupted
 from ..origin import join
 from .base import Timeouts
-from .replies import error_for_reply, retry_delay, silence_error
+from .replies import error_for_reply, redirect_error, retry_delay, silence_error
 
 log = logging.getLogger("aura_browser.page")
 
@@ -45,6 +45,8 @@ class PageTransport:
                     if kind == "chunk":
                         received.append(event["text"])
                         yield event["text"]
+                    elif kind == "head" and event.get("redirected"):
+                        raise redirect_error(url, 0, None)
                     elif kind == "head" and "body" in event:
                         delay = retry_delay(event["status"], event["headers"]) if attempt == 1 else None
                         if delay is None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from email.utils import parsedate_to_datetime
 from typing import Mapping
+from urllib.parse import urljoin
 
 from ..errors import (
-    AuraError, Blocked, DeploymentDisabled, NetworkError, NotThisApp, ResponseTimeout, SiteError, StreamInterrupted,
+    AuraError, Blocked, DeploymentDisabled, NetworkError, NotThisApp, Redirected, ResponseTimeout, SiteError,
+    StreamInterrupted,
 )
 from ..gate import PageKind, classify_reply
-from ..origin import origin_of
+from ..origin import origin_of, redact_url
 from .base import Timeouts
 
 STANDARD_REASONS = {
@@ -47,7 +49,15 @@ def is_text_stream(status: int, headers: Mapping[str, str]) -> bool:
     return status == 200 and "text/html" not in headers.get("content-type", "").lower()
 
 
+def redirect_error(url: str, status: int, location: str | None) -> Redirected:
+    """A redirect of the API, naming where it pointed (credentials and query values hidden)."""
+    target = redact_url(urljoin(url, location.strip())) if location and location.strip() else None
+    return Redirected(redact_url(url), status, target)
+
+
 def error_for_reply(url: str, status: int, reason: str, headers: Mapping[str, str], body: str) -> AuraError:
+    if 300 <= status < 400:
+        return redirect_error(url, status, headers.get("location"))
     kind = classify_reply(status, headers, body)
     site = origin_of(url)
     if status == 407:  # only a proxy answers this
