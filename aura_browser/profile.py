@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -17,7 +18,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Iterator
 from urllib.parse import urlsplit
 
 from .errors import InvalidRequest, ProfileError
@@ -178,6 +179,24 @@ def default_profile_dir() -> Path:
     return Path(platformdirs.user_data_dir("aura-browser")) / "profiles"
 
 
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A new private (0600) file beside `path` to write; renamed over `path` once written, removed on failure.
+
+    The rename replaces whatever is at `path`, a symbolic link included, instead of writing through it.
+    """
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        os.close(fd)
+        yield Path(temp)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
 def check_name(name: str) -> str:
     if not _NAME.match(name):
         raise InvalidRequest(f"profile name {name!r} must be letters, digits, '.', '_' or '-' (at most 64)")
@@ -198,7 +217,13 @@ class ProfileStore:
 
     def ensure_directory(self) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(self.directory, 0o700)
+        # Through a descriptor of the folder itself: chmod on a path could be sent elsewhere by a link.
+        directory_fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if os.fstat(directory_fd).st_uid == os.geteuid():
+                os.fchmod(directory_fd, 0o700)
+        finally:
+            os.close(directory_fd)
         return self.directory
 
     def load(self, name: str) -> Profile | None:
@@ -215,18 +240,11 @@ class ProfileStore:
         """Write atomically: a crash leaves the old file or the new one, never half of one."""
         path = self.path(name)
         self.ensure_directory()
-        fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.directory)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with replacing(path) as temp:
+            with open(temp, "w", encoding="utf-8") as handle:
                 handle.write(profile.to_json())
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-            raise
         directory_fd = os.open(self.directory, os.O_RDONLY)
         try:
             os.fsync(directory_fd)
@@ -252,7 +270,13 @@ class ProfileStore:
     async def lock(self, name: str, timeout: float = 300.0) -> AsyncIterator[None]:
         """Hold `<name>.lock` so that only one process refreshes a profile at a time."""
         self.ensure_directory()
-        fd = os.open(self.directory / f"{check_name(name)}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        lock_path = self.directory / f"{check_name(name)}.lock"
+        try:
+            # O_NOFOLLOW: a link planted at NAME.lock must not make us create or open its target.
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            problem = "is a symbolic link; remove it" if exc.errno == errno.ELOOP else f"cannot be opened ({exc.strerror})"
+            raise ProfileError(str(lock_path), problem) from None
         try:
             deadline = time.monotonic() + timeout
             delay = 0.01

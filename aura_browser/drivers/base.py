@@ -22,7 +22,7 @@ from ..chat import MODELS_PATH
 from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, LoginRequired
 from ..gate import PAGE_STATE_JS, PageKind
 from ..origin import join, redact_url
-from ..profile import GATE_COOKIES, Profile
+from ..profile import GATE_COOKIES, Profile, replacing
 from ..transports.replies import redirect_error
 
 log = logging.getLogger("aura_browser.browser")
@@ -302,7 +302,8 @@ class BrowserSession(ABC):
         if self.options.screenshot_path is not None:
             try:
                 self.options.screenshot_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                await self._screenshot(self.options.screenshot_path)
+                with replacing(self.options.screenshot_path) as fresh:  # never through a link planted there
+                    await self._screenshot(fresh)
                 message += f"; screenshot: {self.options.screenshot_path}"
             except Exception as exc:
                 log.debug("no screenshot: %s", exc.__class__.__name__)

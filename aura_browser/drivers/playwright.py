@@ -158,7 +158,7 @@ class PlaywrightSession(BrowserSession):
         return await self._context.storage_state()
 
     async def _screenshot(self, path: Path) -> None:
-        await self._page.screenshot(path=str(path))
+        await self._page.screenshot(path=str(path), type="png")  # a private temp file, whose name is no hint
         os.chmod(path, 0o600)
 
     async def _page_info(self) -> tuple[str, str]:
