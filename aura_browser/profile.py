@@ -14,6 +14,8 @@ import fcntl
 import json
 import os
 import re
+import shlex
+import stat
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -197,6 +199,21 @@ def replacing(path: Path) -> Iterator[Path]:
         raise
 
 
+def check_private(path: Path, status: os.stat_result, fix: str) -> None:
+    """Refuse a profile file or folder that another user owns, or that group or others may write.
+
+    Whoever can write it can point the profile's proxy or base URL at their own server, and read every prompt.
+    """
+    if status.st_uid not in (os.geteuid(), 0):
+        raise ProfileError(str(path), f"is owned by another user (uid {status.st_uid}); only your own profiles are "
+                                      "used: delete it, or use another --profile-dir")
+    writers = " and ".join(who for who, bit in (("group", stat.S_IWGRP), ("others", stat.S_IWOTH))
+                           if status.st_mode & bit)
+    if writers:
+        raise ProfileError(str(path), f"is writable by {writers}, so anyone there could change it; "
+                                      f"if it is as you left it, run: {fix} {shlex.quote(str(path))}")
+
+
 def check_name(name: str) -> str:
     if not _NAME.match(name):
         raise InvalidRequest(f"profile name {name!r} must be letters, digits, '.', '_' or '-' (at most 64)")
@@ -220,16 +237,23 @@ class ProfileStore:
         # Through a descriptor of the folder itself: chmod on a path could be sent elsewhere by a link.
         directory_fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            if os.fstat(directory_fd).st_uid == os.geteuid():
+            status = os.fstat(directory_fd)
+            if status.st_uid == os.geteuid():
                 os.fchmod(directory_fd, 0o700)
+            else:
+                check_private(self.directory, status, "chmod 700")
         finally:
             os.close(directory_fd)
         return self.directory
 
     def load(self, name: str) -> Profile | None:
+        """The saved profile, or None. Like ssh, it refuses a folder or file that someone else could have written."""
         path = self.path(name)
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, "rb") as handle:
+                check_private(self.directory, os.stat(self.directory), "chmod 700")
+                check_private(path, os.fstat(handle.fileno()), "chmod 600")
+                text = handle.read().decode("utf-8")
         except FileNotFoundError:
             return None
         except (OSError, UnicodeDecodeError) as exc:

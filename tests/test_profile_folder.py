@@ -1,10 +1,14 @@
-"""What aura-browser writes into the profile folder goes there, not through a link planted in it."""
+"""The profile folder is the user's alone: nothing is written through a link planted in it, and a folder or
+file that another user owns, or that group or others can write, is refused (as ssh does)."""
 
 import os
 import stat
 
+import pytest
+
 from tests.cli_checks import assert_one_line_error
 from tests.conftest import run_cli
+from tests.test_direct import save_plain_profile
 
 PRECIOUS = b"the user's own file\n"
 
@@ -43,3 +47,42 @@ def test_a_link_planted_as_the_lock_file_is_refused_and_creates_nothing(make_rep
     assert_one_line_error(result, 3, str(profile_dir / "default.lock"), "symbolic link")
     assert not os.path.lexists(target)
     assert not (profile_dir / "default.json").exists()
+
+
+@pytest.fixture
+def saved(make_replica, profile_dir):
+    replica = make_replica(gate="off")
+    save_plain_profile(profile_dir, replica.url)
+    return replica, {"AURA_PROFILE_DIR": str(profile_dir), "AURA_BASE_URL": replica.url}
+
+
+def test_a_profile_file_or_folder_others_can_write_is_refused_on_every_load(saved, profile_dir):
+    replica, env = saved
+    assert run_cli("ask", "--transport", "direct", "Hi", env=env).returncode == 0
+    path = profile_dir / "default.json"
+    for target, mode, phrase in ((path, 0o620, "writable by group"), (path, 0o602, "writable by others"),
+                                 (profile_dir, 0o770, "writable by group"), (profile_dir, 0o703, "writable by others")):
+        before = stat.S_IMODE(target.stat().st_mode)
+        target.chmod(mode)
+        for args in (["ask", "--transport", "direct", "Hi"], ["profiles", "show", "default"]):
+            assert_one_line_error(run_cli(*args, env=env), 3, str(target), phrase)
+        target.chmod(before)
+    assert replica.stats.chat_requests == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user takes root")
+def test_a_profile_file_or_folder_owned_by_another_user_is_refused(saved, profile_dir):
+    replica, env = saved
+    path = profile_dir / "default.json"
+    for target in (profile_dir, path):
+        os.chown(target, 54321, -1)
+        assert_one_line_error(run_cli("ask", "--transport", "direct", "Hi", env=env), 3, str(target),
+                              "owned by another user (uid 54321)")
+        if target == profile_dir:  # nothing is saved into a folder someone else owns
+            assert_one_line_error(run_cli("login", env=env), 3, str(profile_dir), "owned by another user")
+            os.chown(profile_dir, 0, -1)
+    assert replica.stats.chat_requests == 0
+    # A file of theirs in the user's own folder is not used, but a login replaces it.
+    assert path.stat().st_uid == 54321
+    assert run_cli("login", env=env).returncode == 0
+    assert path.stat().st_uid == 0 and run_cli("ask", "--transport", "direct", "Hi", env=env).returncode == 0
