@@ -7,9 +7,16 @@ The CLI maps each class to one exit code (see `exit_code_for`).
 
 from __future__ import annotations
 
+from .redaction import redact_text
+
 
 class AuraError(Exception):
     """Base class of every aura-browser error."""
+
+    def __str__(self) -> str:
+        # Messages quote URLs (a proxy, an endpoint, a library's own error text) that may carry secrets;
+        # this is the one place every message passes, wherever it is printed, logged or sent.
+        return redact_text(super().__str__())
 
 
 class InvalidRequest(AuraError, ValueError):

@@ -1,10 +1,11 @@
-"""URLs: a site's origin, joining paths onto a base URL, and hiding passwords in URLs."""
+"""URLs: a site's origin, joining paths onto a base URL, checking a base URL or proxy URL."""
 
 from __future__ import annotations
 
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from .errors import InvalidRequest
+from .redaction import redact_url
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 PROXY_SCHEMES = ("http", "https", "socks5")
@@ -25,6 +26,9 @@ def normalise_base_url(url: str) -> str:
     parts = _split(url)
     if parts is None or parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
         raise InvalidRequest(f"base URL {redact_url(url)!r} must look like https://host[:port][/path]")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidRequest(f"base URL {redact_url(url)!r} holds a user name or password; leave them out: "
+                             "the site's login is the browser's, and a URL's credentials end up in logs")
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
@@ -60,30 +64,3 @@ def origin_of(url: str) -> str:
 def join(base_url: str, path: str) -> str:
     """Resolve a page-relative path ("api/chat") the way the page's own fetch() does."""
     return f"{base_url.rstrip('/')}/{path}"
-
-
-def redact_url(url: str) -> str:
-    """A URL fit to print: `http://user:secret@proxy:8080/x?token=T` -> `http://user:***@proxy:8080/x?token=***`.
-
-    A user name without a password is hidden too (`http://TOKEN@proxy` -> `http://***@proxy`): a lone
-    user name is how many services pass a token. Every query value is hidden (the names stay), and so is a fragment.
-    """
-    parts = _split(url)
-    if parts is None:
-        return "<not a URL>" if "@" in url or "?" in url else url
-    if parts.username is None and parts.password is None and not parts.query and not parts.fragment:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    if parts.password is not None:
-        host = f"{parts.username}:***@{host}"
-    elif parts.username is not None:
-        host = f"***@{host}"
-    query = "&".join(_redact_pair(pair) for pair in parts.query.split("&")) if parts.query else ""
-    return urlunsplit((parts.scheme, host, parts.path, query, "***" if parts.fragment else ""))
-
-
-def _redact_pair(pair: str) -> str:
-    name, equals, value = pair.partition("=")
-    if not equals:
-        return "***" if name else name  # a bare value (`?TOKEN`) is a value too
-    return f"{name}=***" if value else pair

@@ -152,7 +152,7 @@ class Profile:
         """What `profiles show` prints: everything useful, no cookie value, token or password."""
         now = time.time() if now is None else now
         return {
-            "base_url": self.base_url,
+            "base_url": redact_url(self.base_url),
             "user_agent": self.user_agent,
             "proxy": redact_url(self.proxy) if self.proxy else None,
             "driver": self.driver,

@@ -108,6 +108,9 @@ def main(argv: list[str] | None = None) -> None:
         import logging
 
         logging.getLogger("aura_browser").debug("internal error", exc_info=True)
-        click.echo(f"aura-browser: internal error: {exc.__class__.__name__}: {exc} (-vv shows the traceback)", err=True)
+        from ..redaction import redact_text
+
+        message = redact_text(f"{exc.__class__.__name__}: {exc}")
+        click.echo(f"aura-browser: internal error: {message} (-vv shows the traceback)", err=True)
         sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)

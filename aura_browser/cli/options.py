@@ -47,8 +47,14 @@ def _setup_logging(verbose: int) -> None:
     import logging
 
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    from ..redaction import redact_text
+
+    class RedactingFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return redact_text(super().format(record))
+
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("aura-browser: %(message)s"))
+    handler.setFormatter(RedactingFormatter("aura-browser: %(message)s"))
     root = logging.getLogger("aura_browser")
     root.handlers[:] = [handler]
     root.setLevel(level)
