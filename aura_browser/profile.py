@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from .errors import InvalidRequest, ProfileError
 from .origin import origin_of, redact_url
+from .profile_schema import SchemaError, check_profile_data
 
 FORMAT = "aura-browser-profile"
 FORMAT_VERSION = 1
@@ -139,14 +140,12 @@ class Profile:
             raise ProfileError(path, "not an aura-browser profile")
         if data.get("version") != FORMAT_VERSION:
             raise ProfileError(path, f"profile format version {data.get('version')!r} is not supported; log in again")
-        known = {name for name in cls.__dataclass_fields__}
         try:
-            profile = cls(**{k: v for k, v in data.items() if k in known})
-            if not isinstance(profile.storage_state.get("cookies"), list) or not profile.user_agent:
-                raise TypeError("storage_state.cookies or user_agent")
-        except (TypeError, AttributeError) as exc:
-            raise ProfileError(path, f"damaged ({exc}); delete it and log in again") from None
-        return profile
+            check_profile_data(data)
+        except SchemaError as exc:
+            raise ProfileError(path, f"damaged ({exc}); log in again to replace it") from None
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
     def summary(self, now: float | None = None) -> dict[str, Any]:
         """What `profiles show` prints: everything useful, no cookie value, token or password."""
