@@ -81,6 +81,10 @@ def build_body(
     if not isinstance(model, str) or not model:
         raise InvalidRequest("the model must be a non-empty string")
     require_utf8(model, "the model")
+    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))):
+        raise InvalidRequest(f"temperature must be a number or None, not {temperature!r}")
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+        raise InvalidRequest(f"max_tokens must be an integer, not {max_tokens!r}")
     if temperature is not None and not 0 <= temperature <= 2:
         raise InvalidRequest(f"temperature {temperature} is outside [0, 2]")
     if max_tokens <= 0:
