@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, TextIO
 
 from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE
-from .errors import AuraError, Blocked, BrowserError, InvalidRequest, LoginRequired, NotThisApp, SiteDown
+from .errors import AuraError, Blocked, BrowserError, InvalidRequest, LoginRequired, NotThisApp, OutputError, SiteDown
 from .transports.base import StreamStats
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class BatchOutcome:
     total: int = 0
     done: int = 0
     failed: int = 0
-    stopped_by: AuraError | None = None  # the RUN_STOPPERS error that ended the run early
+    stopped_by: AuraError | None = None  # the RUN_STOPPERS or OutputError that ended the run early
 
 
 def parse_item(raw: bytes | str, line: int, defaults: ItemDefaults = ItemDefaults()) -> BatchItem:
@@ -167,10 +167,14 @@ def describe_duplicates(duplicates: Mapping[str, list[int]], shown: int = 3) -> 
 def finished_items(path: Path) -> Counter[str]:
     """How many records an earlier run wrote for each `item_key`. A torn last line (a crash mid-write) does not count."""
     done: Counter[str] = Counter()
+    if path.exists() and not path.is_file():  # a device or a pipe: reading it may never end
+        raise InvalidRequest(f"--resume needs OUT to be a regular file; {path} is not one")
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         return done
+    except OSError as exc:
+        raise InvalidRequest(f"cannot read {path}: {exc.strerror or exc}") from None
     for line in raw.splitlines():
         try:
             record = json.loads(line)
@@ -205,21 +209,27 @@ def without_finished(items: Iterable[BatchItem], finished: Counter[str]) -> tupl
 
 def open_output(path: Path, *, resume: bool) -> TextIO:
     """The output file: appended to on --resume (after ending a torn last line), else started afresh."""
-    if not resume:
-        return path.open("w", encoding="utf-8")
-    torn = path.exists() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
-    out = path.open("a", encoding="utf-8")
-    if torn:
-        out.write("\n")
-    return out
+    try:
+        if not resume:
+            return path.open("w", encoding="utf-8")
+        torn = path.exists() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
+        out = path.open("a", encoding="utf-8")
+        if torn:
+            out.write("\n")
+        return out
+    except OSError as exc:
+        raise InvalidRequest(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def record_writer(out: TextIO) -> Callable[[Record], None]:
     """Write one record as one line and flush it, so a crash loses nothing that was done."""
 
     def write(record: Record) -> None:
-        out.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
-        out.flush()
+        try:
+            out.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
+            out.flush()
+        except OSError as exc:  # a full disk; stdout's own failures are OutputError already
+            raise OutputError(f"cannot write {out.name}: {exc.strerror or exc}") from None
 
     return write
 
@@ -263,7 +273,8 @@ async def run_batch(
 ) -> BatchOutcome:
     """Run `items` on `concurrency` workers sharing `client`; `write` each record as its item finishes.
 
-    On a RUN_STOPPERS error no new item starts; the ones running finish, and `stopped_by` tells why.
+    On a RUN_STOPPERS error, or output that cannot be written, no new item starts; the ones running finish,
+    and `stopped_by` tells why.
     """
     if concurrency < 1:
         raise InvalidRequest(f"concurrency must be at least 1, not {concurrency}")
@@ -277,10 +288,10 @@ async def run_batch(
                 return
             try:
                 record = await run_item(client, item)
-            except RUN_STOPPERS as exc:
+                write(record)
+            except (*RUN_STOPPERS, OutputError) as exc:
                 outcome.stopped_by = outcome.stopped_by or exc
                 return
-            write(record)
             outcome.done += 1
             outcome.failed += record["error"] is not None
             if on_record is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import re
@@ -17,7 +18,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import InvalidRequest, ProfileError
@@ -184,6 +185,23 @@ def check_name(name: str) -> str:
     return name
 
 
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def _reports_unwritable_folder(method: Method) -> Method:
+    """An OSError from writing in the profile folder (read-only, full) is a ProfileError that names the folder."""
+
+    @functools.wraps(method)
+    def wrapper(self: ProfileStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except OSError as exc:
+            raise ProfileError(str(self.directory), f"cannot write in this folder ({exc.strerror or exc}); "
+                               "free some space, make it writable, or choose another with --profile-dir") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
 class ProfileStore:
     """Named profiles in one folder: `<dir>/<name>.json`."""
 
@@ -196,6 +214,7 @@ class ProfileStore:
     def screenshot_path(self, name: str) -> Path:
         return self.directory / f"{check_name(name)}.failed-login.png"
 
+    @_reports_unwritable_folder
     def ensure_directory(self) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.directory, 0o700)
@@ -211,6 +230,7 @@ class ProfileStore:
             raise ProfileError(str(path), f"cannot be read ({exc.__class__.__name__})") from None
         return Profile.from_json(text, str(path))
 
+    @_reports_unwritable_folder
     def save(self, name: str, profile: Profile) -> Path:
         """Write atomically: a crash leaves the old file or the new one, never half of one."""
         path = self.path(name)
@@ -234,6 +254,7 @@ class ProfileStore:
             os.close(directory_fd)
         return path
 
+    @_reports_unwritable_folder
     def delete(self, name: str) -> bool:
         try:
             self.path(name).unlink()
@@ -248,11 +269,15 @@ class ProfileStore:
             return []
         return sorted(p.stem for p in self.directory.glob("*.json") if _NAME.match(p.stem))
 
+    @_reports_unwritable_folder
+    def _open_lock(self, name: str) -> int:
+        return os.open(self.directory / f"{check_name(name)}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+
     @contextlib.asynccontextmanager
     async def lock(self, name: str, timeout: float = 300.0) -> AsyncIterator[None]:
         """Hold `<name>.lock` so that only one process refreshes a profile at a time."""
         self.ensure_directory()
-        fd = os.open(self.directory / f"{check_name(name)}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fd = self._open_lock(name)
         try:
             deadline = time.monotonic() + timeout
             delay = 0.01

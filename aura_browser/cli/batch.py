@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections import Counter
 from pathlib import Path
@@ -62,7 +63,7 @@ def batch(source: IO[bytes], output: str, resume: bool, allow_duplicate_ids: boo
         run_batch,
         without_finished,
     )
-    from ..errors import InvalidRequest
+    from ..errors import InvalidRequest, OutputError
 
     to_stdout = output == "-"
     if resume and to_stdout:
@@ -89,7 +90,12 @@ def batch(source: IO[bytes], output: str, resume: bool, allow_duplicate_ids: boo
         if progress is not None:
             progress.close()
         if not to_stdout:
-            out.close()
+            # Every record was flushed as it was written: what close() could still fail on is a record
+            # whose write already failed and was reported.
+            with contextlib.suppress(OSError):
+                out.close()
+    if isinstance(outcome.stopped_by, OutputError) and outcome.stopped_by.broken_pipe:
+        raise outcome.stopped_by  # the reader left: nobody wants the summary
     note = f", {skipped} already in {output}" if skipped else ""
     left = f", {outcome.total - outcome.done} without a record (--resume continues)" if outcome.stopped_by else ""
     click.echo(f"aura-browser: batch: {outcome.done} done, {outcome.failed} failed{left}{note}", err=True)
