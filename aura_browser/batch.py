@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, TextIO
 
 from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE
-from .errors import AuraError, Blocked, BrowserError, InvalidRequest, LoginRequired, NotThisApp, SiteDown
+from .errors import AuraError, Blocked, BrowserError, InvalidRequest, LoginRequired, NotThisApp, OutputError, SiteDown
 from .transports.base import StreamStats
 
 if TYPE_CHECKING:
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 RUN_STOPPERS: tuple[type[AuraError], ...] = (LoginRequired, BrowserError, SiteDown, NotThisApp, Blocked)
 
 Record = dict[str, Any]
+
+BOM = "\ufeff"
+# How `--resume` keys a line that has no usable id: by the error its record carries, which names the line.
+LINE_ERROR = "line error: "
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class BatchOutcome:
     total: int = 0
     done: int = 0
     failed: int = 0
-    stopped_by: AuraError | None = None  # the RUN_STOPPERS error that ended the run early
+    stopped_by: AuraError | None = None  # the RUN_STOPPERS or OutputError that ended the run early
 
 
 def parse_item(raw: bytes | str, line: int, defaults: ItemDefaults = ItemDefaults()) -> BatchItem:
@@ -70,20 +75,32 @@ def parse_item(raw: bytes | str, line: int, defaults: ItemDefaults = ItemDefault
     except json.JSONDecodeError as exc:
         item.problem = f"line {line}: not JSON ({exc.msg} at column {exc.colno})"
         return item
+    except RecursionError:
+        item.problem = f"line {line}: nested too deeply"
+        return item
     if not isinstance(data, dict):
         item.problem = f"line {line}: not a JSON object"
         return item
-    item.id = data.get("id")
     try:
+        item.id = _checked_id(data.get("id"))
         _fill(item, data, defaults)
     except InvalidRequest as exc:
         item.problem = f"line {line}: {exc}"
     return item
 
 
-def _fill(item: BatchItem, data: Mapping[str, Any], defaults: ItemDefaults) -> None:
-    if item.id is None:
+def _checked_id(value: Any) -> Any:
+    """An id must survive being written as strict JSON: no NaN or infinity, no lone surrogate."""
+    if value is None:
         raise InvalidRequest("no 'id'")
+    try:
+        json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except ValueError:  # UnicodeEncodeError is one too
+        raise InvalidRequest("'id' must be finite numbers and valid UTF-8 text (no NaN, Infinity or 1e999)") from None
+    return value
+
+
+def _fill(item: BatchItem, data: Mapping[str, Any], defaults: ItemDefaults) -> None:
     prompt, messages = data.get("prompt"), data.get("messages")
     if (prompt is None) == (messages is None):
         raise InvalidRequest("give either 'prompt' or 'messages'")
@@ -112,8 +129,14 @@ def _fill(item: BatchItem, data: Mapping[str, Any], defaults: ItemDefaults) -> N
 
 
 def read_items(lines: Iterable[bytes | str], defaults: ItemDefaults = ItemDefaults()) -> list[BatchItem]:
-    """Every non-blank line, numbered from 1 as an editor numbers them."""
-    return [parse_item(raw, number, defaults) for number, raw in enumerate(lines, 1) if raw.strip()]
+    """Every non-blank line, numbered from 1 as an editor numbers them. A byte order mark before line 1 is skipped."""
+    items = []
+    for number, raw in enumerate(lines, 1):
+        if number == 1:
+            raw = raw.removeprefix(BOM.encode("utf-8")) if isinstance(raw, bytes) else raw.removeprefix(BOM)
+        if raw.strip():
+            items.append(parse_item(raw, number, defaults))
+    return items
 
 
 def id_key(value: Any) -> str:
@@ -121,47 +144,92 @@ def id_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def finished_ids(path: Path) -> set[str]:
-    """Keys of the ids an earlier run wrote a record for. A torn last line (a crash mid-write) does not count."""
-    done: set[str] = set()
+def item_key(item: BatchItem) -> str:
+    """What `--resume` knows an item by: its id, or for a line without a usable id, the error that line gets."""
+    return id_key(item.id) if item.id is not None else LINE_ERROR + (item.problem or "")
+
+
+def duplicate_ids(items: Iterable[BatchItem]) -> dict[str, list[int]]:
+    """The ids more than one line uses (as `id_key`s), each with the numbers of those lines."""
+    lines: dict[str, list[int]] = {}
+    for item in items:
+        if item.id is not None:
+            lines.setdefault(id_key(item.id), []).append(item.line)
+    return {key: numbers for key, numbers in lines.items() if len(numbers) > 1}
+
+
+def describe_duplicates(duplicates: Mapping[str, list[int]], shown: int = 3) -> str:
+    listed = [f"{key[:40]} on lines {', '.join(map(str, numbers))}" for key, numbers in list(duplicates.items())[:shown]]
+    more = f" and {len(duplicates) - shown} more" if len(duplicates) > shown else ""
+    return f"duplicate ids: {'; '.join(listed)}{more}"
+
+
+def finished_items(path: Path) -> Counter[str]:
+    """How many records an earlier run wrote for each `item_key`. A torn last line (a crash mid-write) does not count."""
+    done: Counter[str] = Counter()
+    if path.exists() and not path.is_file():  # a device or a pipe: reading it may never end
+        raise InvalidRequest(f"--resume needs OUT to be a regular file; {path} is not one")
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         return done
+    except OSError as exc:
+        raise InvalidRequest(f"cannot read {path}: {exc.strerror or exc}") from None
     for line in raw.splitlines():
         try:
             record = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             continue
-        if isinstance(record, dict) and record.get("id") is not None:
-            done.add(id_key(record["id"]))
+        if not isinstance(record, dict):
+            continue
+        if record.get("id") is not None:
+            done[id_key(record["id"])] += 1
+        elif isinstance(record.get("error"), str):
+            done[LINE_ERROR + record["error"]] += 1
     return done
 
 
-def without_finished(items: Iterable[BatchItem], finished: set[str]) -> tuple[list[BatchItem], int]:
-    """The items still to do, and how many were left out because the output already has their id."""
+def without_finished(items: Iterable[BatchItem], finished: Counter[str]) -> tuple[list[BatchItem], int]:
+    """The items still to do, and how many were left out because the output already has their record.
+
+    Each record accounts for one item, so of two lines sharing an id (`--allow-duplicate-ids`) only the first
+    counts as done when one record has that id.
+    """
+    unclaimed = Counter(finished)
+    todo = []
     everything = list(items)
-    todo = [item for item in everything if item.id is None or id_key(item.id) not in finished]
+    for item in everything:
+        key = item_key(item)
+        if unclaimed[key] > 0:
+            unclaimed[key] -= 1
+        else:
+            todo.append(item)
     return todo, len(everything) - len(todo)
 
 
 def open_output(path: Path, *, resume: bool) -> TextIO:
     """The output file: appended to on --resume (after ending a torn last line), else started afresh."""
-    if not resume:
-        return path.open("w", encoding="utf-8")
-    torn = path.exists() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
-    out = path.open("a", encoding="utf-8")
-    if torn:
-        out.write("\n")
-    return out
+    try:
+        if not resume:
+            return path.open("w", encoding="utf-8")
+        torn = path.exists() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
+        out = path.open("a", encoding="utf-8")
+        if torn:
+            out.write("\n")
+        return out
+    except OSError as exc:
+        raise InvalidRequest(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def record_writer(out: TextIO) -> Callable[[Record], None]:
     """Write one record as one line and flush it, so a crash loses nothing that was done."""
 
     def write(record: Record) -> None:
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        out.flush()
+        try:
+            out.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
+            out.flush()
+        except OSError as exc:  # a full disk; stdout's own failures are OutputError already
+            raise OutputError(f"cannot write {out.name}: {exc.strerror or exc}") from None
 
     return write
 
@@ -205,7 +273,8 @@ async def run_batch(
 ) -> BatchOutcome:
     """Run `items` on `concurrency` workers sharing `client`; `write` each record as its item finishes.
 
-    On a RUN_STOPPERS error no new item starts; the ones running finish, and `stopped_by` tells why.
+    On a RUN_STOPPERS error, or output that cannot be written, no new item starts; the ones running finish,
+    and `stopped_by` tells why.
     """
     if concurrency < 1:
         raise InvalidRequest(f"concurrency must be at least 1, not {concurrency}")
@@ -219,10 +288,10 @@ async def run_batch(
                 return
             try:
                 record = await run_item(client, item)
-            except RUN_STOPPERS as exc:
+                write(record)
+            except (*RUN_STOPPERS, OutputError) as exc:
                 outcome.stopped_by = outcome.stopped_by or exc
                 return
-            write(record)
             outcome.done += 1
             outcome.failed += record["error"] is not None
             if on_record is not None:

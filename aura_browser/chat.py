@@ -35,6 +35,14 @@ def model_for(model_id: str) -> Model:
     return MODELS.get(model_id) or Model(model_id, model_id)
 
 
+def require_utf8(text: str, what: str) -> None:
+    """Refuse a string that cannot be sent: a lone surrogate, e.g. from an argument or JSON that was not UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidRequest(f"{what} is not valid UTF-8 text (at character {exc.start})") from None
+
+
 def validate_messages(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     checked: list[dict[str, str]] = []
     for index, message in enumerate(messages):
@@ -45,10 +53,7 @@ def validate_messages(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, s
             raise InvalidRequest(f"message {index} has role {role!r}; use one of {', '.join(ROLES)}")
         if not isinstance(content, str):
             raise InvalidRequest(f"message {index} content must be a string")
-        try:
-            content.encode("utf-8")
-        except UnicodeEncodeError as exc:  # a lone surrogate, e.g. from an argument that was not UTF-8
-            raise InvalidRequest(f"message {index} ({role}) is not valid UTF-8 text (at character {exc.start})") from None
+        require_utf8(content, f"message {index} ({role})")
         checked.append({"role": role, "content": content})
     if not any(m["role"] != "system" for m in checked):
         raise InvalidRequest("no user message to send")
@@ -73,6 +78,13 @@ def build_body(
 ) -> dict[str, Any]:
     """The body OpenChat UI's page posts: system messages are joined into `prompt`."""
     checked = validate_messages(messages)
+    if not isinstance(model, str) or not model:
+        raise InvalidRequest("the model must be a non-empty string")
+    require_utf8(model, "the model")
+    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))):
+        raise InvalidRequest(f"temperature must be a number or None, not {temperature!r}")
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+        raise InvalidRequest(f"max_tokens must be an integer, not {max_tokens!r}")
     if temperature is not None and not 0 <= temperature <= 2:
         raise InvalidRequest(f"temperature {temperature} is outside [0, 2]")
     if max_tokens <= 0:

@@ -21,7 +21,7 @@ from .environment import DEFAULT_BASE_URL
 from .errors import Blocked, InvalidRequest, LoginRequired
 from .origin import check_proxy, normalise_base_url, origin_of, redact_url
 from .profile import Profile, ProfileStore
-from .transports.base import StreamStats, Timeouts
+from .transports.base import StreamStats, Timeouts, require_seconds
 from .transports.direct import DirectTransport
 from .transports.page import PageTransport
 
@@ -85,6 +85,7 @@ class AuraClient:
         self.proxy = check_proxy(proxy) if proxy else None
         self.insecure = insecure
         self.timeouts = timeouts or Timeouts()
+        require_seconds(login_timeout, "login_timeout")
         self.launch_options = LaunchOptions(
             executable=browser,
             headless=headless,

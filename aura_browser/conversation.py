@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, model_object
-from .errors import AuraError, InvalidRequest, StreamInterrupted
+from .errors import AuraError, InvalidRequest, OutputError, StreamInterrupted
 from .run import Terminated
 
 if TYPE_CHECKING:
@@ -176,6 +176,8 @@ class ChatSession:
                 raise Terminated() from None
             self.note("[reply stopped]")
             return
+        except OutputError:
+            raise  # stdout is closed, full or gone: the session cannot go on
         except StreamInterrupted as exc:
             self._end_line(printed)
             self.note(f"aura-browser: error: {exc} (what arrived is kept)")

@@ -112,6 +112,17 @@ class BrowserError(AuraError):
     """The browser is missing, failed to start, crashed, or was closed under us."""
 
 
+# --- the command line's own input and output ----------------------------------------------
+
+
+class OutputError(AuraError):
+    """Output cannot be written: stdout closed, full or gone (a broken pipe), or a file that stopped taking writes."""
+
+    def __init__(self, message: str, *, broken_pipe: bool = False) -> None:
+        super().__init__(message)
+        self.broken_pipe = broken_pipe  # the reader left (`| head`): nothing to say about it
+
+
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (InvalidRequest, 2),
     (LoginRequired, 3),

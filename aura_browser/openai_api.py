@@ -19,7 +19,7 @@ from typing import Any, Awaitable, Callable, Sequence
 
 from aiohttp import web
 
-from .chat import DEFAULT_TEMPERATURE, MODELS
+from .chat import DEFAULT_TEMPERATURE, MODELS, require_utf8
 from .client import AuraClient
 from .errors import (
     AuraError,
@@ -92,6 +92,7 @@ def parse_request(body: Any) -> CompletionRequest:
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise InvalidRequest("you must provide a model parameter")
+    require_utf8(model, "'model'")
     raw = body.get("messages")
     if not isinstance(raw, list) or not raw:
         raise InvalidRequest("'messages' must be a non-empty array")
@@ -112,7 +113,8 @@ def parse_request(body: Any) -> CompletionRequest:
 def _message(index: int, message: Any) -> dict[str, str]:
     if not isinstance(message, dict):
         raise InvalidRequest(f"messages[{index}] must be an object")
-    role = ROLE_NAMES.get(message.get("role"))  # type: ignore[arg-type]
+    role = message.get("role")
+    role = ROLE_NAMES.get(role) if isinstance(role, str) else None
     if role is None:
         raise InvalidRequest(f"messages[{index}].role {message.get('role')!r} is not supported; "
                              f"use {', '.join(ROLE_NAMES)}")
@@ -164,6 +166,10 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InvalidRequest("the body is not valid JSON") from None
+    except LookupError:  # request.text() decodes with the Content-Type's charset, whatever it names
+        raise InvalidRequest(f"unknown charset {request.charset!r} in Content-Type; send UTF-8") from None
+    except RecursionError:
+        raise InvalidRequest("the body is nested too deeply") from None
     asked = parse_request(body)
     client = request.app[CLIENT]
     stats = StreamStats()
@@ -260,7 +266,8 @@ def require_api_key(api_key: str) -> Callable[[web.Request, Handler], Awaitable[
         if scheme.lower() != "bearer" or not given.strip():
             return error_response(401, "You didn't provide an API key: send Authorization: Bearer KEY.",
                                   "invalid_request_error", "invalid_api_key")
-        if not hmac.compare_digest(given.strip().encode("utf-8"), expected):
+        # aiohttp decodes header bytes that are not UTF-8 to surrogates; surrogateescape gives them back.
+        if not hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"), expected):
             return error_response(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
         return await handler(request)
 

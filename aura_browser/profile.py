@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import errno
 import fcntl
+import functools
 import json
 import os
 import re
@@ -20,7 +21,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, AsyncIterator, Callable, Iterator, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import InvalidRequest, ProfileError
@@ -219,6 +220,23 @@ def check_name(name: str) -> str:
     return name
 
 
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def _reports_unwritable_folder(method: Method) -> Method:
+    """An OSError from writing in the profile folder (read-only, full) is a ProfileError that names the folder."""
+
+    @functools.wraps(method)
+    def wrapper(self: ProfileStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except OSError as exc:
+            raise ProfileError(str(self.directory), f"cannot write in this folder ({exc.strerror or exc}); "
+                               "free some space, make it writable, or choose another with --profile-dir") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
 class ProfileStore:
     """Named profiles in one folder: `<dir>/<name>.json`."""
 
@@ -231,6 +249,7 @@ class ProfileStore:
     def screenshot_path(self, name: str) -> Path:
         return self.directory / f"{check_name(name)}.failed-login.png"
 
+    @_reports_unwritable_folder
     def ensure_directory(self) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         # Through a descriptor of the folder itself: chmod on a path could be sent elsewhere by a link.
@@ -259,6 +278,7 @@ class ProfileStore:
             raise ProfileError(str(path), f"cannot be read ({exc.__class__.__name__})") from None
         return Profile.from_json(text, str(path))
 
+    @_reports_unwritable_folder
     def save(self, name: str, profile: Profile) -> Path:
         """Write atomically: a crash leaves the old file or the new one, never half of one."""
         path = self.path(name)
@@ -275,6 +295,7 @@ class ProfileStore:
             os.close(directory_fd)
         return path
 
+    @_reports_unwritable_folder
     def delete(self, name: str) -> bool:
         try:
             self.path(name).unlink()
@@ -289,17 +310,22 @@ class ProfileStore:
             return []
         return sorted(p.stem for p in self.directory.glob("*.json") if _NAME.match(p.stem))
 
+    @_reports_unwritable_folder
+    def _open_lock(self, name: str) -> int:
+        lock_path = self.directory / f"{check_name(name)}.lock"
+        try:
+            # O_NOFOLLOW: a link planted at NAME.lock must not make us create or open its target.
+            return os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise  # the decorator reports an unwritable folder
+            raise ProfileError(str(lock_path), "is a symbolic link; remove it") from None
+
     @contextlib.asynccontextmanager
     async def lock(self, name: str, timeout: float = 300.0) -> AsyncIterator[None]:
         """Hold `<name>.lock` so that only one process refreshes a profile at a time."""
         self.ensure_directory()
-        lock_path = self.directory / f"{check_name(name)}.lock"
-        try:
-            # O_NOFOLLOW: a link planted at NAME.lock must not make us create or open its target.
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            problem = "is a symbolic link; remove it" if exc.errno == errno.ELOOP else f"cannot be opened ({exc.strerror})"
-            raise ProfileError(str(lock_path), problem) from None
+        fd = self._open_lock(name)
         try:
             deadline = time.monotonic() + timeout
             delay = 0.01

@@ -63,7 +63,7 @@ def test_a_crash_while_writing_leaves_the_old_profile(tmp_path, monkeypatch):
         raise OSError("disk on fire")
 
     monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError):
+    with pytest.raises(ProfileError, match="disk on fire"):
         store.save("p", make_profile(user_agent="new"))
     assert store.load("p").user_agent == "old"
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []

@@ -7,13 +7,13 @@ import sys
 
 import click
 
-from ..errors import AuraError, exit_code_for
+from ..errors import AuraError, OutputError, exit_code_for
 from ..run import Terminated
 
 EXIT_CODES_HELP = """\b
 Exit codes:
   0    ok
-  1    unexpected error
+  1    unexpected error, or stdout cannot be written (closed, full)
   2    bad usage or input
   3    login required or failed (no profile, corrupt profile, gate not passed)
   4    blocked on every transport
@@ -79,6 +79,9 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every outcome into one line and a documented exit code."""
+    from ..streams import guard_standard_streams
+
+    guard_standard_streams()
     try:
         result = cli.main(args=argv, prog_name="aura-browser", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -92,6 +95,13 @@ def main(argv: list[str] | None = None) -> None:
     except click.Abort:  # click's form of KeyboardInterrupt
         click.echo("aura-browser: interrupted", err=True)
         sys.exit(130)
+    except OutputError as exc:
+        from ..streams import discard_unwritten_output
+
+        discard_unwritten_output()
+        if not exc.broken_pipe:  # a reader that left (`| head`) wants no message
+            click.echo(f"aura-browser: error: {exc}", err=True)
+        sys.exit(exit_code_for(exc))
     except AuraError as exc:
         click.echo(f"aura-browser: error: {exc}", err=True)
         sys.exit(exit_code_for(exc))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,20 +23,23 @@ ITEMS_FAILED = 8  # exit code: the run finished, and at least one record carries
               show_envvar=True, type=click.Path(dir_okay=False, allow_dash=True), help="Where records go; '-' is stdout.")
 @click.option("--resume", is_flag=True, envvar="AURA_BATCH_RESUME", show_envvar=True,
               help="Skip ids OUT already has a record for, and append to OUT.")
+@click.option("--allow-duplicate-ids", is_flag=True, envvar="AURA_BATCH_ALLOW_DUPLICATE_IDS", show_envvar=True,
+              help="Run lines that share an id (with a warning) instead of refusing the file.")
 @click.option("-c", "--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
               envvar="AURA_BATCH_CONCURRENCY", show_envvar=True, help="Items in flight at once.")
 @site_options
 @click.option("--system", envvar="AURA_SYSTEM", show_envvar=True, help="System prompt for lines that give none.")
 @reply_options
 @connect_options
-def batch(source: IO[bytes], output: str, resume: bool, concurrency: int, site: SiteOptions, system: str | None,
-          reply: ReplyOptions, connect: ConnectOptions) -> None:
+def batch(source: IO[bytes], output: str, resume: bool, allow_duplicate_ids: bool, concurrency: int, site: SiteOptions,
+          system: str | None, reply: ReplyOptions, connect: ConnectOptions) -> None:
     """Ask every line of IN.jsonl ('-': stdin) and write one JSON record per item as it finishes.
 
     \b
     An input line is {"id": ..., "prompt": "..."} or {"id": ..., "messages": [...]},
     with optional "system", "model", "temperature", "max_tokens".
     A record is {"id", "text", "transport", "error", "ttfb_ms", "elapsed_ms"}.
+    Ids must be unique (unless --allow-duplicate-ids) and finite.
 
     All items share one profile and one browser. A bad line gets an error record and the
     run goes on; the exit code is 8 when any record has an error. A failure that would hit
@@ -47,14 +52,31 @@ def batch(source: IO[bytes], output: str, resume: bool, concurrency: int, site: 
       aura-browser batch prompts.jsonl -o answers.jsonl --resume
       jq -c '{id: .n, prompt: .question}' questions.json | aura-browser batch - > answers.jsonl
     """
-    from ..batch import ItemDefaults, finished_ids, open_output, read_items, record_writer, run_batch, without_finished
+    from ..batch import (
+        ItemDefaults,
+        describe_duplicates,
+        duplicate_ids,
+        finished_items,
+        open_output,
+        read_items,
+        record_writer,
+        run_batch,
+        without_finished,
+    )
+    from ..errors import InvalidRequest, OutputError
 
     to_stdout = output == "-"
     if resume and to_stdout:
         raise click.UsageError("--resume needs -o OUT.jsonl: it reads the ids OUT already has")
     defaults = ItemDefaults(system, reply.model, reply.temperature, reply.max_tokens)
     items = read_items(source.read().splitlines(), defaults)
-    todo, skipped = without_finished(items, finished_ids(Path(output)) if resume else set())
+    duplicates = duplicate_ids(items)
+    if duplicates and not allow_duplicate_ids:
+        raise InvalidRequest(f"{describe_duplicates(duplicates)}; give each line its own id, or pass "
+                             "--allow-duplicate-ids")
+    if duplicates:
+        click.echo(f"aura-browser: warning: {describe_duplicates(duplicates)}", err=True)
+    todo, skipped = without_finished(items, finished_items(Path(output)) if resume else Counter())
     out = sys.stdout if to_stdout else open_output(Path(output), resume=resume)
     progress = _progress_bar(len(todo))
 
@@ -68,7 +90,12 @@ def batch(source: IO[bytes], output: str, resume: bool, concurrency: int, site: 
         if progress is not None:
             progress.close()
         if not to_stdout:
-            out.close()
+            # Every record was flushed as it was written: what close() could still fail on is a record
+            # whose write already failed and was reported.
+            with contextlib.suppress(OSError):
+                out.close()
+    if isinstance(outcome.stopped_by, OutputError) and outcome.stopped_by.broken_pipe:
+        raise outcome.stopped_by  # the reader left: nobody wants the summary
     note = f", {skipped} already in {output}" if skipped else ""
     left = f", {outcome.total - outcome.done} without a record (--resume continues)" if outcome.stopped_by else ""
     click.echo(f"aura-browser: batch: {outcome.done} done, {outcome.failed} failed{left}{note}", err=True)

@@ -11,6 +11,7 @@ from ..run import Terminated, run_async
 from .options import (
     ConnectOptions,
     ReplyOptions,
+    Seconds,
     SiteOptions,
     connect_options,
     profile_dir_option,
@@ -25,7 +26,7 @@ from .options import (
 @site_options
 @click.option("--headed", is_flag=True, envvar="AURA_HEADED", show_envvar=True,
               help="Show the browser window, to solve a challenge or log in by hand.")
-@click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True, envvar="AURA_LOGIN_TIMEOUT",
+@click.option("--timeout", type=Seconds(min=1), default=120.0, show_default=True, envvar="AURA_LOGIN_TIMEOUT",
               show_envvar=True, help="Seconds to wait for the gate to let the browser through.")
 def login(site: SiteOptions, headed: bool, timeout: float) -> None:
     """Open the site in Chromium, pass its gate, and save the session profile.

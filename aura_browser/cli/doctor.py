@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..run import run_async
-from .options import SiteOptions, site_options
+from .options import Seconds, SiteOptions, site_options
 
 if TYPE_CHECKING:
     from ..diagnosis import Diagnosis
@@ -39,9 +39,9 @@ def render_table(diagnosis: Diagnosis, insecure: bool) -> str:
 @site_options
 @click.option("--skip-in-page", is_flag=True, envvar="AURA_DOCTOR_SKIP_IN_PAGE", show_envvar=True,
               help="Do not try the in-page transport (it starts a browser; skipping it is faster).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, envvar="AURA_TIMEOUT",
+@click.option("--timeout", type=Seconds(min=0.1), default=30.0, show_default=True, envvar="AURA_TIMEOUT",
               show_envvar=True, help="Seconds each probe and each reply may stay silent.")
-@click.option("--login-timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
+@click.option("--login-timeout", type=Seconds(min=1), default=120.0, show_default=True,
               envvar="AURA_LOGIN_TIMEOUT", show_envvar=True, help="Seconds a login may take, when one is needed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as one JSON object instead of a table.")
 def doctor(site: SiteOptions, skip_in_page: bool, timeout: float, login_timeout: float, as_json: bool) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from typing import Any, Callable, NamedTuple
 
@@ -116,6 +117,31 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+class Seconds(click.FloatRange):
+    """click's FloatRange without NaN and infinity: NaN passes every range check."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        return number
+
+
+def _utf8_text(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Refuse an argument that was not UTF-8 (Python hands it over with lone surrogates)."""
+    from ..chat import require_utf8
+    from ..errors import InvalidRequest
+
+    if value is not None:
+        try:
+            require_utf8(value, "the value")
+        except InvalidRequest as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
+
 class ReplyOptions(NamedTuple):
     model: str
     temperature: float
@@ -125,7 +151,8 @@ class ReplyOptions(NamedTuple):
 def reply_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--model, --temperature, --max-tokens: what every request is sent with; collected into `reply`."""
 
-    @click.option("--model", envvar="AURA_MODEL", show_envvar=True, default="openchat_3.6", show_default=True)
+    @click.option("--model", envvar="AURA_MODEL", show_envvar=True, default="openchat_3.6", show_default=True,
+                  callback=_utf8_text)
     @click.option("--temperature", type=click.FloatRange(0, 2), default=0.5, show_default=True,
                   envvar="AURA_TEMPERATURE", show_envvar=True)
     @click.option("--max-tokens", type=click.IntRange(min=1), default=8192, show_default=True,
@@ -158,14 +185,14 @@ def connect_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--transport", type=click.Choice(["auto", "direct", "page"]), default="auto", show_default=True,
                   envvar="AURA_TRANSPORT", show_envvar=True,
                   help="auto: direct HTTP, then a refreshed profile, then in-page.")
-    @click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+    @click.option("--timeout", type=Seconds(min=0.1), default=60.0, show_default=True,
                   envvar="AURA_TIMEOUT", show_envvar=True,
                   help="Seconds of silence allowed (first byte and between chunks).")
-    @click.option("--first-byte-timeout", type=click.FloatRange(min=0.1), envvar="AURA_FIRST_BYTE_TIMEOUT",
+    @click.option("--first-byte-timeout", type=Seconds(min=0.1), envvar="AURA_FIRST_BYTE_TIMEOUT",
                   show_envvar=True, help="Seconds to the first byte [default: --timeout].")
-    @click.option("--idle-timeout", type=click.FloatRange(min=0.1), envvar="AURA_IDLE_TIMEOUT", show_envvar=True,
+    @click.option("--idle-timeout", type=Seconds(min=0.1), envvar="AURA_IDLE_TIMEOUT", show_envvar=True,
                   help="Seconds between two chunks [default: --timeout].")
-    @click.option("--login-timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
+    @click.option("--login-timeout", type=Seconds(min=1), default=120.0, show_default=True,
                   envvar="AURA_LOGIN_TIMEOUT", show_envvar=True, help="Seconds a login may take, when one is needed.")
     @functools.wraps(command)
     def wrapper(*args: Any, transport: str, timeout: float, first_byte_timeout: float | None,

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Protocol
+
+from ..errors import InvalidRequest
+
+
+def require_seconds(value: Any, what: str) -> None:
+    """A timeout must be a positive, finite number (NaN passes every comparison, so it is named here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise InvalidRequest(f"{what} must be a positive number of seconds, not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -13,6 +22,10 @@ class Timeouts:
     connect: float = 15.0
     first_byte: float = 60.0
     idle: float = 60.0
+
+    def __post_init__(self) -> None:
+        for name in ("connect", "first_byte", "idle"):
+            require_seconds(getattr(self, name), f"Timeouts.{name}")
 
 
 @dataclass

@@ -1,0 +1,62 @@
+"""Numbers and text that only look right (NaN, infinity, a string for a number, an argument that is not UTF-8)
+are bad input: exit 2 on the command line, InvalidRequest in Python, before anything is sent."""
+
+import math
+
+import pytest
+
+from aura_browser import AuraClient
+from aura_browser.errors import InvalidRequest
+from aura_browser.profile import Profile, ProfileStore
+from aura_browser.transports.base import Timeouts
+from tests.cli_checks import err
+from tests.conftest import run_cli
+
+
+@pytest.fixture
+def site(make_replica, profile_dir):
+    replica = make_replica(gate="off")
+    ProfileStore(profile_dir).save("default", Profile(base_url=replica.url, user_agent="Mozilla/5.0 Test"))
+    return replica
+
+
+@pytest.mark.parametrize("args, message", [
+    (["ask", "--timeout", "nan", "Hi"], "Invalid value for '--timeout'"),
+    (["ask", "--login-timeout", "nan", "Hi"], "Invalid value for '--login-timeout'"),
+    (["ask", "--first-byte-timeout", "inf", "Hi"], "Invalid value for '--first-byte-timeout'"),
+    (["login", "--timeout", "nan"], "Invalid value for '--timeout'"),
+    (["ask", "--model", b"\xff", "Hi"], "not valid UTF-8"),
+    (["batch", "-", "--model", b"caf\xe9"], "Invalid value for '--model'"),
+])
+def test_bad_numbers_and_non_utf8_options_exit_2_before_anything_is_sent(site, profile_dir, args, message):
+    result = run_cli(*args, "--base-url", site.url, input=b'{"id": 1, "prompt": "Hi"}\n',
+                     env={"AURA_PROFILE_DIR": str(profile_dir)})
+    assert result.returncode == 2, err(result)
+    assert message in err(result) and "Traceback" not in err(result)
+    assert site.stats.chat_requests == 0
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"temperature": "0.5"}, "temperature must be a number or None, not '0.5'"),
+    ({"temperature": True}, "temperature must be a number"),
+    ({"max_tokens": "100"}, "max_tokens must be an integer, not '100'"),
+    ({"max_tokens": 10.5}, "max_tokens must be an integer"),
+    ({"model": 3}, "the model must be a non-empty string"),
+])
+async def test_wrong_types_in_python_are_invalid_request(site, make_client, options, message):
+    client = make_client(site.url)
+    with pytest.raises(InvalidRequest, match=message):
+        await client.ask("Hi", **options)
+    assert site.stats.chat_requests == 0
+
+
+@pytest.mark.parametrize("value", [-1, 0, math.nan, math.inf, "5", True, None])
+@pytest.mark.parametrize("field", ["connect", "first_byte", "idle"])
+def test_timeouts_must_be_positive_finite_seconds(field, value):
+    with pytest.raises(InvalidRequest, match=f"Timeouts.{field} must be a positive number of seconds"):
+        Timeouts(**{field: value})
+
+
+def test_a_nan_login_timeout_is_refused_at_construction(profile_dir):
+    with pytest.raises(InvalidRequest, match="login_timeout must be a positive number of seconds, not nan"):
+        AuraClient("http://127.0.0.1:9", profile_dir=profile_dir, login_timeout=math.nan)

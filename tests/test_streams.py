@@ -1,0 +1,130 @@
+"""Closed, full or broken standard streams, and a profile folder that cannot be written: one line on stderr and a
+documented exit code (nothing at all for a reader that left), never `internal error`."""
+
+import os
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+from aura_browser.profile import Profile, ProfileStore
+from tests.cli_checks import assert_one_line_error, err
+from tests.conftest import run_cli
+
+CLI = [sys.executable, "-m", "aura_browser"]
+LINES = b"".join(b'{"id": %d, "prompt": "q%d"}\n' % (n, n) for n in range(5))
+
+
+@pytest.fixture
+def site(make_replica, profile_dir):
+    replica = make_replica(gate="off")
+    ProfileStore(profile_dir).save("default", Profile(base_url=replica.url, user_agent="Mozilla/5.0 Test"))
+    return replica
+
+
+@pytest.fixture
+def env(site, profile_dir):
+    return {**os.environ, "AURA_PROFILE_DIR": str(profile_dir), "AURA_BASE_URL": site.url}
+
+
+def in_shell(redirect: str, *args: str, env: dict, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """`aura-browser ARGS REDIRECT` through sh, which can start it with a standard stream closed or on /dev/full."""
+    command = f"exec {shlex.join([*CLI, *args])} {redirect}"
+    return subprocess.run(["sh", "-c", command], input=input, capture_output=True, env=env, timeout=120)
+
+
+@pytest.mark.parametrize("args", [["ask", "-"], ["chat"], ["batch", "-"]], ids=["ask", "chat", "batch"])
+def test_a_closed_stdin_is_bad_input(site, env, args):
+    result = in_shell("<&-", *args, env=env)
+    assert_one_line_error(result, 2, "stdin is closed")
+    assert site.stats.chat_requests == 0
+
+
+@pytest.mark.parametrize("args", [["ask", "Hi"], ["ask", "--json", "Hi"], ["chat"], ["batch", "-"],
+                                  ["profiles", "list"]], ids=["ask", "ask-json", "chat", "batch", "profiles"])
+@pytest.mark.parametrize("redirect, problem", [(">&-", "it is closed"), (">/dev/full", "No space left on device")],
+                         ids=["closed", "full"])
+def test_a_stdout_that_cannot_be_written_is_one_line_and_exit_1(env, args, redirect, problem):
+    result = in_shell(redirect, *args, env=env, input=b"Hi\n" if args == ["chat"] else LINES)
+    stderr = err(result)
+    assert result.returncode == 1, stderr
+    assert stderr.strip().splitlines()[-1] == f"aura-browser: error: cannot write to stdout: {problem}", stderr
+    assert "internal error" not in stderr and "Traceback" not in stderr and "Exception ignored" not in stderr
+
+
+def test_batch_into_a_reader_that_left_stops_quietly(site, env):
+    site.config.hold_after = 1  # every reply pauses after its first chunk until released
+    process = subprocess.Popen([*CLI, "batch", "-", "-c", "1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)
+    try:
+        process.stdin.write(LINES)
+        process.stdin.close()
+        assert site.wait_for_hold(60)
+        process.stdout.close()  # as `| head -c10` does once it has what it wants
+        site.config.hold_after = None
+        site.release()
+        stderr = process.stderr.read()
+        process.wait(timeout=30)
+    finally:
+        process.kill()  # a no-op once it has exited
+    assert (process.returncode, stderr) == (1, b"")
+    assert site.stats.chat_requests == 1  # the run stopped at the first record it could not write
+
+
+def test_batch_output_that_cannot_be_opened_is_bad_usage(site, env, tmp_path):
+    (tmp_path / "in.jsonl").write_bytes(LINES)
+    result = run_cli("batch", str(tmp_path / "in.jsonl"), "-o", "/nonexistent/x", env=env)
+    assert_one_line_error(result, 2, "cannot write /nonexistent/x: No such file or directory")
+    assert site.stats.chat_requests == 0
+
+
+def test_batch_output_that_fills_up_stops_the_run_with_one_error(site, env, tmp_path):
+    (tmp_path / "in.jsonl").write_bytes(LINES)
+    result = run_cli("batch", str(tmp_path / "in.jsonl"), "-o", "/dev/full", env=env)
+    assert result.returncode == 1, err(result)
+    assert err(result).strip().splitlines()[-1] == "aura-browser: error: cannot write /dev/full: No space left on device"
+    assert "internal error" not in err(result)
+
+
+# --- a profile folder on a read-only or full file system (a tmpfs in a private mount namespace) ---------------
+
+
+def _can_mount() -> bool:
+    try:
+        return subprocess.run(["unshare", "-m", "mount", "-t", "tmpfs", "none", "/mnt"], capture_output=True,
+                              timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+needs_mount = pytest.mark.skipif(not _can_mount(), reason="needs unshare -m and mount (root in a container that allows it)")
+
+
+def on_own_tmpfs(folder, prepare: str, *args: str, env: dict) -> subprocess.CompletedProcess[bytes]:
+    """Run `aura-browser ARGS` with a fresh tmpfs at `folder`, after the shell commands `prepare` ran in it."""
+    script = f"mount -t tmpfs -o size=64k none {shlex.quote(str(folder))} && cd {shlex.quote(str(folder))} && " \
+             f"{prepare} && exec {shlex.join(CLI + list(args))}"
+    return subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, env=env, timeout=120)
+
+
+@needs_mount
+@pytest.mark.parametrize("args", [["ask", "Hi", "--profile", "other"], ["profiles", "delete", "default"]],
+                         ids=["login-needed", "delete"])
+def test_a_read_only_profile_folder_is_a_profile_error(site, env, tmp_path, args):
+    folder = tmp_path / "mnt"
+    folder.mkdir()
+    saved = (tmp_path / "profiles" / "default.json").read_text()
+    prepare = (f"mkdir -m 700 p && printf %s {shlex.quote(saved)} > p/default.json && chmod 600 p/default.json && "
+               "mount -o remount,ro .")
+    result = on_own_tmpfs(folder, prepare, *args, "--profile-dir", str(folder / "p"), env=env)
+    assert_one_line_error(result, 3, f"profile {folder / 'p'}: cannot write in this folder (Read-only file system)")
+
+
+@needs_mount
+def test_a_full_profile_folder_fails_the_login_with_a_profile_error(site, env, tmp_path):
+    folder = tmp_path / "mnt"
+    folder.mkdir()
+    prepare = "mkdir -m 700 p && { head -c 1M /dev/zero > filler 2>/dev/null || true; }"
+    result = on_own_tmpfs(folder, prepare, "login", "--profile-dir", str(folder / "p"), env=env)
+    assert_one_line_error(result, 3, f"profile {folder / 'p'}: cannot write in this folder (No space left on device)")
