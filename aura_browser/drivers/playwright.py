@@ -9,12 +9,12 @@ import re
 import weakref
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..browser_path import find_chromium
 from ..chat import MODELS_PATH
 from ..errors import BrowserError, NetworkError, SiteDown
-from ..origin import join, proxy_server, redact_url
+from ..origin import join, proxy_credentials, proxy_server, redact_url
+from ..transports.replies import error_for_reply
 from ..profile import Profile
 from .adopt import USER_AGENT_JS, AdoptedBrowser
 from .base import LEAN_ARGS, MODELS_PROBE_JS, PUSH_BINDING, BrowserSession, LaunchOptions, PageStreams
@@ -23,17 +23,23 @@ from .base import LEAN_ARGS, MODELS_PROBE_JS, PUSH_BINDING, BrowserSession, Laun
 def playwright_proxy(proxy: str | None) -> dict[str, str] | None:
     if not proxy:
         return None
-    parts = urlsplit(proxy)
     settings = {"server": proxy_server(proxy)}
-    if parts.username:
-        settings["username"] = parts.username
-        settings["password"] = parts.password or ""
+    credentials = proxy_credentials(proxy)
+    if credentials:
+        settings["username"], settings["password"] = credentials
     return settings
 
 
-def navigation_error(url: str, message: str) -> Exception:
+# What a navigation through a proxy fails with once the proxy has refused the browser's credentials (407).
+PROXY_AUTH_FAILURES = ("net::ERR_HTTP_RESPONSE_CODE_FAILURE", "net::ERR_INVALID_AUTH_CREDENTIALS",
+                       "net::ERR_PROXY_AUTH_UNSUPPORTED", "net::ERR_PROXY_AUTH_REQUESTED")
+
+
+def navigation_error(url: str, message: str, proxy: str | None = None) -> Exception:
     """Chromium's net::ERR_* codes, as our exceptions."""
     code = next((word for word in message.split() if word.startswith("net::ERR_")), "")
+    if proxy and code in PROXY_AUTH_FAILURES:
+        return error_for_reply(url, 407, "", {}, "")
     if "CERT" in code:
         return NetworkError(f"TLS certificate of {url} is not trusted ({code}); pass --insecure to accept it")
     if code:
@@ -124,7 +130,7 @@ class PlaywrightSession(BrowserSession):
         try:
             response = await self._page.goto(url, wait_until="commit", timeout=self.options.timeout * 1000)
         except PlaywrightError as exc:
-            raise navigation_error(url, str(exc)) from None
+            raise navigation_error(url, str(exc), self.options.proxy) from None
         return response.status if response else None
 
     async def _wait_for(self, predicate_js: str, timeout: float) -> Any:

@@ -344,7 +344,7 @@ class SeleniumSession(BrowserSession):
             try:
                 self._driver.get(url)
             except WebDriverException as exc:
-                raise navigation_error(url, _first_line(exc)) from None
+                raise navigation_error(url, _first_line(exc), self.options.proxy) from None
             return self._driver.execute_script(NAVIGATION_STATUS_JS)
 
         return await self._call(navigate, f"browser failed to open {url}")
