@@ -35,6 +35,21 @@ PROXY_AUTH_FAILURES = ("net::ERR_HTTP_RESPONSE_CODE_FAILURE", "net::ERR_INVALID_
                        "net::ERR_PROXY_AUTH_UNSUPPORTED", "net::ERR_PROXY_AUTH_REQUESTED")
 
 
+def _expect_driver_exit(manager: Any) -> None:
+    """Let Playwright's driver process end before we stop it, without asyncio complaining.
+
+    A terminal's Ctrl-C reaches the whole foreground process group, so Playwright's Node.js driver exits at
+    once, often before our cancelled task has stopped it. Its transport then sets "Connection closed while
+    reading from the driver" on a future that only Playwright's start-up awaits, and when that future is
+    collected asyncio prints "Future exception was never retrieved" under our one-line message. We see the
+    driver go through the calls in flight, which fail, and the browser's "disconnected" event.
+    """
+    transport = getattr(getattr(manager, "_client", None), "_transport", None)
+    error = getattr(transport, "on_error_future", None)
+    if isinstance(error, asyncio.Future):
+        error.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+
 def navigation_error(url: str, message: str, proxy: str | None = None) -> Exception:
     """Chromium's net::ERR_* codes, as our exceptions."""
     code = next((word for word in message.split() if word.startswith("net::ERR_")), "")
@@ -62,10 +77,12 @@ class PlaywrightSession(BrowserSession):
         from playwright.async_api import async_playwright
 
         self.streams = PageStreams()
+        manager = async_playwright()
         try:
-            self._playwright = await async_playwright().start()
+            self._playwright = await manager.start()
         except PlaywrightError as exc:
             raise BrowserError(f"cannot start Playwright: {str(exc).splitlines()[0]}") from None
+        _expect_driver_exit(manager)
         if self.options.browser_ws or self.options.cdp_url:
             await self._connect()
         else:
