@@ -275,7 +275,7 @@ class AuraClient:
             self._mark_direct_blocked(direct.profile)
             profile = direct.profile
         page = await self._page_transport(profile)
-        async for text in self._timed(page.stream(body_for(profile)), stats, "page", started):
+        async for text in self._timed(page.stream(body_for(profile), stats), stats, "page", started):
             yield text
 
     def _direct_transport(self, profile: Profile) -> DirectTransport:

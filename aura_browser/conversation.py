@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, model_object
 from .errors import AuraError, InvalidRequest, OutputError, StreamInterrupted
-from .run import Terminated
+from .run import ENDING_SIGNALS, Terminated
 
 if TYPE_CHECKING:
     from .client import AuraClient
@@ -92,7 +92,7 @@ class ChatSession:
     """The read-send-print loop of `aura-browser chat`, on one client and one event loop for its whole life.
 
     Ctrl-C during a reply cancels that reply only; Ctrl-C at the prompt drops the line typed so far.
-    SIGTERM ends the session (Terminated) after the reply in flight is cancelled and the browser closed.
+    SIGTERM or SIGHUP ends the session (Terminated) after the reply in flight is cancelled and the browser closed.
     """
 
     def __init__(self, client: AuraClient, conversation: Conversation, *, read_line: Callable[[], str],
@@ -103,15 +103,16 @@ class ChatSession:
         self.write = write  # reply text (stdout)
         self.note = note  # everything else (stderr)
         self.loop = asyncio.new_event_loop()
-        self._terminated = False
+        self._terminated_by: int | None = None
 
     def run(self) -> None:
-        previous = signal.signal(signal.SIGTERM, self._raise_terminated)
+        previous = {signum: signal.signal(signum, self._raise_terminated) for signum in ENDING_SIGNALS}
         try:
             while self.step():
                 pass
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
             try:
                 self.loop.run_until_complete(self.client.close())
             finally:
@@ -172,8 +173,8 @@ class ChatSession:
             self.loop.run_until_complete(self._interruptible(self.conversation.send(self.client, text, show)))
         except asyncio.CancelledError:
             self._end_line(printed)
-            if self._terminated:
-                raise Terminated() from None
+            if self._terminated_by is not None:
+                raise Terminated(self._terminated_by) from None
             self.note("[reply stopped]")
             return
         except OutputError:
@@ -192,22 +193,24 @@ class ChatSession:
         """Run `work` with SIGINT (and SIGTERM) cancelling it instead of ending the program."""
         task = asyncio.ensure_future(work)
 
-        def on_sigterm() -> None:
-            self._terminated = True
+        def on_ending(signum: int) -> None:
+            self._terminated_by = signum
             task.cancel()
 
         self.loop.add_signal_handler(signal.SIGINT, task.cancel)
-        self.loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+        for signum in ENDING_SIGNALS:
+            self.loop.add_signal_handler(signum, on_ending, signum)
         try:
             return await task
         finally:
             self.loop.remove_signal_handler(signal.SIGINT)  # restores Python's KeyboardInterrupt handler
-            self.loop.remove_signal_handler(signal.SIGTERM)
-            signal.signal(signal.SIGTERM, self._raise_terminated)
+            for signum in ENDING_SIGNALS:
+                self.loop.remove_signal_handler(signum)
+                signal.signal(signum, self._raise_terminated)
 
     def _end_line(self, printed: list[str]) -> None:
         if printed and not printed[-1].endswith("\n"):
             self.write("\n")
 
     def _raise_terminated(self, signum: int, frame: Any) -> None:
-        raise Terminated()
+        raise Terminated(signum)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from .errors import InvalidRequest
 from .redaction import redact_url
@@ -47,6 +47,14 @@ def proxy_server(proxy: str) -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+def proxy_credentials(proxy: str) -> tuple[str, str] | None:
+    """(user, password) of a proxy URL, percent-decoded as a browser must be given them; None without a user."""
+    parts = urlsplit(proxy)
+    if not parts.username:
+        return None
+    return unquote(parts.username), unquote(parts.password or "")
 
 
 def origin_of(url: str) -> str:

@@ -21,7 +21,7 @@ Exit codes:
   6    network error or timeout (site down, connection dropped mid-reply)
   7    browser error (not found, failed to start, crashed)
   8    batch: at least one record has an error
-  130  interrupted (Ctrl-C); 143 terminated (SIGTERM)
+  130  interrupted (Ctrl-C); 143 terminated (SIGTERM); 129 hung up (SIGHUP)
 """
 
 
@@ -108,9 +108,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("aura-browser: interrupted", err=True)
         sys.exit(130)
-    except Terminated:
-        click.echo("aura-browser: terminated", err=True)
-        sys.exit(143)
+    except Terminated as exc:
+        click.echo(f"aura-browser: {exc.word}", err=True)
+        sys.exit(128 + exc.signum)
     except BrokenPipeError:
         sys.stderr.close()  # the reader went away: nothing left to say to anyone
         sys.exit(1)

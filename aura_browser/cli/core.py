@@ -113,6 +113,7 @@ def ask(prompt: str | None, site: SiteOptions, system: str | None, reply: ReplyO
                 "model": reply.model,
                 "ttfb_ms": stats.ttfb_ms,
                 "elapsed_ms": stats.elapsed_ms,
+                "queue_ms": stats.queue_ms,
             }, ensure_ascii=False))
         elif not answer.endswith("\n"):
             sys.stdout.write("\n")

@@ -41,6 +41,9 @@ REPLAYED_HEADERS = (
     "sec-fetch-site",
 )
 PUSH_BINDING = "__auraPush"
+# In-page fetches one page runs at a time. Chromium opens at most 6 connections to one host and queues
+# the rest where no timeout of ours can tell waiting from a silent site; one connection stays for the page.
+MAX_IN_PAGE_STREAMS = 5
 
 # Resolves once the page is anything but a challenge still in progress.
 SETTLED_STATE_JS = "() => { const s = (%s)(); return s && s !== 'challenge' ? s : null; }" % PAGE_STATE_JS.strip()
@@ -209,6 +212,7 @@ class BrowserSession(ABC):
         self.base_url = base_url
         self.options = options
         self.streams = PageStreams()
+        self.stream_slots = asyncio.Semaphore(MAX_IN_PAGE_STREAMS)  # held by the in-page transport per stream
         self.browser_version = ""
         self.user_agent = ""
         self.last_status: int | None = None

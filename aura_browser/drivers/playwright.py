@@ -9,12 +9,12 @@ import re
 import weakref
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..browser_path import find_chromium
 from ..chat import MODELS_PATH
 from ..errors import BrowserError, NetworkError, SiteDown
-from ..origin import join, proxy_server, redact_url
+from ..origin import join, proxy_credentials, proxy_server, redact_url
+from ..transports.replies import error_for_reply
 from ..profile import Profile
 from .adopt import USER_AGENT_JS, AdoptedBrowser
 from .base import LEAN_ARGS, MODELS_PROBE_JS, PUSH_BINDING, BrowserSession, LaunchOptions, PageStreams
@@ -23,17 +23,38 @@ from .base import LEAN_ARGS, MODELS_PROBE_JS, PUSH_BINDING, BrowserSession, Laun
 def playwright_proxy(proxy: str | None) -> dict[str, str] | None:
     if not proxy:
         return None
-    parts = urlsplit(proxy)
     settings = {"server": proxy_server(proxy)}
-    if parts.username:
-        settings["username"] = parts.username
-        settings["password"] = parts.password or ""
+    credentials = proxy_credentials(proxy)
+    if credentials:
+        settings["username"], settings["password"] = credentials
     return settings
 
 
-def navigation_error(url: str, message: str) -> Exception:
+# What a navigation through a proxy fails with once the proxy has refused the browser's credentials (407).
+PROXY_AUTH_FAILURES = ("net::ERR_HTTP_RESPONSE_CODE_FAILURE", "net::ERR_INVALID_AUTH_CREDENTIALS",
+                       "net::ERR_PROXY_AUTH_UNSUPPORTED", "net::ERR_PROXY_AUTH_REQUESTED")
+
+
+def _expect_driver_exit(manager: Any) -> None:
+    """Let Playwright's driver process end before we stop it, without asyncio complaining.
+
+    A terminal's Ctrl-C reaches the whole foreground process group, so Playwright's Node.js driver exits at
+    once, often before our cancelled task has stopped it. Its transport then sets "Connection closed while
+    reading from the driver" on a future that only Playwright's start-up awaits, and when that future is
+    collected asyncio prints "Future exception was never retrieved" under our one-line message. We see the
+    driver go through the calls in flight, which fail, and the browser's "disconnected" event.
+    """
+    transport = getattr(getattr(manager, "_client", None), "_transport", None)
+    error = getattr(transport, "on_error_future", None)
+    if isinstance(error, asyncio.Future):
+        error.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+
+def navigation_error(url: str, message: str, proxy: str | None = None) -> Exception:
     """Chromium's net::ERR_* codes, as our exceptions."""
     code = next((word for word in message.split() if word.startswith("net::ERR_")), "")
+    if proxy and code in PROXY_AUTH_FAILURES:
+        return error_for_reply(url, 407, "", {}, "")
     if "CERT" in code:
         return NetworkError(f"TLS certificate of {url} is not trusted ({code}); pass --insecure to accept it")
     if code:
@@ -56,10 +77,12 @@ class PlaywrightSession(BrowserSession):
         from playwright.async_api import async_playwright
 
         self.streams = PageStreams()
+        manager = async_playwright()
         try:
-            self._playwright = await async_playwright().start()
+            self._playwright = await manager.start()
         except PlaywrightError as exc:
             raise BrowserError(f"cannot start Playwright: {str(exc).splitlines()[0]}") from None
+        _expect_driver_exit(manager)
         if self.options.browser_ws or self.options.cdp_url:
             await self._connect()
         else:
@@ -124,7 +147,7 @@ class PlaywrightSession(BrowserSession):
         try:
             response = await self._page.goto(url, wait_until="commit", timeout=self.options.timeout * 1000)
         except PlaywrightError as exc:
-            raise navigation_error(url, str(exc)) from None
+            raise navigation_error(url, str(exc), self.options.proxy) from None
         return response.status if response else None
 
     async def _wait_for(self, predicate_js: str, timeout: float) -> Any:

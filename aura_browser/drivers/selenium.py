@@ -27,6 +27,7 @@ from ..profile import Profile
 from .adopt import AdoptedBrowser
 from .base import LEAN_ARGS, MODELS_PROBE_JS, PUSH_BINDING, BrowserSession, LaunchOptions, PageStreams
 from .playwright import navigation_error
+from .watchdog import OWN_GROUP, GroupWatchdog
 
 log = logging.getLogger("aura_browser.browser")
 
@@ -132,6 +133,9 @@ def quit_driver(driver: Any) -> None:
         threading.Thread(target=bidi_socket.close, daemon=True, name="aura-bidi-close").start()
     with contextlib.suppress(Exception):
         driver.quit()
+    watchdog = getattr(driver, "aura_watchdog", None)
+    if watchdog is not None:
+        watchdog.release()
 
 
 def _quit_when_started(starting: "asyncio.Future[Any]") -> None:
@@ -218,13 +222,16 @@ class SeleniumSession(BrowserSession):
             else:
                 from selenium.webdriver.chrome.service import Service
 
-                driver = webdriver.Chrome(service=Service(executable_path=find_chromedriver()), options=options)
+                service = Service(executable_path=find_chromedriver(), popen_kw=dict(OWN_GROUP))
+                driver = webdriver.Chrome(service=service, options=options)
         except AuraError:
             raise
         except Exception as exc:  # urllib3 errors for an unreachable server, WebDriverException for the rest
             where = f"the remote WebDriver at {redact_url(remote)}" if remote else f"chromedriver ({options.binary_location})"
             raise BrowserError(f"cannot start Chromium through {where}: {_first_line(exc)}") from None
         try:
+            if not remote:  # chromedriver and its Chromium must not outlive this process, even killed with -9
+                driver.aura_watchdog = GroupWatchdog(driver.service.process.pid)
             driver.set_page_load_timeout(self.options.timeout)
             # Selenium waits for each BiDi reply by sleeping this long between looks (0.1 s by default).
             driver.command_executor.client_config.websocket_interval = 0.005
@@ -344,7 +351,7 @@ class SeleniumSession(BrowserSession):
             try:
                 self._driver.get(url)
             except WebDriverException as exc:
-                raise navigation_error(url, _first_line(exc)) from None
+                raise navigation_error(url, _first_line(exc), self.options.proxy) from None
             return self._driver.execute_script(NAVIGATION_STATUS_JS)
 
         return await self._call(navigate, f"browser failed to open {url}")

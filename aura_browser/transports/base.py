@@ -35,6 +35,11 @@ class StreamStats:
     transport: str = ""
     ttfb: float | None = None  # seconds to the first chunk of text
     elapsed: float | None = None
+    queue: float | None = None  # in-page only: seconds waiting for the page to have a free connection
+
+    @property
+    def queue_ms(self) -> float | None:
+        return round(self.queue * 1000, 1) if self.queue is not None else None
 
     @property
     def ttfb_ms(self) -> float | None:

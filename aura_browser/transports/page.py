@@ -8,13 +8,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any, AsyncIterator
 
 from ..chat import CHAT_PATH
 from ..drivers.base import BrowserSession
 from ..errors import BrowserError, NetworkError, StreamInterrupted
 from ..origin import join
-from .base import Timeouts
+from .base import StreamStats, Timeouts
 from .replies import error_for_reply, redirect_error, retry_delay, silence_error
 
 log = logging.getLogger("aura_browser.page")
@@ -27,7 +28,20 @@ class PageTransport:
         self.session = session
         self.timeouts = timeouts
 
-    async def stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
+    async def stream(self, body: dict[str, Any], stats: StreamStats | None = None) -> AsyncIterator[str]:
+        """As Transport.stream; the time waiting for a free connection of the page goes to `stats.queue`."""
+        queued_at = time.perf_counter()
+        # Waiting for a slot is not waiting for the site: the first-byte timeout starts once we have one.
+        async with self.session.stream_slots:
+            waited = time.perf_counter() - queued_at
+            if stats is not None:
+                stats.queue = waited
+            if waited >= 0.001:
+                log.info("waited %.3fs for a free connection of the page", waited)
+            async for text in self._stream(body):
+                yield text
+
+    async def _stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
         url = join(self.session.base_url, CHAT_PATH)
         payload = json.dumps(body, ensure_ascii=False)
         for attempt in (1, 2):
