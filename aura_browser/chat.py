@@ -12,7 +12,15 @@ CHAT_PATH = "api/chat"
 MODELS_PATH = "api/models"
 DEFAULT_MODEL = "openchat_3.6"
 DEFAULT_TEMPERATURE = 0.5
+# `max_tokens` is the model's `tokenLimit`: the conversation budget the app trims to (see tokens.py),
+# not the reply's length; the app always asks its upstream for 1000 tokens of reply.
 DEFAULT_MAX_TOKENS = 8192
+# What the app puts in place of an empty `prompt`, and its temperature when `temperature` is null.
+APP_SYSTEM_PROMPT = (
+    "You are ChatGPT, a large language model trained by OpenAI. Follow the user's instructions carefully. "
+    "Respond using markdown."
+)
+APP_TEMPERATURE = 1.0
 
 
 @dataclass(frozen=True)

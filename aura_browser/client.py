@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, Literal, Mapping
 
-from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, as_messages, build_body
+from .chat import APP_SYSTEM_PROMPT, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, as_messages, build_body
 from .drivers.adopt import adopt_browser
 from .drivers.base import BrowserSession, LaunchOptions
 from .drivers.remote import driver_for
@@ -21,6 +21,7 @@ from .environment import DEFAULT_BASE_URL
 from .errors import Blocked, InvalidRequest, LoginRequired
 from .origin import check_proxy, normalise_base_url, origin_of, redact_url
 from .profile import Profile, ProfileStore
+from .tokens import check_fits
 from .transports.base import StreamStats, Timeouts
 from .transports.direct import DirectTransport
 from .transports.page import PageTransport
@@ -243,7 +244,12 @@ class AuraClient:
             raise InvalidRequest("this AuraClient is closed")
         # Built (and so checked) before any login: bad input must not cost a browser start.
         body = build_body(messages, model=model, temperature=temperature, max_tokens=max_tokens)
+        fit = check_fits(body, APP_SYSTEM_PROMPT)  # the app would drop a question that does not fit, silently
         stats = self.last_stats = stats if stats is not None else StreamStats()
+        stats.trimmed_messages, stats.estimated_tokens = fit.dropped, fit.used_tokens
+        if fit.dropped:
+            log.warning("the app will leave out the %d oldest message(s): the conversation does not fit its "
+                        "tokenLimit %d (--max-tokens)", fit.dropped, fit.token_limit)
         started = time.perf_counter()
         profile = await self._current_profile()
 

@@ -22,6 +22,9 @@ class StreamStats:
     transport: str = ""
     ttfb: float | None = None  # seconds to the first chunk of text
     elapsed: float | None = None
+    # The app trims old messages to fit the model's tokenLimit: how many it will drop, by our over-estimate.
+    trimmed_messages: int = 0
+    estimated_tokens: int | None = None  # the app's count of what it keeps, reply reserve included
 
     @property
     def ttfb_ms(self) -> float | None:
