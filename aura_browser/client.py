@@ -142,6 +142,10 @@ class AuraClient:
                 f"profile {self.profile_name!r} was captured for {profile.origin}, not {origin_of(self.base_url)}; "
                 f"run: aura-browser login --base-url {self.base_url} --profile NAME"
             )
+        if profile is not None:
+            # One origin, another path (a sub-path deployment): requests go where the user said.
+            # The cookies still follow their own paths (Profile.cookies_for).
+            profile.base_url = self.base_url
         return profile
 
     async def _current_profile(self) -> Profile:

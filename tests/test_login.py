@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from aura_browser.errors import LoginRequired, SiteDown
+from aura_browser.errors import LoginRequired, NotThisApp, SiteDown
 from tests.drivers import both_drivers
 
 pytestmark = both_drivers
@@ -77,7 +77,7 @@ async def test_a_site_that_is_not_this_app_is_named(make_client):
     app = web.Application()
     app.router.add_get("/", nginx)
     async with serve_app(app) as url:
-        with pytest.raises(LoginRequired, match="not an OpenChat UI page"):
+        with pytest.raises(NotThisApp, match="not an OpenChat UI page"):
             await make_client(url).login()
 
 

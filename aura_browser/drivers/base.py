@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 from ..chat import MODELS_PATH
-from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, LoginRequired
+from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp
 from ..gate import PAGE_STATE_JS, PageKind
 from ..origin import redact_url
 from ..profile import GATE_COOKIES, Profile
@@ -284,13 +284,18 @@ class BrowserSession(ABC):
             raise DeploymentDisabled(f"{self.base_url}: This Deployment has been disabled")
         if state == PageKind.BLOCKED:
             raise Blocked(await self._describe_failure("the site's gate blocked the browser"))
-        raise LoginRequired(await self._describe_failure("this is not an OpenChat UI page"))
+        url, title = await self._where()
+        raise NotThisApp(self.last_status or 0, "", f"{redact_url(url)} is not an OpenChat UI page (title {title!r}); "
+                         "check --base-url")
+
+    async def _where(self) -> tuple[str, str]:
+        try:
+            return await self._page_info()
+        except Exception:  # the page may be gone; the message still has to be made
+            return self.base_url, "?"
 
     async def _describe_failure(self, what: str) -> str:
-        try:
-            url, title = await self._page_info()
-        except Exception:  # the page may be gone; the message still has to be made
-            url, title = self.base_url, "?"
+        url, title = await self._where()
         message = f"{what} after {self.options.timeout:g}s: at {redact_url(url)} (title {title!r}, status {self.last_status})"
         if self.options.screenshot_path is not None:
             try:

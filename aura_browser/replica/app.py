@@ -11,7 +11,7 @@ from aiohttp.typedefs import Handler
 
 from . import challenge
 from .models import MODEL_IDS, MODELS
-from .page import page_html
+from .page import not_found_html, page_html
 from .reply import chunk_body, reply_body, reply_text
 from .state import STATE, ReplicaState
 
@@ -33,6 +33,7 @@ def create_app(state: ReplicaState) -> web.Application:
     app.router.add_get(ADMIN_PREFIX + "stats", admin_stats)
     app.router.add_post(ADMIN_PREFIX + "release", admin_release)
     app.router.add_post(ADMIN_PREFIX + "revoke", admin_revoke)
+    app.router.add_route("*", "/{path:.*}", not_found)  # last: only what no route above matched
     return app
 
 
@@ -76,6 +77,10 @@ async def page(request: web.Request) -> web.Response:
         content_type="text/html",
         charset="utf-8",
     )
+
+
+async def not_found(request: web.Request) -> web.Response:
+    return web.Response(status=404, text=not_found_html(), content_type="text/html", charset="utf-8")
 
 
 async def models(request: web.Request) -> web.Response:

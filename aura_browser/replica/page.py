@@ -29,6 +29,24 @@ def page_html(server_side_api_key_is_set: bool) -> str:
     return _PAGE.replace("__NEXT_DATA_JSON__", json.dumps(next_data).replace("</", "<\\/"))
 
 
+def not_found_html() -> str:
+    """Next.js's own 404 page (pages router): what the app answers for any path it does not know."""
+    next_data = {"props": {"pageProps": {"statusCode": 404}}, "page": "/_error", "query": {}, "buildId": "replica",
+                 "nextExport": True, "isFallback": False, "gip": True, "scriptLoader": []}
+    return _NOT_FOUND.replace("__NEXT_DATA_JSON__", json.dumps(next_data, separators=(",", ":")))
+
+
+_NOT_FOUND = (
+    '<!DOCTYPE html><html><head><meta charSet="utf-8"/><meta name="viewport" content="width=device-width"/>'
+    '<title>404: This page could not be found</title><meta name="next-head-count" content="3"/></head>'
+    '<body><div id="__next"><div style="font-family:system-ui,sans-serif;height:100vh;text-align:center;'
+    'display:flex;flex-direction:column;align-items:center;justify-content:center"><div>'
+    '<h1 class="next-error-h1">404</h1><div style="display:inline-block"><h2>This page could not be found'
+    '<!-- -->.</h2></div></div></div></div>'
+    '<script id="__NEXT_DATA__" type="application/json">__NEXT_DATA_JSON__</script></body></html>'
+)
+
+
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
