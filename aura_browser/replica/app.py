@@ -86,10 +86,13 @@ async def not_found(request: web.Request) -> web.Response:
 async def models(request: web.Request) -> web.Response:
     state = request.app[STATE]
     state.stats.bump("models_requests")
-    if state.config.api_key:
-        body = await _json_or_none(request)
-        if not isinstance(body, dict) or body.get("key") != state.config.api_key:
-            return error(reason="Incorrect API key provided")
+    body = await _json_or_none(request)
+    if request.method != "POST" or not isinstance(body, dict):
+        return error()  # the app reads `{key}` from a JSON body: a GET or an empty POST throws
+    if state.config.upstream_down:
+        return error(reason=state.config.reason)
+    if state.config.api_key and body.get("key") != state.config.api_key:
+        return error(reason="Incorrect API key provided")
     return web.Response(body=json.dumps(MODELS, separators=(",", ":")).encode(), headers={"Content-Type": TEXT_PLAIN})
 
 
@@ -114,6 +117,8 @@ async def chat(request: web.Request) -> web.StreamResponse:
     problem = _check_chat_body(body, config.api_key)
     if problem is not None:
         return error(reason=problem or config.reason)
+    if config.upstream_down:
+        return error(reason=config.reason)
     if random_fault is not None and random_fault[0] == "error":
         return error(reason=config.reason)
     assert isinstance(body, dict)

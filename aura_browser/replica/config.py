@@ -32,6 +32,7 @@ class ReplicaConfig:
     fault_rate: float = 0.0  # chance that an /api/chat request gets a random fault: drop, 500 or stall
     fault_seed: int | None = None  # seed of the random faults, for a run that can be repeated
     stall_seconds: float = 3600.0  # how long a random "stall" fault pauses the reply
+    upstream_down: bool = False  # the app's model upstream fails: /api/models and /api/chat answer 500 (`reason`)
 
     def __post_init__(self) -> None:
         self._check_gate(self.gate)
