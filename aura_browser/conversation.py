@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, model_object
-from .errors import AuraError, InvalidRequest, StreamInterrupted
+from .errors import AuraError, InvalidRequest, StreamInterrupted, exit_code_for
 from .run import Terminated
 
 if TYPE_CHECKING:
@@ -104,6 +104,7 @@ class ChatSession:
         self.note = note  # everything else (stderr)
         self.loop = asyncio.new_event_loop()
         self._terminated = False
+        self.failure_code = 0  # the exit code `ask` would give for the last reply that failed; 0: none did
 
     def run(self) -> None:
         previous = signal.signal(signal.SIGTERM, self._raise_terminated)
@@ -175,14 +176,13 @@ class ChatSession:
             if self._terminated:
                 raise Terminated() from None
             self.note("[reply stopped]")
-            return
-        except StreamInterrupted as exc:
-            self._end_line(printed)
-            self.note(f"aura-browser: error: {exc} (what arrived is kept)")
+            self.failure_code = 130
             return
         except AuraError as exc:
             self._end_line(printed)
-            self.note(f"aura-browser: error: {exc}")
+            kept = " (what arrived is kept)" if isinstance(exc, StreamInterrupted) else ""
+            self.note(f"aura-browser: error: {exc}{kept}")
+            self.failure_code = exit_code_for(exc)
             return
         self._end_line(printed)
 

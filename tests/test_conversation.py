@@ -75,7 +75,7 @@ def test_an_error_reply_is_reported_and_the_session_goes_on(make_replica, env):
     saved_profile_for(replica.url, env)
     script = "Hi\n/system x\nbad model\n"
     result = run_cli("chat", "--base-url", replica.url, "--model", "nope", input=script.encode(), env=env)
-    assert result.returncode == 0
+    assert result.returncode == 5  # piped: the last failed reply's code, after every line was handled
     stderr = result.stderr.decode()
     assert stderr.count("aura-browser: error: site error 500") == 2 and "system prompt: x" in stderr
     assert "Traceback" not in stderr
