@@ -30,10 +30,10 @@ class Model:
     max_length: int = 24576
 
 
+# The fallback when the site's own /api/models list is unknown. The old client's `openchat_v3.2_mistral`
+# ("OpenChat Aura") is left out: the last deployment answers it with 500. It can still be asked for by id.
 MODELS: dict[str, Model] = {
     "openchat_3.6": Model("openchat_3.6", "OpenChat 3.6 (latest)"),
-    # What the old client sent; the last deployment answers it with 500, but it may live elsewhere.
-    "openchat_v3.2_mistral": Model("openchat_v3.2_mistral", "OpenChat Aura"),
 }
 
 ROLES = ("system", "user", "assistant")
@@ -41,6 +41,22 @@ ROLES = ("system", "user", "assistant")
 
 def model_for(model_id: str) -> Model:
     return MODELS.get(model_id) or Model(model_id, model_id)
+
+
+def parse_model_list(text: str) -> list[dict[str, str]] | None:
+    """The app's /api/models answer, `[{"id": ..., "name": ...}]`; None when the text is something else."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, list) or not all(isinstance(m, dict) and isinstance(m.get("id"), str) for m in data):
+        return None
+    return [{"id": m["id"], "name": str(m.get("name", m["id"]))} for m in data]
+
+
+def model_ids(site_models: list[dict[str, str]] | None) -> list[str]:
+    """What to advertise: the site's own list when known, else the static one."""
+    return [m["id"] for m in site_models] if site_models else list(MODELS)
 
 
 def validate_messages(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:

@@ -13,12 +13,15 @@ import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, Literal, Mapping
 
-from .chat import APP_SYSTEM_PROMPT, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, as_messages, build_body
+from .chat import (
+    APP_SYSTEM_PROMPT, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, MODELS_PATH, as_messages, build_body,
+    encode_body, model_ids, parse_model_list,
+)
 from .drivers.adopt import adopt_browser
 from .drivers.base import BrowserSession, LaunchOptions
 from .drivers.remote import driver_for
 from .environment import DEFAULT_BASE_URL
-from .errors import Blocked, InvalidRequest, LoginRequired
+from .errors import AuraError, Blocked, InvalidRequest, LoginRequired
 from .origin import check_proxy, normalise_base_url, origin_of, redact_url
 from .profile import Profile, ProfileStore
 from .tokens import check_fits
@@ -318,6 +321,26 @@ class AuraClient:
         messages = as_messages(prompt, system) if isinstance(prompt, str) else list(prompt)
         parts = [text async for text in self.stream(messages, model=model, temperature=temperature, max_tokens=max_tokens)]
         return "".join(parts)
+
+    async def models(self) -> list[str]:
+        """The site's model ids: its /api/models asked now over plain HTTP with the profile (and kept in it),
+        else the list the profile kept from an earlier look, else the static list. Never logs in."""
+        profile = self._profile or self._saved_or_none()
+        if profile is None or not self._usable(profile):
+            return model_ids(profile.models if profile else None)
+        transport = DirectTransport(profile, timeouts=self.timeouts, insecure=self.insecure)
+        try:
+            reply = await transport.fetch("POST", MODELS_PATH, encode_body({"key": profile.api_key}))
+            listed = parse_model_list(reply.text) if reply.status == 200 else None
+        except AuraError as exc:  # gated, down: the list kept from before will do
+            log.info("no model list from the site: %s", exc)
+            listed = None
+        finally:
+            await transport.aclose()
+        if listed and listed != profile.models:
+            profile.models = listed
+            self.store.save(self.profile_name, profile)
+        return model_ids(profile.models)
 
     async def close(self) -> None:
         """Close the HTTP session and any browser this client started. Safe to call twice."""

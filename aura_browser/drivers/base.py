@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from ..chat import MODELS_PATH
+from ..chat import MODELS_PATH, parse_model_list
 from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp
 from ..gate import PAGE_STATE_JS, PageKind
 from ..origin import redact_url
@@ -323,6 +323,11 @@ class BrowserSession(ABC):
         )
         headers = await self._capture_request_headers(profile.api_key)
         profile.headers = {k: v for k, v in headers.items() if k in REPLAYED_HEADERS}
+        try:  # what the page itself lists, kept for serve's /v1/models and Aura.models
+            status, text = await self.fetch_models(profile.api_key)
+            profile.models = parse_model_list(text) if status == 200 else None
+        except Exception as exc:  # a model list is a nicety; the login has succeeded without it
+            log.debug("no model list at login: %s", exc.__class__.__name__)
         return profile
 
     async def fetch_models(self, key: str) -> tuple[int, str]:

@@ -10,9 +10,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from . import challenge
-from .models import MODEL_IDS, MODELS
 from .page import not_found_html, page_html
 from .reply import chunk_body, reply_body, reply_text
+from .config import ReplicaConfig
 from .state import STATE, ReplicaState
 
 ADMIN_PREFIX = "/__replica__/"
@@ -93,7 +93,8 @@ async def models(request: web.Request) -> web.Response:
         return error(reason=state.config.reason)
     if state.config.api_key and body.get("key") != state.config.api_key:
         return error(reason="Incorrect API key provided")
-    return web.Response(body=json.dumps(MODELS, separators=(",", ":")).encode(), headers={"Content-Type": TEXT_PLAIN})
+    listed = json.dumps(state.config.models, separators=(",", ":")).encode()
+    return web.Response(body=listed, headers={"Content-Type": TEXT_PLAIN})
 
 
 async def chat(request: web.Request) -> web.StreamResponse:
@@ -114,7 +115,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
         if config.status == 429 and config.retry_after is not None:
             headers = {"Retry-After": f"{config.retry_after:g}"}
         return error(config.status, config.reason, headers)
-    problem = _check_chat_body(body, config.api_key)
+    problem = _check_chat_body(body, config)
     if problem is not None:
         return error(reason=problem or config.reason)
     if config.upstream_down:
@@ -178,12 +179,13 @@ async def _stream(
     return True
 
 
-def _check_chat_body(body: Any, api_key: str) -> str | None:
+def _check_chat_body(body: Any, config: ReplicaConfig) -> str | None:
     """None if the body is acceptable; else the reason phrase to use ("" means the default)."""
+    api_key = config.api_key
     if not isinstance(body, dict):
         return ""
     model = body.get("model")
-    if not isinstance(model, dict) or model.get("id") not in MODEL_IDS:
+    if not isinstance(model, dict) or model.get("id") not in {m["id"] for m in config.models}:
         return ""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
