@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, model_object
+from .chat import APP_SYSTEM_PROMPT, APP_TEMPERATURE, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, model_object
 from .errors import AuraError, InvalidRequest, StreamInterrupted, exit_code_for
 from .run import Terminated
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .client import AuraClient
 
 NEW_NAME = "New Conversation"  # what the page calls a conversation before its first message
-NAME_LENGTH = 30  # the page names a conversation after the first 30 characters of its first message
+NAME_LENGTH = 30  # the page names a conversation after the first 30 characters of its first message, then "..."
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Conversation:
 
     def add_exchange(self, text: str, reply: str) -> None:
         if not self.messages:
-            self.name = text[:NAME_LENGTH]
+            self.name = text[:NAME_LENGTH] + "..." if len(text) > NAME_LENGTH else text
         self.messages += [{"role": "user", "content": text}, {"role": "assistant", "content": reply}]
 
     def reset(self) -> None:
@@ -58,8 +58,9 @@ class Conversation:
             "name": self.name,
             "messages": [dict(m) for m in self.messages],
             "model": model_object(self.model, self.max_tokens),
-            "prompt": self.system,
-            "temperature": self.temperature,
+            # An empty prompt is the app's own default, and the page shows (and imports) it as such.
+            "prompt": self.system or APP_SYSTEM_PROMPT,
+            "temperature": APP_TEMPERATURE if self.temperature is None else self.temperature,
             "folderId": None,
         }
 
