@@ -108,12 +108,12 @@ textarea.m-0{flex:1;resize:none}
     '  <button id="new-chat" type="button">New chat</button>' +
     '</div>' +
     '<div id="main">' +
-    '  <textarea id="system-prompt" rows="2" placeholder="Enter a prompt..."></textarea>' +
+    '  <' + 'textarea id="system-prompt" rows="2" placeholder="Enter a prompt..."></' + 'textarea>' +
     '  <div id="messages"></div>' +
     '  <div id="composer">' +
     '    <button id="stop" type="button" hidden>Stop Generating</button>' +
-    '    <textarea class="m-0" rows="1"' +
-    '      placeholder=\\'Type a message or type "/" to select a prompt...\\'></textarea>' +
+    '    <' + 'textarea class="m-0" rows="1"' +
+    '      placeholder=\\'Type a message or type "/" to select a prompt...\\'></' + 'textarea>' +
     '    <button id="send" type="button">Send</button>' +
     '  </div>' +
     '</div>' +
