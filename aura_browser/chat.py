@@ -12,7 +12,15 @@ CHAT_PATH = "api/chat"
 MODELS_PATH = "api/models"
 DEFAULT_MODEL = "openchat_3.6"
 DEFAULT_TEMPERATURE = 0.5
+# `max_tokens` is the model's `tokenLimit`: the conversation budget the app trims to (see tokens.py),
+# not the reply's length; the app always asks its upstream for 1000 tokens of reply.
 DEFAULT_MAX_TOKENS = 8192
+# What the app puts in place of an empty `prompt`, and its temperature when `temperature` is null.
+APP_SYSTEM_PROMPT = (
+    "You are ChatGPT, a large language model trained by OpenAI. Follow the user's instructions carefully. "
+    "Respond using markdown."
+)
+APP_TEMPERATURE = 1.0
 
 
 @dataclass(frozen=True)
@@ -22,10 +30,10 @@ class Model:
     max_length: int = 24576
 
 
+# The fallback when the site's own /api/models list is unknown. The old client's `openchat_v3.2_mistral`
+# ("OpenChat Aura") is left out: the last deployment answers it with 500. It can still be asked for by id.
 MODELS: dict[str, Model] = {
     "openchat_3.6": Model("openchat_3.6", "OpenChat 3.6 (latest)"),
-    # What the old client sent; the last deployment answers it with 500, but it may live elsewhere.
-    "openchat_v3.2_mistral": Model("openchat_v3.2_mistral", "OpenChat Aura"),
 }
 
 ROLES = ("system", "user", "assistant")
@@ -41,6 +49,22 @@ def require_utf8(text: str, what: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise InvalidRequest(f"{what} is not valid UTF-8 text (at character {exc.start})") from None
+
+
+def parse_model_list(text: str) -> list[dict[str, str]] | None:
+    """The app's /api/models answer, `[{"id": ..., "name": ...}]`; None when the text is something else."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, list) or not all(isinstance(m, dict) and isinstance(m.get("id"), str) for m in data):
+        return None
+    return [{"id": m["id"], "name": str(m.get("name", m["id"]))} for m in data]
+
+
+def model_ids(site_models: list[dict[str, str]] | None) -> list[str]:
+    """What to advertise: the site's own list when known, else the static one."""
+    return [m["id"] for m in site_models] if site_models else list(MODELS)
 
 
 def validate_messages(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:

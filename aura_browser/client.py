@@ -13,14 +13,18 @@ import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, Literal, Mapping
 
-from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, as_messages, build_body
+from .chat import (
+    APP_SYSTEM_PROMPT, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, MODELS_PATH, as_messages, build_body,
+    encode_body, model_ids, parse_model_list,
+)
 from .drivers.adopt import adopt_browser
 from .drivers.base import BrowserSession, LaunchOptions
 from .drivers.remote import driver_for
 from .environment import DEFAULT_BASE_URL
-from .errors import Blocked, InvalidRequest, LoginRequired
+from .errors import AuraError, Blocked, InvalidRequest, LoginRequired
 from .origin import check_proxy, normalise_base_url, origin_of, redact_url
 from .profile import Profile, ProfileStore
+from .tokens import check_fits
 from .transports.base import StreamStats, Timeouts, require_seconds
 from .transports.direct import DirectTransport
 from .transports.page import PageTransport
@@ -142,6 +146,10 @@ class AuraClient:
                 f"profile {self.profile_name!r} was captured for {profile.origin}, not {origin_of(self.base_url)}; "
                 f"run: aura-browser login --base-url {self.base_url} --profile NAME"
             )
+        if profile is not None:
+            # One origin, another path (a sub-path deployment): requests go where the user said.
+            # The cookies still follow their own paths (Profile.cookies_for).
+            profile.base_url = self.base_url
         return profile
 
     async def _current_profile(self) -> Profile:
@@ -244,7 +252,12 @@ class AuraClient:
             raise InvalidRequest("this AuraClient is closed")
         # Built (and so checked) before any login: bad input must not cost a browser start.
         body = build_body(messages, model=model, temperature=temperature, max_tokens=max_tokens)
+        fit = check_fits(body, APP_SYSTEM_PROMPT)  # the app would drop a question that does not fit, silently
         stats = self.last_stats = stats if stats is not None else StreamStats()
+        stats.trimmed_messages, stats.estimated_tokens = fit.dropped, fit.used_tokens
+        if fit.dropped:
+            log.warning("the app will leave out the %d oldest message(s): the conversation does not fit its "
+                        "tokenLimit %d (--max-tokens)", fit.dropped, fit.token_limit)
         started = time.perf_counter()
         profile = await self._current_profile()
 
@@ -309,6 +322,26 @@ class AuraClient:
         messages = as_messages(prompt, system) if isinstance(prompt, str) else list(prompt)
         parts = [text async for text in self.stream(messages, model=model, temperature=temperature, max_tokens=max_tokens)]
         return "".join(parts)
+
+    async def models(self) -> list[str]:
+        """The site's model ids: its /api/models asked now over plain HTTP with the profile (and kept in it),
+        else the list the profile kept from an earlier look, else the static list. Never logs in."""
+        profile = self._profile or self._saved_or_none()
+        if profile is None or not self._usable(profile):
+            return model_ids(profile.models if profile else None)
+        transport = DirectTransport(profile, timeouts=self.timeouts, insecure=self.insecure)
+        try:
+            reply = await transport.fetch("POST", MODELS_PATH, encode_body({"key": profile.api_key}))
+            listed = parse_model_list(reply.text) if reply.status == 200 else None
+        except AuraError as exc:  # gated, down: the list kept from before will do
+            log.info("no model list from the site: %s", exc)
+            listed = None
+        finally:
+            await transport.aclose()
+        if listed and listed != profile.models:
+            profile.models = listed
+            self.store.save(self.profile_name, profile)
+        return model_ids(profile.models)
 
     async def close(self) -> None:
         """Close the HTTP session and any browser this client started. Safe to call twice."""

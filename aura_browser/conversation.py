@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, model_object
-from .errors import AuraError, InvalidRequest, OutputError, StreamInterrupted
+from .chat import APP_SYSTEM_PROMPT, APP_TEMPERATURE, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, model_object
+from .errors import AuraError, InvalidRequest, OutputError, StreamInterrupted, exit_code_for
 from .run import ENDING_SIGNALS, Terminated
 
 if TYPE_CHECKING:
     from .client import AuraClient
 
 NEW_NAME = "New Conversation"  # what the page calls a conversation before its first message
-NAME_LENGTH = 30  # the page names a conversation after the first 30 characters of its first message
+NAME_LENGTH = 30  # the page names a conversation after the first 30 characters of its first message, then "..."
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Conversation:
 
     def add_exchange(self, text: str, reply: str) -> None:
         if not self.messages:
-            self.name = text[:NAME_LENGTH]
+            self.name = text[:NAME_LENGTH] + "..." if len(text) > NAME_LENGTH else text
         self.messages += [{"role": "user", "content": text}, {"role": "assistant", "content": reply}]
 
     def reset(self) -> None:
@@ -58,8 +58,9 @@ class Conversation:
             "name": self.name,
             "messages": [dict(m) for m in self.messages],
             "model": model_object(self.model, self.max_tokens),
-            "prompt": self.system,
-            "temperature": self.temperature,
+            # An empty prompt is the app's own default, and the page shows (and imports) it as such.
+            "prompt": self.system or APP_SYSTEM_PROMPT,
+            "temperature": APP_TEMPERATURE if self.temperature is None else self.temperature,
             "folderId": None,
         }
 
@@ -104,6 +105,7 @@ class ChatSession:
         self.note = note  # everything else (stderr)
         self.loop = asyncio.new_event_loop()
         self._terminated_by: int | None = None
+        self.failure_code = 0  # the exit code `ask` would give for the last reply that failed; 0: none did
 
     def run(self) -> None:
         previous = {signum: signal.signal(signum, self._raise_terminated) for signum in ENDING_SIGNALS}
@@ -176,16 +178,15 @@ class ChatSession:
             if self._terminated_by is not None:
                 raise Terminated(self._terminated_by) from None
             self.note("[reply stopped]")
+            self.failure_code = 130
             return
         except OutputError:
             raise  # stdout is closed, full or gone: the session cannot go on
-        except StreamInterrupted as exc:
-            self._end_line(printed)
-            self.note(f"aura-browser: error: {exc} (what arrived is kept)")
-            return
         except AuraError as exc:
             self._end_line(printed)
-            self.note(f"aura-browser: error: {exc}")
+            kept = " (what arrived is kept)" if isinstance(exc, StreamInterrupted) else ""
+            self.note(f"aura-browser: error: {exc}{kept}")
+            self.failure_code = exit_code_for(exc)
             return
         self._end_line(printed)
 

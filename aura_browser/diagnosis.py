@@ -24,9 +24,11 @@ from .errors import (
     BrowserError,
     NotThisApp,
     ProfileError,
+    SiteError,
     exit_code_for,
 )
 from .origin import origin_of, redact_url
+from .gate import PageKind
 from .probe import SiteProbe, SiteUnderTest
 from .problems import describe, problem_of
 from .profile import Profile, ProfileStore
@@ -239,6 +241,8 @@ def check_site(stranger: SiteProbe, insider: SiteProbe | None = None,
         rows.append(failed("site app", not_app))
     elif best.models is not None or isinstance(in_page, list):
         rows.append(Check("site app", OK, "OpenChat UI: /api/models answers a model list"))
+    elif _upstream_fails(best):
+        rows.append(Check("site app", OK, "OpenChat UI: its page answers (its model upstream fails, see api/models)"))
     else:
         rows.append(Check("site app", SKIPPED, "not told over plain HTTP: the gate answered for it; "
                           "the transport rows try it with a browser's help"))
@@ -276,7 +280,19 @@ def _check_models(probe: SiteProbe, in_page: list[str] | AuraError | None) -> Ch
     error = probe.models_error
     if error is None or probe.gated and isinstance(error, Blocked):
         return Check("api/models", SKIPPED, "behind the gate for plain HTTP")
+    if _upstream_fails(probe):
+        row = failed("api/models", error)
+        row.detail = f"the app answers, but its model upstream fails: {error}"
+        row.fix = "the site's owner must fix the app's model upstream (its API or key); asks fail until then"
+        return row
     return failed("api/models", error)
+
+
+def _upstream_fails(probe: SiteProbe) -> bool:
+    """The app's own page answered, and /api/models a 5xx: the app is there, what is behind it is not."""
+    error = probe.models_error
+    return (probe.page_kind is PageKind.APP and isinstance(error, SiteError) and not isinstance(error, NotThisApp)
+            and error.status >= 500)
 
 
 # --- the transports ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ except ImportError as exc:  # the extra is not installed
     raise ImportError("aura_browser.g4f needs gpt4free: pip install 'aura-browser[g4f]'") from exc
 
 from .provider import Aura as AuraProvider
-from .provider import BaseUrl
+from .provider import BaseUrl, SiteModels
 
 
 class Aura(AsyncGeneratorProvider, ProviderModelMixin):
@@ -33,7 +33,7 @@ class Aura(AsyncGeneratorProvider, ProviderModelMixin):
     supports_system_message = True
     supports_message_history = True
     default_model = AuraProvider.default_model
-    models = AuraProvider.models
+    models = SiteModels()  # type: ignore[assignment]
 
     # The same function as aura_browser.Aura's, bound to this class: `cls.url` and `cls.default_model` are ours.
     create_async_generator = classmethod(AuraProvider.create_async_generator.__func__)  # type: ignore[attr-defined]

@@ -82,6 +82,12 @@ PAGE_STATE_JS = r"""
   if (challengeTitles.includes(title) ||
       d.querySelector("#challenge-running, #cf-challenge-running, #challenge-stage, #turnstile-wrapper, .cf-turnstile, #cf-please-wait"))
     return "challenge";
+  // An error status (a wrong path's 404) or Next.js's error page is no app that is still loading.
+  const nav = performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+  const status = nav && nav.responseStatus;
+  if (status && (status < 200 || status > 299)) return "other";
+  const next = d.getElementById("__NEXT_DATA__");
+  if (next && /"page"\s*:\s*"\/_error"/.test(next.textContent || "")) return "other";
   if (d.readyState !== "complete") return null;
   // The app's shell is client-rendered: give its scripts until the chat box appears.
   if (title === "chatbot ui" || d.getElementById("__NEXT_DATA__")) return null;

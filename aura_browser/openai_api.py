@@ -19,7 +19,7 @@ from typing import Any, Awaitable, Callable, Sequence
 
 from aiohttp import web
 
-from .chat import DEFAULT_TEMPERATURE, MODELS, require_utf8
+from .chat import DEFAULT_TEMPERATURE, require_utf8
 from .client import AuraClient
 from .errors import (
     AuraError,
@@ -218,12 +218,13 @@ def _log(request: web.Request, asked: CompletionRequest, stats: StreamStats) -> 
 
 
 async def list_models(request: web.Request) -> web.Response:
-    return web.json_response({"object": "list", "data": [model_card(model_id) for model_id in MODELS]})
+    ids = await request.app[CLIENT].models()
+    return web.json_response({"object": "list", "data": [model_card(model_id) for model_id in ids]})
 
 
 async def get_model(request: web.Request) -> web.Response:
     model_id = request.match_info["model"]
-    if model_id not in MODELS:
+    if model_id not in await request.app[CLIENT].models():
         return error_response(404, f"The model '{model_id}' does not exist", "invalid_request_error",
                               "model_not_found", "model")
     return web.json_response(model_card(model_id))

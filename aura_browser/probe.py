@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, AsyncIterator, Mapping
 
-from .chat import MODELS_PATH, encode_body
+from .chat import MODELS_PATH, encode_body, parse_model_list
 from .client import AuraClient, open_browser_session
 from .drivers.base import BrowserSession, normal_user_agent
 from .errors import AuraError, Blocked, LoginRequired, NotThisApp, Redirected, SiteError
@@ -78,11 +78,8 @@ def _error_for(reply: PlainReply) -> AuraError:
 def read_models(reply: PlainReply) -> tuple[list[dict[str, Any]] | None, AuraError | None]:
     """The model list in an /api/models reply, or the error that reply stands for."""
     if reply.status == 200 and "text/html" not in reply.headers.get("content-type", ""):
-        try:
-            data = json.loads(reply.text)
-        except ValueError:
-            data = None
-        if isinstance(data, list) and all(isinstance(m, dict) and isinstance(m.get("id"), str) for m in data):
+        data = parse_model_list(reply.text)
+        if data is not None:
             return data, (None if data else SiteError(200, "", f"{reply.url} lists no model"))
     error = _error_for(reply)
     if isinstance(error, NotThisApp) and not isinstance(error, Redirected):

@@ -48,6 +48,7 @@ class Profile:
     captured_at: float = field(default_factory=time.time)
     gate_expires_at: float | None = None
     direct_blocked_until: float | None = None
+    models: list[dict[str, str]] | None = None  # the site's /api/models list, as of the last look
 
     @property
     def origin(self) -> str:

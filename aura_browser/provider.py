@@ -19,14 +19,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, MODELS
+from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, model_ids
 from .client import AuraClient, open_browser_session
 from .drivers.adopt import adopt_browser
 from .drivers.base import BrowserSession, LaunchOptions
 from .drivers.remote import driver_for
 from .environment import SITE_ENV, base_url_from_env, site_options_from_env
-from .errors import InvalidRequest
-from .origin import normalise_base_url
+from .errors import AuraError, InvalidRequest
+from .origin import normalise_base_url, origin_of
+from .profile import ProfileStore
 from .providers import AsyncGeneratorProvider
 from .sync import run_in_private_loop
 from .transports.base import Timeouts
@@ -44,6 +45,20 @@ class BaseUrl:
 
     def __get__(self, instance: object, owner: type) -> str:
         return base_url_from_env()
+
+
+class SiteModels:
+    """`Aura.models`: the model ids the saved profile's site listed at its last look (login, serve's /v1/models),
+    else the static list. Reading it touches no network."""
+
+    def __get__(self, instance: object, owner: type) -> list[str]:
+        site = site_options_from_env()
+        try:
+            profile = ProfileStore(site.get("profile_dir")).load(site.get("profile", "default"))
+            ours = profile is not None and profile.origin == origin_of(normalise_base_url(owner.url))  # type: ignore[attr-defined]
+        except AuraError:  # a broken profile or URL: the static list
+            return model_ids(None)
+        return model_ids(profile.models if ours and profile is not None else None)
 
 
 def client_options(provider_url: str, proxy: str | None, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +91,7 @@ class Aura(AsyncGeneratorProvider):
     supports_system_message = True
     supports_message_history = True
     default_model = DEFAULT_MODEL
-    models = list(MODELS)
+    models = SiteModels()  # type: ignore[assignment]
 
     @classmethod
     async def create_async_generator(

@@ -20,6 +20,7 @@ from tests.test_direct import save_plain_profile
 
 _TAIL = "Grüße 👋"
 MEGABYTE_PROMPT = "a" * (1_000_000 - len(_TAIL.encode())) + _TAIL  # exactly 1,000,000 UTF-8 bytes
+ROOM_FOR_A_MEGABYTE = 2_000_000  # a tokenLimit the app trims a 1 MB question to nothing below
 
 
 @pytest.fixture
@@ -155,7 +156,8 @@ def test_a_batch_line_that_is_not_json_gets_an_error_record_and_the_batch_goes_o
 
 def test_a_one_megabyte_prompt_is_sent_whole(site, env):
     assert len(MEGABYTE_PROMPT.encode()) == 1_000_000
-    result = run_cli("ask", "--base-url", site.url, "-", input=MEGABYTE_PROMPT.encode(), env=env)
+    result = run_cli("ask", "--base-url", site.url, "--max-tokens", str(ROOM_FOR_A_MEGABYTE), "-",
+                     input=MEGABYTE_PROMPT.encode(), env=env)
     assert result.returncode == 0, err(result)[:500]
     assert site.stats.last_chat_body["messages"][0]["content"] == MEGABYTE_PROMPT
     assert out(result) == reply_text(as_messages(MEGABYTE_PROMPT), "") + "\n"
@@ -165,7 +167,7 @@ async def test_a_one_megabyte_prompt_goes_through_the_page_too(make_replica, mak
     replica = make_replica(gate="challenge")
     before = chromium_pids()
     client = make_client(replica.url, transport="page")
-    assert await client.ask(MEGABYTE_PROMPT) == reply_text(as_messages(MEGABYTE_PROMPT), "")
+    assert await client.ask(MEGABYTE_PROMPT, max_tokens=ROOM_FOR_A_MEGABYTE) == reply_text(as_messages(MEGABYTE_PROMPT), "")
     assert replica.stats.last_chat_body["messages"][0]["content"] == MEGABYTE_PROMPT
     await client.close()
     wait_for_no_new_chromium(before)

@@ -75,7 +75,7 @@ def test_an_error_reply_is_reported_and_the_session_goes_on(make_replica, env):
     saved_profile_for(replica.url, env)
     script = "Hi\n/system x\nbad model\n"
     result = run_cli("chat", "--base-url", replica.url, "--model", "nope", input=script.encode(), env=env)
-    assert result.returncode == 0
+    assert result.returncode == 5  # piped: the last failed reply's code, after every line was handled
     stderr = result.stderr.decode()
     assert stderr.count("aura-browser: error: site error 500") == 2 and "system prompt: x" in stderr
     assert "Traceback" not in stderr
@@ -160,3 +160,39 @@ def test_sigterm_mid_reply_ends_the_session_and_closes_the_browser(make_replica,
         process.kill()
     assert process.returncode == 143 and "terminated" in stderr.decode() and "Traceback" not in stderr.decode()
     wait_for_no_new_chromium(before)
+
+
+async def test_save_writes_the_conversation_as_the_page_stores_it(make_replica, tmp_path):
+    """The page's own entry after one message, next to /save's for the same exchange: same shape, same values."""
+    from playwright.async_api import async_playwright
+
+    from aura_browser.browser_path import find_chromium
+    from aura_browser.chat import APP_SYSTEM_PROMPT
+    from aura_browser.conversation import Conversation
+
+    replica = make_replica(gate="off")
+    question = "What is the capital city of France, and why?"  # longer than the 30 characters of a name
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=find_chromium(), headless=True)
+        try:
+            page = await browser.new_page()
+            await page.goto(replica.url + "/")
+            await page.wait_for_selector("body[data-state=idle]")
+            await page.fill("textarea.m-0", question)
+            await page.click("#send")
+            await page.wait_for_selector("body[data-state=idle] .message.assistant")
+            stored = json.loads(await page.evaluate("localStorage.getItem('selectedConversation')"))
+        finally:
+            await browser.close()
+
+    conversation = Conversation(temperature=stored["temperature"])  # the page's default, which is the app's: 1
+    conversation.add_exchange(question, stored["messages"][1]["content"])
+    conversation.save(tmp_path / "saved.json")
+    saved = json.loads((tmp_path / "saved.json").read_text())[0]
+    assert stored["temperature"] == 1 and stored["prompt"] == APP_SYSTEM_PROMPT
+    assert stored["name"] == question[:30] + "..."
+    assert {k: v for k, v in saved.items() if k != "id"} == {k: v for k, v in stored.items() if k != "id"}
+    assert Conversation().to_site()["prompt"] == APP_SYSTEM_PROMPT  # no system prompt: the app's default
+    short = Conversation()
+    short.add_exchange("Hi", "Hello")
+    assert short.to_site()["name"] == "Hi"

@@ -42,11 +42,11 @@ async def test_the_body_carries_system_prompt_temperature_and_token_limit(make_r
     replica = make_replica(gate="off")
     save_plain_profile(profile_dir, replica.url)
     client = make_client(replica.url)
-    text = await client.ask("Hi", system="Answer in French", temperature=0.2, max_tokens=100)
+    text = await client.ask("Hi", system="Answer in French", temperature=0.2, max_tokens=1000)
     body = replica.stats.last_chat_body
     assert body["prompt"] == "Answer in French"
     assert body["temperature"] == 0.2
-    assert body["model"] == {"id": "openchat_3.6", "name": "OpenChat 3.6 (latest)", "maxLength": 24576, "tokenLimit": 100}
+    assert body["model"] == {"id": "openchat_3.6", "name": "OpenChat 3.6 (latest)", "maxLength": 24576, "tokenLimit": 1000}
     assert text == reply_text(body["messages"], "Answer in French")
 
 

@@ -138,3 +138,15 @@ def test_a_remote_browser_stands_in_for_the_local_one(make_replica, env, tmp_pat
     assert checks["browser"]["data"] == {"remote": "--cdp-url", "endpoint": remote.endpoint}
     assert checks["transport in-page"]["status"] == "ok" and checks["transport direct"]["status"] == "ok"
     assert replica.stats.clearances_issued == 1  # the login ran in the remote browser
+
+
+def test_a_failing_model_upstream_is_told_apart_from_a_gate(make_replica, env):
+    replica = make_replica(gate="off", upstream_down=True, reason="fetch failed")
+    code, report = doctor_json(replica.url, env, "--skip-in-page")
+    checks = rows(report)
+    assert code == 5, report
+    assert checks["site app"]["status"] == "ok" and "gate" not in checks["site app"]["detail"]
+    assert "its model upstream fails" in checks["site app"]["detail"]
+    assert checks["api/models"]["status"] == "failed"
+    assert checks["api/models"]["detail"].startswith("the app answers, but its model upstream fails: site error 500")
+    assert "fetch failed" in checks["api/models"]["detail"]

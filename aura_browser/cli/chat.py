@@ -25,7 +25,9 @@ def chat(site: SiteOptions, system: str | None, reply: ReplyOptions, connect: Co
       /save FILE     write the conversation as JSON, in the site's conversationHistory shape
       /exit          leave (so does Ctrl-D)
     Ctrl-C during a reply stops that reply, not the session. Replies go to stdout, all
-    else to stderr. Logs in first when there is no usable profile.
+    else to stderr. Logs in first when there is no usable profile. With stdin not a
+    terminal, the exit code is that of the last reply that failed (as `ask` gives it), 0
+    only when every reply succeeded.
 
     \b
     Examples:
@@ -54,3 +56,6 @@ def chat(site: SiteOptions, system: str | None, reply: ReplyOptions, connect: Co
     session = ChatSession(site.client(**connect.client_kwargs()), conversation, read_line=read_line, write=write,
                           note=lambda text: click.echo(text, err=True))
     session.run()
+    if not interactive and session.failure_code:
+        # A script reads the outcome from the exit code: that of the last reply that failed, as `ask` gives it.
+        click.get_current_context().exit(session.failure_code)

@@ -90,11 +90,25 @@ def ask(prompt: str | None, site: SiteOptions, system: str | None, reply: ReplyO
     import json
 
     from ..chat import as_messages
+    from ..transports.base import StreamStats
 
-    text = _read_prompt(prompt)
     printed: list[str] = []
+    stats: StreamStats | None = None
+
+    def record(answer: str, error: str | None) -> str:
+        return json.dumps({
+            "text": answer,
+            "error": error,
+            "transport": stats.transport if stats else None,
+            "model": reply.model,
+            "ttfb_ms": stats.ttfb_ms if stats else None,
+            "elapsed_ms": stats.elapsed_ms if stats else None,
+            "queue_ms": stats.queue_ms if stats else None,
+            "trimmed_messages": stats.trimmed_messages if stats else 0,
+        }, ensure_ascii=False)
 
     async def main() -> None:
+        nonlocal stats
         async with site.client(**connect.client_kwargs()) as client:
             try:
                 async for chunk in client.stream(as_messages(text, system), model=reply.model,
@@ -107,26 +121,22 @@ def ask(prompt: str | None, site: SiteOptions, system: str | None, reply: ReplyO
                 stats = client.last_stats
         answer = "".join(printed)
         if as_json:
-            click.echo(json.dumps({
-                "text": answer,
-                "transport": stats.transport,
-                "model": reply.model,
-                "ttfb_ms": stats.ttfb_ms,
-                "elapsed_ms": stats.elapsed_ms,
-                "queue_ms": stats.queue_ms,
-            }, ensure_ascii=False))
+            click.echo(record(answer, None))
         elif not answer.endswith("\n"):
             sys.stdout.write("\n")
 
     try:
+        text = _read_prompt(prompt)
         run_async(main())
     except (AuraError, KeyboardInterrupt, Terminated) as exc:
         # What was streamed stays printed; end its line so the error message stands on its own.
         if printed and not as_json and not printed[-1].endswith("\n"):
             sys.stdout.write("\n")
             sys.stdout.flush()
-        if as_json and isinstance(exc, StreamInterrupted):
-            click.echo(json.dumps({"text": exc.partial_text, "error": str(exc)}, ensure_ascii=False))
+        if as_json:  # one object whatever happened; the exit code still says what it was
+            partial = exc.partial_text if isinstance(exc, StreamInterrupted) else "".join(printed)
+            reason = str(exc) or {KeyboardInterrupt: "interrupted", Terminated: "terminated"}.get(type(exc), "")
+            click.echo(record(partial, reason))
         raise
 
 

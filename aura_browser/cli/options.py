@@ -156,7 +156,9 @@ def reply_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--temperature", type=click.FloatRange(0, 2), default=0.5, show_default=True,
                   envvar="AURA_TEMPERATURE", show_envvar=True)
     @click.option("--max-tokens", type=click.IntRange(min=1), default=8192, show_default=True,
-                  envvar="AURA_MAX_TOKENS", show_envvar=True, help="Sent as the model's tokenLimit.")
+                  envvar="AURA_MAX_TOKENS", show_envvar=True,
+                  help="The model's tokenLimit: the budget the app trims the conversation to, 768 of it kept "
+                       "for the reply. Not the reply's length (the app caps that at 1000 tokens).")
     @functools.wraps(command)
     def wrapper(*args: Any, model: str, temperature: float, max_tokens: int, **kwargs: Any) -> Any:
         return command(*args, reply=ReplyOptions(model, temperature, max_tokens), **kwargs)

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from ..chat import MODELS_PATH
-from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, LoginRequired
+from ..chat import MODELS_PATH, parse_model_list
+from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp
 from ..gate import PAGE_STATE_JS, PageKind
 from ..origin import join, redact_url
 from ..profile import GATE_COOKIES, Profile, replacing
@@ -295,13 +295,18 @@ class BrowserSession(ABC):
             raise DeploymentDisabled(f"{self.base_url}: This Deployment has been disabled")
         if state == PageKind.BLOCKED:
             raise Blocked(await self._describe_failure("the site's gate blocked the browser"))
-        raise LoginRequired(await self._describe_failure("this is not an OpenChat UI page"))
+        url, title = await self._where()
+        raise NotThisApp(self.last_status or 0, "", f"{redact_url(url)} is not an OpenChat UI page (title {title!r}); "
+                         "check --base-url")
+
+    async def _where(self) -> tuple[str, str]:
+        try:
+            return await self._page_info()
+        except Exception:  # the page may be gone; the message still has to be made
+            return self.base_url, "?"
 
     async def _describe_failure(self, what: str) -> str:
-        try:
-            url, title = await self._page_info()
-        except Exception:  # the page may be gone; the message still has to be made
-            url, title = self.base_url, "?"
+        url, title = await self._where()
         message = f"{what} after {self.options.timeout:g}s: at {redact_url(url)} (title {title!r}, status {self.last_status})"
         if self.options.screenshot_path is not None:
             try:
@@ -330,6 +335,11 @@ class BrowserSession(ABC):
         )
         headers = await self._capture_request_headers(profile.api_key)
         profile.headers = {k: v for k, v in headers.items() if k in REPLAYED_HEADERS}
+        try:  # what the page itself lists, kept for serve's /v1/models and Aura.models
+            status, text = await self.fetch_models(profile.api_key)
+            profile.models = parse_model_list(text) if status == 200 else None
+        except Exception as exc:  # a model list is a nicety; the login has succeeded without it
+            log.debug("no model list at login: %s", exc.__class__.__name__)
         return profile
 
     async def fetch_models(self, key: str) -> tuple[int, str]:

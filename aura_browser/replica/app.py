@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import math
 from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from ..chat import APP_SYSTEM_PROMPT
+
 from . import challenge
-from .models import MODEL_IDS, MODELS
-from .page import page_html
-from .reply import chunk_body, reply_body, reply_text
+from .page import not_found_html, page_html
+from .reply import chunk_body, decoded_per_packet, reply_body, reply_text, upstream_request
+from .config import ReplicaConfig
 from .state import STATE, ReplicaState
 
 ADMIN_PREFIX = "/__replica__/"
 TEXT_PLAIN = "text/plain;charset=UTF-8"  # exactly as Next.js writes it: no space
+MAX_BODY = 64 * 1024 * 1024
+PAGE_CACHE_CONTROL = "private, no-cache, no-store, max-age=0, must-revalidate"  # a getServerSideProps page's
 
 
 def create_app(state: ReplicaState) -> web.Application:
-    app = web.Application(middlewares=[challenge.gate_middleware(ADMIN_PREFIX), _disabled])
+    # The app takes bodies of many megabytes (and trims what does not fit): no 413 for a 5 MB one.
+    app = web.Application(middlewares=[challenge.gate_middleware(ADMIN_PREFIX), _disabled],
+                          client_max_size=MAX_BODY)
     app[STATE] = state
     app.on_response_prepare.append(_strip_content_type)
+    app.on_response_prepare.append(_next_headers)
     app.router.add_get("/", page)
     app.router.add_get("/zh", page)
     app.router.add_route("*", "/api/models", models)
@@ -33,6 +42,7 @@ def create_app(state: ReplicaState) -> web.Application:
     app.router.add_get(ADMIN_PREFIX + "stats", admin_stats)
     app.router.add_post(ADMIN_PREFIX + "release", admin_release)
     app.router.add_post(ADMIN_PREFIX + "revoke", admin_revoke)
+    app.router.add_route("*", "/{path:.*}", not_found)  # last: only what no route above matched
     return app
 
 
@@ -44,6 +54,20 @@ async def _strip_content_type(request: web.Request, response: web.StreamResponse
     # aiohttp adds "application/octet-stream" to bodies without a type; this signal runs after that.
     if isinstance(response, UntypedStreamResponse):
         response.headers.popall("Content-Type", None)
+
+
+class PageResponse(web.Response):
+    """A server-rendered page: Next.js gives it an ETag and its no-store Cache-Control."""
+
+
+async def _next_headers(request: web.Request, response: web.StreamResponse) -> None:
+    if request.path.startswith(ADMIN_PREFIX):
+        return
+    response.headers["X-Powered-By"] = "Next.js"
+    if isinstance(response, PageResponse):
+        response.headers["Cache-Control"] = PAGE_CACHE_CONTROL
+        response.headers["Vary"] = "Accept-Encoding"
+        response.headers["ETag"] = '"%s"' % hashlib.sha1(response.body or b"").hexdigest()[:27]  # type: ignore[arg-type]
 
 
 @web.middleware
@@ -62,20 +86,26 @@ async def _disabled(request: web.Request, handler: Handler) -> web.StreamRespons
 
 def error(status: int = 500, reason: str | None = None, headers: dict[str, str] | None = None) -> web.Response:
     """The Next.js API error answer: body `Error`, plain text, the reason phrase carrying the cause."""
-    return web.Response(
+    response = web.Response(
         status=status, reason=reason, body=b"Error", headers={"Content-Type": TEXT_PLAIN, **(headers or {})}
     )
+    response.enable_chunked_encoding()  # as Next.js sends them
+    return response
 
 
 async def page(request: web.Request) -> web.Response:
     if request.path == "/" and request.headers.get("Accept-Language", "").lower().startswith("zh"):
         raise web.HTTPTemporaryRedirect("/zh")
     state = request.app[STATE]
-    return web.Response(
+    return PageResponse(
         text=page_html(server_side_api_key_is_set=not state.config.api_key),
         content_type="text/html",
         charset="utf-8",
     )
+
+
+async def not_found(request: web.Request) -> web.Response:
+    return PageResponse(status=404, text=not_found_html(), content_type="text/html", charset="utf-8")
 
 
 async def models(request: web.Request) -> web.Response:
@@ -83,11 +113,15 @@ async def models(request: web.Request) -> web.Response:
     state.stats.bump("models_requests")
     if state.config.redirect_to:
         raise web.HTTPTemporaryRedirect(state.config.redirect_to)
-    if state.config.api_key:
-        body = await _json_or_none(request)
-        if not isinstance(body, dict) or body.get("key") != state.config.api_key:
-            return error(reason="Incorrect API key provided")
-    return web.Response(body=json.dumps(MODELS, separators=(",", ":")).encode(), headers={"Content-Type": TEXT_PLAIN})
+    body = await _json_or_none(request)
+    if request.method != "POST" or not isinstance(body, dict):
+        return error()  # the app reads `{key}` from a JSON body: a GET or an empty POST throws
+    if state.config.upstream_down:
+        return error(reason=state.config.reason)
+    if state.config.api_key and body.get("key") != state.config.api_key:
+        return error(reason="Incorrect API key provided")
+    listed = json.dumps(state.config.models, separators=(",", ":")).encode()
+    return web.Response(body=listed, headers={"Content-Type": TEXT_PLAIN})
 
 
 async def chat(request: web.Request) -> web.StreamResponse:
@@ -110,18 +144,27 @@ async def chat(request: web.Request) -> web.StreamResponse:
         if config.status == 429 and config.retry_after is not None:
             headers = {"Retry-After": f"{config.retry_after:g}"}
         return error(config.status, config.reason, headers)
-    problem = _check_chat_body(body, config.api_key)
+    problem = _check_chat_body(body, config)
     if problem is not None:
         return error(reason=problem or config.reason)
+    if config.upstream_down:
+        return error(reason=config.reason)
     if random_fault is not None and random_fault[0] == "error":
         return error(reason=config.reason)
     assert isinstance(body, dict)
 
-    prompt = body.get("prompt")
-    prompt = prompt if isinstance(prompt, str) else ""
-    data = reply_body(reply_text(body["messages"], prompt, config.reply_bytes), config.invalid_utf8)
+    upstream = upstream_request(body)
+    state.stats.record_upstream(upstream)
+    # The reply echoes what reached the upstream; the app's default prompt is not echoed, so that a request
+    # without a system prompt gets the same reply as ever.
+    shown_prompt = "" if upstream["prompt"] == APP_SYSTEM_PROMPT else upstream["prompt"]
+    data = reply_body(reply_text(upstream["messages"], shown_prompt, config.reply_bytes), config.invalid_utf8)
     drop_after = config.drop_after if faulty else None
-    stall_at = None
+    stall_at, stall_for = None, config.stall_seconds
+    if faulty and config.truncate_after is not None:
+        data = data[: config.truncate_after]  # the upstream broke off, and the app ends its reply cleanly
+    if faulty and config.hang_after is not None:
+        stall_at, stall_for = config.hang_after, math.inf  # no final chunk, ever: the connection stays open
     if random_fault is not None:
         kind, where = random_fault
         if kind == "drop":
@@ -132,7 +175,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
     response.enable_chunked_encoding()
     await response.prepare(request)
     try:
-        completed = await _stream(request, response, state, data, drop_after, stall_at)
+        completed = await _stream(request, response, state, data, drop_after, stall_at, stall_for)
     except ConnectionError:
         return response  # the client went away (Stop Generating)
     if completed:
@@ -149,16 +192,20 @@ async def _stream(
     data: bytes,
     drop_after: int | None,
     stall_at: int | None,
+    stall_for: float,
 ) -> bool:
     """Write the reply chunk by chunk. False if the stream was dropped on purpose (drop_after)."""
     config = state.config
     sent = 0
-    for index, chunk in enumerate(chunk_body(data, config.chunk_size, config.split_multibyte)):
+    packets = chunk_body(data, config.chunk_size, config.split_multibyte)
+    if config.decode_per_packet:
+        packets = decoded_per_packet(packets)
+    for index, chunk in enumerate(packets):
         if config.hold_after is not None and index == config.hold_after:
             await state.hold()
         if stall_at is not None and sent + len(chunk) > stall_at:
             stall_at = None
-            await asyncio.sleep(config.stall_seconds)
+            await (asyncio.Future() if math.isinf(stall_for) else asyncio.sleep(stall_for))
         if drop_after is not None and sent + len(chunk) >= drop_after:
             await response.write(chunk[: drop_after - sent])
             # Close without the terminating zero-length chunk: the client sees a truncated body.
@@ -172,18 +219,19 @@ async def _stream(
     return True
 
 
-def _check_chat_body(body: Any, api_key: str) -> str | None:
+def _check_chat_body(body: Any, config: ReplicaConfig) -> str | None:
     """None if the body is acceptable; else the reason phrase to use ("" means the default)."""
+    api_key = config.api_key
     if not isinstance(body, dict):
         return ""
     model = body.get("model")
-    if not isinstance(model, dict) or model.get("id") not in MODEL_IDS:
+    if not isinstance(model, dict) or model.get("id") not in {m["id"] for m in config.models}:
         return ""
     messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
+    if not isinstance(messages, list):  # an empty list is fine: the upstream gets the system prompt alone
         return ""
     for message in messages:
-        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+        if not isinstance(message, dict) or message.get("role") not in ("system", "user", "assistant"):
             return ""
         if not isinstance(message.get("content"), str):
             return ""

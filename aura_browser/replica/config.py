@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+from .models import MODELS
 
 GATES = ("off", "challenge", "strict")
 
@@ -33,6 +35,12 @@ class ReplicaConfig:
     fault_rate: float = 0.0  # chance that an /api/chat request gets a random fault: drop, 500 or stall
     fault_seed: int | None = None  # seed of the random faults, for a run that can be repeated
     stall_seconds: float = 3600.0  # how long a random "stall" fault pauses the reply
+    # What /api/models lists, and the ids /api/chat accepts (default: OpenChat 3.6 only, as the last deployment)
+    models: list[dict[str, str]] = field(default_factory=lambda: [dict(m) for m in MODELS])
+    truncate_after: int | None = None  # end /api/chat cleanly after this many body bytes (a reply cut short upstream)
+    hang_after: int | None = None  # after this many body bytes, send nothing more and never end the reply
+    decode_per_packet: bool = False  # decode each chunk on its own, as the app does: split characters become U+FFFD
+    upstream_down: bool = False  # the app's model upstream fails: /api/models and /api/chat answer 500 (`reason`)
 
     def __post_init__(self) -> None:
         self._check_gate(self.gate)

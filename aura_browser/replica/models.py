@@ -4,4 +4,3 @@ from __future__ import annotations
 
 DEFAULT_MODEL = {"id": "openchat_3.6", "name": "OpenChat 3.6 (latest)"}
 MODELS = [DEFAULT_MODEL]
-MODEL_IDS = frozenset(m["id"] for m in MODELS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from ..chat import APP_SYSTEM_PROMPT
 from .models import DEFAULT_MODEL
 
 
@@ -26,7 +27,26 @@ def page_html(server_side_api_key_is_set: bool) -> str:
         "query": {},
         "buildId": "replica",
     }
-    return _PAGE.replace("__NEXT_DATA_JSON__", json.dumps(next_data).replace("</", "<\\/"))
+    page = _PAGE.replace("__APP_SYSTEM_PROMPT__", json.dumps(APP_SYSTEM_PROMPT))
+    return page.replace("__NEXT_DATA_JSON__", json.dumps(next_data).replace("</", "<\\/"))
+
+
+def not_found_html() -> str:
+    """Next.js's own 404 page (pages router): what the app answers for any path it does not know."""
+    next_data = {"props": {"pageProps": {"statusCode": 404}}, "page": "/_error", "query": {}, "buildId": "replica",
+                 "nextExport": True, "isFallback": False, "gip": True, "scriptLoader": []}
+    return _NOT_FOUND.replace("__NEXT_DATA_JSON__", json.dumps(next_data, separators=(",", ":")))
+
+
+_NOT_FOUND = (
+    '<!DOCTYPE html><html><head><meta charSet="utf-8"/><meta name="viewport" content="width=device-width"/>'
+    '<title>404: This page could not be found</title><meta name="next-head-count" content="3"/></head>'
+    '<body><div id="__next"><div style="font-family:system-ui,sans-serif;height:100vh;text-align:center;'
+    'display:flex;flex-direction:column;align-items:center;justify-content:center"><div>'
+    '<h1 class="next-error-h1">404</h1><div style="display:inline-block"><h2>This page could not be found'
+    '<!-- -->.</h2></div></div></div></div>'
+    '<script id="__NEXT_DATA__" type="application/json">__NEXT_DATA_JSON__</script></body></html>'
+)
 
 
 _PAGE = """<!DOCTYPE html>
@@ -57,7 +77,8 @@ textarea.m-0{flex:1;resize:none}
   "use strict";
   var props = JSON.parse(document.getElementById("__NEXT_DATA__").textContent).props.pageProps;
   var MODEL = {id: "openchat_3.6", name: "OpenChat 3.6 (latest)", maxLength: 24576, tokenLimit: 8192};
-  var TEMPERATURE = 0.5;
+  var TEMPERATURE = 1;
+  var PROMPT = __APP_SYSTEM_PROMPT__;
   var controller = null;
 
   function load(name, fallback) {
@@ -70,20 +91,13 @@ textarea.m-0{flex:1;resize:none}
     return (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
   }
   function newConversation() {
-    return {id: uuid(), name: "New Conversation", messages: [], model: MODEL, prompt: "",
+    return {id: uuid(), name: "New Conversation", messages: [], model: MODEL, prompt: PROMPT,
             temperature: TEMPERATURE, folderId: null};
   }
 
-  // First load: create every key the real app keeps, in the same shapes.
-  var history = load("conversationHistory", null);
-  var selected = load("selectedConversation", null);
-  if (!selected) { selected = (history && history[0]) || newConversation(); }
-  if (!history) { history = [selected]; }
-  save("conversationHistory", history);
-  save("selectedConversation", selected);
-  save("settings", load("settings", {theme: "dark"}));
-  save("folders", load("folders", []));
-  save("prompts", load("prompts", []));
+  // As the real app: nothing is written to localStorage before the first message.
+  var history = load("conversationHistory", []);
+  var selected = load("selectedConversation", null) || history[0] || newConversation();
 
   var root = document.getElementById("__next");
   root.outerHTML =
@@ -94,12 +108,12 @@ textarea.m-0{flex:1;resize:none}
     '  <button id="new-chat" type="button">New chat</button>' +
     '</div>' +
     '<div id="main">' +
-    '  <textarea id="system-prompt" rows="2" placeholder="Enter a prompt..."></textarea>' +
+    '  <' + 'textarea id="system-prompt" rows="2" placeholder="Enter a prompt..."></' + 'textarea>' +
     '  <div id="messages"></div>' +
     '  <div id="composer">' +
     '    <button id="stop" type="button" hidden>Stop Generating</button>' +
-    '    <textarea class="m-0" rows="1"' +
-    '      placeholder=\\'Type a message or type "/" to select a prompt...\\'></textarea>' +
+    '    <' + 'textarea class="m-0" rows="1"' +
+    '      placeholder=\\'Type a message or type "/" to select a prompt...\\'></' + 'textarea>' +
     '    <button id="send" type="button">Send</button>' +
     '  </div>' +
     '</div>' +
@@ -143,7 +157,7 @@ textarea.m-0{flex:1;resize:none}
     if (!props.serverSideApiKeyIsSet && !apiKey()) { showToast("Please set your OpenAI API key."); return; }
     box.value = "";
     selected.messages.push({role: "user", content: text});
-    if (selected.messages.length === 1) { selected.name = text.slice(0, 30); }
+    if (selected.messages.length === 1) { selected.name = text.length > 30 ? text.slice(0, 30) + "..." : text; }
     store();
     addMessage("user", text);
     var body = {model: MODEL, messages: selected.messages, key: apiKey(),

@@ -38,6 +38,7 @@ class ReplicaStats:
     faults_error: int = 0  # ... answered 500 Error
     faults_stall: int = 0  # ... reply paused for stall_seconds
     last_chat_body: dict[str, Any] | None = None  # None also when the body was not JSON
+    last_upstream: dict[str, Any] | None = None  # what the app would forward to its upstream for the last chat
     last_chat_headers: dict[str, str] = field(default_factory=dict)  # header names lower-cased
     chat_cookies: list[dict[str, str]] = field(default_factory=list)  # cookies of each /api/chat request
     issued_cookie_values: list[str] = field(default_factory=list)  # every cf_clearance and __cf_bm value set
@@ -54,6 +55,11 @@ class ReplicaStats:
             self.last_chat_headers = headers
             self.chat_cookies.append(cookies)
             self.chat_requests += 1
+            self.changed.notify_all()
+
+    def record_upstream(self, upstream: dict[str, Any]) -> None:
+        with self.changed:
+            self.last_upstream = upstream
             self.changed.notify_all()
 
     def record_issued(self, *values: str) -> None:

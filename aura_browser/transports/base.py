@@ -36,6 +36,9 @@ class StreamStats:
     ttfb: float | None = None  # seconds to the first chunk of text
     elapsed: float | None = None
     queue: float | None = None  # in-page only: seconds waiting for the page to have a free connection
+    # The app trims old messages to fit the model's tokenLimit: how many it will drop, by our over-estimate.
+    trimmed_messages: int = 0
+    estimated_tokens: int | None = None  # the app's count of what it keeps, reply reserve included
 
     @property
     def queue_ms(self) -> float | None:

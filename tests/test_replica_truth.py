@@ -1,0 +1,96 @@
+"""The replica behaves as the real OpenChat UI app was seen to, where only the replica can show it: what goes
+upstream, and the knobs for the app's own failures. What is visible on the wire is the contract suite's
+(aura_browser/testing/test_contract.py, run against the replica by tests/test_contract_suite.py)."""
+
+from __future__ import annotations
+
+import json
+
+import aiohttp
+
+from aura_browser.chat import APP_SYSTEM_PROMPT, as_messages, build_body
+from aura_browser.replica import reply_text
+from tests.cli_checks import assert_one_line_error, err, out
+from tests.conftest import run_cli
+from tests.test_ask_outcomes import env, site  # noqa: F401  (fixtures: a replica without a gate, and its profile)
+
+
+async def post_chat(url: str, body: dict | bytes) -> tuple[int, str]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url + "/api/chat", data=data) as response:
+            return response.status, await response.text()
+
+
+def raw_body(messages: list[dict], **fields) -> dict:
+    body = build_body(as_messages("placeholder"))
+    return {**body, "messages": messages, **fields}
+
+
+async def test_empty_messages_send_the_system_prompt_alone_upstream(site):
+    status, text = await post_chat(site.url, raw_body([], prompt="Be brief"))
+    assert status == 200 and text == reply_text([], "Be brief")
+    assert site.stats.last_upstream["messages"] == [] and site.stats.last_upstream["prompt"] == "Be brief"
+
+
+async def test_a_system_message_inside_messages_is_passed_through(site):
+    messages = [{"role": "system", "content": "inner"}, {"role": "user", "content": "Hi"}]
+    status, _ = await post_chat(site.url, raw_body(messages))
+    assert status == 200 and site.stats.last_upstream["messages"] == messages
+
+
+async def test_empty_prompt_null_temperature_and_the_reply_budget_are_the_apps(site):
+    status, text = await post_chat(site.url, raw_body([{"role": "user", "content": "Hi"}], prompt="",
+                                                      temperature=None))
+    assert status == 200 and text == reply_text(as_messages("Hi"), "")
+    upstream = site.stats.last_upstream
+    assert upstream["prompt"] == APP_SYSTEM_PROMPT
+    assert upstream["temperature"] == 1 and upstream["max_tokens"] == 1000
+
+
+async def test_token_limit_trimming_drops_the_oldest_then_the_question_silently(site):
+    old, new = {"role": "user", "content": "word " * 400}, {"role": "user", "content": "What is 2+2?"}
+    body = raw_body([old, {"role": "assistant", "content": "ok"}, new])
+    body["model"]["tokenLimit"] = 1200
+    status, _ = await post_chat(site.url, body)
+    assert status == 200 and site.stats.last_upstream["messages"] == body["messages"][1:]
+    body["model"]["tokenLimit"] = 500  # not even the question fits: answered anyway, about nothing
+    status, text = await post_chat(site.url, body)
+    assert status == 200 and site.stats.last_upstream["messages"] == []
+    assert text == reply_text([], "")
+
+
+async def test_a_five_megabyte_body_is_answered_with_its_message_trimmed(site):
+    huge = raw_body([{"role": "user", "content": "a" * (5 * 1024 * 1024)}])
+    status, _ = await post_chat(site.url, huge)
+    assert status == 200 and site.stats.last_upstream["messages"] == []
+
+
+def test_an_upstream_errors_message_reaches_the_user_from_the_reason_phrase(site, env):
+    site.config.update({"upstream_down": True, "reason": "This model's maximum context length is 8192 tokens."})
+    result = run_cli("ask", "--base-url", site.url, "Hi", env=env)
+    assert_one_line_error(result, 5, "site error 500 This model's maximum context length is 8192 tokens.")
+
+
+def test_a_reply_the_app_ends_early_cannot_be_told_from_a_whole_one(site, env):
+    site.config.update({"truncate_after": 20})
+    result = run_cli("ask", "--base-url", site.url, "Hi", env=env)
+    whole = reply_text(as_messages("Hi"), "")
+    assert result.returncode == 0, err(result)  # documented in the README: not detectable
+    assert out(result) == whole.encode()[:20].decode() + "\n" and err(result) == ""
+
+
+def test_a_reply_the_app_never_ends_is_met_by_the_idle_timeout(site, env):
+    site.config.update({"hang_after": 20, "chunk_size": 4})
+    result = run_cli("ask", "--base-url", site.url, "--idle-timeout", "1", "Hi", env=env)
+    assert_one_line_error(result, 6, "the reply stalled: nothing for 1s")
+    assert out(result) == reply_text(as_messages("Hi"), "").encode()[:20].decode() + "\n"
+
+
+def test_characters_split_across_upstream_packets_arrive_as_replacement_characters(site, env):
+    site.config.update({"decode_per_packet": True, "chunk_size": 16, "split_multibyte": True})
+    result = run_cli("ask", "--base-url", site.url, "Grüße", env=env)
+    assert result.returncode == 0, err(result)
+    text = out(result)
+    assert "\ufffd" in text and "ü" not in text  # every multi-byte character was cut between two packets
+    assert text.startswith("Hello! You said: Gr\ufffd")
