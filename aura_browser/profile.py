@@ -36,6 +36,9 @@ class Profile:
     base_url: str
     user_agent: str
     headers: dict[str, str] = field(default_factory=dict)
+    # The names of every header the browser sent (Host, Cookie... too), its case, in its wire order.
+    # Empty in a profile saved before it was recorded: replays then use Chromium's order.
+    header_order: list[str] = field(default_factory=list)
     storage_state: dict[str, Any] = field(default_factory=lambda: {"cookies": [], "origins": []})
     proxy: str | None = None
     driver: str = "playwright"

@@ -23,12 +23,14 @@ from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, L
 from ..gate import PAGE_STATE_JS, PageKind
 from ..origin import redact_url
 from ..profile import GATE_COOKIES, Profile
+from ..request_headers import wire_order
 
 log = logging.getLogger("aura_browser.browser")
 
 # Request headers worth replaying: what a same-origin fetch from the page really carries.
 REPLAYED_HEADERS = (
     "accept",
+    "accept-encoding",
     "accept-language",
     "origin",
     "referer",
@@ -230,7 +232,8 @@ class BrowserSession(ABC):
 
     @abstractmethod
     async def _capture_request_headers(self, key: str) -> dict[str, str]:
-        """Headers the browser really sent on a same-origin POST to api/models (made with MODELS_PROBE_JS)."""
+        """Headers the browser really sent on a same-origin POST to api/models (made with MODELS_PROBE_JS), names
+        in the case the browser sent them."""
 
     @abstractmethod
     async def _storage_state(self) -> dict[str, Any]:
@@ -317,7 +320,8 @@ class BrowserSession(ABC):
             gate_expires_at=min(gate_expiry) if gate_expiry else None,
         )
         headers = await self._capture_request_headers(profile.api_key)
-        profile.headers = {k: v for k, v in headers.items() if k in REPLAYED_HEADERS}
+        profile.headers = {k.lower(): v for k, v in headers.items() if k.lower() in REPLAYED_HEADERS}
+        profile.header_order = wire_order(headers)
         return profile
 
     async def fetch_models(self, key: str) -> tuple[int, str]:

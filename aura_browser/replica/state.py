@@ -39,6 +39,7 @@ class ReplicaStats:
     faults_stall: int = 0  # ... reply paused for stall_seconds
     last_chat_body: dict[str, Any] | None = None  # None also when the body was not JSON
     last_chat_headers: dict[str, str] = field(default_factory=dict)  # header names lower-cased
+    last_chat_header_names: list[str] = field(default_factory=list)  # as sent: the client's order and case
     chat_cookies: list[dict[str, str]] = field(default_factory=list)  # cookies of each /api/chat request
     issued_cookie_values: list[str] = field(default_factory=list)  # every cf_clearance and __cf_bm value set
     changed: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
@@ -48,10 +49,12 @@ class ReplicaStats:
             setattr(self, name, getattr(self, name) + by)
             self.changed.notify_all()
 
-    def record_chat(self, body: dict[str, Any] | None, headers: dict[str, str], cookies: dict[str, str]) -> None:
+    def record_chat(self, body: dict[str, Any] | None, headers: dict[str, str], cookies: dict[str, str],
+                    header_names: list[str] | None = None) -> None:
         with self.changed:
             self.last_chat_body = body
             self.last_chat_headers = headers
+            self.last_chat_header_names = header_names or []
             self.chat_cookies.append(cookies)
             self.chat_requests += 1
             self.changed.notify_all()

@@ -13,12 +13,15 @@ from ..chat import CHAT_PATH, encode_body
 from ..errors import NetworkError, SiteDown, StreamInterrupted
 from ..origin import join, origin_of, redact_url
 from ..profile import Profile
+from ..request_headers import replay_headers
 from .base import Timeouts
 from .replies import error_for_reply, is_text_stream, retry_delay, silence_error
 
 log = logging.getLogger("aura_browser.direct")
 
 ERROR_BODY_LIMIT = 65536
+# Headers aiohttp would add on its own; the replay sends the browser's, or none.
+SKIPPED_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 
 
 class PlainReply(NamedTuple):
@@ -49,14 +52,12 @@ class DirectTransport:
             )
         return self._session
 
-    def _headers(self, url: str) -> dict[str, str]:
-        headers = dict(self.profile.headers)
-        headers["User-Agent"] = self.profile.user_agent
-        headers["Content-Type"] = "application/json"
-        cookies = self.profile.cookies_for(url)
-        if cookies:
-            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
-        return headers
+    def _headers(self, url: str, data: bytes | None) -> list[tuple[str, str]]:
+        profile = self.profile
+        return replay_headers(
+            profile.header_order, profile.headers, profile.user_agent, profile.cookies_for(url),
+            None if data is None else len(data),
+        )
 
     async def stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
         url = join(self.profile.base_url, CHAT_PATH)
@@ -98,7 +99,8 @@ class DirectTransport:
                     response = await self._client().post(
                         url,
                         data=data,
-                        headers=self._headers(url),
+                        headers=self._headers(url, data),
+                        skip_auto_headers=SKIPPED_AUTO_HEADERS,
                         proxy=self.profile.proxy,
                         ssl=False if self.insecure else True,
                     )
@@ -126,7 +128,8 @@ class DirectTransport:
         try:
             async with asyncio.timeout(self.timeouts.first_byte):
                 async with self._client().request(
-                    method, url, data=data, headers=self._headers(url), proxy=self.profile.proxy,
+                    method, url, data=data, headers=self._headers(url, data), skip_auto_headers=SKIPPED_AUTO_HEADERS,
+                    proxy=self.profile.proxy,
                     ssl=False if self.insecure else True,
                 ) as response:
                     raw = await response.content.read(ERROR_BODY_LIMIT)
