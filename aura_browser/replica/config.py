@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+from .fingerprint import check_rules
 
 GATES = ("off", "challenge", "strict")
 
@@ -32,9 +34,13 @@ class ReplicaConfig:
     fault_rate: float = 0.0  # chance that an /api/chat request gets a random fault: drop, 500 or stall
     fault_seed: int | None = None  # seed of the random faults, for a run that can be repeated
     stall_seconds: float = 3600.0  # how long a random "stall" fault pauses the reply
+    # Which ClientHellos the strict gate lets call /api/*: "chromium" (Chromium's fingerprint), a JA4, or a JA3
+    # hash; "!" before one refuses it. A hello is admitted when no "!" rule matches it and another rule does.
+    tls_allow: list[str] = field(default_factory=lambda: ["chromium"])
 
     def __post_init__(self) -> None:
         self._check_gate(self.gate)
+        self.tls_allow = check_rules(self.tls_allow)
         if self.gate == "strict":
             self.tls = True
 
@@ -49,6 +55,8 @@ class ReplicaConfig:
             raise ValueError(f"unknown config field(s): {', '.join(unknown)}")
         if "gate" in changes:
             self._check_gate(changes["gate"])
+        if "tls_allow" in changes:
+            changes = {**changes, "tls_allow": check_rules(changes["tls_allow"])}
         if "tls" in changes and bool(changes["tls"]) != self.tls:
             # The listening socket is set up once; switching TLS would need a new server.
             raise ValueError("tls cannot be changed on a running replica")

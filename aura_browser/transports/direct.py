@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import codecs
+import contextlib
 import logging
 from typing import Any, AsyncIterator, NamedTuple
 
 import aiohttp
 
 from ..chat import CHAT_PATH, encode_body
-from ..errors import NetworkError, SiteDown, StreamInterrupted
+from ..errors import NetworkError, SiteDown
 from ..origin import join, origin_of, redact_url
 from ..profile import Profile
 from ..request_headers import replay_headers
 from .base import Timeouts
-from .replies import error_for_reply, is_text_stream, retry_delay, silence_error
+from .replies import decoded_text, error_for_reply, is_text_stream, retry_delay, silence_error
 
 log = logging.getLogger("aura_browser.direct")
 
@@ -62,28 +62,14 @@ class DirectTransport:
     async def stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
         url = join(self.profile.base_url, CHAT_PATH)
         response = await self._open(url, encode_body(body))
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        received: list[str] = []
         complete = False
         try:
-            while True:
-                try:
-                    async with asyncio.timeout(self.timeouts.first_byte if not received else self.timeouts.idle):
-                        data = await response.content.readany()
-                except asyncio.TimeoutError:
-                    raise silence_error(url, self.timeouts, received) from None
-                except aiohttp.ClientError as exc:
-                    raise StreamInterrupted(
-                        f"the connection to {origin_of(url)} broke mid-reply ({exc.__class__.__name__})",
-                        "".join(received),
-                    ) from None
-                text = decoder.decode(data, final=not data)
-                if text:
-                    received.append(text)
+            async with contextlib.aclosing(
+                decoded_text(response.content.readany, url, self.timeouts, aiohttp.ClientError)
+            ) as chunks:
+                async for text in chunks:
                     yield text
-                if not data:
-                    complete = True
-                    return
+            complete = True
         finally:
             if complete:
                 response.release()
