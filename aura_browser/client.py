@@ -1,8 +1,9 @@
 """`AuraClient`: profile in, text out, over whichever transport gets through.
 
-auto: log in when there is no usable profile; go direct; when blocked, refresh the profile once
-and retry; when still blocked, stream from inside the browser page, and remember for a while
-that direct is blocked so the next calls go straight in-page.
+auto: log in when there is no usable profile; go direct; when blocked, try impersonate (Chrome's TLS
+fingerprint, still no browser); when that is blocked too, refresh the profile once and climb again;
+when still blocked, stream from inside the browser page. The profile remembers for a while which
+tier got through, so the next calls start there.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .profile import Profile, ProfileStore
 from .tokens import check_fits
 from .transports.base import StreamStats, Timeouts, require_seconds
 from .transports.direct import DirectTransport
+from .transports.impersonate import ImpersonateTransport
 from .transports.page import PageTransport
 
 log = logging.getLogger("aura_browser")
@@ -34,7 +36,9 @@ log = logging.getLogger("aura_browser")
 # How long a profile remembers that direct requests were blocked.
 DIRECT_BLOCKED_FOR = 15 * 60.0
 
-TransportName = Literal["auto", "direct", "page"]
+TransportName = Literal["auto", "direct", "impersonate", "page"]
+# The tiers `auto` climbs, cheapest first; the last one needs a browser.
+TIERS = ("direct", "impersonate", "page")
 DriverName = Literal["playwright", "selenium"]
 
 
@@ -79,8 +83,8 @@ class AuraClient:
         cdp_url: str | None = None,
         remote_webdriver: str | None = None,
     ) -> None:
-        if transport not in ("auto", "direct", "page"):
-            raise InvalidRequest(f"unknown transport {transport!r}; use auto, direct or page")
+        if transport not in ("auto", *TIERS):
+            raise InvalidRequest(f"unknown transport {transport!r}; use auto, direct, impersonate or page")
         self.base_url = normalise_base_url(base_url)
         self.profile_name = profile
         self.store = ProfileStore(profile_dir)
@@ -105,6 +109,7 @@ class AuraClient:
         self.last_stats = StreamStats()
         self._profile: Profile | None = None
         self._direct: DirectTransport | None = None
+        self._impersonate: ImpersonateTransport | None = None
         # `webdriver`: a browser the caller already has open (Playwright Page, Selenium WebDriver).
         # Logins and the in-page fallback then run in it, and closing the client leaves it open.
         self._browser: BrowserSession | None = (
@@ -192,12 +197,14 @@ class AuraClient:
             profile.keep_local_storage(previous)  # the page's apiKey and conversations outlive a new login
         if previous is not None and previous.direct_blocked_until and previous.user_agent == profile.user_agent:
             profile.direct_blocked_until = previous.direct_blocked_until
+            profile.transport_tier = previous.transport_tier
         path = self.store.save(self.profile_name, profile)
         log.info("saved profile %r to %s (proxy %s)", self.profile_name, path, redact_url(profile.proxy) if profile.proxy else "none")
         self._profile = profile
         self._browser_has_profile = True
-        if self._direct is not None:
-            self._direct.profile = profile
+        for replay in (self._direct, self._impersonate):
+            if replay is not None:
+                replay.profile = profile
         return profile
 
     def _saved_or_none(self) -> Profile | None:
@@ -228,8 +235,12 @@ class AuraClient:
                 self._browser_has_profile = True
         return PageTransport(session, timeouts=self.timeouts)
 
-    def _mark_direct_blocked(self, profile: Profile) -> None:
+    def _remember_tier(self, profile: Profile, tier: str) -> None:
+        """Direct was blocked and `tier` got through: the next calls start there, for a while."""
+        if tier == "direct" or (profile.direct_is_blocked() and profile.transport_tier == tier):
+            return
         profile.direct_blocked_until = time.time() + DIRECT_BLOCKED_FOR
+        profile.transport_tier = tier
         self.store.save(self.profile_name, profile)
 
     # --- chat ------------------------------------------------------------------------------
@@ -264,38 +275,55 @@ class AuraClient:
         def body_for(current: Profile) -> dict[str, Any]:
             return {**body, "key": current.api_key}
 
-        in_page = self.transport == "page" or (self.transport == "auto" and profile.direct_is_blocked())
-        if not in_page:
-            direct = self._direct_transport(profile)
-            for attempt in (1, 2):
-                # `direct` is shared by concurrent streams, so remember which profile this attempt sent:
-                # a stream blocked with an old profile must not refresh the one another stream just captured.
-                sent = direct.profile
-                try:
-                    async for text in self._timed(direct.stream(body_for(sent)), stats, "direct", started):
-                        yield text
-                    if sent is self._refreshed_for_block:
-                        self._refreshed_for_block = None
-                    return
-                except Blocked as blocked:  # raised before any text, never after
-                    if attempt == 2 or sent is self._refreshed_for_block:
-                        if self.transport == "direct":
-                            raise Blocked(f"{blocked} even with a fresh profile; try --transport page") from None
-                        break
-                    log.info("direct request blocked (%s); refreshing the profile once", blocked)
-                    profile = self._refreshed_for_block = await self._refresh(sent)
-            log.info("still blocked; streaming from inside the browser page")
-            self._mark_direct_blocked(direct.profile)
-            profile = direct.profile
+        tiers = [self.transport] if self.transport != "auto" else list(TIERS[TIERS.index(profile.start_tier()):])
+        refreshed = False
+        index = 0
+        while tiers[index] != "page":
+            tier = tiers[index]
+            replay = self._replay_transport(tier, profile)
+            # A replay transport is shared by concurrent streams, so remember which profile this attempt sent:
+            # a stream blocked with an old profile must not refresh the one another stream just captured.
+            sent = replay.profile
+            try:
+                async for text in self._timed(replay.stream(body_for(sent)), stats, tier, started):
+                    yield text
+                if sent is self._refreshed_for_block:
+                    self._refreshed_for_block = None
+                if self.transport == "auto":
+                    self._remember_tier(sent, tier)
+                return
+            except Blocked as blocked:  # raised before any text, never after
+                reason = blocked
+            profile = sent
+            if index + 1 < len(tiers) and tiers[index + 1] != "page":
+                log.info("%s request blocked (%s); trying %s", tier, reason, tiers[index + 1])
+                index += 1  # a cheaper step than a login: the block may be about the TLS fingerprint only
+            elif not refreshed and sent is not self._refreshed_for_block:
+                log.info("%s request blocked (%s); refreshing the profile once", tier, reason)
+                profile = self._refreshed_for_block = await self._refresh(sent)
+                refreshed, index = True, 0
+            elif self.transport != "auto":
+                raise Blocked(f"{reason} even with a fresh profile; try --transport page") from None
+            else:
+                log.info("still blocked; streaming from inside the browser page")
+                index += 1
         page = await self._page_transport(profile)
         async for text in self._timed(page.stream(body_for(profile), stats), stats, "page", started):
             yield text
+        if self.transport == "auto":
+            self._remember_tier(profile, "page")
 
-    def _direct_transport(self, profile: Profile) -> DirectTransport:
-        if self._direct is None:
-            self._direct = DirectTransport(profile, timeouts=self.timeouts, insecure=self.insecure)
-        self._direct.profile = profile
-        return self._direct
+    def _replay_transport(self, tier: str, profile: Profile) -> DirectTransport | ImpersonateTransport:
+        if tier == "impersonate":
+            if self._impersonate is None:
+                self._impersonate = ImpersonateTransport(profile, timeouts=self.timeouts, insecure=self.insecure)
+            replay: DirectTransport | ImpersonateTransport = self._impersonate
+        else:
+            if self._direct is None:
+                self._direct = DirectTransport(profile, timeouts=self.timeouts, insecure=self.insecure)
+            replay = self._direct
+        replay.profile = profile
+        return replay
 
     @staticmethod
     async def _timed(chunks: AsyncIterator[str], stats: StreamStats, transport: str, started: float) -> AsyncIterator[str]:
@@ -346,11 +374,12 @@ class AuraClient:
     async def close(self) -> None:
         """Close the HTTP session and any browser this client started. Safe to call twice."""
         self._closed = True
-        direct, browser = self._direct, self._browser
-        self._direct = self._browser = None
+        replays = [replay for replay in (self._direct, self._impersonate) if replay is not None]
+        browser = self._browser
+        self._direct = self._impersonate = self._browser = None
         try:
-            if direct is not None:
-                await direct.aclose()
+            for replay in replays:
+                await replay.aclose()
         finally:
             if browser is not None:
                 await browser.close()

@@ -38,7 +38,8 @@ async def run_demo(question: str, echo: Callable[..., None]) -> None:
             await _ask(client, question, echo)
             replica.config.gate = "strict"
             echo("4. The replica's gate is now strict: it blocks clients whose TLS hello is not a browser's.")
-            echo("   Asking again (transport auto: direct is blocked, one refresh, then the browser page):")
+            echo("   Asking again (transport auto: direct is blocked; impersonate, Chrome's TLS fingerprint with no browser,")
+            echo("   comes next, and the browser page is the last resort):")
             await _ask(client, question, echo)
         echo(f"Done. The replica counted {replica.stats.clearances_issued} challenge(s) passed and "
              f"{replica.stats.tls_blocked} direct request(s) blocked by fingerprint.")

@@ -317,14 +317,22 @@ async def check_transport(site: SiteUnderTest, store: ProfileStore, transport: s
                  data={"ttfb_ms": ttfb, "elapsed_ms": elapsed, "chars": len(text), "logged_in": logged_in})
 
 
-def _settle_transports(direct: Check, page: Check) -> None:
-    """One working transport is enough for `auto`: the other one's failure is then a warning."""
-    if direct.status == FAILED and page.status == OK:
-        direct.status, direct.exit_code = WARNING, 0
-        direct.fix = "nothing to do: transport auto streams from inside the page (slower to start)"
-    elif page.status == FAILED and direct.status == OK:
-        page.status, page.exit_code = WARNING, 0
-        page.fix = "auto does not need it while direct works; " + page.fix
+def _settle_transports(direct: Check, impersonate: Check, page: Check) -> None:
+    """One working transport is enough for `auto`: the failure of another one is then a warning."""
+    rows = (direct, impersonate, page)
+    working = next((row for row in rows if row.status == OK), None)
+    if working is None:
+        return
+    for row in rows:
+        if row.status != FAILED:
+            continue
+        row.status, row.exit_code = WARNING, 0
+        if row is direct and working is impersonate:
+            row.fix = "nothing to do: transport auto goes on with impersonate (Chrome's TLS fingerprint, no browser)"
+        elif row is direct:
+            row.fix = "nothing to do: transport auto streams from inside the page (slower to start)"
+        else:
+            row.fix = f"auto does not need it while {working.name.removeprefix('transport ')} works; " + row.fix
 
 
 def usable_profile(site: SiteUnderTest, store: ProfileStore) -> Profile | None:
@@ -336,10 +344,16 @@ def usable_profile(site: SiteUnderTest, store: ProfileStore) -> Profile | None:
 
 async def check_transports(site: SiteUnderTest, store: ProfileStore, stranger: SiteProbe, browser: Check,
                            in_page: bool) -> list[Check]:
-    """The direct and in-page rows: a real short ask each, unless the site probe already failed."""
+    """The direct, impersonate and in-page rows: a real short ask each, unless the site probe already failed."""
     if stranger.fatal() is not None:
-        return [Check(f"transport {name}", SKIPPED, "not tried: the site probe failed") for name in ("direct", "in-page")]
+        return [Check(f"transport {name}", SKIPPED, "not tried: the site probe failed")
+                for name in ("direct", "impersonate", "in-page")]
     direct = await check_transport(site, store, "direct")
+    if direct.status == FAILED and usable_profile(site, store) is None:
+        impersonate = Check("transport impersonate", FAILED, "not tried: it needs the login that failed for direct: "
+                            + direct.detail, direct.fix, direct.exit_code, direct.data)
+    else:
+        impersonate = await check_transport(site, store, "impersonate")
     if not in_page:
         page = Check("transport in-page", SKIPPED, "skipped (--skip-in-page)")
     elif browser.status == FAILED:
@@ -349,8 +363,8 @@ async def check_transports(site: SiteUnderTest, store: ProfileStore, stranger: S
                      + direct.detail, direct.fix, direct.exit_code, direct.data)
     else:
         page = await check_transport(site, store, "page")
-    _settle_transports(direct, page)
-    return [direct, page]
+    _settle_transports(direct, impersonate, page)
+    return [direct, impersonate, page]
 
 
 async def _models_in_page(site: SiteUnderTest, profile: Profile) -> list[str] | AuraError:

@@ -41,6 +41,9 @@ class Profile:
     base_url: str
     user_agent: str
     headers: dict[str, str] = field(default_factory=dict)
+    # The names of every header the browser sent (Host, Cookie... too), its case, in its wire order.
+    # Empty in a profile saved before it was recorded: replays then use Chromium's order.
+    header_order: list[str] = field(default_factory=list)
     storage_state: dict[str, Any] = field(default_factory=lambda: {"cookies": [], "origins": []})
     proxy: str | None = None
     driver: str = "playwright"
@@ -49,6 +52,9 @@ class Profile:
     gate_expires_at: float | None = None
     direct_blocked_until: float | None = None
     models: list[dict[str, str]] | None = None  # the site's /api/models list, as of the last look
+    # While direct is blocked: the tier of `auto` that got through ("impersonate" or "page"); None is "page",
+    # what a profile from before the impersonate transport remembered.
+    transport_tier: str | None = None
 
     @property
     def origin(self) -> str:
@@ -128,6 +134,12 @@ class Profile:
         now = time.time() if now is None else now
         return self.direct_blocked_until is not None and self.direct_blocked_until > now
 
+    def start_tier(self, now: float | None = None) -> str:
+        """Where `auto` starts: direct, unless it was blocked lately; then the tier that got through."""
+        if not self.direct_is_blocked(now):
+            return "direct"
+        return self.transport_tier if self.transport_tier in ("impersonate", "page") else "page"
+
     def to_json(self) -> str:
         data = {"format": FORMAT, "version": FORMAT_VERSION, **asdict(self)}
         return json.dumps(data, indent=2, ensure_ascii=False)
@@ -167,6 +179,7 @@ class Profile:
             "headers": sorted(self.headers),
             "local_storage_keys": sorted(self.local_storage()),
             "direct_blocked_until": _iso(self.direct_blocked_until) if self.direct_is_blocked(now) else None,
+            "starts_with": self.start_tier(now),
         }
 
 

@@ -2,6 +2,7 @@
 
 import importlib.metadata
 import json
+import re
 import time
 
 import pytest
@@ -35,7 +36,7 @@ def test_an_open_replica_is_all_ok_and_says_what_it_found(make_replica, env):
     assert [c["status"] for c in report["checks"]] == ["ok"] * len(report["checks"])
     assert list(checks) == ["browser", "playwright", "selenium", "chromedriver", "profile", "gate cookie", "user agent",
                             "proxy", "site reachable", "site gate", "site deployment", "site app", "api/models",
-                            "transport direct", "transport in-page"]
+                            "transport direct", "transport impersonate", "transport in-page"]
     assert checks["browser"]["data"]["path"] == "/usr/lib/chromium/chromium"
     assert checks["browser"]["data"]["version"].startswith("Chromium ")
     assert checks["playwright"]["data"]["version"] == importlib.metadata.version("playwright")
@@ -45,7 +46,7 @@ def test_an_open_replica_is_all_ok_and_says_what_it_found(make_replica, env):
     assert checks["transport direct"]["data"]["logged_in"] is True  # no profile yet: the direct check logged in
     assert checks["transport in-page"]["data"]["logged_in"] is False
     assert "by this doctor run" in checks["profile"]["detail"]
-    assert replica.stats.chat_completed == 2
+    assert replica.stats.chat_completed == 3  # one short ask per transport
 
 
 def test_behind_a_challenge_the_table_shows_the_gate_and_no_secret(make_replica, env, profile_dir):
@@ -96,7 +97,7 @@ def test_nothing_listening_exits_6_with_a_fix(env, unused_tcp_port):
     result = run_cli("doctor", "--base-url", url, env=env)
     assert result.returncode == 6
     table = out(result)
-    assert f"site reachable     failed   DNS or connection failure: cannot reach {url}/" in table
+    assert re.search(rf"site reachable +failed +DNS or connection failure: cannot reach {re.escape(url)}/", table)
     assert "fix: check the URL, DNS, the network and --proxy" in table
     assert "Failing: site reachable (exit 6)." in table
 
@@ -119,7 +120,7 @@ def test_the_profile_rows_redact_the_proxy_password(make_replica, env, profile_d
     result = run_cli("doctor", "--base-url", replica.url, "--skip-in-page", env=env)
     table = out(result)
     assert result.returncode == 6, table  # the direct ask could not reach the proxy
-    assert f"proxy              ok       http://user:***@127.0.0.1:{unused_tcp_port}" in table
+    assert re.search(rf"proxy +ok +http://user:\*\*\*@127\.0\.0\.1:{unused_tcp_port}", table)
     assert "captured 2 h ago" in table
     assert "s3cret" not in table + err(result)
 
@@ -150,3 +151,16 @@ def test_a_failing_model_upstream_is_told_apart_from_a_gate(make_replica, env):
     assert checks["api/models"]["status"] == "failed"
     assert checks["api/models"]["detail"].startswith("the app answers, but its model upstream fails: site error 500")
     assert "fetch failed" in checks["api/models"]["detail"]
+
+
+def test_a_strict_gate_is_passed_by_impersonate_with_no_browser_for_the_ask(make_replica, env):
+    from tests.conftest import CHROME_IMPERSONATION
+
+    replica = make_replica(gate="strict")
+    code, report = doctor_json(replica.url, {**env, **CHROME_IMPERSONATION}, "--insecure", "--skip-in-page")
+    checks = rows(report)
+    assert code == 0, report
+    assert checks["transport impersonate"]["status"] == "ok", checks["transport impersonate"]
+    assert checks["transport impersonate"]["detail"].startswith("replied 'Hello!")
+    assert checks["transport direct"]["status"] == "warning"
+    assert "goes on with impersonate" in checks["transport direct"]["fix"]

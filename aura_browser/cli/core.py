@@ -232,9 +232,12 @@ def profiles_delete(name: str, profile_dir: str | None) -> None:
 @click.option("--drop-after", type=click.IntRange(min=0), help="Drop the connection after this many reply bytes.")
 @click.option("--status", type=click.IntRange(100, 599), help="Answer /api/chat with this status instead.")
 @click.option("--reason", help="Reason phrase to go with --status.")
+@click.option("--tls-allow", default="chromium", show_default=True, envvar="AURA_REPLICA_TLS_ALLOW", show_envvar=True,
+              help="Which TLS fingerprints the strict gate admits, comma-separated: 'chromium' (Chromium-like "
+                   "hellos), a JA4 or a JA3 hash; '!' before one refuses it.")
 @verbose_option
 def replica(host: str, port: int, gate: str, tls: bool, challenge_delay: float, cookie_ttl: float, chunk_size: int,
-            chunk_delay: float, drop_after: int | None, status: int | None, reason: str | None) -> None:
+            chunk_delay: float, drop_after: int | None, status: int | None, reason: str | None, tls_allow: str) -> None:
     """Run the embedded replica of OpenChat UI and its gate, for trying things out and for tests.
 
     It answers GET /, POST /api/models and POST /api/chat as the real app does, with a
@@ -247,9 +250,12 @@ def replica(host: str, port: int, gate: str, tls: bool, challenge_delay: float, 
     """
     from ..replica import ReplicaConfig, serve
 
-    config = ReplicaConfig(gate=gate, tls=tls or gate == "strict", challenge_delay=challenge_delay,
-                           cookie_ttl=cookie_ttl, chunk_size=chunk_size, chunk_delay=chunk_delay,
-                           drop_after=drop_after, status=status, reason=reason)
+    try:
+        config = ReplicaConfig(gate=gate, tls=tls or gate == "strict", challenge_delay=challenge_delay,
+                               cookie_ttl=cookie_ttl, chunk_size=chunk_size, chunk_delay=chunk_delay,
+                               drop_after=drop_after, status=status, reason=reason, tls_allow=tls_allow)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--tls-allow") from None
 
     def ready(url: str) -> None:
         click.echo(f"Replica of OpenChat UI listening on {url} (gate: {config.gate}). Ctrl-C stops it.")

@@ -184,9 +184,10 @@ class ConnectOptions(NamedTuple):
 def connect_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--transport and the timeouts of a request and of a login; collected into `connect`."""
 
-    @click.option("--transport", type=click.Choice(["auto", "direct", "page"]), default="auto", show_default=True,
-                  envvar="AURA_TRANSPORT", show_envvar=True,
-                  help="auto: direct HTTP, then a refreshed profile, then in-page.")
+    @click.option("--transport", type=click.Choice(["auto", "direct", "impersonate", "page"]), default="auto",
+                  show_default=True, envvar="AURA_TRANSPORT", show_envvar=True,
+                  help="auto: direct HTTP, then impersonate (Chrome's TLS fingerprint), then a refreshed profile, "
+                       "then in-page.")
     @click.option("--timeout", type=Seconds(min=0.1), default=60.0, show_default=True,
                   envvar="AURA_TIMEOUT", show_envvar=True,
                   help="Seconds of silence allowed (first byte and between chunks).")

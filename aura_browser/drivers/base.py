@@ -23,6 +23,7 @@ from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, N
 from ..gate import PAGE_STATE_JS, PageKind
 from ..origin import join, redact_url
 from ..profile import GATE_COOKIES, Profile, replacing
+from ..request_headers import wire_order
 from ..transports.replies import redirect_error
 
 log = logging.getLogger("aura_browser.browser")
@@ -30,6 +31,7 @@ log = logging.getLogger("aura_browser.browser")
 # Request headers worth replaying: what a same-origin fetch from the page really carries.
 REPLAYED_HEADERS = (
     "accept",
+    "accept-encoding",
     "accept-language",
     "origin",
     "referer",
@@ -241,7 +243,8 @@ class BrowserSession(ABC):
 
     @abstractmethod
     async def _capture_request_headers(self, key: str) -> dict[str, str]:
-        """Headers the browser really sent on a same-origin POST to api/models (made with MODELS_PROBE_JS)."""
+        """Headers the browser really sent on a same-origin POST to api/models (made with MODELS_PROBE_JS), names
+        in the case the browser sent them."""
 
     @abstractmethod
     async def _storage_state(self) -> dict[str, Any]:
@@ -334,7 +337,8 @@ class BrowserSession(ABC):
             gate_expires_at=min(gate_expiry) if gate_expiry else None,
         )
         headers = await self._capture_request_headers(profile.api_key)
-        profile.headers = {k: v for k, v in headers.items() if k in REPLAYED_HEADERS}
+        profile.headers = {k.lower(): v for k, v in headers.items() if k.lower() in REPLAYED_HEADERS}
+        profile.header_order = wire_order(headers)
         try:  # what the page itself lists, kept for serve's /v1/models and Aura.models
             status, text = await self.fetch_models(profile.api_key)
             profile.models = parse_model_list(text) if status == 200 else None

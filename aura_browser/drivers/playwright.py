@@ -175,7 +175,8 @@ class PlaywrightSession(BrowserSession):
         async with self._page.expect_request(lambda r: r.url == models_url and r.method == "POST") as info:
             await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
         request = await info.value
-        return await request.all_headers()
+        # headers_array keeps the names' case and the order the browser sent them in; all_headers does not.
+        return {header["name"]: header["value"] for header in await request.headers_array()}
 
     async def _storage_state(self) -> dict[str, Any]:
         return await self._context.storage_state()

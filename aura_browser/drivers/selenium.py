@@ -396,7 +396,7 @@ class SeleniumSession(BrowserSession):
                 return
             for header in request.get("headers", []):
                 value = header.get("value", {})
-                seen[header["name"].lower()] = value.get("value", "") if isinstance(value, dict) else str(value)
+                seen[header["name"]] = value.get("value", "") if isinstance(value, dict) else str(value)
             done.set()
 
         network = await self._call(lambda: self._driver.network)

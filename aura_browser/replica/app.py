@@ -132,6 +132,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
         body if isinstance(body, dict) else None,
         {name.lower(): value for name, value in request.headers.items()},
         dict(request.cookies),
+        [name.decode("latin-1") for name, _ in request.raw_headers],
     )
     if config.redirect_to:
         raise web.HTTPTemporaryRedirect(config.redirect_to)

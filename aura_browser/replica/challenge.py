@@ -16,6 +16,7 @@ import time
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from .fingerprint import admitted
 from .state import STATE, ReplicaState
 
 SOLVE_PATH = "/cdn-cgi/challenge-platform/h/b/solve"
@@ -66,8 +67,7 @@ def gate_middleware(exempt_prefix: str) -> Middleware:
 
 def _browser_connection(request: web.Request, state: ReplicaState) -> bool:
     peer = request.transport.get_extra_info("peername") if request.transport else None
-    hello = state.hello_for(tuple(peer[:2]) if peer else None)
-    return hello is not None and hello.grease
+    return admitted(state.hello_for(tuple(peer[:2]) if peer else None), state.config.tls_allow)
 
 
 def _has_clearance(request: web.Request, state: ReplicaState) -> bool:

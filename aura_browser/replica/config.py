@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from .fingerprint import check_rules
 from .models import MODELS
 
 GATES = ("off", "challenge", "strict")
@@ -41,9 +42,13 @@ class ReplicaConfig:
     hang_after: int | None = None  # after this many body bytes, send nothing more and never end the reply
     decode_per_packet: bool = False  # decode each chunk on its own, as the app does: split characters become U+FFFD
     upstream_down: bool = False  # the app's model upstream fails: /api/models and /api/chat answer 500 (`reason`)
+    # Which ClientHellos the strict gate lets call /api/*: "chromium" (Chromium's fingerprint), a JA4, or a JA3
+    # hash; "!" before one refuses it. A hello is admitted when no "!" rule matches it and another rule does.
+    tls_allow: list[str] = field(default_factory=lambda: ["chromium"])
 
     def __post_init__(self) -> None:
         self._check_gate(self.gate)
+        self.tls_allow = check_rules(self.tls_allow)
         if self.gate == "strict":
             self.tls = True
 
@@ -58,6 +63,8 @@ class ReplicaConfig:
             raise ValueError(f"unknown config field(s): {', '.join(unknown)}")
         if "gate" in changes:
             self._check_gate(changes["gate"])
+        if "tls_allow" in changes:
+            changes = {**changes, "tls_allow": check_rules(changes["tls_allow"])}
         if "tls" in changes and bool(changes["tls"]) != self.tls:
             # The listening socket is set up once; switching TLS would need a new server.
             raise ValueError("tls cannot be changed on a running replica")

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from .config import ReplicaConfig
+from .fingerprint import ja3, ja4
 from .tls import ClientHello
 
 PeerKey = tuple[Any, ...]
@@ -33,6 +34,7 @@ class ReplicaStats:
     models_requests: int = 0
     tls_hellos: int = 0  # TLS connections whose ClientHello was peeked
     tls_grease_hellos: int = 0  # ... of which carried GREASE (a browser)
+    tls_fingerprints: list[tuple[str, str]] = field(default_factory=list)  # (JA3, JA4) of the last 64 hellos
     holding: int = 0  # /api/chat streams paused by hold_after right now
     faults_drop: int = 0  # random faults injected (fault_rate): connection dropped mid-reply
     faults_error: int = 0  # ... answered 500 Error
@@ -40,6 +42,7 @@ class ReplicaStats:
     last_chat_body: dict[str, Any] | None = None  # None also when the body was not JSON
     last_upstream: dict[str, Any] | None = None  # what the app would forward to its upstream for the last chat
     last_chat_headers: dict[str, str] = field(default_factory=dict)  # header names lower-cased
+    last_chat_header_names: list[str] = field(default_factory=list)  # as sent: the client's order and case
     chat_cookies: list[dict[str, str]] = field(default_factory=list)  # cookies of each /api/chat request
     issued_cookie_values: list[str] = field(default_factory=list)  # every cf_clearance and __cf_bm value set
     changed: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
@@ -49,10 +52,12 @@ class ReplicaStats:
             setattr(self, name, getattr(self, name) + by)
             self.changed.notify_all()
 
-    def record_chat(self, body: dict[str, Any] | None, headers: dict[str, str], cookies: dict[str, str]) -> None:
+    def record_chat(self, body: dict[str, Any] | None, headers: dict[str, str], cookies: dict[str, str],
+                    header_names: list[str] | None = None) -> None:
         with self.changed:
             self.last_chat_body = body
             self.last_chat_headers = headers
+            self.last_chat_header_names = header_names or []
             self.chat_cookies.append(cookies)
             self.chat_requests += 1
             self.changed.notify_all()
@@ -60,6 +65,11 @@ class ReplicaStats:
     def record_upstream(self, upstream: dict[str, Any]) -> None:
         with self.changed:
             self.last_upstream = upstream
+            self.changed.notify_all()
+
+    def record_fingerprint(self, ja3: str, ja4: str) -> None:
+        with self.changed:
+            self.tls_fingerprints = [*self.tls_fingerprints[-63:], (ja3, ja4)]
             self.changed.notify_all()
 
     def record_issued(self, *values: str) -> None:
@@ -122,6 +132,8 @@ class ReplicaState:
         while len(self.hellos) > _MAX_HELLOS:
             self.hellos.popitem(last=False)
         self.stats.bump("tls_hellos")
+        if hello is not None:
+            self.stats.record_fingerprint(ja3(hello), ja4(hello))
         if hello is not None and hello.grease:
             self.stats.bump("tls_grease_hellos")
 

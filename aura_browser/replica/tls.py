@@ -1,7 +1,6 @@
 """TLS for the replica: a self-signed certificate, and reading a connection's ClientHello before the handshake.
 
-The strict gate tells browsers from scripts the way Cloudflare's JA3/JA4 checks do, reduced to one trait:
-Chromium always sends GREASE values (RFC 8701) among its cipher suites and extensions; OpenSSL never does.
+The strict gate tells browsers from scripts the way Cloudflare's JA3/JA4 checks do: see fingerprint.py.
 """
 
 from __future__ import annotations
@@ -21,12 +20,21 @@ _HANDSHAKE = 0x16
 _CLIENT_HELLO = 0x01
 
 
+_GROUPS, _POINT_FORMATS, _SIGNATURE_ALGORITHMS, _ALPN, _SUPPORTED_VERSIONS = 10, 11, 13, 16, 43
+
+
 @dataclass(frozen=True)
 class ClientHello:
-    """What the gate needs from a ClientHello."""
+    """What the gate needs from a ClientHello: all that JA3 and JA4 are made of."""
 
     ciphers: tuple[int, ...]
-    extensions: tuple[int, ...]
+    extensions: tuple[int, ...]  # in the order sent
+    version: int = 0  # the legacy client_version field
+    supported_versions: tuple[int, ...] = ()
+    groups: tuple[int, ...] = ()
+    point_formats: tuple[int, ...] = ()
+    signature_algorithms: tuple[int, ...] = ()
+    alpn: tuple[str, ...] = ()
 
     @property
     def grease(self) -> bool:
@@ -46,6 +54,7 @@ def parse_client_hello(record: bytes) -> ClientHello | None:
     if len(record) < _RECORD_HEADER + 4 or record[0] != _HANDSHAKE or record[_RECORD_HEADER] != _CLIENT_HELLO:
         return None
     data = record[_RECORD_HEADER + 4 :]
+    version = int.from_bytes(data[0:2], "big")
     pos = 2 + 32  # client_version, random
     try:
         pos += 1 + data[pos]  # session id
@@ -57,12 +66,42 @@ def parse_client_hello(record: bytes) -> ClientHello | None:
     except IndexError:
         return None
     extensions: list[int] = []
+    payloads: dict[int, bytes] = {}
     end = min(len(data), pos + 2 + int.from_bytes(data[pos : pos + 2], "big"))
     pos += 2
     while pos + 4 <= end:
-        extensions.append(int.from_bytes(data[pos : pos + 2], "big"))
-        pos += 4 + int.from_bytes(data[pos + 2 : pos + 4], "big")
-    return ClientHello(ciphers=ciphers, extensions=tuple(extensions))
+        kind = int.from_bytes(data[pos : pos + 2], "big")
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        extensions.append(kind)
+        payloads[kind] = data[pos + 4 : pos + 4 + length]
+        pos += 4 + length
+    return ClientHello(
+        ciphers=ciphers,
+        extensions=tuple(extensions),
+        version=version,
+        supported_versions=_numbers(payloads.get(_SUPPORTED_VERSIONS, b""), 2, length_bytes=1),
+        groups=_numbers(payloads.get(_GROUPS, b""), 2, length_bytes=2),
+        point_formats=_numbers(payloads.get(_POINT_FORMATS, b""), 1, length_bytes=1),
+        signature_algorithms=_numbers(payloads.get(_SIGNATURE_ALGORITHMS, b""), 2, length_bytes=2),
+        alpn=_protocols(payloads.get(_ALPN, b"")),
+    )
+
+
+def _numbers(payload: bytes, size: int, length_bytes: int) -> tuple[int, ...]:
+    """A length-prefixed list of `size`-byte numbers, as far as the payload goes."""
+    body = payload[length_bytes : length_bytes + int.from_bytes(payload[:length_bytes], "big")]
+    return tuple(int.from_bytes(body[i : i + size], "big") for i in range(0, len(body) - size + 1, size))
+
+
+def _protocols(payload: bytes) -> tuple[str, ...]:
+    """ALPN's protocol names, in the client's order of preference."""
+    names: list[str] = []
+    pos = 2
+    while pos < len(payload):
+        length = payload[pos]
+        names.append(payload[pos + 1 : pos + 1 + length].decode("latin-1"))
+        pos += 1 + length
+    return tuple(names)
 
 
 async def peek_first_record(sock: socket.socket, timeout: float = 10.0) -> bytes:
@@ -117,7 +156,10 @@ def server_context() -> ssl.SSLContext:
     cert, key = _certificate_files()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
+    # aiohttp's server speaks HTTP/1.1 only; clients offering h2 first (Chrome, curl_cffi) fall back to it.
     ctx.set_alpn_protocols(["http/1.1"])
+    # No session tickets: a resumed hello adds pre_shared_key and so changes its JA4; every hello stays a full one.
+    ctx.num_tickets = 0
     return ctx
 
 

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import codecs
+import contextlib
 import logging
 from typing import Any, AsyncIterator, NamedTuple
 
 import aiohttp
 
 from ..chat import CHAT_PATH, encode_body
-from ..errors import NetworkError, SiteDown, StreamInterrupted
+from ..errors import NetworkError, SiteDown
 from ..origin import join, origin_of, redact_url
 from ..profile import Profile
+from ..request_headers import replay_headers
 from .base import Timeouts
-from .replies import error_for_reply, is_text_stream, retry_delay, silence_error
+from .replies import decoded_text, error_for_reply, is_text_stream, retry_delay, silence_error
 
 log = logging.getLogger("aura_browser.direct")
 
 ERROR_BODY_LIMIT = 65536
+# Headers aiohttp would add on its own; the replay sends the browser's, or none.
+SKIPPED_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 
 
 class PlainReply(NamedTuple):
@@ -49,40 +52,24 @@ class DirectTransport:
             )
         return self._session
 
-    def _headers(self, url: str) -> dict[str, str]:
-        headers = dict(self.profile.headers)
-        headers["User-Agent"] = self.profile.user_agent
-        headers["Content-Type"] = "application/json"
-        cookies = self.profile.cookies_for(url)
-        if cookies:
-            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
-        return headers
+    def _headers(self, url: str, data: bytes | None) -> list[tuple[str, str]]:
+        profile = self.profile
+        return replay_headers(
+            profile.header_order, profile.headers, profile.user_agent, profile.cookies_for(url),
+            None if data is None else len(data),
+        )
 
     async def stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
         url = join(self.profile.base_url, CHAT_PATH)
         response = await self._open(url, encode_body(body))
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        received: list[str] = []
         complete = False
         try:
-            while True:
-                try:
-                    async with asyncio.timeout(self.timeouts.first_byte if not received else self.timeouts.idle):
-                        data = await response.content.readany()
-                except asyncio.TimeoutError:
-                    raise silence_error(url, self.timeouts, received) from None
-                except aiohttp.ClientError as exc:
-                    raise StreamInterrupted(
-                        f"the connection to {origin_of(url)} broke mid-reply ({exc.__class__.__name__})",
-                        "".join(received),
-                    ) from None
-                text = decoder.decode(data, final=not data)
-                if text:
-                    received.append(text)
+            async with contextlib.aclosing(
+                decoded_text(response.content.readany, url, self.timeouts, aiohttp.ClientError)
+            ) as chunks:
+                async for text in chunks:
                     yield text
-                if not data:
-                    complete = True
-                    return
+            complete = True
         finally:
             if complete:
                 response.release()
@@ -98,7 +85,8 @@ class DirectTransport:
                     response = await self._client().post(
                         url,
                         data=data,
-                        headers=self._headers(url),
+                        headers=self._headers(url, data),
+                        skip_auto_headers=SKIPPED_AUTO_HEADERS,
                         proxy=self.profile.proxy,
                         ssl=False if self.insecure else True,
                         allow_redirects=False,  # a redirect would re-send the prompt elsewhere
@@ -130,7 +118,8 @@ class DirectTransport:
         try:
             async with asyncio.timeout(self.timeouts.first_byte):
                 async with self._client().request(
-                    method, url, data=data, headers=self._headers(url), proxy=self.profile.proxy,
+                    method, url, data=data, headers=self._headers(url, data), skip_auto_headers=SKIPPED_AUTO_HEADERS,
+                    proxy=self.profile.proxy,
                     ssl=False if self.insecure else True, allow_redirects=method == "GET",
                 ) as response:
                     raw = await response.content.read(ERROR_BODY_LIMIT)

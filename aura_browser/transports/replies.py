@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import codecs
 import time
 from email.utils import parsedate_to_datetime
-from typing import Mapping
+from typing import AsyncIterator, Awaitable, Callable, Mapping
 from urllib.parse import urljoin
 
 from ..errors import (
@@ -85,3 +87,34 @@ def silence_error(url: str, timeouts: Timeouts, received: list[str]) -> NetworkE
     if not received:
         return ResponseTimeout(f"no reply from {url} within {timeouts.first_byte:g}s")
     return StreamInterrupted(f"the reply stalled: nothing for {timeouts.idle:g}s", "".join(received))
+
+
+async def decoded_text(
+    read: Callable[[], Awaitable[bytes]],
+    url: str,
+    timeouts: Timeouts,
+    broken: type[BaseException] | tuple[type[BaseException], ...],
+    describe: Callable[[BaseException], str] = lambda exc: exc.__class__.__name__,
+) -> AsyncIterator[str]:
+    """A reply's text as `read` gets its bytes (b"" at its end), decoded as UTF-8 across chunk borders.
+
+    Silence past the first-byte or idle timeout, or a `broken` connection, raises with the text so far.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    received: list[str] = []
+    while True:
+        try:
+            async with asyncio.timeout(timeouts.first_byte if not received else timeouts.idle):
+                data = await read()
+        except asyncio.TimeoutError:
+            raise silence_error(url, timeouts, received) from None
+        except broken as exc:
+            raise StreamInterrupted(
+                f"the connection to {origin_of(url)} broke mid-reply ({describe(exc)})", "".join(received)
+            ) from None
+        text = decoder.decode(data, final=not data)
+        if text:
+            received.append(text)
+            yield text
+        if not data:
+            return

@@ -1,0 +1,81 @@
+"""The headers a replayed request carries: the browser's names, case, values and order, and nothing else.
+
+A gate can compare a request's header order, case and Accept-Encoding with the user agent it claims, so the
+replays (direct, impersonate) send exactly what the profile's browser sent on a same-origin fetch.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+# Chromium's order on the wire for a same-origin fetch POST over HTTP/1.1 (tests/test_wire.py checks it
+# against what the browser really sends). CDP and BiDi report request headers sorted by name, so a capture
+# sees which headers were sent, and their case, but not their order: this table puts them back in it.
+CHROMIUM_ORDER = (
+    "Host",
+    "Connection",
+    "Content-Length",
+    "sec-ch-ua-platform",
+    "User-Agent",
+    "sec-ch-ua",
+    "Content-Type",
+    "sec-ch-ua-mobile",
+    "Accept",
+    "Origin",
+    "Sec-Fetch-Site",
+    "Sec-Fetch-Mode",
+    "Sec-Fetch-Dest",
+    "Referer",
+    "Accept-Encoding",
+    "Accept-Language",
+    "Cookie",
+)
+_RANK = {name.lower(): rank for rank, name in enumerate(CHROMIUM_ORDER)}
+_CASE = {name.lower(): name for name in CHROMIUM_ORDER}
+# What Chromium has sent since version 123; used for a profile captured before Accept-Encoding was kept.
+CHROMIUM_ACCEPT_ENCODING = "gzip, deflate, br, zstd"
+# Written by the HTTP client itself (Host from the URL; Content-Length from the body), at the browser's place.
+_CLIENT_WRITES = {"host"}
+
+
+def wire_order(names: Iterable[str]) -> list[str]:
+    """Captured header names (their case kept) in the order Chromium sends them; names it does not know
+    keep their captured order, after the known ones. HTTP/2 pseudo-headers (`:path`...) are left out."""
+    captured = [name for name in names if not name.startswith(":")]
+    known = sorted((name for name in captured if name.lower() in _RANK), key=lambda name: _RANK[name.lower()])
+    return known + [name for name in captured if name.lower() not in _RANK]
+
+
+def replay_headers(
+    order: list[str],
+    captured: dict[str, str],
+    user_agent: str,
+    cookies: dict[str, str],
+    body_length: int | None,
+) -> list[tuple[str, str]]:
+    """(name, value) pairs in the browser's order and case.
+
+    `order` is the profile's header_order (empty for a profile from before it was recorded: Chromium's order
+    then); `captured` the profile's headers, names lower case. `body_length` None means a request without a body.
+    """
+    values = dict(captured)
+    values["user-agent"] = user_agent
+    values.setdefault("accept-encoding", CHROMIUM_ACCEPT_ENCODING)
+    if not order or any(name.lower() == "connection" for name in order):
+        values["connection"] = "keep-alive"
+    if body_length is not None:
+        values["content-type"] = "application/json"
+        values["content-length"] = str(body_length)
+    if cookies:
+        values["cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    for name in _CLIENT_WRITES:
+        values.pop(name, None)
+    pairs = []
+    for name in order or CHROMIUM_ORDER:
+        value = values.pop(name.lower(), None)
+        if value is not None:
+            pairs.append((name, value))
+    # Values the recorded order does not name (Cookie, when the capture had none yet) go last, as Cookie does.
+    for name, value in values.items():
+        pairs.append((_CASE.get(name, name), value))
+    return pairs

@@ -1,0 +1,222 @@
+"""The impersonate transport: replay POST /api/chat with curl_cffi, whose libcurl shakes hands like Chrome.
+
+A gate that fingerprints TLS (JA3/JA4) or HTTP/2 settings tells aiohttp from a browser; curl_cffi sends the
+ClientHello, ALPN (h2 first) and HTTP/2 frames of a real Chrome version, so the profile's cookie, user agent
+and headers are replayed with no browser. The Chrome target is the one nearest the profile's Chrome major.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+from typing import Any, AsyncIterator
+
+from ..chat import CHAT_PATH, encode_body
+from ..errors import NetworkError, SiteDown
+from ..origin import join, origin_of, redact_url
+from ..profile import Profile
+from ..request_headers import replay_headers
+from .base import Timeouts
+from .direct import ERROR_BODY_LIMIT
+from .replies import decoded_text, error_for_reply, is_text_stream, retry_delay, silence_error
+
+log = logging.getLogger("aura_browser.impersonate")
+
+# AURA_IMPERSONATE names a curl_cffi target to use instead of the nearest Chrome (chrome152, firefox147...).
+TARGET_VARIABLE = "AURA_IMPERSONATE"
+_CHROME_TARGET = re.compile(r"^chrome(\d+)$")
+_CHROME_MAJOR = re.compile(r"Chrome/(\d+)")
+
+# curl error codes (CurlECode), by what they mean to the user.
+_CANNOT_RESOLVE, _CANNOT_CONNECT = 6, 7
+_PROXY_FAILURES = {5, 97}  # COULDNT_RESOLVE_PROXY, PROXY
+_CERTIFICATE = {51, 60, 77}  # PEER_FAILED_VERIFICATION, SSL_CACERT, SSL_CACERT_BADFILE
+_HANDSHAKE = {35}  # SSL_CONNECT_ERROR
+_TIMED_OUT = 28
+
+
+def chrome_targets() -> list[tuple[int, str]]:
+    """(major, name) of every plain Chrome target this curl_cffi can impersonate, oldest first."""
+    from curl_cffi import BrowserType
+
+    found = {int(m.group(1)): b.value for b in BrowserType if (m := _CHROME_TARGET.match(b.value))}
+    return sorted(found.items())
+
+
+def profile_chrome_major(profile: Profile) -> int | None:
+    major = profile.browser_version.split(".")[0]
+    if major.isdigit():
+        return int(major)
+    found = _CHROME_MAJOR.search(profile.user_agent)
+    return int(found.group(1)) if found else None
+
+
+def target_for(profile: Profile) -> str:
+    """The curl_cffi target to impersonate: $AURA_IMPERSONATE, else the Chrome target nearest the profile's
+    Chrome major (the newer one on a tie), else the newest Chrome target."""
+    chosen = os.environ.get(TARGET_VARIABLE, "").strip()
+    if chosen:
+        return chosen
+    targets = chrome_targets()
+    major = profile_chrome_major(profile)
+    if major is None:
+        return targets[-1][1]
+    return min(targets, key=lambda target: (abs(target[0] - major), -target[0]))[1]
+
+
+class ImpersonateTransport:
+    name = "impersonate"
+
+    def __init__(self, profile: Profile, *, timeouts: Timeouts = Timeouts(), insecure: bool = False) -> None:
+        self.profile = profile
+        self.timeouts = timeouts
+        self.insecure = insecure
+        self._session: Any = None  # one curl_cffi AsyncSession, shared by concurrent streams
+        self._announced: str | None = None
+
+    def _client(self) -> Any:
+        from curl_cffi import CurlOpt
+        from curl_cffi.requests import AsyncSession
+
+        if self._session is None:
+            self._session = AsyncSession(
+                max_clients=64,
+                trust_env=False,  # the profile decides the proxy, as for direct
+                curl_options={CurlOpt.CONNECTTIMEOUT_MS: int(self.timeouts.connect * 1000)},
+            )
+        return self._session
+
+    def _target(self) -> str:
+        target = target_for(self.profile)
+        if target != self._announced:
+            self._announced = target
+            log.info("impersonating %s (curl_cffi) for a profile of Chrome %s", target,
+                     profile_chrome_major(self.profile) or "?")
+        return target
+
+    async def _request(self, method: str, url: str, data: bytes | None, stream: bool) -> Any:
+        profile = self.profile
+        headers = replay_headers(
+            profile.header_order, profile.headers, profile.user_agent, profile.cookies_for(url),
+            None if data is None else len(data),
+        )
+        encoding = next((value for name, value in headers if name.lower() == "accept-encoding"), None)
+        return await self._client().request(
+            method, url,
+            data=data,
+            headers=headers,
+            default_headers=False,  # the profile's headers, not curl_cffi's idea of Chrome's
+            accept_encoding=encoding,  # decode what the browser said it accepts
+            impersonate=self._target(),
+            proxy=profile.proxy,
+            verify=not self.insecure,
+            allow_redirects=False,
+            http_version="v2tls",  # as Chrome: HTTP/2 where TLS offers it (ALPN h2 first), else HTTP/1.1, no h2c
+            timeout=None,  # first-byte and idle timeouts are ours; the connect timeout is a curl option
+            discard_cookies=True,  # cookies come from the profile, per request; nothing the site sets is kept
+            stream=stream,
+        )
+
+    async def stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
+        url = join(self.profile.base_url, CHAT_PATH)
+        response = await self._open(url, encode_body(body))
+        body_chunks = response.aiter_content()
+        complete = False
+        try:
+            # Every curl_cffi request error is an OSError.
+            async with contextlib.aclosing(
+                decoded_text(lambda: anext(body_chunks, b""), url, self.timeouts, OSError, _describe)
+            ) as chunks:
+                async for text in chunks:
+                    yield text
+            complete = True
+        finally:
+            await body_chunks.aclose()
+            if not complete:
+                await self._abort(response)
+
+    async def _abort(self, response: Any) -> None:
+        """Stop a transfer that is still running: its connection is closed, not read to the end."""
+        task, session = response.astream_task, self._session
+        if task is None or task.done():
+            return  # ended by itself; its curl handle may already serve another request
+        response.quit_now.set()
+        if session is not None and response.curl is not None:
+            try:
+                session.acurl.remove_handle(response.curl)
+            except Exception as exc:  # libcurl may refuse a handle it has just finished with
+                log.debug("stopping a transfer: %s", exc.__class__.__name__)
+        await asyncio.gather(asyncio.shield(task), return_exceptions=True)
+
+    async def _open(self, url: str, data: bytes) -> Any:
+        """Send the request; return a reply that is a text stream, or raise what it is instead."""
+        retried = False
+        while True:
+            try:
+                async with asyncio.timeout(self.timeouts.first_byte):
+                    response = await self._request("POST", url, data, stream=True)
+                    headers = {name.lower(): value for name, value in response.headers.items()}
+                    if is_text_stream(response.status_code, headers):
+                        return response
+                    try:
+                        raw = await _read_limited(response)
+                    finally:
+                        await self._abort(response)
+            except asyncio.TimeoutError:
+                raise silence_error(url, self.timeouts, []) from None
+            except OSError as exc:
+                raise self._connection_error(url, exc) from None
+            delay = retry_delay(response.status_code, headers)
+            if delay is not None and not retried:
+                retried = True
+                log.info("429 from %s; retrying once in %.1fs", origin_of(url), delay)
+                await asyncio.sleep(delay)
+                continue
+            raise error_for_reply(url, response.status_code, response.reason or "", headers,
+                                  raw.decode("utf-8", "replace"))
+
+    def _connection_error(self, url: str, exc: OSError) -> NetworkError:
+        site = origin_of(url)
+        code = int(getattr(exc, "code", 0) or 0)
+        if "407" in str(exc):
+            return NetworkError("the proxy refused its user or password (407); check them in --proxy")
+        if code in _PROXY_FAILURES or exc.__class__.__name__ == "ProxyError":
+            return SiteDown(f"cannot reach the proxy {redact_url(self.profile.proxy or '')}")
+        if code == _CANNOT_CONNECT:
+            return SiteDown(f"cannot reach {url}: Connection refused")
+        if code == _CANNOT_RESOLVE:
+            return SiteDown(f"cannot reach {url}: the name does not resolve")
+        if code in _CERTIFICATE:
+            return NetworkError(f"TLS certificate of {site} is not trusted; pass --insecure to accept it")
+        if code in _HANDSHAKE:
+            return NetworkError(f"TLS handshake with {site} failed; if it uses a self-signed certificate, pass --insecure")
+        if code == _TIMED_OUT:
+            return SiteDown(f"cannot reach {url}: timed out connecting after {self.timeouts.connect:g}s")
+        return NetworkError(f"{site} closed the connection before replying ({_describe(exc)})")
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+async def _read_limited(response: Any) -> bytes:
+    """At most ERROR_BODY_LIMIT bytes of a reply that is not a chat stream; the rest is not waited for."""
+    raw = bytearray()
+    chunks = response.aiter_content()
+    try:
+        async for chunk in chunks:
+            raw += chunk
+            if len(raw) >= ERROR_BODY_LIMIT:
+                break
+    finally:
+        await chunks.aclose()
+    return bytes(raw[:ERROR_BODY_LIMIT])
+
+
+def _describe(exc: BaseException) -> str:
+    code = getattr(exc, "code", None)
+    return f"curl error {int(code)}" if code else exc.__class__.__name__

@@ -1,0 +1,149 @@
+"""The impersonate transport behind the strict gate: Chrome's TLS fingerprint with no browser, and what refuses it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from aura_browser.chat import as_messages
+from aura_browser.errors import Blocked
+from aura_browser.profile import ProfileStore
+from aura_browser.replica import reply_text
+from aura_browser.transports.impersonate import chrome_targets, target_for
+from tests.cli_checks import cli_process, err, finish
+from tests.conftest import CHROME_IMPERSONATION, chromium_pids, run_cli, wait_for_no_new_chromium
+from tests.test_direct import save_plain_profile
+
+HI = reply_text(as_messages("Hi"), "")
+
+
+def last_ja4(replica) -> str:
+    return replica.stats.tls_fingerprints[-1][1]
+
+
+async def logged_in(make_replica, make_client, **config):
+    """A strict replica and a profile for it (the login is the only browser); the browser's own JA4."""
+    replica = make_replica(gate="strict", **config)
+    login = make_client(replica.url)
+    await login.login()
+    await login.close()
+    return replica, last_ja4(replica)
+
+
+async def test_the_strict_gate_refuses_aiohttp_and_admits_impersonate_with_the_browsers_own_ja4(
+    make_replica, make_client, chrome_impersonation
+):
+    replica, browser_ja4 = await logged_in(make_replica, make_client)
+    with pytest.raises(Blocked):
+        await make_client(replica.url, transport="direct").ask("Hi")
+    assert replica.stats.tls_blocked >= 1
+
+    blocked = replica.stats.tls_blocked
+    client = make_client(replica.url, transport="impersonate")
+    assert await client.ask("Hi") == HI
+    assert client.last_stats.transport == "impersonate"
+    assert replica.stats.tls_blocked == blocked
+    assert last_ja4(replica) == browser_ja4  # JA4 sorts what Chromium shuffles: the hellos are the same
+    assert replica.stats.last_chat_headers["user-agent"] == client.profile.user_agent
+    assert set(replica.stats.chat_cookies[-1]) == {"cf_clearance", "__cf_bm"}
+
+
+@pytest.mark.parametrize("target", ["firefox147", "safari260"])
+async def test_a_curl_cffi_target_of_another_browser_is_refused_by_the_chromium_rule(
+    make_replica, make_client, monkeypatch, target
+):
+    replica, _ = await logged_in(make_replica, make_client)
+    monkeypatch.setenv("AURA_IMPERSONATE", target)
+    blocked = replica.stats.tls_blocked
+    with pytest.raises(Blocked, match="try --transport page"):
+        await make_client(replica.url, transport="impersonate").ask("Hi")
+    assert replica.stats.tls_blocked == blocked + 2  # with the profile, and again after one refresh
+
+
+async def test_tls_allow_admits_a_named_fingerprint_and_refuses_another(make_replica, make_client, monkeypatch):
+    replica, browser_ja4 = await logged_in(make_replica, make_client)
+    monkeypatch.setenv("AURA_IMPERSONATE", "safari260")  # GREASE, but not Chromium's cipher suites
+    safari = make_client(replica.url, transport="impersonate")
+    seen = len(replica.stats.tls_fingerprints)
+    with pytest.raises(Blocked):
+        await safari.ask("Hi")
+    safari_ja4 = replica.stats.tls_fingerprints[seen][1]  # its first hello; the refresh's browser came after it
+    assert safari_ja4 != browser_ja4
+
+    replica.config.update({"tls_allow": ["chromium", safari_ja4]})
+    assert await make_client(replica.url, transport="impersonate").ask("Hi") == HI
+
+    replica.config.update({"tls_allow": ["chromium", "!" + safari_ja4]})
+    with pytest.raises(Blocked):
+        await make_client(replica.url, transport="impersonate").ask("Hi")
+
+
+async def test_the_page_takes_over_when_impersonate_is_refused_too(make_replica, make_client, monkeypatch, profile_dir):
+    replica, browser_ja4 = await logged_in(make_replica, make_client)
+    # A gate that admits only this Chromium's own fingerprint; an older Chrome target's hello differs from it.
+    replica.config.update({"tls_allow": [browser_ja4]})
+    monkeypatch.setenv("AURA_IMPERSONATE", "chrome131")
+    client = make_client(replica.url)
+    assert await client.ask("Hi") == HI
+    assert client.last_stats.transport == "page"
+    assert replica.stats.tls_blocked >= 4  # direct, impersonate; one refresh; direct, impersonate
+    assert ProfileStore(profile_dir).load("default").start_tier() == "page"
+
+
+def test_auto_gets_through_the_strict_gate_with_no_browser_for_the_ask(make_replica, profile_dir, chrome_impersonation):
+    replica = make_replica(gate="strict")
+    env = {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30", **CHROME_IMPERSONATION}
+    login = run_cli("login", "--base-url", replica.url, "--insecure", env=env)
+    assert login.returncode == 0, err(login)
+    before = chromium_pids()
+    seen: set[int] = set()
+    with cli_process("ask", "--base-url", replica.url, "--insecure", "--json", "-v", "Hi", env=env) as process:
+        while process.poll() is None:  # every Chromium this run starts, while it runs
+            seen |= chromium_pids() - before
+            time.sleep(0.02)
+        result = finish(process)
+    assert result.returncode == 0, err(result)
+    assert not seen, "the ask started a browser"
+    answer = json.loads(result.stdout)
+    assert answer["text"] == HI and answer["transport"] == "impersonate"
+    assert f"impersonating {target_for(ProfileStore(profile_dir).load('default'))}" in err(result)
+    assert ProfileStore(profile_dir).load("default").start_tier() == "impersonate"
+
+    blocked = replica.stats.tls_blocked
+    again = run_cli("ask", "--base-url", replica.url, "--insecure", "--json", "Hi", env=env)
+    assert json.loads(again.stdout)["transport"] == "impersonate"
+    assert replica.stats.tls_blocked == blocked  # the profile remembered: direct was not tried again
+    wait_for_no_new_chromium(before)
+
+
+def test_the_target_is_the_chrome_nearest_the_profiles_major(monkeypatch, profile_dir):
+    monkeypatch.setenv("AURA_IMPERSONATE", "")
+    majors = [major for major, _ in chrome_targets()]
+    profile = save_plain_profile(profile_dir, "http://127.0.0.1:9")
+    for wanted in (majors[0] - 5, majors[0], majors[-1] + 30):
+        profile.browser_version = f"{wanted}.0.1.2"
+        nearest = min(majors, key=lambda major: (abs(major - wanted), -major))
+        assert target_for(profile) == f"chrome{nearest}"
+
+
+async def test_concurrent_streams_share_one_session_and_leaving_one_closes_its_transfer(
+    make_replica, make_client, profile_dir, chrome_impersonation
+):
+    replica = make_replica(gate="off", hold_after=1)
+    save_plain_profile(profile_dir, replica.url)
+    client = make_client(replica.url, transport="impersonate")
+    held = client.stream(as_messages("Hi"))
+    await anext(held)
+    session = client._impersonate._session
+    await held.aclose()  # the caller leaves mid-reply: the transfer is closed, not read to its end
+    assert await asyncio.to_thread(replica.stats.wait_until, lambda s: s.holding == 0, 10)
+    assert replica.stats.chat_completed == 0
+
+    replica.config.update({"hold_after": None})
+    prompts = [f"question {n}" for n in range(6)]
+    answers = await asyncio.gather(*(client.ask(prompt) for prompt in prompts))
+    assert answers == [reply_text(as_messages(prompt), "") for prompt in prompts]
+    assert client._impersonate._session is session
