@@ -131,3 +131,20 @@ async def test_the_in_page_stream_leaves_nothing_in_the_pages_world(replica, mak
         isolated_context=False,
     )
     assert main_world == [[], []]
+
+
+async def test_a_callers_patchright_page_is_adopted_and_streams_unseen(replica, make_client):
+    from patchright.async_api import async_playwright
+
+    async with async_playwright() as patchright:
+        browser = await patchright.chromium.launch(executable_path=find_chromium(), headless=True)
+        try:
+            page = await browser.new_page()
+            client = make_client(replica.url, transport="page", webdriver=page)
+            assert await client.ask("Hi from a patchright page")
+            assert client.last_stats.transport == "page"
+            leftovers = "() => Object.getOwnPropertyNames(window).filter((n) => /^(__aura|__playwright|__pw)/.test(n))"
+            assert await page.evaluate(leftovers, isolated_context=False) == []
+            assert not page.is_closed()
+        finally:
+            await browser.close()
