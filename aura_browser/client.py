@@ -20,6 +20,7 @@ from .chat import (
 )
 from .drivers.adopt import adopt_browser
 from .drivers.base import BrowserSession, LaunchOptions
+from .drivers.display import choose_mode
 from .drivers.remote import driver_for
 from .environment import DEFAULT_BASE_URL
 from .errors import AuraError, Blocked, InvalidRequest, LoginRequired
@@ -75,7 +76,7 @@ class AuraClient:
         browser: str | None = None,
         proxy: str | None = None,
         insecure: bool = False,
-        headless: bool = True,
+        headless: bool | None = None,
         timeouts: Timeouts | None = None,
         login_timeout: float = 120.0,
         webdriver: Any = None,
@@ -187,7 +188,7 @@ class AuraClient:
                 return await self._capture_and_save()
 
     async def _capture_and_save(self) -> Profile:
-        log.info("logging in to %s (%s, %s)", self.base_url, self.driver, "headless" if self.launch_options.headless else "headed")
+        log.info("logging in to %s (%s, %s)", self.base_url, self.driver, choose_mode(self.launch_options.headless).describe())
         async with self._browser_lock:
             session = self._browser_session()
             await session.open(None)

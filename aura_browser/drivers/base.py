@@ -137,7 +137,7 @@ def normal_user_agent(browser_version: str) -> str:
 @dataclass
 class LaunchOptions:
     executable: str | None = None  # None: find_chromium()
-    headless: bool = True
+    headless: bool | None = None  # None: the stealthy default; drivers.display.choose_mode decides
     proxy: str | None = None
     insecure: bool = False
     timeout: float = 120.0  # how long the gate may take
@@ -283,6 +283,13 @@ class BrowserSession(ABC):
         await self._new_page(profile, self.user_agent)
         await self._pass_gate()
 
+    async def visit(self, url: str) -> None:
+        """Open `url` in a fresh context, with no profile and no gate to pass (doctor --stealth, detector pages)."""
+        await self.version()
+        self.user_agent = normal_user_agent(self.browser_version)
+        await self._new_page(None, self.user_agent)
+        self.last_status = await self._goto(url)
+
     async def _pass_gate(self) -> None:
         started = time.monotonic()
         log.info("opening %s in %s", self.base_url, self.driver_name)
@@ -290,14 +297,15 @@ class BrowserSession(ABC):
         try:
             state = await self._wait_for(SETTLED_STATE_JS, self.options.timeout)
         except asyncio.TimeoutError:
-            raise GateNotPassed(await self._describe_failure("the gate was not passed")) from None
+            raise GateNotPassed(await self._describe_failure("the gate was not passed", self.options.timeout)) from None
+        waited = time.monotonic() - started
         if state == PageKind.APP:
-            log.info("gate passed in %.2fs", time.monotonic() - started)
+            log.info("gate passed in %.2fs", waited)
             return
         if state == PageKind.DISABLED:
             raise DeploymentDisabled(f"{self.base_url}: This Deployment has been disabled")
         if state == PageKind.BLOCKED:
-            raise Blocked(await self._describe_failure("the site's gate blocked the browser"))
+            raise Blocked(await self._describe_failure("the site's gate blocked the browser", waited))
         url, title = await self._where()
         raise NotThisApp(self.last_status or 0, "", f"{redact_url(url)} is not an OpenChat UI page (title {title!r}); "
                          "check --base-url")
@@ -308,9 +316,11 @@ class BrowserSession(ABC):
         except Exception:  # the page may be gone; the message still has to be made
             return self.base_url, "?"
 
-    async def _describe_failure(self, what: str) -> str:
+    async def _describe_failure(self, what: str, waited: float) -> str:
+        """`what`, after how long (`waited`: what the gate really took, not the login timeout), and where."""
         url, title = await self._where()
-        message = f"{what} after {self.options.timeout:g}s: at {redact_url(url)} (title {title!r}, status {self.last_status})"
+        message = f"{what} after {waited:.1f}s".replace(".0s", "s")
+        message += f": at {redact_url(url)} (title {title!r}, status {self.last_status})"
         if self.options.screenshot_path is not None:
             try:
                 self.options.screenshot_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -358,6 +368,7 @@ class BrowserSession(ABC):
         stream_id, queue = self.streams.open()
         finished = False
         try:
+            await self._listen()
             await self._evaluate(FETCH_JS, [stream_id, path, body, PUSH_BINDING])
             while True:
                 event = await queue.get()
@@ -370,6 +381,9 @@ class BrowserSession(ABC):
             self.streams.close(stream_id)
             if not finished:
                 await self._abort(stream_id)
+
+    async def _listen(self) -> None:
+        """Be ready to hear the pushes of a stream just opened (a driver that polls the page starts here)."""
 
     async def _abort(self, stream_id: str) -> None:
         try:

@@ -13,10 +13,10 @@ from aiohttp.typedefs import Handler
 
 from ..chat import APP_SYSTEM_PROMPT
 
-from . import challenge
+from . import botcheck, challenge
+from .config import ReplicaConfig
 from .page import not_found_html, page_html
 from .reply import chunk_body, decoded_per_packet, reply_body, reply_text, upstream_request
-from .config import ReplicaConfig
 from .state import STATE, ReplicaState
 
 ADMIN_PREFIX = "/__replica__/"
@@ -37,6 +37,9 @@ def create_app(state: ReplicaState) -> web.Application:
     app.router.add_route("*", "/api/models", models)
     app.router.add_route("*", "/api/chat", chat)
     app.router.add_post(challenge.SOLVE_PATH, challenge.solve)
+    app.router.add_get(botcheck.REPORT_PATH, botcheck.report_page)
+    app.router.add_post(botcheck.REPORT_PATH, botcheck.results)
+    app.router.add_get(botcheck.WORKER_PATH, botcheck.worker_script)
     app.router.add_get(ADMIN_PREFIX + "config", admin_get_config)
     app.router.add_post(ADMIN_PREFIX + "config", admin_set_config)
     app.router.add_get(ADMIN_PREFIX + "stats", admin_stats)

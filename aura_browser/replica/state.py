@@ -45,6 +45,9 @@ class ReplicaStats:
     last_chat_header_names: list[str] = field(default_factory=list)  # as sent: the client's order and case
     chat_cookies: list[dict[str, str]] = field(default_factory=list)  # cookies of each /api/chat request
     issued_cookie_values: list[str] = field(default_factory=list)  # every cf_clearance and __cf_bm value set
+    botcheck_passed: int = 0  # browsers the botcheck gate let through
+    botcheck_blocked: int = 0  # ... and blocked
+    last_botcheck: list[dict[str, Any]] = field(default_factory=list)  # the rows of the last botcheck answer
     changed: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
 
     def bump(self, name: str, by: int = 1) -> None:
@@ -70,6 +73,11 @@ class ReplicaStats:
     def record_fingerprint(self, ja3: str, ja4: str) -> None:
         with self.changed:
             self.tls_fingerprints = [*self.tls_fingerprints[-63:], (ja3, ja4)]
+            self.changed.notify_all()
+
+    def record_botcheck(self, rows: list[dict[str, Any]]) -> None:
+        with self.changed:
+            self.last_botcheck = rows
             self.changed.notify_all()
 
     def record_issued(self, *values: str) -> None:

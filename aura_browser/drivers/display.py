@@ -1,0 +1,211 @@
+"""Headed or headless, and the private virtual display (Xvfb) a headed browser runs on when there is no screen.
+
+A headed Chromium is what passes the gates' checks (see the README's Stealth section); on a server it
+needs an X display. `VirtualDisplay` starts Debian's Xvfb on a free display number (`-displayfd`),
+guarded by a MIT-MAGIC-COOKIE so that other local users cannot watch or type into it, and the
+browser alone is given its DISPLAY (our own process environment is never changed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import secrets
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Mapping
+
+from ..errors import BrowserError
+
+XVFB = "Xvfb"
+SCREEN = (1920, 1080)
+# The browser window on that screen: as big as a maximised one; its inner size is smaller (tabs, toolbar).
+WINDOW_ARGS = ("--window-position=0,0", f"--window-size={SCREEN[0]},{SCREEN[1]}")
+HEADLESS_ENV = "AURA_HEADLESS"
+_START_TIMEOUT = 15.0
+_FAMILY_WILD = 0xFFFF
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class BrowserMode:
+    """How the browser is shown: headless, headed on the user's display, or headed on our own Xvfb."""
+
+    headless: bool
+    virtual_display: bool = False
+
+    def describe(self) -> str:
+        if self.headless:
+            return "headless"
+        return "headed on a virtual display" if self.virtual_display else "headed"
+
+
+def browser_args(mode: BrowserMode, user_agent: str | None = None) -> list[str]:
+    """Chromium flags for `mode`: a real window size; headless also gets `user_agent` browser-wide (workers too)."""
+    args = list(WINDOW_ARGS)
+    if mode.headless:
+        args.append(f"--screen-info={{{SCREEN[0]}x{SCREEN[1]}}}")  # else headless says 800x600
+        if user_agent:
+            args.append(f"--user-agent={user_agent}")
+    return args
+
+
+def xvfb_available(environ: Mapping[str, str] | None = None) -> bool:
+    environ = os.environ if environ is None else environ
+    return shutil.which(XVFB, path=environ.get("PATH")) is not None
+
+
+def choose_mode(headless: bool | None, environ: Mapping[str, str] | None = None) -> BrowserMode:
+    """The mode for `headless` (None: the stealthy default), given the environment.
+
+    - True: headless.
+    - False (`--headed`): the user's DISPLAY when there is one, else our own Xvfb when it is installed,
+      else headed anyway (the launch then fails with the browser's "Missing X server" reason).
+    - None: headed on our own Xvfb, even when a DISPLAY exists (no window pops up on the user's screen);
+      headless when Xvfb is not installed.
+    """
+    environ = os.environ if environ is None else environ
+    if headless:
+        return BrowserMode(headless=True)
+    if headless is False:
+        if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+            return BrowserMode(headless=False)
+        return BrowserMode(headless=False, virtual_display=xvfb_available(environ))
+    if xvfb_available(environ):
+        return BrowserMode(headless=False, virtual_display=True)
+    return BrowserMode(headless=True)
+
+
+def headless_from_env(environ: Mapping[str, str] | None = None) -> bool | None:
+    """AURA_HEADLESS as a tri-state: unset or empty -> None (the default mode)."""
+    from click.types import BoolParamType
+
+    value = (os.environ if environ is None else environ).get(HEADLESS_ENV, "")
+    if not value:
+        return None
+    flag = BoolParamType.str_to_bool(value)
+    if flag is None:
+        raise BrowserError(f"{HEADLESS_ENV}={value!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
+    return flag
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: Linux kills Xvfb if we die without stopping it (SIGKILL, a crash)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _xauth_entry(number: str, cookie: bytes) -> bytes:
+    def counted(data: bytes) -> bytes:
+        return struct.pack(">H", len(data)) + data
+
+    return struct.pack(">H", _FAMILY_WILD) + counted(b"") + counted(number.encode()) + counted(b"MIT-MAGIC-COOKIE-1") + counted(cookie)
+
+
+class VirtualDisplay:
+    """One Xvfb server, started by `start()` and stopped by `stop()` (idempotent; also on errors)."""
+
+    def __init__(self, screen: tuple[int, int] = SCREEN) -> None:
+        self.screen = screen
+        self.display: str | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+        self._authority = ""
+
+    def start(self) -> str:
+        """Start Xvfb and return its display (":N"). Raises BrowserError when it cannot run."""
+        executable = shutil.which(XVFB)
+        if executable is None:
+            raise BrowserError(
+                "Xvfb is not installed, so there is no display for a headed browser; "
+                "install it ('apt-get install xvfb'), or pass --headless"
+            )
+        self._folder = tempfile.TemporaryDirectory(prefix="aura-xvfb-")  # 0700
+        self._authority = os.path.join(self._folder.name, "Xauthority")
+        cookie = secrets.token_bytes(16)
+        self._write_authority(_xauth_entry("", cookie))
+        read_end, write_end = os.pipe()
+        try:
+            width, height = self.screen
+            self._process = subprocess.Popen(
+                [executable, "-displayfd", str(write_end), "-screen", "0", f"{width}x{height}x24",
+                 "-auth", self._authority, "-nolisten", "tcp", "-noreset"],
+                pass_fds=(write_end,),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C reaches us, and we stop Xvfb after the browser, not before
+                preexec_fn=_die_with_parent,
+            )
+        except OSError as exc:
+            os.close(read_end)
+            self.stop()
+            raise BrowserError(f"cannot start Xvfb: {exc.strerror or exc}") from None
+        finally:
+            os.close(write_end)
+        try:
+            number = self._read_display_number(read_end)
+        except BaseException:
+            self.stop()
+            raise
+        finally:
+            os.close(read_end)
+        self._write_authority(_xauth_entry("", cookie) + _xauth_entry(number, cookie))
+        self.display = f":{number}"
+        return self.display
+
+    def _write_authority(self, data: bytes) -> None:
+        fd = os.open(self._authority, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+
+    def _read_display_number(self, fd: int) -> str:
+        deadline = time.monotonic() + _START_TIMEOUT
+        data = b""
+        while not data.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BrowserError(f"Xvfb did not start within {_START_TIMEOUT:g}s")
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, 64)
+            if not chunk:  # Xvfb exited before it had a display
+                code = self._process.wait() if self._process else None
+                raise BrowserError(f"Xvfb exited at start (exit code {code})")
+            data += chunk
+        return data.decode().strip()
+
+    def environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The browser's environment: `base` (default: ours) with this display and its cookie."""
+        assert self.display is not None, "start() first"
+        env = dict(os.environ if base is None else base)
+        env.pop("WAYLAND_DISPLAY", None)
+        env.update(DISPLAY=self.display, XAUTHORITY=self._authority)
+        return env
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        self.display = None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
+
+    def __enter__(self) -> "VirtualDisplay":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
