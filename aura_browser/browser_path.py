@@ -40,3 +40,21 @@ def find_chromium(explicit: str | None = None) -> str:
         if found:
             return found
     raise BrowserError(f"no Chromium found; {INSTALL_HINT}")
+
+
+_VERSIONS: dict[str, str] = {}
+
+
+def installed_version(executable: str) -> str:
+    """`executable --version`'s version number ("156.0.8078.114"), before any browser is started; "" if unknown."""
+    if executable not in _VERSIONS:
+        import re
+        import subprocess
+
+        try:
+            out = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            out = ""
+        found = re.search(r"\d+(?:\.\d+){1,3}", out)
+        _VERSIONS[executable] = found.group(0) if found else ""
+    return _VERSIONS[executable]

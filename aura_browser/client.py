@@ -16,6 +16,7 @@ from typing import Any, AsyncIterator, Iterable, Literal, Mapping
 from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, as_messages, build_body
 from .drivers.adopt import adopt_browser
 from .drivers.base import BrowserSession, LaunchOptions
+from .drivers.display import choose_mode
 from .drivers.remote import driver_for
 from .environment import DEFAULT_BASE_URL
 from .errors import Blocked, InvalidRequest, LoginRequired
@@ -71,7 +72,7 @@ class AuraClient:
         browser: str | None = None,
         proxy: str | None = None,
         insecure: bool = False,
-        headless: bool = True,
+        headless: bool | None = None,
         timeouts: Timeouts | None = None,
         login_timeout: float = 120.0,
         webdriver: Any = None,
@@ -177,7 +178,7 @@ class AuraClient:
                 return await self._capture_and_save()
 
     async def _capture_and_save(self) -> Profile:
-        log.info("logging in to %s (%s, %s)", self.base_url, self.driver, "headless" if self.launch_options.headless else "headed")
+        log.info("logging in to %s (%s, %s)", self.base_url, self.driver, choose_mode(self.launch_options.headless).describe())
         async with self._browser_lock:
             session = self._browser_session()
             await session.open(None)

@@ -26,8 +26,9 @@ SITE_ENV: dict[str, str] = {
     "browser_ws": "AURA_BROWSER_WS",
     "cdp_url": "AURA_CDP_URL",
     "remote_webdriver": "AURA_REMOTE_WEBDRIVER",
+    "headless": "AURA_HEADLESS",  # unset: headed on a private virtual display (see drivers/display.py)
 }
-FLAGS = frozenset({"insecure"})
+FLAGS = frozenset({"insecure", "headless"})
 
 
 def site_options_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -128,6 +128,7 @@ async def get_args_from_browser_async(
         executable=site.get("browser"),
         proxy=site.get("proxy"),
         insecure=bool(site.get("insecure")),
+        headless=site.get("headless"),
         timeout=timeout,
         browser_ws=site.get("browser_ws"),
         cdp_url=site.get("cdp_url"),

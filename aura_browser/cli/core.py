@@ -23,23 +23,25 @@ from .options import (
 
 @click.command()
 @site_options
-@click.option("--headed", is_flag=True, envvar="AURA_HEADED", show_envvar=True,
-              help="Show the browser window, to solve a challenge or log in by hand.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=120.0, show_default=True, envvar="AURA_LOGIN_TIMEOUT",
               show_envvar=True, help="Seconds to wait for the gate to let the browser through.")
-def login(site: SiteOptions, headed: bool, timeout: float) -> None:
+def login(site: SiteOptions, timeout: float) -> None:
     """Open the site in Chromium, pass its gate, and save the session profile.
 
     The profile keeps the cookies, the user agent, the request headers the browser
     sent, localStorage and the proxy. On failure, a screenshot is saved beside it.
+    By default the browser runs headed on a private virtual display (Xvfb), which bot
+    checks cannot tell from a person's browser; --headed shows it on your $DISPLAY,
+    to solve a challenge by hand.
 
     \b
-    Example:
+    Examples:
       aura-browser login --base-url https://openchat.team --profile work
+      aura-browser login --headed      # watch it, or solve a challenge by hand
     """
 
     async def main() -> None:
-        async with site.client(headless=not headed, login_timeout=timeout) as client:
+        async with site.client(login_timeout=timeout) as client:
             profile = await client.login()
             path = client.store.path(site.profile)
         summary = profile.summary()

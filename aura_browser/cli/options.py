@@ -22,6 +22,7 @@ class SiteOptions(NamedTuple):  # a NamedTuple: dataclasses would cost `--help` 
     browser_ws: str | None = None
     cdp_url: str | None = None
     remote_webdriver: str | None = None
+    headless: bool | None = None  # None: the stealthy default (headed on a private virtual display)
 
     def client(self, **kwargs: Any) -> Any:
         from ..client import AuraClient
@@ -39,7 +40,7 @@ class SiteOptions(NamedTuple):  # a NamedTuple: dataclasses would cost `--help` 
             browser_ws=self.browser_ws,
             cdp_url=self.cdp_url,
             remote_webdriver=self.remote_webdriver,
-            **kwargs,
+            **{"headless": self.headless, **kwargs},
         )
 
 
@@ -98,13 +99,16 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
                   help="Use a remote Chromium's DevTools endpoint (http://host:9222), e.g. a browserless-style service.")
     @click.option("--remote-webdriver", envvar=SITE_ENV["remote_webdriver"], show_envvar=True, metavar="URL",
                   help="Use a remote WebDriver server (http://host:4444, Selenium Grid); implies --driver selenium.")
+    @click.option("--headless/--headed", envvar=SITE_ENV["headless"], show_envvar=True, default=None,
+                  help="Force a headless browser, or a headed one (on $DISPLAY, else on a private Xvfb) "
+                       "[default: headed on a private Xvfb when installed, which is what passes bot checks].")
     @verbose_option
     @functools.wraps(command)
     def wrapper(*args: Any, base_url: str, profile: str, profile_dir: str | None, browser: str | None,
                 driver: str, proxy: str | None, insecure: bool, browser_ws: str | None, cdp_url: str | None,
-                remote_webdriver: str | None, **kwargs: Any) -> Any:
+                remote_webdriver: str | None, headless: bool | None, **kwargs: Any) -> Any:
         site = SiteOptions(base_url, profile, profile_dir, browser, driver, proxy, insecure,
-                           browser_ws, cdp_url, remote_webdriver)
+                           browser_ws, cdp_url, remote_webdriver, headless)
         return command(*args, site=site, **kwargs)
 
     return wrapper

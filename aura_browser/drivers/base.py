@@ -125,7 +125,7 @@ def normal_user_agent(browser_version: str) -> str:
 @dataclass
 class LaunchOptions:
     executable: str | None = None  # None: find_chromium()
-    headless: bool = True
+    headless: bool | None = None  # None: the stealthy default; drivers.display.choose_mode decides
     proxy: str | None = None
     insecure: bool = False
     timeout: float = 120.0  # how long the gate may take
@@ -330,6 +330,7 @@ class BrowserSession(ABC):
         stream_id, queue = self.streams.open()
         finished = False
         try:
+            await self._listen()
             await self._evaluate(FETCH_JS, [stream_id, path, body, PUSH_BINDING])
             while True:
                 event = await queue.get()
@@ -342,6 +343,9 @@ class BrowserSession(ABC):
             self.streams.close(stream_id)
             if not finished:
                 await self._abort(stream_id)
+
+    async def _listen(self) -> None:
+        """Be ready to hear the pushes of a stream just opened (a driver that polls the page starts here)."""
 
     async def _abort(self, stream_id: str) -> None:
         try:

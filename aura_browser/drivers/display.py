@@ -47,6 +47,14 @@ class BrowserMode:
         return "headed on a virtual display" if self.virtual_display else "headed"
 
 
+def browser_args(mode: BrowserMode, user_agent: str | None = None) -> list[str]:
+    """Chromium flags for `mode`: a real window size; headless also gets `user_agent` browser-wide (workers too)."""
+    args = list(WINDOW_ARGS)
+    if mode.headless and user_agent:
+        args.append(f"--user-agent={user_agent}")
+    return args
+
+
 def xvfb_available(environ: Mapping[str, str] | None = None) -> bool:
     environ = os.environ if environ is None else environ
     return shutil.which(XVFB, path=environ.get("PATH")) is not None

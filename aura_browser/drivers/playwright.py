@@ -1,23 +1,25 @@
-"""The Playwright driver (async API). Playwright is imported only when a browser is needed."""
+"""The Playwright driver (async API), on patchright. Neither is imported until a browser is needed."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+import json
 import os
 import re
-import weakref
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..browser_path import find_chromium
+from ..browser_path import find_chromium, installed_version
 from ..chat import MODELS_PATH
 from ..errors import BrowserError, NetworkError, SiteDown
 from ..origin import join, proxy_server, redact_url
 from ..profile import Profile
 from .adopt import USER_AGENT_JS, AdoptedBrowser
-from .base import LEAN_ARGS, MODELS_PROBE_JS, PUSH_BINDING, BrowserSession, LaunchOptions, PageStreams
+from .base import LEAN_ARGS, MODELS_PROBE_JS, PUSH_BINDING, BrowserSession, LaunchOptions, PageStreams, normal_user_agent
+from .display import VirtualDisplay, browser_args, choose_mode
 
 
 def playwright_proxy(proxy: str | None) -> dict[str, str] | None:
@@ -41,24 +43,94 @@ def navigation_error(url: str, message: str) -> Exception:
     return BrowserError(f"browser failed to open {url}: {message.splitlines()[0]}")
 
 
+# Playwright's own API speaks to a remote Playwright browser server (its protocol must match that server's);
+# every browser we launch, or reach over CDP, is driven through patchright: the same API, but it never sends
+# Runtime.enable, evaluates in an isolated world, and launches without --enable-automation.
+STEALTH_API = "patchright.async_api"
+PLAIN_API = "playwright.async_api"
+
+# The in-page stream's mailbox, in the world our evaluations run in (patchright's isolated world: the page's own
+# scripts cannot see it). FETCH_JS pushes into it; DRAIN_JS hands Python the pushes of the given streams,
+# waiting up to `ms` for one. No binding is exposed, so the page's main world gains nothing.
+MAILBOX_JS = """(binding) => {
+  if (window.__auraBox) return;
+  const box = window.__auraBox = {queues: {}, waiting: []};
+  window[binding] = (payload) => {
+    const id = JSON.parse(payload).id;
+    (box.queues[id] = box.queues[id] || []).push(payload);
+    box.waiting.splice(0).forEach((wake) => wake());
+  };
+}"""
+DRAIN_JS = """async ([ids, ms]) => {
+  const box = window.__auraBox;
+  if (!box) return null;
+  const take = () => {
+    const out = [];
+    for (const id of ids) {
+      if (box.queues[id]) { out.push(...box.queues[id]); delete box.queues[id]; }
+    }
+    return out;
+  };
+  let out = take();
+  if (!out.length) {
+    await new Promise((wake) => { box.waiting.push(wake); setTimeout(wake, ms); });
+    out = take();
+  }
+  return out;
+}"""
+_DRAIN_WAIT_MS = 1000
+# Polls a predicate inside the page for up to `ms`; Python repeats it across navigations until the deadline.
+WAIT_JS = """async (ms) => {
+  const test = %s;
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = test();
+    if (value || Date.now() >= end) return value || null;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}"""
+_WAIT_SLICE = 2.0
+# A navigation replaced the document while we evaluated in it: try again in the new one.
+_NAVIGATED = ("Execution context was destroyed", "navigat", "Cannot find context", "context was destroyed")
+MISSING_X = "Missing X server or $DISPLAY"
+
+
+def launch_failure(executable: str, message: str) -> str:
+    """Why Chromium did not start, keeping the browser's own reason for a missing display."""
+    reason = f"cannot start Chromium at {executable}: {message.splitlines()[0]}"
+    if MISSING_X in message:
+        reason += (
+            f" ({MISSING_X}): a headed browser needs a display; pass --headless, or install Xvfb "
+            "('apt-get install xvfb') and aura-browser runs the browser on a virtual display of its own"
+        )
+    return reason
+
+
 class PlaywrightSession(BrowserSession):
     driver_name = "playwright"
 
     def __init__(self, base_url: str, options: LaunchOptions) -> None:
         super().__init__(base_url, options)
+        self._api: Any = None
         self._playwright: Any = None
         self._browser: Any = None
         self._context: Any = None
         self._page: Any = None
+        self._display: VirtualDisplay | None = None
+        self._pump: asyncio.Task[None] | None = None
+        self._launch_user_agent: str | None = None  # the UA the browser presents everywhere, workers too
+        self._headed = False
+
+    def _load_api(self, name: str) -> Any:
+        self._api = importlib.import_module(name)
+        return self._api
 
     async def _launch(self) -> None:
-        from playwright.async_api import Error as PlaywrightError
-        from playwright.async_api import async_playwright
-
+        api = self._load_api(PLAIN_API if self.options.browser_ws else STEALTH_API)
         self.streams = PageStreams()
         try:
-            self._playwright = await async_playwright().start()
-        except PlaywrightError as exc:
+            self._playwright = await api.async_playwright().start()
+        except api.Error as exc:
             raise BrowserError(f"cannot start Playwright: {str(exc).splitlines()[0]}") from None
         if self.options.browser_ws or self.options.cdp_url:
             await self._connect()
@@ -67,15 +139,13 @@ class PlaywrightSession(BrowserSession):
 
     async def _connect(self) -> None:
         """Attach to a remote browser. We create only a context in it, and close only that."""
-        from playwright.async_api import Error as PlaywrightError
-
         endpoint = self.options.browser_ws or self.options.cdp_url or ""
         try:
             if self.options.browser_ws:
                 self._browser = await self._playwright.chromium.connect(endpoint, timeout=60_000)
             else:
                 self._browser = await self._playwright.chromium.connect_over_cdp(endpoint, timeout=60_000)
-        except PlaywrightError as exc:
+        except self._api.Error as exc:
             await self.close()
             kind = "Playwright browser server" if self.options.browser_ws else "Chromium DevTools endpoint"
             raise BrowserError(f"cannot connect to the {kind} at {redact_url(endpoint)}: {str(exc).splitlines()[0]}") from None
@@ -83,24 +153,41 @@ class PlaywrightSession(BrowserSession):
         self._browser.on("disconnected", lambda _: self.streams.fail_all("the remote browser disconnected"))
 
     async def _launch_here(self) -> None:
-        from playwright.async_api import Error as PlaywrightError
-
         executable = self.options.executable or find_chromium()
+        mode = choose_mode(self.options.headless)
+        self._headed = not mode.headless
         args = [*LEAN_ARGS, *self.options.extra_args]
         if self.options.insecure:
             args.append("--ignore-certificate-errors")
+        if mode.headless:
+            # Headless Chromium says HeadlessChrome, in workers too; the flag (unlike a per-page override)
+            # gives every page and worker the UA of a headed browser.
+            self._launch_user_agent = normal_user_agent(installed_version(executable))
+        env = None
+        if mode.virtual_display:
+            self._display = VirtualDisplay()
+            try:
+                self._display.start()
+            except BrowserError:
+                await self.close()
+                raise
+            env = self._display.environment()
+        args += browser_args(mode, self._launch_user_agent)
         try:
             self._browser = await self._playwright.chromium.launch(
                 executable_path=executable,
-                headless=self.options.headless,
+                headless=mode.headless,
                 args=args,
+                env=env,
                 proxy=playwright_proxy(self.options.proxy),
                 timeout=60_000,
             )
-        except PlaywrightError as exc:
+        except self._api.Error as exc:
             await self.close()
-            raise BrowserError(f"cannot start Chromium at {executable}: {str(exc).splitlines()[0]}") from None
+            raise BrowserError(launch_failure(executable, str(exc))) from None
         self.browser_version = self._browser.version
+        if self._launch_user_agent is None:
+            self._launch_user_agent = normal_user_agent(self.browser_version)  # what a headed one sends itself
         self._browser.on("disconnected", lambda _: self.streams.fail_all("the browser closed or crashed"))
 
     async def _new_page(self, profile: Profile | None, user_agent: str) -> None:
@@ -108,44 +195,80 @@ class PlaywrightSession(BrowserSession):
             with contextlib.suppress(Exception):
                 await self._context.close()
         remote = self.options.browser_ws or self.options.cdp_url
+        launched = self._launch_user_agent is not None
         self._context = await self._browser.new_context(
-            user_agent=user_agent,
+            # A per-page override would leave workers with the browser's own UA: override only when they differ.
+            user_agent=None if user_agent == self._launch_user_agent else user_agent,
+            # The window's real size, not Playwright's fixed 1280x720 viewport.
+            no_viewport=launched or None,
             storage_state=profile.storage_state if profile else None,
             ignore_https_errors=self.options.insecure,
             proxy=playwright_proxy(self.options.proxy) if remote else None,  # a launched browser has it already
         )
-        await self._context.expose_binding(PUSH_BINDING, lambda _source, payload: self.streams.push(payload))
         self._page = await self._context.new_page()
-        self._page.on("crash", lambda _: self.streams.fail_all("the browser page crashed"))
+        self._watch_page(self._page)
+
+    def _watch_page(self, page: Any, closed_by_others: bool = False) -> None:
+        streams = self.streams
+        page.on("crash", lambda _: streams.fail_all("the browser page crashed"))
+        if closed_by_others:  # our own pages close only when we open the next one, or close the session
+            page.on("close", lambda _: streams.fail_all("the page was closed"))
 
     async def _goto(self, url: str) -> int | None:
-        from playwright.async_api import Error as PlaywrightError
-
         try:
             response = await self._page.goto(url, wait_until="commit", timeout=self.options.timeout * 1000)
-        except PlaywrightError as exc:
+        except self._api.Error as exc:
             raise navigation_error(url, str(exc)) from None
         return response.status if response else None
 
     async def _wait_for(self, predicate_js: str, timeout: float) -> Any:
-        from playwright.async_api import Error as PlaywrightError
-        from playwright.async_api import TimeoutError as PlaywrightTimeout
-
-        try:
-            handle = await self._page.wait_for_function(predicate_js, timeout=timeout * 1000)
-            return await handle.json_value()
-        except PlaywrightTimeout:
-            raise asyncio.TimeoutError from None
-        except PlaywrightError as exc:
-            raise BrowserError(f"browser failed while waiting for the page: {str(exc).splitlines()[0]}") from None
+        """Polls in the page's isolated world (patchright): no main-world call for the page's hooks to see."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        script = WAIT_JS % predicate_js
+        while (left := deadline - loop.time()) > 0:
+            try:
+                value = await self._page.evaluate(script, min(left, _WAIT_SLICE) * 1000)
+            except self._api.Error as exc:
+                if not any(sign in str(exc) for sign in _NAVIGATED):
+                    raise BrowserError(f"browser failed while waiting for the page: {str(exc).splitlines()[0]}") from None
+                await asyncio.sleep(0.05)
+                continue
+            if value:
+                return value
+        raise asyncio.TimeoutError
 
     async def _evaluate(self, js: str, arg: Any = None) -> Any:
-        from playwright.async_api import Error as PlaywrightError
-
         try:
             return await self._page.evaluate(js, arg)
-        except PlaywrightError as exc:
+        except self._api.Error as exc:
             raise BrowserError(f"browser failed: {str(exc).splitlines()[0]}") from None
+
+    async def _listen(self) -> None:
+        await self._evaluate(MAILBOX_JS, PUSH_BINDING)
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.create_task(self._drain_pushes())
+
+    async def _drain_pushes(self) -> None:
+        """Carry the page's pushes to their streams while any stream is open."""
+        streams, page = self.streams, self._page
+        while ids := streams.open_ids:
+            try:
+                payloads = await page.evaluate(DRAIN_JS, [ids, _DRAIN_WAIT_MS])
+            except Exception as exc:  # the page closed or crashed; its handlers tell the streams
+                if page.is_closed():
+                    streams.fail_all("the page was closed")
+                    return
+                payloads = None if any(sign in str(exc) for sign in _NAVIGATED) else []
+                if payloads == []:
+                    await asyncio.sleep(0.1)
+            if payloads is None:  # a new document: the fetches of the old one are gone
+                for stream_id in ids:
+                    streams.push(json.dumps({"id": stream_id, "type": "error", "name": "NavigationError",
+                                             "message": "the page navigated away"}))
+                continue
+            for payload in payloads:
+                streams.push(payload)
 
     async def _capture_request_headers(self, key: str) -> dict[str, str]:
         models_url = join(self.base_url, MODELS_PATH)
@@ -164,54 +287,55 @@ class PlaywrightSession(BrowserSession):
     async def _page_info(self) -> tuple[str, str]:
         return self._page.url, await self._page.title()
 
+    async def _stop_pump(self) -> None:
+        pump, self._pump = self._pump, None
+        if pump is not None and not pump.done():
+            pump.cancel()
+            with contextlib.suppress(BaseException):
+                await pump
+
     async def close(self) -> None:
-        context, browser, playwright = self._context, self._browser, self._playwright
-        self._context = self._browser = self._playwright = self._page = None
+        context, browser, playwright, display = self._context, self._browser, self._playwright, self._display
+        self._context = self._browser = self._playwright = self._page = self._display = None
         self.browser_version = ""
         self.streams.fail_all("the browser was closed")
-        if context is not None:
-            with contextlib.suppress(Exception):
-                await context.close()
-        # Over CDP the browser is not ours: stopping Playwright below just disconnects from it.
-        # A launched browser is closed; connect()'s close() disconnects from the browser server.
-        if browser is not None and not self.options.cdp_url:
-            with contextlib.suppress(Exception):
-                await browser.close()
-        if playwright is not None:
-            with contextlib.suppress(Exception):
-                await playwright.stop()
-
-
-# The caller's pages that carry our push binding. Playwright cannot expose one name twice on a page,
-# so each page gets one binding and one event router, shared by every session adopting it.
-_ADOPTED_PAGES: "weakref.WeakKeyDictionary[Any, PageStreams]" = weakref.WeakKeyDictionary()
+        await self._stop_pump()
+        try:
+            if context is not None:
+                with contextlib.suppress(Exception):
+                    await context.close()
+            # Over CDP the browser is not ours: stopping Playwright below just disconnects from it.
+            # A launched browser is closed; connect()'s close() disconnects from the browser server.
+            if browser is not None and not self.options.cdp_url:
+                with contextlib.suppress(Exception):
+                    await browser.close()
+            if playwright is not None:
+                with contextlib.suppress(Exception):
+                    await playwright.stop()
+        finally:
+            if display is not None:  # after the browser: Chromium must not see its display vanish first
+                display.stop()
 
 
 class AdoptedPlaywrightSession(AdoptedBrowser, PlaywrightSession):
-    """A Playwright (async API) Page the caller already has open: used as it is, never closed."""
+    """A Playwright (or patchright) async-API Page the caller already has open: used as it is, never closed.
+
+    The caller's Playwright evaluates in the page's main world, so the stream's mailbox is visible to the
+    page there; a patchright Page keeps it in the isolated world.
+    """
 
     def __init__(self, page: Any, base_url: str, options: LaunchOptions) -> None:
         super().__init__(base_url, options)
         self._adopted = page
 
     async def _launch(self) -> None:
-        from playwright.async_api import Error as PlaywrightError
-
         page = self._adopted
+        self._load_api(type(page).__module__.split("._generated")[0])
         if page.is_closed():
             raise BrowserError("the Playwright Page given as webdriver is closed")
-        streams = _ADOPTED_PAGES.get(page)
-        if streams is None:
-            streams = PageStreams()
-            try:
-                await page.expose_binding(PUSH_BINDING, lambda _source, payload: streams.push(payload))
-            except PlaywrightError as exc:
-                raise BrowserError(f"cannot attach to the given Playwright Page: {str(exc).splitlines()[0]}") from None
-            page.on("close", lambda _: streams.fail_all("the page was closed"))
-            page.on("crash", lambda _: streams.fail_all("the browser page crashed"))
-            _ADOPTED_PAGES[page] = streams
-        self.streams = streams
+        self.streams = PageStreams()
         self._page, self._context = page, page.context
+        self._watch_page(page, closed_by_others=True)
         browser = page.context.browser  # None for a persistent context
         if browser is not None:
             self.browser_version = browser.version
@@ -221,5 +345,7 @@ class AdoptedPlaywrightSession(AdoptedBrowser, PlaywrightSession):
 
     async def close(self) -> None:
         """Let go of the page: it stays open, and so do its context and browser."""
+        self.streams.fail_all("the session was closed")
+        await self._stop_pump()
         self._page = self._context = None
         self.browser_version = ""

@@ -201,7 +201,7 @@ class SeleniumSession(BrowserSession):
         options = ChromeOptions()
         if self.options.executable or not remote:  # a remote server knows where its own browser is
             options.binary_location = find_chromium(self.options.executable)
-        if self.options.headless:
+        if self.options.headless is not False:  # None (the default mode): headless until this driver has a display
             options.add_argument("--headless=new")
         runs_here = not remote or urlsplit(remote).hostname in ("127.0.0.1", "localhost", "::1")
         for arg in chromium_args(self.options, runs_here):

@@ -47,6 +47,7 @@ SITE_OPTION_HELP = {
     "browser_ws": "a remote Playwright browser server (ws://host:port/...) instead of a local browser",
     "cdp_url": "a remote Chromium's DevTools endpoint (http://host:9222) instead of a local browser",
     "remote_webdriver": "a remote WebDriver server (http://host:4444) instead of a local browser",
+    "headless": "a headless browser [default: headed on a private Xvfb when installed]",
 }
 TIMEOUTS = {"login_timeout": ("AURA_LOGIN_TIMEOUT", 120.0, "how long a login may wait for the gate"),
             "timeout": ("AURA_TIMEOUT", 60.0, "seconds to a reply's first byte and between chunks")}
