@@ -248,9 +248,9 @@ class SeleniumSession(BrowserSession):
         # chromedriver's CDP endpoint, which webdriver.Remote (and so a Grid session) does not know by itself
         self._driver.command_executor.add_command("executeCdpCommand", "POST", "/session/$sessionId/goog/cdp/execute")
         self._window = await self._call(lambda: self._driver.current_window_handle)
-        await self._listen()
+        await self._hear_the_page()
 
-    async def _listen(self) -> None:
+    async def _hear_the_page(self) -> None:
         if self._bidi:
             await self._call(self._open_channel)
         else:

@@ -29,15 +29,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ..browser_path import find_chromium
+from ..browser_path import find_chromium, installed_version
 from ..chat import MODELS_PATH
 from ..errors import BrowserError
 from ..origin import join, origin_of
 from ..profile import Profile
-from .base import MODELS_PROBE_JS
+from .base import MODELS_PROBE_JS, normal_user_agent
 from .chromedriver import patched_chromedriver
 from .chromium_process import ChromiumProcess
-from .display import WINDOW_ARGS, VirtualDisplay, choose_mode
+from .display import VirtualDisplay, browser_args, choose_mode
 from .playwright import navigation_error
 from .selenium import (
     HEADERS_WAIT,
@@ -91,7 +91,9 @@ class LocalSeleniumSession(SeleniumSession):
 
         try:
             mode = choose_mode(self.options.headless)
-            args = [*STEALTH_ARGS, *chromium_args(self.options, runs_here=True), *WINDOW_ARGS]
+            executable = find_chromium(self.options.executable)
+            user_agent = normal_user_agent(installed_version(executable))
+            args = [*STEALTH_ARGS, *chromium_args(self.options, runs_here=True), *browser_args(mode, user_agent)]
             env = None
             if mode.headless:
                 args.append("--headless=new")
@@ -99,7 +101,6 @@ class LocalSeleniumSession(SeleniumSession):
                 self._display = VirtualDisplay()
                 self._display.start()
                 env = self._display.environment()
-            executable = find_chromium(self.options.executable)
             log.info("starting Chromium %s for the selenium driver", mode.describe())
             self._devtools = self._chromium.start(executable, args, env)
             options = webdriver.ChromeOptions()
@@ -113,7 +114,7 @@ class LocalSeleniumSession(SeleniumSession):
             self._stop_processes()
             raise
 
-    async def _listen(self) -> None:
+    async def _hear_the_page(self) -> None:
         def prepare() -> None:
             self._cdp("Runtime.disable")  # chromedriver enabled it on attaching: the leak a page can see
             self._frame = self._cdp("Page.getFrameTree")["frameTree"]["frame"]["id"]
