@@ -4,8 +4,10 @@ in the page's main world, and no process left behind.
 
 import contextlib
 import os
+import signal
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,24 @@ async def test_the_page_sees_no_automation_and_nothing_of_ours(headless, replica
     assert seen["webdriver"] is False and not seen["ownWebdriver"]
     assert seen["globals"] == []  # no cdc_ from chromedriver, no __aura* from our stream
     assert "HeadlessChrome" not in seen["userAgent"]
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_mid_login_stops_chromium_and_the_virtual_display(make_replica, profile_dir, sig, code):
+    replica = make_replica(gate="challenge", challenge_delay=60)  # the gate holds the browser until we signal
+    before = chromium_pids()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aura_browser", "login", "--driver", "selenium", "--base-url", replica.url],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "AURA_PROFILE_DIR": str(profile_dir)},
+    )
+    try:
+        assert replica.stats.wait_until(lambda s: s.challenges_served >= 1, 60), "the browser never reached the gate"
+        assert our_xvfb_running(), "the default mode did not run on our own Xvfb"
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == code, stderr.decode()
+    assert "Traceback" not in stderr.decode()
+    wait_for_no_new_chromium(before)
+    assert not our_xvfb_running()
