@@ -1,4 +1,4 @@
-"""Adopting a browser the caller already has open: a Playwright (async API) Page or a Selenium WebDriver.
+"""Adopting a browser the caller already has open: a Playwright or patchright (async API) Page, or a Selenium WebDriver.
 
 The adopted session logs in and streams in-page in the caller's own page, like a session we launched,
 but closing it never closes, quits or disconnects what the caller owns.
@@ -58,14 +58,14 @@ class AdoptedBrowser(BrowserSession):
 def adopt_browser(webdriver: Any, base_url: str, options: LaunchOptions) -> BrowserSession:
     """A BrowserSession that drives `webdriver` and never closes it."""
     module = type(webdriver).__module__
-    if module.startswith("playwright.async_api"):
-        from playwright.async_api import Page
+    if module.startswith(("playwright.async_api", "patchright.async_api")):
+        import importlib
 
-        if isinstance(webdriver, Page):
+        if isinstance(webdriver, importlib.import_module(module.split("._")[0]).Page):
             from .playwright import AdoptedPlaywrightSession
 
             return AdoptedPlaywrightSession(webdriver, base_url, options)
-    elif module.startswith("playwright.sync_api"):
+    elif module.startswith(("playwright.sync_api", "patchright.sync_api")):
         raise InvalidRequest(
             "webdriver is a Playwright sync-API object, which async code cannot drive; "
             "pass a Page of playwright.async_api, or a Selenium WebDriver"

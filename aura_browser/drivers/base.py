@@ -276,22 +276,25 @@ class BrowserSession(ABC):
         try:
             state = await self._wait_for(SETTLED_STATE_JS, self.options.timeout)
         except asyncio.TimeoutError:
-            raise GateNotPassed(await self._describe_failure("the gate was not passed")) from None
+            raise GateNotPassed(await self._describe_failure("the gate was not passed", self.options.timeout)) from None
+        waited = time.monotonic() - started
         if state == PageKind.APP:
-            log.info("gate passed in %.2fs", time.monotonic() - started)
+            log.info("gate passed in %.2fs", waited)
             return
         if state == PageKind.DISABLED:
             raise DeploymentDisabled(f"{self.base_url}: This Deployment has been disabled")
         if state == PageKind.BLOCKED:
-            raise Blocked(await self._describe_failure("the site's gate blocked the browser"))
-        raise LoginRequired(await self._describe_failure("this is not an OpenChat UI page"))
+            raise Blocked(await self._describe_failure("the site's gate blocked the browser", waited))
+        raise LoginRequired(await self._describe_failure("this is not an OpenChat UI page", waited))
 
-    async def _describe_failure(self, what: str) -> str:
+    async def _describe_failure(self, what: str, waited: float) -> str:
+        """`what`, after how long (`waited`: what the gate really took, not the login timeout), and where."""
         try:
             url, title = await self._page_info()
         except Exception:  # the page may be gone; the message still has to be made
             url, title = self.base_url, "?"
-        message = f"{what} after {self.options.timeout:g}s: at {redact_url(url)} (title {title!r}, status {self.last_status})"
+        message = f"{what} after {waited:.1f}s".replace(".0s", "s")
+        message += f": at {redact_url(url)} (title {title!r}, status {self.last_status})"
         if self.options.screenshot_path is not None:
             try:
                 self.options.screenshot_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

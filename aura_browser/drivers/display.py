@@ -50,8 +50,10 @@ class BrowserMode:
 def browser_args(mode: BrowserMode, user_agent: str | None = None) -> list[str]:
     """Chromium flags for `mode`: a real window size; headless also gets `user_agent` browser-wide (workers too)."""
     args = list(WINDOW_ARGS)
-    if mode.headless and user_agent:
-        args.append(f"--user-agent={user_agent}")
+    if mode.headless:
+        args.append(f"--screen-info={{{SCREEN[0]}x{SCREEN[1]}}}")  # else headless says 800x600
+        if user_agent:
+            args.append(f"--user-agent={user_agent}")
     return args
 
 

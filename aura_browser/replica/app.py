@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import challenge
+from . import botcheck, challenge
 from .models import MODEL_IDS, MODELS
 from .page import page_html
 from .reply import chunk_body, reply_body, reply_text
@@ -28,6 +28,9 @@ def create_app(state: ReplicaState) -> web.Application:
     app.router.add_route("*", "/api/models", models)
     app.router.add_route("*", "/api/chat", chat)
     app.router.add_post(challenge.SOLVE_PATH, challenge.solve)
+    app.router.add_get(botcheck.REPORT_PATH, botcheck.report_page)
+    app.router.add_post(botcheck.REPORT_PATH, botcheck.results)
+    app.router.add_get(botcheck.WORKER_PATH, botcheck.worker_script)
     app.router.add_get(ADMIN_PREFIX + "config", admin_get_config)
     app.router.add_post(ADMIN_PREFIX + "config", admin_set_config)
     app.router.add_get(ADMIN_PREFIX + "stats", admin_stats)

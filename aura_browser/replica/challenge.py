@@ -52,11 +52,15 @@ def gate_middleware(exempt_prefix: str) -> Middleware:
         mode = state.config.gate
         if mode == "off" or request.path.startswith(exempt_prefix):
             return await handler(request)
+        if mode == "botcheck":
+            from . import botcheck
+
+            return await botcheck.gate(request, handler, state)
         if mode == "strict" and not _browser_connection(request, state):
             # A fingerprint block: no cookie helps, and the page's solve request is blocked the same way.
             state.stats.bump("tls_blocked")
             return challenge_response(state)
-        if request.path == SOLVE_PATH or _has_clearance(request, state):
+        if request.path == SOLVE_PATH or has_clearance(request, state):
             return await handler(request)
         state.stats.bump("challenges_served")
         return challenge_response(state)
@@ -70,7 +74,7 @@ def _browser_connection(request: web.Request, state: ReplicaState) -> bool:
     return hello is not None and hello.grease
 
 
-def _has_clearance(request: web.Request, state: ReplicaState) -> bool:
+def has_clearance(request: web.Request, state: ReplicaState) -> bool:
     value = request.cookies.get(CLEARANCE_COOKIE)
     return value is not None and clearance_valid(value, request.headers.get("User-Agent", ""), state.clearance_secret)
 
@@ -80,19 +84,31 @@ async def solve(request: web.Request) -> web.Response:
     state = request.app[STATE]
     try:
         answer = await request.json()
-        nonce, issued, sig, reply = (answer[k] for k in ("nonce", "issued", "sig", "answer"))
+        reply = answer["answer"]
+    except (ValueError, TypeError, KeyError):
+        return web.Response(status=400, text="bad challenge answer")
+    if not (answer_valid(state, answer) and reply == _expected_answer(answer["nonce"])):
+        return web.Response(status=403, text="challenge failed")
+    return issue_clearance(request, state)
+
+
+def answer_valid(state: ReplicaState, answer: object) -> bool:
+    """Whether `answer` carries a nonce this replica signed, old enough (challenge_delay) and not expired."""
+    try:
+        nonce, issued, sig = (answer[k] for k in ("nonce", "issued", "sig"))  # type: ignore[index]
         issued = int(issued)
     except (ValueError, TypeError, KeyError, OverflowError):
-        return web.Response(status=400, text="bad challenge answer")
+        return False
     age_ms = time.time() * 1000 - issued
-    if not (
+    return (
         isinstance(nonce, str)
         and hmac.compare_digest(str(sig), _sign(state.nonce_secret, f"{nonce}|{issued}"))
-        and reply == _expected_answer(nonce)
         and state.config.challenge_delay * 1000 <= age_ms <= _NONCE_LIFETIME_MS
-    ):
-        return web.Response(status=403, text="challenge failed")
+    )
 
+
+def issue_clearance(request: web.Request, state: ReplicaState) -> web.Response:
+    """The reply that sets cf_clearance (bound to this User-Agent) and __cf_bm."""
     ttl = state.config.cookie_ttl
     value = mint_clearance(state.clearance_secret, request.headers.get("User-Agent", ""), int(time.time() + ttl))
     response = web.json_response({"success": True})
@@ -105,13 +121,16 @@ async def solve(request: web.Request) -> web.Response:
     return response
 
 
-def challenge_response(state: ReplicaState) -> web.Response:
+def new_nonce(state: ReplicaState) -> dict[str, object]:
+    """A signed nonce and its issue time, for a challenge page to send back."""
     nonce = secrets.token_hex(16)
     issued = int(time.time() * 1000)
+    return {"nonce": nonce, "issued": issued, "sig": _sign(state.nonce_secret, f"{nonce}|{issued}")}
+
+
+def challenge_response(state: ReplicaState) -> web.Response:
     challenge = {
-        "nonce": nonce,
-        "issued": issued,
-        "sig": _sign(state.nonce_secret, f"{nonce}|{issued}"),
+        **new_nonce(state),
         "delay": state.config.challenge_delay,
         "solve": SOLVE_PATH,
     }

@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-GATES = ("off", "challenge", "strict")
+GATES = ("off", "challenge", "strict", "botcheck")
 
 
 @dataclass
 class ReplicaConfig:
-    gate: str = "off"  # "off" | "challenge" | "strict"
+    gate: str = "off"  # "off" | "challenge" | "strict" | "botcheck" (the challenge asks if a program drives the browser)
     tls: bool = False  # serve HTTPS with a self-signed cert; read once, at start
     challenge_delay: float = 1.0  # seconds the challenge script waits before solving
     cookie_ttl: float = 1800.0  # cf_clearance lifetime, seconds

@@ -41,6 +41,9 @@ class ReplicaStats:
     last_chat_headers: dict[str, str] = field(default_factory=dict)  # header names lower-cased
     chat_cookies: list[dict[str, str]] = field(default_factory=list)  # cookies of each /api/chat request
     issued_cookie_values: list[str] = field(default_factory=list)  # every cf_clearance and __cf_bm value set
+    botcheck_passed: int = 0  # browsers the botcheck gate let through
+    botcheck_blocked: int = 0  # ... and blocked
+    last_botcheck: list[dict[str, Any]] = field(default_factory=list)  # the rows of the last botcheck answer
     changed: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
 
     def bump(self, name: str, by: int = 1) -> None:
@@ -54,6 +57,11 @@ class ReplicaStats:
             self.last_chat_headers = headers
             self.chat_cookies.append(cookies)
             self.chat_requests += 1
+            self.changed.notify_all()
+
+    def record_botcheck(self, rows: list[dict[str, Any]]) -> None:
+        with self.changed:
+            self.last_botcheck = rows
             self.changed.notify_all()
 
     def record_issued(self, *values: str) -> None:
