@@ -9,14 +9,18 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from aura_browser.drivers.base import LaunchOptions
 from aura_browser.drivers.chromedriver import CDC_BLOCK, blank_cdc_block, patched_chromedriver
-from aura_browser.drivers.selenium import find_chromedriver
+from aura_browser.drivers.selenium import SeleniumSession, find_chromedriver
 from aura_browser.drivers.selenium_local import LocalSeleniumSession
-from tests.conftest import RUN_MARKER, chromium_pids, wait_for_no_new_chromium
+from aura_browser.replica.botcheck import CHECKS
+from tests.conftest import RUN_MARKER, chromium_pids, run_cli, wait_for_no_new_chromium
+from tests.detectors import automation_hits, needs_detectors, verdict_and_close
+from tests.test_botcheck import failing, needs_xvfb, server_env
 
 CDC_SOURCE = (
     b"xx(function () {window.cdc_adoQpoasnfa76pfcZLmcfl_Array = window.Array;"
@@ -104,3 +108,53 @@ def test_a_signal_mid_login_stops_chromium_and_the_virtual_display(make_replica,
     assert "Traceback" not in stderr.decode()
     wait_for_no_new_chromium(before)
     assert not our_xvfb_running()
+
+
+@needs_xvfb
+def test_default_selenium_login_on_a_server_without_display_passes_the_botcheck_gate(make_replica, tmp_path):
+    replica = make_replica(gate="botcheck")
+    result = run_cli("login", "--driver", "selenium", "--base-url", replica.url, "--profile-dir", str(tmp_path),
+                     env=server_env())
+    assert result.returncode == 0, result.stderr.decode()
+    assert replica.stats.botcheck_passed == 1 and replica.stats.botcheck_blocked == 0, failing(replica)
+    rows = replica.stats.last_botcheck
+    assert {row["id"] for row in rows} == set(CHECKS) and all(row["pass"] for row in rows), failing(replica)
+
+
+@needs_xvfb
+@needs_detectors
+async def test_botd_and_fpscanner_see_a_person_in_the_selenium_driver():
+    verdict = await verdict_and_close(LocalSeleniumSession("http://127.0.0.1", LaunchOptions()))
+    assert verdict["botd"] == {"bot": False}, verdict
+    assert automation_hits(verdict) == [], verdict
+
+
+@needs_detectors
+async def test_the_detectors_catch_a_plain_chromedriver_session():
+    """The control: chromedriver launching Chromium itself, as the driver did before, is flagged."""
+    verdict = await verdict_and_close(SeleniumSession("http://127.0.0.1", LaunchOptions(headless=True)))
+    assert verdict["botd"] == {"bot": True, "botKind": "selenium"}, verdict
+    assert {"hasWebdriver", "hasCDP"} <= set(automation_hits(verdict)), verdict
+
+
+@needs_xvfb
+async def test_the_in_page_stream_is_unseen_by_the_pages_own_fetch_and_globals(make_replica, make_client):
+    replica = make_replica(gate="botcheck")
+    client = make_client(replica.url, transport="page", driver="selenium")
+    await client.login()
+    await client.ask("warm up")  # opens the in-page browser (through the botcheck gate again)
+    session = client._browser
+
+    def main_world(expression: str) -> Any:
+        return session._cdp("Runtime.evaluate", {"expression": expression, "returnByValue": True})["result"].get("value")
+
+    await session._call(lambda: main_world(
+        "window.seen = []; const f = window.fetch; window.fetch = (...a) => { window.seen.push(String(a[0])); return f(...a); }; 1"
+    ))
+    text = await client.ask("Hello there")
+    assert text and client.last_stats.transport == "page"
+    seen = await session._call(lambda: main_world(
+        "[window.seen, Object.getOwnPropertyNames(window).filter((n) => /^(__aura|cdc_|\\$wdc_)/.test(n))]"
+    ))
+    assert seen == [[], []]
+    assert replica.stats.botcheck_blocked == 0
