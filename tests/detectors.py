@@ -14,7 +14,7 @@ from typing import Any, AsyncIterator
 import pytest
 from aiohttp import web
 
-from aura_browser.drivers.base import BrowserSession, normal_user_agent
+from aura_browser.drivers.base import BrowserSession
 from tests.servers import serve_app
 
 NODE_MODULES = Path(__file__).parent / "node" / "node_modules"
@@ -79,9 +79,7 @@ async def detector_site() -> AsyncIterator[str]:
 
 async def detector_verdict(session: BrowserSession, url: str) -> dict[str, Any]:
     """{"botd": {"bot": ...}, "fpscanner": [names of the rules that fired]} for the session's browser."""
-    await session.version()
-    await session._new_page(None, normal_user_agent(session.browser_version))
-    await session._goto(url)
+    await session.visit(url)
     found = await session._wait_for(
         "() => { const e = document.getElementById(%r); return e && e.textContent || null; }" % VERDICT_ID, 60
     )

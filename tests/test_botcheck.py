@@ -148,3 +148,24 @@ async def test_a_callers_patchright_page_is_adopted_and_streams_unseen(replica, 
             assert not page.is_closed()
         finally:
             await browser.close()
+
+
+@needs_xvfb
+def test_doctor_stealth_shows_every_check_passing_for_the_default_browser():
+    result = run_cli("doctor", "--stealth", "--json", env=server_env())
+    assert result.returncode == 0, result.stderr.decode()
+    import json
+
+    report = json.loads(result.stdout)
+    assert report["driver"] == "playwright" and report["mode"] == "headed on a virtual display"
+    assert [row["id"] for row in report["checks"]] == list(CHECKS) and report["passed"] is True
+
+
+def test_doctor_stealth_names_what_a_headless_browser_gives_away():
+    result = run_cli("doctor", "--stealth", "--headless", env=server_env())
+    assert result.returncode == 4, result.stderr.decode()
+    table = result.stdout.decode()
+    assert "playwright driver, headless" in table
+    row = next(line for line in table.splitlines() if line.strip().startswith("6 user agent"))
+    assert "FAIL" in row and "full versions []" in row
+    assert "Failing: 6 (exit 4)" in table

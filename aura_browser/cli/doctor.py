@@ -11,6 +11,7 @@ from .options import SiteOptions, site_options
 
 if TYPE_CHECKING:
     from ..diagnosis import Diagnosis
+    from ..stealth import StealthReport
 
 STATUS_COLOURS = {"ok": "green", "warning": "yellow", "failed": "red", "skipped": None}
 
@@ -35,6 +36,36 @@ def render_table(diagnosis: Diagnosis, insecure: bool) -> str:
     return "\n".join(lines)
 
 
+STEALTH_FAILED_EXIT = 4  # as a blocked ask: a gate that looks would block this browser
+
+
+def render_stealth(report: StealthReport) -> str:
+    name_width = max(len(f"{row['id']} {row['name']}") for row in report.rows) + 2
+    lines = [f"aura-browser doctor --stealth: {report.driver} driver, {report.mode}, Chromium {report.browser_version}", "",
+             "  " + "CHECK".ljust(name_width) + "RESULT  SEEN"]
+    for row in report.rows:
+        result = click.style(("pass" if row["pass"] else "FAIL").ljust(8), fg="green" if row["pass"] else "red")
+        lines.append(f"  {(row['id'] + ' ' + row['name']).ljust(name_width)}{result}{row['value']}")
+    lines.append("")
+    failing = [row["id"] for row in report.failing]
+    lines.append(f"Failing: {', '.join(failing)} (exit {STEALTH_FAILED_EXIT}): a gate that checks would see a program here."
+                 if failing else f"All {len(report.rows)} checks pass: the gates' checks cannot tell this browser from a person's.")
+    return "\n".join(lines)
+
+
+def _stealth(site: SiteOptions, as_json: bool) -> int:
+    import json
+
+    from ..drivers.base import LaunchOptions
+    from ..stealth import stealth_report
+
+    options = LaunchOptions(executable=site.browser, headless=site.headless, proxy=site.proxy, insecure=site.insecure,
+                            browser_ws=site.browser_ws, cdp_url=site.cdp_url, remote_webdriver=site.remote_webdriver)
+    report = run_async(stealth_report(site.driver, options))
+    click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if as_json else render_stealth(report))
+    return STEALTH_FAILED_EXIT if report.failing else 0
+
+
 @click.command()
 @site_options
 @click.option("--skip-in-page", is_flag=True, envvar="AURA_DOCTOR_SKIP_IN_PAGE", show_envvar=True,
@@ -44,7 +75,11 @@ def render_table(diagnosis: Diagnosis, insecure: bool) -> str:
 @click.option("--login-timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
               envvar="AURA_LOGIN_TIMEOUT", show_envvar=True, help="Seconds a login may take, when one is needed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as one JSON object instead of a table.")
-def doctor(site: SiteOptions, skip_in_page: bool, timeout: float, login_timeout: float, as_json: bool) -> int:
+@click.option("--stealth", is_flag=True,
+              help="Instead: run the bot checks of real gates in the browser `login` would use (same driver, flags "
+                   "and mode), one row per check; exit 4 when any fails.")
+def doctor(site: SiteOptions, skip_in_page: bool, timeout: float, login_timeout: float, as_json: bool,
+           stealth: bool) -> int:
     """Check what works now: browser, drivers, profile, the site, and each transport.
 
     Each row is ok, warning, failed or skipped, with a fix where there is one. The
@@ -56,11 +91,19 @@ def doctor(site: SiteOptions, skip_in_page: bool, timeout: float, login_timeout:
     `ask` would give for the first failed row: 3 login or profile, 4 blocked, 5 not this
     app or an error reply, 6 unreachable or disabled deployment, 7 no usable browser.
 
+    --stealth instead opens the embedded replica's botcheck page, on loopback, in the
+    browser that `login` would start, and shows what a gate's script sees there:
+    navigator.webdriver, HeadlessChrome in workers, client hints, window and screen,
+    automation globals, the Runtime.enable leak, main-world calls, patched natives.
+
     \b
     Examples:
       aura-browser doctor --base-url https://openchat.team
       aura-browser doctor --skip-in-page --json | jq '.checks[] | select(.status != "ok")'
+      aura-browser doctor --stealth --driver selenium
     """
+    if stealth:
+        return _stealth(site, as_json)
     import json
 
     from ..diagnosis import diagnose

@@ -269,6 +269,13 @@ class BrowserSession(ABC):
         await self._new_page(profile, self.user_agent)
         await self._pass_gate()
 
+    async def visit(self, url: str) -> None:
+        """Open `url` in a fresh context, with no profile and no gate to pass (doctor --stealth, detector pages)."""
+        await self.version()
+        self.user_agent = normal_user_agent(self.browser_version)
+        await self._new_page(None, self.user_agent)
+        self.last_status = await self._goto(url)
+
     async def _pass_gate(self) -> None:
         started = time.monotonic()
         log.info("opening %s in %s", self.base_url, self.driver_name)

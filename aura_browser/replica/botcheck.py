@@ -82,6 +82,7 @@ async def results(request: web.Request) -> web.Response:
     rows = [_clean(row) for row in rows] + [_header_row(request)]
     missing = sorted(set(CHECKS) - {row["id"] for row in rows})
     rows += [{"id": id_, "name": CHECKS[id_], "pass": False, "value": "not reported"} for id_ in missing]
+    rows.sort(key=lambda row: list(CHECKS).index(row["id"]) if row["id"] in CHECKS else len(CHECKS))
     failing = [row for row in rows if not row["pass"]]
     state.stats.record_botcheck(rows)
     if report:

@@ -1,0 +1,58 @@
+"""Would a gate see a program? The replica's botcheck checks, run in the browser `login` would use.
+
+`aura-browser doctor --stealth` prints this report; scripts/bench.py counts its failing rows (B9). The
+replica runs on a free loopback port and its report page (aura_browser/replica/botcheck.py) runs
+issue 10's checks 4 to 12 in a browser started exactly as a login starts it: same driver, flags, mode.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .drivers.base import LaunchOptions
+from .drivers.display import choose_mode
+from .errors import BrowserError, InvalidRequest
+
+REPORT_TIMEOUT = 60.0
+
+
+@dataclass
+class StealthReport:
+    driver: str
+    mode: str  # "headless", "headed", "headed on a virtual display"
+    browser_version: str
+    rows: list[dict[str, Any]] = field(default_factory=list)  # {"id", "name", "pass", "value"}
+
+    @property
+    def failing(self) -> list[dict[str, Any]]:
+        return [row for row in self.rows if not row["pass"]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"driver": self.driver, "mode": self.mode, "browser_version": self.browser_version,
+                "passed": not self.failing, "checks": self.rows}
+
+
+async def stealth_report(driver: str, options: LaunchOptions) -> StealthReport:
+    """Start the replica and a browser as `login` would, and return what the botcheck page saw."""
+    if options.browser_ws or options.cdp_url or options.remote_webdriver:
+        raise InvalidRequest("doctor --stealth checks a browser started here; a remote browser cannot reach its loopback replica")
+    from .client import open_browser_session
+    from .replica import ReplicaConfig, ReplicaServer
+    from .replica.botcheck import REPORT_PATH, RESULTS_ID
+
+    results_js = "() => { const e = document.getElementById(%r); return e && e.textContent || null; }" % RESULTS_ID
+    with ReplicaServer(ReplicaConfig(gate="botcheck")) as replica:
+        session = open_browser_session(driver, replica.url, options)
+        try:
+            await session.visit(replica.url + REPORT_PATH)
+            try:
+                found = await session._wait_for(results_js, REPORT_TIMEOUT)
+            except TimeoutError:
+                raise BrowserError(f"the botcheck page did not finish its checks within {REPORT_TIMEOUT:g}s") from None
+            session_version = session.browser_version
+        finally:
+            await session.close()
+    rows = json.loads(found)["results"]
+    return StealthReport(driver, choose_mode(options.headless).describe(), session_version, rows)
