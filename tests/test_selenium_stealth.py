@@ -3,6 +3,7 @@ in the page's main world, and no process left behind.
 """
 
 import contextlib
+import json
 import os
 import signal
 import stat
@@ -158,3 +159,20 @@ async def test_the_in_page_stream_is_unseen_by_the_pages_own_fetch_and_globals(m
     ))
     assert seen == [[], []]
     assert replica.stats.botcheck_blocked == 0
+
+
+@needs_xvfb
+def test_doctor_stealth_passes_every_check_for_the_default_selenium_browser():
+    result = run_cli("doctor", "--stealth", "--driver", "selenium", "--json", env=server_env())
+    assert result.returncode == 0, result.stderr.decode()
+    report = json.loads(result.stdout)
+    assert report["driver"] == "selenium" and report["mode"] == "headed on a virtual display"
+    assert [row["id"] for row in report["checks"]] == list(CHECKS) and report["passed"] is True
+
+
+def test_a_headless_selenium_browser_gives_away_only_what_a_headless_playwright_one_does():
+    """Forced headless: a real screen size, hover and a fine pointer; only the emptied full version list is left."""
+    result = run_cli("doctor", "--stealth", "--driver", "selenium", "--headless", "--json", env=server_env())
+    assert result.returncode == 4, result.stderr.decode()
+    report = json.loads(result.stdout)
+    assert [row["id"] for row in report["checks"] if not row["pass"]] == ["6"], report

@@ -57,6 +57,9 @@ log = logging.getLogger("aura_browser.browser")
 
 WORLD_NAME = "aura"  # our isolated world in each document
 STEALTH_ARGS = ("--disable-blink-features=AutomationControlled",)
+# Headless Chromium has no pointing device, so (hover: hover) and (pointer: fine) fail; Playwright's headless
+# launch passes the same settings.
+HEADLESS_POINTER_ARGS = ("--blink-settings=primaryHoverType=2,availableHoverTypes=2,primaryPointerType=4,availablePointerTypes=4",)
 # Resolves once the document that Page.navigate committed has been parsed: its HTTP status (0 when unknown).
 LOADED_JS = """() => {
   if (document.readyState === "loading" || location.href === "about:blank") return null;
@@ -96,7 +99,7 @@ class LocalSeleniumSession(SeleniumSession):
             args = [*STEALTH_ARGS, *chromium_args(self.options, runs_here=True), *browser_args(mode, user_agent)]
             env = None
             if mode.headless:
-                args.append("--headless=new")
+                args += ["--headless=new", *HEADLESS_POINTER_ARGS]
             elif mode.virtual_display:
                 self._display = VirtualDisplay()
                 self._display.start()
