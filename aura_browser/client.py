@@ -49,9 +49,13 @@ def open_browser_session(driver: str, base_url: str, options: LaunchOptions) -> 
 
         return PlaywrightSession(base_url, options)
     if driver == "selenium":
-        from .drivers.selenium import SeleniumSession
+        if options.remote_webdriver:
+            from .drivers.selenium import SeleniumSession
 
-        return SeleniumSession(base_url, options)
+            return SeleniumSession(base_url, options)
+        from .drivers.selenium_local import LocalSeleniumSession
+
+        return LocalSeleniumSession(base_url, options)
     raise InvalidRequest(f"unknown driver {driver!r}; use playwright or selenium")
 
 

@@ -89,3 +89,12 @@ async def detector_verdict(session: BrowserSession, url: str) -> dict[str, Any]:
 def automation_hits(verdict: dict[str, Any]) -> list[str]:
     """fpscanner's rules that fired, less the environment's."""
     return sorted(set(verdict["fpscanner"]) - ENVIRONMENT_HITS)
+
+
+async def verdict_and_close(session: BrowserSession) -> dict[str, Any]:
+    """The detectors' verdict on a new browser of `session`, which is closed after."""
+    try:
+        async with detector_site() as url:
+            return await detector_verdict(session, url)
+    finally:
+        await session.close()

@@ -57,10 +57,10 @@ PUSH_QUEUE_JS = """window.%(b)s = window.%(b)s || ((p) => {
   const queues = (window.__auraQueues = window.__auraQueues || {}), id = JSON.parse(p).id;
   (queues[id] = queues[id] || []).push(p);
 });""" % {"b": PUSH_BINDING}
-TAKE_QUEUES_JS = """
-const queues = window.__auraQueues || {};
-return arguments[0].flatMap((id) => { const taken = queues[id] || []; delete queues[id]; return taken; });
-"""
+TAKE_QUEUES_JS = """(ids) => {
+  const queues = window.__auraQueues || {};
+  return ids.flatMap((id) => { const taken = queues[id] || []; delete queues[id]; return taken; });
+}"""
 NAVIGATION_STATUS_JS = "const e = performance.getEntriesByType('navigation')[0]; return e ? e.responseStatus || null : null;"
 LOCAL_STORAGE_JS = """
 () => ({origin: location.origin,
@@ -138,9 +138,23 @@ def quit_driver(driver: Any) -> None:
         watchdog.release()
 
 
-def _quit_when_started(starting: "asyncio.Future[Any]") -> None:
-    if not starting.cancelled() and starting.exception() is None:
-        threading.Thread(target=quit_driver, args=(starting.result(),), name="aura-selenium-quit").start()
+def chromium_args(options: LaunchOptions, runs_here: bool) -> list[str]:
+    """The Chromium flags for `options` (not the headless one); runs_here: on this machine, not a remote one."""
+    args = []
+    if runs_here and os.geteuid() == 0:  # Chromium refuses to sandbox itself as root
+        args.append("--no-sandbox")
+    args += [*LEAN_ARGS, *options.extra_args]
+    if options.insecure:
+        args.append("--ignore-certificate-errors")
+    if options.proxy:
+        if urlsplit(options.proxy).username:
+            raise InvalidRequest(
+                f"the selenium driver cannot log in to a proxy ({redact_url(options.proxy)}); "
+                "use --driver playwright for a proxy with a user name and password"
+            )
+        args.append(f"--proxy-server={proxy_server(options.proxy)}")
+        args.append("--proxy-bypass-list=<-loopback>")  # loopback sites go through it too, as in Playwright
+    return args
 
 
 def _first_line(exc: BaseException) -> str:
@@ -172,13 +186,17 @@ class SeleniumSession(BrowserSession):
         try:
             self._driver = await asyncio.shield(starting)
         except asyncio.CancelledError:
-            starting.add_done_callback(_quit_when_started)  # interrupted mid-start: the browser must not outlive us
+            starting.add_done_callback(self._stop_when_started)  # interrupted mid-start: the browser must not outlive us
             raise
         try:
             await self._attach()
         except BaseException:
             await self.close()
             raise
+
+    def _stop_when_started(self, starting: "asyncio.Future[Any]") -> None:
+        if not starting.cancelled() and starting.exception() is None:
+            threading.Thread(target=quit_driver, args=(starting.result(),), name="aura-selenium-quit").start()
 
     def _chrome_options(self) -> Any:
         from selenium.webdriver import ChromeOptions
@@ -190,22 +208,10 @@ class SeleniumSession(BrowserSession):
         if self.options.headless is not False:  # None (the default mode): headless until this driver has a display
             options.add_argument("--headless=new")
         runs_here = not remote or urlsplit(remote).hostname in ("127.0.0.1", "localhost", "::1")
-        if runs_here and os.geteuid() == 0:  # Chromium refuses to sandbox itself as root
-            options.add_argument("--no-sandbox")
-        for arg in (*LEAN_ARGS, *self.options.extra_args):
+        for arg in chromium_args(self.options, runs_here):
             options.add_argument(arg)
         if self.options.insecure:
-            options.add_argument("--ignore-certificate-errors")
             options.accept_insecure_certs = True
-        if self.options.proxy:
-            parts = urlsplit(self.options.proxy)
-            if parts.username:
-                raise InvalidRequest(
-                    f"the selenium driver cannot log in to a proxy ({redact_url(self.options.proxy)}); "
-                    "use --driver playwright for a proxy with a user name and password"
-                )
-            options.add_argument(f"--proxy-server={proxy_server(self.options.proxy)}")
-            options.add_argument("--proxy-bypass-list=<-loopback>")  # loopback sites go through it too, as in Playwright
         options.enable_bidi = True
         options.page_load_strategy = "eager"
         return options
@@ -249,6 +255,9 @@ class SeleniumSession(BrowserSession):
         # chromedriver's CDP endpoint, which webdriver.Remote (and so a Grid session) does not know by itself
         self._driver.command_executor.add_command("executeCdpCommand", "POST", "/session/$sessionId/goog/cdp/execute")
         self._window = await self._call(lambda: self._driver.current_window_handle)
+        await self._hear_the_page()
+
+    async def _hear_the_page(self) -> None:
         if self._bidi:
             await self._call(self._open_channel)
         else:
@@ -303,7 +312,7 @@ class SeleniumSession(BrowserSession):
             if not ids:
                 continue
             try:
-                payloads = await asyncio.to_thread(driver.execute_script, TAKE_QUEUES_JS, ids)
+                payloads = await asyncio.to_thread(self._take_pushes, driver, ids)
             except JavascriptException:  # between two documents
                 continue
             except Exception as exc:
@@ -311,6 +320,9 @@ class SeleniumSession(BrowserSession):
                 return
             for payload in payloads or ():
                 self.streams.push(payload)
+
+    def _take_pushes(self, driver: Any, ids: list[str]) -> list[str]:
+        return driver.execute_script(f"return ({TAKE_QUEUES_JS})(arguments[0]);", ids)
 
     # --- the primitives -------------------------------------------------------------------
 
@@ -357,18 +369,11 @@ class SeleniumSession(BrowserSession):
         return await self._call(navigate, f"browser failed to open {url}")
 
     async def _wait_for(self, predicate_js: str, timeout: float) -> Any:
-        from selenium.common.exceptions import InvalidSessionIdException, NoSuchWindowException, WebDriverException
-
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        script = f"return ({predicate_js})()"
         while True:
             try:
-                value = await asyncio.to_thread(self._driver.execute_script, script)
-            except (NoSuchWindowException, InvalidSessionIdException) as exc:
-                raise BrowserError(f"browser failed while waiting for the page: {_first_line(exc)}") from None
-            except WebDriverException:  # the document is being replaced; ask the next one
-                value = None
+                value = await asyncio.to_thread(self._ask, predicate_js)
             except Exception as exc:
                 raise BrowserError(f"browser failed while waiting for the page: {_first_line(exc)}") from None
             if value:
@@ -376,6 +381,17 @@ class SeleniumSession(BrowserSession):
             if loop.time() >= deadline:
                 raise asyncio.TimeoutError
             await asyncio.sleep(WAIT_INTERVAL)
+
+    def _ask(self, predicate_js: str) -> Any:
+        """The predicate's value now; None while the document is being replaced (the next one is asked then)."""
+        from selenium.common.exceptions import InvalidSessionIdException, NoSuchWindowException, WebDriverException
+
+        try:
+            return self._driver.execute_script(f"return ({predicate_js})()")
+        except (NoSuchWindowException, InvalidSessionIdException):
+            raise
+        except WebDriverException:
+            return None
 
     async def _evaluate(self, js: str, arg: Any = None) -> Any:
         prelude = "" if self._bidi else PUSH_QUEUE_JS
