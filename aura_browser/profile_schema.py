@@ -37,6 +37,9 @@ def check_profile_data(data: dict[str, Any]) -> None:
     _check(data, "captured_at", _number, optional=True)
     for name in ("gate_expires_at", "direct_blocked_until"):
         _check(data, name, _number, optional=True, nullable=True)
+    _check(data, "header_order", _header_names, optional=True)
+    _check(data, "models", _models, optional=True, nullable=True)
+    _check(data, "transport_tier", _text(), optional=True, nullable=True)
 
 
 def _check(data: dict[str, Any], name: str, check: Callable[[str, Any], None], *, optional: bool = False,
@@ -102,6 +105,19 @@ def _headers(where: str, value: Any) -> None:
         if not _HEADER_NAME.fullmatch(name):
             raise SchemaError(f"{where} has a header name that is not one: {name[:40]!r}")
         _text()(f"{where}[{name!r}]", header)
+
+
+def _header_names(where: str, value: Any) -> None:
+    for index, name in enumerate(_array(where, value)):
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise SchemaError(f"{where}[{index}] must be a header name")
+
+
+def _models(where: str, value: Any) -> None:
+    for index, model in enumerate(_array(where, value)):
+        at = f"{where}[{index}]"
+        for name in ("id", "name"):
+            _check(_object(at, model), name, _text(), at=at)
 
 
 def _storage_state(where: str, value: Any) -> None:

@@ -40,6 +40,11 @@ HOSTILE = {
     "proxy a number": {"proxy": 7},
     "a localStorage item without name": {"storage_state": {"cookies": [], "origins": [
         {"origin": "http://127.0.0.1", "localStorage": [{"value": "sk-x"}]}]}},
+    "header_order an object": {"header_order": {"Accept": 1}},
+    "a header_order name with CRLF": {"header_order": ["Accept\r\nX-Injected: 1"]},
+    "models a string": {"models": "openchat_3.6"},
+    "a model without id": {"models": [{"name": "OpenChat"}]},
+    "transport_tier a number": {"transport_tier": 2},
 }
 
 
