@@ -32,7 +32,7 @@ FORMAT_VERSION = 1
 GATE_COOKIES = ("cf_clearance",)
 # A cookie this close to expiry is treated as expired: a long stream should not outlive it.
 EXPIRY_MARGIN = 30.0
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: "$" would let a final newline in
 
 
 @dataclass
@@ -214,7 +214,7 @@ def check_private(path: Path, status: os.stat_result, fix: str) -> None:
 
 
 def check_name(name: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise InvalidRequest(f"profile name {name!r} must be letters, digits, '.', '_' or '-' (at most 64)")
     return name
 
@@ -299,7 +299,7 @@ class ProfileStore:
     def names(self) -> list[str]:
         if not self.directory.is_dir():
             return []
-        return sorted(p.stem for p in self.directory.glob("*.json") if _NAME.match(p.stem))
+        return sorted(p.stem for p in self.directory.glob("*.json") if _NAME.fullmatch(p.stem))
 
     def _lock_path(self, name: str) -> Path:
         return self.directory / f"{check_name(name)}.lock"
