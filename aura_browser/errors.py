@@ -7,16 +7,16 @@ The CLI maps each class to one exit code (see `exit_code_for`).
 
 from __future__ import annotations
 
-from .redaction import redact_text
+from .redaction import printable
 
 
 class AuraError(Exception):
     """Base class of every aura-browser error."""
 
     def __str__(self) -> str:
-        # Messages quote URLs (a proxy, an endpoint, a library's own error text) that may carry secrets;
-        # this is the one place every message passes, wherever it is printed, logged or sent.
-        return redact_text(super().__str__())
+        # Messages quote URLs (a proxy, an endpoint, a library's own error text) that may carry secrets, and
+        # text from sites that may carry escape sequences; every message passes here, wherever it goes.
+        return printable(super().__str__())
 
 
 class InvalidRequest(AuraError, ValueError):

@@ -33,7 +33,7 @@ FORMAT_VERSION = 1
 GATE_COOKIES = ("cf_clearance",)
 # A cookie this close to expiry is treated as expired: a long stream should not outlive it.
 EXPIRY_MARGIN = 30.0
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: "$" would let a final newline in
 
 
 @dataclass
@@ -229,7 +229,7 @@ def check_private(path: Path, status: os.stat_result, fix: str) -> None:
 
 
 def check_name(name: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise InvalidRequest(f"profile name {name!r} must be letters, digits, '.', '_' or '-' (at most 64)")
     return name
 
@@ -311,48 +311,76 @@ class ProfileStore:
 
     @_reports_unwritable_folder
     def delete(self, name: str) -> bool:
-        try:
-            self.path(name).unlink()
-        except FileNotFoundError:
+        """Delete a profile and its lock file, under that lock: never while a login or refresh holds it."""
+        path = self.path(name)
+        if not os.path.lexists(path):
             return False
-        with contextlib.suppress(FileNotFoundError):
-            (self.directory / f"{name}.lock").unlink()
-        return True
+        fd = self._take_lock(name)
+        if fd is None:
+            raise ProfileError(str(path), "is in use: another aura-browser process (a login or a refresh) holds "
+                                          "its lock; delete it once that has finished")
+        try:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                return False
+            # Safe while we hold it: whoever opened this file before waits for it, then sees it gone (_take_lock).
+            with contextlib.suppress(FileNotFoundError):
+                self._lock_path(name).unlink()
+            return True
+        finally:
+            os.close(fd)
 
     def names(self) -> list[str]:
         if not self.directory.is_dir():
             return []
-        return sorted(p.stem for p in self.directory.glob("*.json") if _NAME.match(p.stem))
+        return sorted(p.stem for p in self.directory.glob("*.json") if _NAME.fullmatch(p.stem))
+
+    def _lock_path(self, name: str) -> Path:
+        return self.directory / f"{check_name(name)}.lock"
 
     @_reports_unwritable_folder
-    def _open_lock(self, name: str) -> int:
-        lock_path = self.directory / f"{check_name(name)}.lock"
-        try:
-            # O_NOFOLLOW: a link planted at NAME.lock must not make us create or open its target.
-            return os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            if exc.errno != errno.ELOOP:
-                raise  # the decorator reports an unwritable folder
-            raise ProfileError(str(lock_path), "is a symbolic link; remove it") from None
+    def _take_lock(self, name: str) -> int | None:
+        """The descriptor of `<name>.lock`, locked; None while another process holds it.
+
+        The lock is on the file that is at the path now: one deleted (with its profile) while we waited
+        for it would no longer keep anyone else out, so it is given up and the new one taken.
+        """
+        self.ensure_directory()
+        lock_path = self._lock_path(name)
+        while True:
+            try:
+                # O_NOFOLLOW: a link planted at NAME.lock must not make us create or open its target.
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            except OSError as exc:
+                if exc.errno != errno.ELOOP:
+                    raise  # the decorator reports a folder that cannot be written
+                raise ProfileError(str(lock_path), "is a symbolic link; remove it") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return None
+            try:
+                current = os.stat(lock_path, follow_symlinks=False).st_ino
+            except FileNotFoundError:
+                current = None
+            if current == os.fstat(fd).st_ino:
+                return fd
+            os.close(fd)
 
     @contextlib.asynccontextmanager
     async def lock(self, name: str, timeout: float = 300.0) -> AsyncIterator[None]:
         """Hold `<name>.lock` so that only one process refreshes a profile at a time."""
-        self.ensure_directory()
-        fd = self._open_lock(name)
+        deadline = time.monotonic() + timeout
+        delay = 0.01
+        while (fd := self._take_lock(name)) is None:
+            if time.monotonic() > deadline:
+                raise ProfileError(str(self.path(name)), "another process held its lock too long")
+            # flock has no async form, and a blocked flock in a thread cannot be cancelled.
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.2)
         try:
-            deadline = time.monotonic() + timeout
-            delay = 0.01
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise ProfileError(str(self.path(name)), "another process held its lock too long") from None
-                    # flock has no async form, and a blocked flock in a thread cannot be cancelled.
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 0.2)
             yield
         finally:
             os.close(fd)

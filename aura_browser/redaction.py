@@ -1,8 +1,10 @@
-"""Text fit to print or log: URLs with their credentials and query values hidden.
+"""Text fit to print or log: URLs with their credentials and query values hidden, control characters escaped.
 
 Messages quote URLs the user gave (a proxy, a --browser-ws endpoint) and ones libraries or sites
 wrote (Playwright's errors repeat the endpoint, a redirect names its target); any of them can
-carry a password or token. Every AuraError message and every log line goes through `redact_text`.
+carry a password or token. They also quote what a site said (an error body, a reason phrase, a
+page title), which can hold terminal escape sequences. Every AuraError message, every log line
+and every doctor row goes through `printable`.
 """
 
 from __future__ import annotations
@@ -45,6 +47,20 @@ def _redact_pair(pair: str) -> str:
     if not equals:
         return "***" if name else name  # a bare value (`?TOKEN`) is a value too
     return f"{name}=***" if value else pair
+
+
+# C0 and C1 controls, DEL, and the bidirectional overrides and isolates that reorder what a terminal shows
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with its URLs redacted and every control character shown as an escape (`\\x1b`), on one line."""
+    return _UNPRINTABLE.sub(_escape, redact_text(text))
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def redact_text(text: str) -> str:

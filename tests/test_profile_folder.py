@@ -1,11 +1,13 @@
 """The profile folder is the user's alone: nothing is written through a link planted in it, and a folder or
 file that another user owns, or that group or others can write, is refused (as ssh does)."""
 
+import asyncio
 import os
 import stat
 
 import pytest
 
+from aura_browser.profile import ProfileStore
 from tests.cli_checks import assert_one_line_error
 from tests.conftest import run_cli
 from tests.test_direct import save_plain_profile
@@ -86,3 +88,19 @@ def test_a_profile_file_or_folder_owned_by_another_user_is_refused(saved, profil
     assert path.stat().st_uid == 54321
     assert run_cli("login", env=env).returncode == 0
     assert path.stat().st_uid == 0 and run_cli("ask", "--transport", "direct", "Hi", env=env).returncode == 0
+
+
+async def test_profiles_delete_never_deletes_a_profile_whose_lock_is_held(saved, profile_dir):
+    replica, env = saved
+    store = ProfileStore(profile_dir)
+    path, lock = profile_dir / "default.json", profile_dir / "default.lock"
+    async with store.lock("default"):  # what a login or refresh in another process holds
+        result = await asyncio.to_thread(run_cli, "profiles", "delete", "default", env=env)
+        assert_one_line_error(result, 3, str(path), "in use")
+        assert path.exists() and lock.exists()
+    result = run_cli("profiles", "delete", "default", env=env)
+    assert result.returncode == 0, result.stderr.decode()
+    assert not path.exists() and not lock.exists()
+    # A lock file deleted under a waiter is not the lock any more: the next holder takes the new one.
+    async with store.lock("default"):
+        assert lock.exists()

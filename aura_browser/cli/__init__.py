@@ -118,9 +118,9 @@ def main(argv: list[str] | None = None) -> None:
         import logging
 
         logging.getLogger("aura_browser").debug("internal error", exc_info=True)
-        from ..redaction import redact_text
+        from ..redaction import printable
 
-        message = redact_text(f"{exc.__class__.__name__}: {exc}")
+        message = printable(f"{exc.__class__.__name__}: {exc}")
         click.echo(f"aura-browser: internal error: {message} (-vv shows the traceback)", err=True)
         sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..redaction import printable
 from ..run import run_async
 from .options import Seconds, SiteOptions, site_options
 
@@ -26,7 +27,7 @@ def render_table(diagnosis: Diagnosis, insecure: bool) -> str:
              "  " + "CHECK".ljust(name_width) + "STATUS".ljust(status_width) + "DETAIL"]
     for check in diagnosis.checks:
         status = click.style(check.status.ljust(status_width), fg=STATUS_COLOURS[check.status])
-        lines.append(f"  {check.name.ljust(name_width)}{status}{check.detail}")
+        lines.append(f"  {check.name.ljust(name_width)}{status}{printable(check.detail)}")
         if check.fix and check.status in ("warning", "failed"):
             lines.append(f"{indent}fix: {check.fix}")
     failing = [check.name for check in diagnosis.checks if check.status == "failed"]

@@ -49,11 +49,11 @@ def _setup_logging(verbose: int) -> None:
     import logging
 
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    from ..redaction import redact_text
+    from ..redaction import printable
 
     class RedactingFormatter(logging.Formatter):
         def format(self, record: logging.LogRecord) -> str:
-            return redact_text(super().format(record))
+            return "\n".join(printable(line) for line in super().format(record).split("\n"))
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter("aura-browser: %(message)s"))

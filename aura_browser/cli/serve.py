@@ -31,9 +31,10 @@ def serve(site: SiteOptions, host: str, port: int, api_key: str | None, allow_ho
     """Serve an OpenAI-compatible API: POST /v1/chat/completions (streaming or not) and GET /v1/models.
 
     All requests share one warm profile and one browser, and are served concurrently.
-    Errors are OpenAI error objects: 400 bad request, 401 wrong API key, 502 site error or
-    network failure, 503 blocked or login failed, 504 site timeout. Logs in at the first
-    request when there is no usable profile.
+    Errors are OpenAI error objects: 400 bad request, 401 wrong API key, 403 a Host or Origin
+    that is not allowed, 415 a body not sent as application/json, 502 site error or network
+    failure, 503 blocked or login failed, 504 site timeout. Logs in at the first request when
+    there is no usable profile.
 
     \b
     Examples:

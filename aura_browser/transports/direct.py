@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from typing import Any, AsyncIterator, NamedTuple
 
 import aiohttp
@@ -141,6 +142,10 @@ class DirectTransport:
         if isinstance(exc, aiohttp.ClientConnectorError):
             reason = exc.os_error.strerror or exc.os_error.__class__.__name__
             return SiteDown(f"cannot reach {url}: {reason}")
+        too_long = re.match(r"Got more than (\d+) bytes", exc.message) if isinstance(exc, aiohttp.ClientResponseError) else None
+        if too_long:  # aiohttp reads a header line of at most 8190 bytes
+            return NetworkError(f"{site} answered with a response header longer than {too_long.group(1)} bytes, "
+                                "which is not a reply of an OpenChat UI site")
         return NetworkError(f"{site} closed the connection before replying ({exc.__class__.__name__})")
 
     async def aclose(self) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import math
+import re
 import time
 from email.utils import parsedate_to_datetime
 from typing import AsyncIterator, Awaitable, Callable, Mapping
@@ -23,19 +25,31 @@ STANDARD_REASONS = {
 MAX_RETRY_AFTER = 30.0  # a 429 asking for a longer wait is not retried: the error says how long instead
 
 
-def retry_after(headers: Mapping[str, str]) -> float:
-    """Seconds a 429's Retry-After asks for (delta-seconds or an HTTP date); 1 when absent or unreadable."""
+def asked_wait(headers: Mapping[str, str]) -> float | None:
+    """Seconds a 429's Retry-After asks for (delta-seconds or an HTTP date); None when absent or not a time.
+
+    Delta-seconds are digits: "inf", "nan", "-5" or "1e999" are no wait at all, and neither is a number too big
+    for a float.
+    """
     value = (headers.get("retry-after") or "").strip()  # aiohttp's headers ignore case; the page's are lower case
-    if not value:
-        return 1.0
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):
+        seconds = float(value)
+        return seconds if math.isfinite(seconds) else None
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return 1.0
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
+
+
+def duration(seconds: float) -> str:
+    """`3600s`; "more than a year" for anything longer (a Retry-After can be absurdly long)."""
+    return f"{seconds:.0f}s" if seconds < 366 * 86400 else "more than a year"
+
+
+def retry_after(headers: Mapping[str, str]) -> float:
+    """How long to wait before retrying a 429: what it asks for; 1 second when it asks nothing readable."""
+    wait = asked_wait(headers)
+    return 1.0 if wait is None else wait
 
 
 def retry_delay(status: int, headers: Mapping[str, str]) -> float | None:
@@ -75,8 +89,8 @@ def error_for_reply(url: str, status: int, reason: str, headers: Mapping[str, st
     shown_reason = "" if reason in STANDARD_REASONS else reason
     detail = body.strip().splitlines()[0][:200] if body.strip() else ""
     if status == 429:
-        wait = retry_after(headers)
-        detail = f"rate limited; the site asks to wait {wait:.0f}s" if wait else "rate limited"
+        wait = asked_wait(headers)
+        detail = f"rate limited; the site asks to wait {duration(wait)}" if wait else "rate limited"
     if status == 500 and detail == "Error":
         detail = "the app could not answer (bad request, unknown model, or its upstream is down)"
     return SiteError(status, shown_reason, detail)
