@@ -84,7 +84,7 @@ def test_lines_without_a_usable_id_get_one_error_record_not_one_per_resume(gatel
     refused = sorted(r["error"] for r in got if r["id"] is None)
     assert refused[0] == "line 1: no 'id'"
     assert [error.split(":")[0] for error in refused[1:]] == [f"line {n}" for n in range(2, 7)]
-    assert all("'id' must be finite" in error for error in refused[1:])
+    assert all("'id' must be valid JSON: finite numbers" in error for error in refused[1:])
 
     for _ in range(2):
         again = batch(gateless_site, str(source), "-o", str(out), "--resume", profile_dir=profile_dir)
