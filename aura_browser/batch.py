@@ -96,7 +96,7 @@ def _checked_id(value: Any) -> Any:
     try:
         json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
     except ValueError:  # UnicodeEncodeError is one too
-        raise InvalidRequest("'id' must be finite numbers and valid UTF-8 text (no NaN, Infinity or 1e999)") from None
+        raise InvalidRequest("'id' must be valid JSON: finite numbers (not NaN, Infinity or 1e999), UTF-8 text") from None
     return value
 
 

@@ -23,7 +23,7 @@ from .drivers.base import BrowserSession, LaunchOptions
 from .drivers.display import choose_mode
 from .drivers.remote import driver_for
 from .environment import DEFAULT_BASE_URL
-from .errors import AuraError, Blocked, InvalidRequest, LoginRequired
+from .errors import AuraError, Blocked, InvalidRequest, LoginRequired, WrongEventLoop
 from .origin import check_proxy, normalise_base_url, origin_of, redact_url
 from .profile import Profile, ProfileStore
 from .tokens import check_fits
@@ -127,6 +127,16 @@ class AuraClient:
         # with it too, the block is not about the cookie (a TLS fingerprint gate): another login would not help.
         self._refreshed_for_block: Profile | None = None
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # the one its sessions, locks and browser belong to
+
+    def _check_loop(self) -> None:
+        """Bind the client to the event loop of its first use, and refuse any other (another thread has another)."""
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise WrongEventLoop("this AuraClient is bound to the event loop (and thread) it first ran in; "
+                                 "make one client per event loop, e.g. inside the asyncio.run() that uses it")
 
     async def __aenter__(self) -> "AuraClient":
         return self
@@ -172,6 +182,7 @@ class AuraClient:
 
     async def login(self) -> Profile:
         """Open the site in a fresh browser context, pass its gate, and save what it learned."""
+        self._check_loop()
         async with self._refresh_lock:
             async with self.store.lock(self.profile_name, timeout=self.launch_options.timeout + 60):
                 return await self._capture_and_save()
@@ -266,6 +277,7 @@ class AuraClient:
         """
         if self._closed:
             raise InvalidRequest("this AuraClient is closed")
+        self._check_loop()
         # Built (and so checked) before any login: bad input must not cost a browser start.
         body = build_body(messages, model=model, temperature=temperature, max_tokens=max_tokens)
         fit = check_fits(body, APP_SYSTEM_PROMPT)  # the app would drop a question that does not fit, silently
@@ -378,6 +390,8 @@ class AuraClient:
 
     async def close(self) -> None:
         """Close the HTTP session and any browser this client started. Safe to call twice."""
+        if self._direct is not None or self._browser is not None:
+            self._check_loop()  # they can only be closed on their own loop
         self._closed = True
         replays = [replay for replay in (self._direct, self._impersonate) if replay is not None]
         browser = self._browser

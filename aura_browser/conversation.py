@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import uuid
 from dataclasses import dataclass, field
@@ -65,11 +66,16 @@ class Conversation:
         }
 
     def save(self, path: Path) -> None:
-        """Write `[conversation]`, the shape of localStorage `conversationHistory`."""
+        """Write `[conversation]`, the shape of localStorage `conversationHistory`; a new file is 0600, as it holds
+        the whole conversation."""
+        text = json.dumps([self.to_site()], ensure_ascii=False, indent=2) + "\n"
         try:
-            path.write_text(json.dumps([self.to_site()], ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
+                out.write(text)
         except OSError as exc:
             raise InvalidRequest(f"cannot write {path}: {exc.strerror or exc}") from None
+        except ValueError:  # a NUL in the name
+            raise InvalidRequest(f"cannot write {str(path)!r}: a file name cannot hold a NUL character") from None
 
     async def send(self, client: AuraClient, text: str, on_chunk: Callable[[str], None]) -> str:
         """Stream the reply to `text`. What arrived is kept in the history even when the reply is cut

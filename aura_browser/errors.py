@@ -23,6 +23,10 @@ class InvalidRequest(AuraError, ValueError):
     """The caller's input is unusable (empty prompt, temperature out of range, bad role)."""
 
 
+class WrongEventLoop(InvalidRequest):
+    """A client was used from an event loop (or thread) other than the one it first ran in."""
+
+
 # --- the profile and the gate ------------------------------------------------------------
 
 

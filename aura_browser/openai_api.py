@@ -113,8 +113,9 @@ def parse_request(body: Any) -> CompletionRequest:
 def _message(index: int, message: Any) -> dict[str, str]:
     if not isinstance(message, dict):
         raise InvalidRequest(f"messages[{index}] must be an object")
-    role = message.get("role")
-    role = ROLE_NAMES.get(role) if isinstance(role, str) else None
+    if not isinstance(message.get("role"), str):  # not shown: a list or object may be huge, or nested too deep to print
+        raise InvalidRequest(f"messages[{index}].role must be a string")
+    role = ROLE_NAMES.get(message["role"])
     if role is None:
         raise InvalidRequest(f"messages[{index}].role {message.get('role')!r} is not supported; "
                              f"use {', '.join(ROLE_NAMES)}")

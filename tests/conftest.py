@@ -134,3 +134,13 @@ def run_cli(*args: str, input: bytes | None = None, env: dict[str, str] | None =
         [sys.executable, "-m", "aura_browser", *args],
         input=input, capture_output=True, env=full_env, timeout=timeout,
     )
+
+
+@pytest.fixture
+def gateless_site(make_replica: Callable[..., ReplicaServer], profile_dir: Path) -> ReplicaServer:
+    """A replica with its gate off, and a saved profile for it: what runs against it starts no browser."""
+    from aura_browser.profile import Profile, ProfileStore
+
+    replica = make_replica(gate="off")
+    ProfileStore(profile_dir).save("default", Profile(base_url=replica.url, user_agent="Mozilla/5.0 Test"))
+    return replica

@@ -7,17 +7,9 @@ import pytest
 
 from aura_browser import AuraClient
 from aura_browser.errors import InvalidRequest
-from aura_browser.profile import Profile, ProfileStore
 from aura_browser.transports.base import Timeouts
 from tests.cli_checks import err
 from tests.conftest import run_cli
-
-
-@pytest.fixture
-def site(make_replica, profile_dir):
-    replica = make_replica(gate="off")
-    ProfileStore(profile_dir).save("default", Profile(base_url=replica.url, user_agent="Mozilla/5.0 Test"))
-    return replica
 
 
 @pytest.mark.parametrize("args, message", [
@@ -28,12 +20,12 @@ def site(make_replica, profile_dir):
     (["ask", "--model", b"\xff", "Hi"], "not valid UTF-8"),
     (["batch", "-", "--model", b"caf\xe9"], "Invalid value for '--model'"),
 ])
-def test_bad_numbers_and_non_utf8_options_exit_2_before_anything_is_sent(site, profile_dir, args, message):
-    result = run_cli(*args, "--base-url", site.url, input=b'{"id": 1, "prompt": "Hi"}\n',
+def test_bad_numbers_and_non_utf8_options_exit_2_before_anything_is_sent(gateless_site, profile_dir, args, message):
+    result = run_cli(*args, "--base-url", gateless_site.url, input=b'{"id": 1, "prompt": "Hi"}\n',
                      env={"AURA_PROFILE_DIR": str(profile_dir)})
     assert result.returncode == 2, err(result)
     assert message in err(result) and "Traceback" not in err(result)
-    assert site.stats.chat_requests == 0
+    assert gateless_site.stats.chat_requests == 0
 
 
 @pytest.mark.parametrize("options, message", [
@@ -43,11 +35,11 @@ def test_bad_numbers_and_non_utf8_options_exit_2_before_anything_is_sent(site, p
     ({"max_tokens": 10.5}, "max_tokens must be an integer"),
     ({"model": 3}, "the model must be a non-empty string"),
 ])
-async def test_wrong_types_in_python_are_invalid_request(site, make_client, options, message):
-    client = make_client(site.url)
+async def test_wrong_types_in_python_are_invalid_request(gateless_site, make_client, options, message):
+    client = make_client(gateless_site.url)
     with pytest.raises(InvalidRequest, match=message):
         await client.ask("Hi", **options)
-    assert site.stats.chat_requests == 0
+    assert gateless_site.stats.chat_requests == 0
 
 
 @pytest.mark.parametrize("value", [-1, 0, math.nan, math.inf, "5", True, None])

@@ -6,27 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from aura_browser.chat import as_messages
-from aura_browser.profile import Profile, ProfileStore
-from aura_browser.replica import reply_text
 from tests.cli_checks import assert_one_line_error
 from tests.conftest import run_cli
+from tests.test_batch import answer
 
 
-@pytest.fixture
-def site(make_replica, profile_dir):
-    """A replica without a gate and a profile for it: no browser is needed."""
-    replica = make_replica(gate="off")
-    ProfileStore(profile_dir).save("default", Profile(base_url=replica.url, user_agent="Mozilla/5.0 Test"))
-    return replica
+def batch(gateless_site, *args: str, profile_dir: Path):
+    return run_cli("batch", *args, "--base-url", gateless_site.url, env={"AURA_PROFILE_DIR": str(profile_dir)})
 
-
-def batch(site, *args: str, profile_dir: Path):
-    return run_cli("batch", *args, "--base-url", site.url, env={"AURA_PROFILE_DIR": str(profile_dir)})
-
-
-def answer(prompt: str) -> str:
-    return reply_text(as_messages(prompt), "")
 
 
 def strict_records(path: Path) -> list[dict]:
@@ -37,46 +24,48 @@ def strict_records(path: Path) -> list[dict]:
     return [json.loads(line, parse_constant=refuse) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_a_lone_surrogate_model_is_an_error_record_and_the_run_and_its_resume_go_on(site, profile_dir, tmp_path):
+def test_a_lone_surrogate_model_is_an_error_record_and_the_run_and_its_resume_go_on(gateless_site, profile_dir,
+                                                                                   tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_text('{"id": 1, "prompt": "Hi", "model": "\\udfff"}\n{"id": 2, "prompt": "Hello"}\n')
     out = tmp_path / "out.jsonl"
 
-    result = batch(site, str(source), "-o", str(out), profile_dir=profile_dir)
+    result = batch(gateless_site, str(source), "-o", str(out), profile_dir=profile_dir)
     assert result.returncode == 8, result.stderr.decode()
     got = {r["id"]: r for r in strict_records(out)}
     assert "the model is not valid UTF-8 text" in got[1]["error"] and got[2]["error"] is None
     assert "internal error" not in result.stderr.decode()
 
-    again = batch(site, str(source), "-o", str(out), "--resume", profile_dir=profile_dir)
+    again = batch(gateless_site, str(source), "-o", str(out), "--resume", profile_dir=profile_dir)
     assert again.returncode == 0, again.stderr.decode()
     assert len(strict_records(out)) == 2
 
 
-def test_duplicate_ids_are_refused_before_anything_is_asked(site, profile_dir, tmp_path):
+def test_duplicate_ids_are_refused_before_anything_is_asked(gateless_site, profile_dir, tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_text('{"id": 1, "prompt": "a"}\n{"id": "x", "prompt": "b"}\n{"id": 1, "prompt": "c"}\n')
-    result = batch(site, str(source), "-o", str(tmp_path / "out.jsonl"), profile_dir=profile_dir)
+    result = batch(gateless_site, str(source), "-o", str(tmp_path / "out.jsonl"), profile_dir=profile_dir)
     assert_one_line_error(result, 2, "duplicate ids: 1 on lines 1, 3", "--allow-duplicate-ids")
-    assert site.stats.chat_requests == 0 and not (tmp_path / "out.jsonl").exists()
+    assert gateless_site.stats.chat_requests == 0 and not (tmp_path / "out.jsonl").exists()
 
 
-def test_allowed_duplicate_ids_are_each_asked_once_across_resume(site, profile_dir, tmp_path):
+def test_allowed_duplicate_ids_are_each_asked_once_across_resume(gateless_site, profile_dir, tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_text('{"id": 1, "prompt": "a"}\n{"id": 2, "prompt": "b"}\n{"id": 1, "prompt": "c"}\n')
     out = tmp_path / "out.jsonl"
     earlier = {"id": 1, "text": "earlier", "transport": "direct", "error": None, "ttfb_ms": 1, "elapsed_ms": 2}
     out.write_text(json.dumps(earlier) + "\n")  # a run that stopped after the first line
 
-    result = batch(site, str(source), "-o", str(out), "--resume", "--allow-duplicate-ids", profile_dir=profile_dir)
+    result = batch(gateless_site, str(source), "-o", str(out), "--resume", "--allow-duplicate-ids",
+                   profile_dir=profile_dir)
     assert result.returncode == 0, result.stderr.decode()
     assert "warning: duplicate ids: 1 on lines 1, 3" in result.stderr.decode()
     got = strict_records(out)
-    assert sorted(r["id"] for r in got) == [1, 1, 2] and site.stats.chat_requests == 2  # 2, and the second 1
+    assert sorted(r["id"] for r in got) == [1, 1, 2] and gateless_site.stats.chat_requests == 2  # 2, and the second 1
     assert [r["text"] for r in got if r["id"] == 1][1] == answer("c")
 
 
-def test_lines_without_a_usable_id_get_one_error_record_not_one_per_resume(site, profile_dir, tmp_path):
+def test_lines_without_a_usable_id_get_one_error_record_not_one_per_resume(gateless_site, profile_dir, tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_text("\n".join([
         '{"id": null, "prompt": "no id"}',
@@ -88,25 +77,25 @@ def test_lines_without_a_usable_id_get_one_error_record_not_one_per_resume(site,
         '{"id": 7, "prompt": "fine"}',
     ]) + "\n")
     out = tmp_path / "out.jsonl"
-    result = batch(site, str(source), "-o", str(out), profile_dir=profile_dir)
+    result = batch(gateless_site, str(source), "-o", str(out), profile_dir=profile_dir)
     assert result.returncode == 8, result.stderr.decode()
     got = strict_records(out)
-    assert len(got) == 7 and site.stats.chat_requests == 1
+    assert len(got) == 7 and gateless_site.stats.chat_requests == 1
     refused = sorted(r["error"] for r in got if r["id"] is None)
     assert refused[0] == "line 1: no 'id'"
     assert [error.split(":")[0] for error in refused[1:]] == [f"line {n}" for n in range(2, 7)]
-    assert all("'id' must be finite" in error for error in refused[1:])
+    assert all("'id' must be valid JSON: finite numbers" in error for error in refused[1:])
 
     for _ in range(2):
-        again = batch(site, str(source), "-o", str(out), "--resume", profile_dir=profile_dir)
+        again = batch(gateless_site, str(source), "-o", str(out), "--resume", profile_dir=profile_dir)
         assert again.returncode == 0, again.stderr.decode()
         assert "7 already in" in again.stderr.decode()
-    assert len(strict_records(out)) == 7 and site.stats.chat_requests == 1
+    assert len(strict_records(out)) == 7 and gateless_site.stats.chat_requests == 1
 
 
-def test_a_byte_order_mark_before_line_1_is_skipped(site, profile_dir, tmp_path):
+def test_a_byte_order_mark_before_line_1_is_skipped(gateless_site, profile_dir, tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_bytes(b'\xef\xbb\xbf{"id": 1, "prompt": "Hi"}\n{"id": 2, "prompt": "Ho"}\n')
-    result = batch(site, str(source), "-o", str(tmp_path / "out.jsonl"), profile_dir=profile_dir)
+    result = batch(gateless_site, str(source), "-o", str(tmp_path / "out.jsonl"), profile_dir=profile_dir)
     assert result.returncode == 0, result.stderr.decode()
     assert {r["id"]: r["text"] for r in strict_records(tmp_path / "out.jsonl")} == {1: answer("Hi"), 2: answer("Ho")}

@@ -8,7 +8,6 @@ import sys
 
 import pytest
 
-from aura_browser.profile import Profile, ProfileStore
 from tests.cli_checks import assert_one_line_error, err
 from tests.conftest import run_cli
 
@@ -17,15 +16,8 @@ LINES = b"".join(b'{"id": %d, "prompt": "q%d"}\n' % (n, n) for n in range(5))
 
 
 @pytest.fixture
-def site(make_replica, profile_dir):
-    replica = make_replica(gate="off")
-    ProfileStore(profile_dir).save("default", Profile(base_url=replica.url, user_agent="Mozilla/5.0 Test"))
-    return replica
-
-
-@pytest.fixture
-def env(site, profile_dir):
-    return {**os.environ, "AURA_PROFILE_DIR": str(profile_dir), "AURA_BASE_URL": site.url}
+def env(gateless_site, profile_dir):
+    return {**os.environ, "AURA_PROFILE_DIR": str(profile_dir), "AURA_BASE_URL": gateless_site.url}
 
 
 def in_shell(redirect: str, *args: str, env: dict, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -35,10 +27,10 @@ def in_shell(redirect: str, *args: str, env: dict, input: bytes | None = None) -
 
 
 @pytest.mark.parametrize("args", [["ask", "-"], ["chat"], ["batch", "-"]], ids=["ask", "chat", "batch"])
-def test_a_closed_stdin_is_bad_input(site, env, args):
+def test_a_closed_stdin_is_bad_input(gateless_site, env, args):
     result = in_shell("<&-", *args, env=env)
     assert_one_line_error(result, 2, "stdin is closed")
-    assert site.stats.chat_requests == 0
+    assert gateless_site.stats.chat_requests == 0
 
 
 @pytest.mark.parametrize("args", [["ask", "Hi"], ["ask", "--json", "Hi"], ["chat"], ["batch", "-"],
@@ -53,37 +45,38 @@ def test_a_stdout_that_cannot_be_written_is_one_line_and_exit_1(env, args, redir
     assert "internal error" not in stderr and "Traceback" not in stderr and "Exception ignored" not in stderr
 
 
-def test_batch_into_a_reader_that_left_stops_quietly(site, env):
-    site.config.hold_after = 1  # every reply pauses after its first chunk until released
+def test_batch_into_a_reader_that_left_stops_quietly(gateless_site, env):
+    gateless_site.config.hold_after = 1  # every reply pauses after its first chunk until released
     process = subprocess.Popen([*CLI, "batch", "-", "-c", "1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, env=env)
     try:
         process.stdin.write(LINES)
         process.stdin.close()
-        assert site.wait_for_hold(60)
+        assert gateless_site.wait_for_hold(60)
         process.stdout.close()  # as `| head -c10` does once it has what it wants
-        site.config.hold_after = None
-        site.release()
+        gateless_site.config.hold_after = None
+        gateless_site.release()
         stderr = process.stderr.read()
         process.wait(timeout=30)
     finally:
         process.kill()  # a no-op once it has exited
     assert (process.returncode, stderr) == (1, b"")
-    assert site.stats.chat_requests == 1  # the run stopped at the first record it could not write
+    assert gateless_site.stats.chat_requests == 1  # the run stopped at the first record it could not write
 
 
-def test_batch_output_that_cannot_be_opened_is_bad_usage(site, env, tmp_path):
+def test_batch_output_that_cannot_be_opened_is_bad_usage(gateless_site, env, tmp_path):
     (tmp_path / "in.jsonl").write_bytes(LINES)
     result = run_cli("batch", str(tmp_path / "in.jsonl"), "-o", "/nonexistent/x", env=env)
     assert_one_line_error(result, 2, "cannot write /nonexistent/x: No such file or directory")
-    assert site.stats.chat_requests == 0
+    assert gateless_site.stats.chat_requests == 0
 
 
-def test_batch_output_that_fills_up_stops_the_run_with_one_error(site, env, tmp_path):
+def test_batch_output_that_fills_up_stops_the_run_with_one_error(gateless_site, env, tmp_path):
     (tmp_path / "in.jsonl").write_bytes(LINES)
     result = run_cli("batch", str(tmp_path / "in.jsonl"), "-o", "/dev/full", env=env)
     assert result.returncode == 1, err(result)
-    assert err(result).strip().splitlines()[-1] == "aura-browser: error: cannot write /dev/full: No space left on device"
+    last_line = err(result).strip().splitlines()[-1]
+    assert last_line == "aura-browser: error: cannot write /dev/full: No space left on device"
     assert "internal error" not in err(result)
 
 
@@ -98,7 +91,7 @@ def _can_mount() -> bool:
         return False
 
 
-needs_mount = pytest.mark.skipif(not _can_mount(), reason="needs unshare -m and mount (root in a container that allows it)")
+needs_mount = pytest.mark.skipif(not _can_mount(), reason="needs unshare -m and mount (root, in a container that lets it)")
 
 
 def on_own_tmpfs(folder, prepare: str, *args: str, env: dict) -> subprocess.CompletedProcess[bytes]:
@@ -111,7 +104,7 @@ def on_own_tmpfs(folder, prepare: str, *args: str, env: dict) -> subprocess.Comp
 @needs_mount
 @pytest.mark.parametrize("args", [["ask", "Hi", "--profile", "other"], ["profiles", "delete", "default"]],
                          ids=["login-needed", "delete"])
-def test_a_read_only_profile_folder_is_a_profile_error(site, env, tmp_path, args):
+def test_a_read_only_profile_folder_is_a_profile_error(gateless_site, env, tmp_path, args):
     folder = tmp_path / "mnt"
     folder.mkdir()
     saved = (tmp_path / "profiles" / "default.json").read_text()
@@ -122,7 +115,7 @@ def test_a_read_only_profile_folder_is_a_profile_error(site, env, tmp_path, args
 
 
 @needs_mount
-def test_a_full_profile_folder_fails_the_login_with_a_profile_error(site, env, tmp_path):
+def test_a_full_profile_folder_fails_the_login_with_a_profile_error(gateless_site, env, tmp_path):
     folder = tmp_path / "mnt"
     folder.mkdir()
     prepare = "mkdir -m 700 p && { head -c 1M /dev/zero > filler 2>/dev/null || true; }"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -10,6 +11,8 @@ from .fingerprint import check_rules
 from .models import MODELS
 
 GATES = ("off", "challenge", "strict", "botcheck")
+# What a knob's annotation admits; `int | None` also admits None. A bool is not a number here.
+KINDS: dict[str, tuple[type, ...]] = {"bool": (bool,), "int": (int,), "float": (int, float), "str": (str,)}
 
 
 @dataclass
@@ -61,6 +64,9 @@ class ReplicaConfig:
         unknown = sorted(set(changes) - names)
         if unknown:
             raise ValueError(f"unknown config field(s): {', '.join(unknown)}")
+        annotations = {f.name: str(f.type) for f in fields(self)}
+        for name, value in changes.items():
+            _check_value(name, annotations[name], value)
         if "gate" in changes:
             self._check_gate(changes["gate"])
         if "tls_allow" in changes:
@@ -75,3 +81,17 @@ class ReplicaConfig:
     def _check_gate(gate: object) -> None:
         if gate not in GATES:
             raise ValueError(f"gate must be one of {GATES}, not {gate!r}")
+
+
+def _check_value(name: str, annotation: str, value: Any) -> None:
+    """A knob's value must have its annotated type; a number must be finite and not negative (chunk_size >= 1)."""
+    kind, _, optional = annotation.partition(" | ")
+    if kind not in KINDS or (value is None and optional == "None"):
+        return
+    fits = isinstance(value, KINDS[kind]) and (kind == "bool" or not isinstance(value, bool))
+    if fits and kind in ("int", "float"):
+        fits = math.isfinite(value) and value >= (1 if name == "chunk_size" else 0)
+    if not fits:
+        wanted = {"bool": "true or false", "int": "an integer", "float": "a number", "str": "a string"}[kind]
+        bounds = " >= 1" if name == "chunk_size" else " >= 0" if kind in ("int", "float") else ""
+        raise ValueError(f"{name} must be {wanted}{bounds}{' or null' if optional else ''}, not {value!r}")

@@ -100,7 +100,7 @@ class DirectTransport:
             except aiohttp.ClientError as exc:
                 raise self._connection_error(url, exc) from None
             response.close()
-            delay = retry_delay(response.status, response.headers)
+            delay = retry_delay(response.status, response.headers, self.timeouts)
             if delay is not None and not retried:
                 retried = True
                 log.info("429 from %s; retrying once in %.1fs", origin_of(url), delay)

@@ -62,7 +62,7 @@ class PageTransport:
                     elif kind == "head" and event.get("redirected"):
                         raise redirect_error(url, 0, None)
                     elif kind == "head" and "body" in event:
-                        delay = retry_delay(event["status"], event["headers"]) if attempt == 1 else None
+                        delay = retry_delay(event["status"], event["headers"], self.timeouts) if attempt == 1 else None
                         if delay is None:
                             raise error_for_reply(url, event["status"], event["reason"], event["headers"], event["body"])
                         break  # a 429 before any text: wait, then retry once

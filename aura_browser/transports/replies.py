@@ -52,12 +52,15 @@ def retry_after(headers: Mapping[str, str]) -> float:
     return 1.0 if wait is None else wait
 
 
-def retry_delay(status: int, headers: Mapping[str, str]) -> float | None:
-    """How long to wait before the one retry of a reply that came before any text; None: do not retry."""
+def retry_delay(status: int, headers: Mapping[str, str], timeouts: Timeouts) -> float | None:
+    """How long to wait before the one retry of a reply that came before any text; None: do not retry.
+
+    A wait longer than MAX_RETRY_AFTER, or than the first-byte timeout the caller allows, fails at once.
+    """
     if status != 429:
         return None
     wait = retry_after(headers)
-    return wait if wait <= MAX_RETRY_AFTER else None
+    return wait if wait <= min(MAX_RETRY_AFTER, timeouts.first_byte) else None
 
 
 def is_text_stream(status: int, headers: Mapping[str, str]) -> bool:
