@@ -143,7 +143,8 @@ def test_ctrl_c_stops_the_reply_not_the_session(make_replica, env, transport, tm
     wait_for_no_new_chromium(before)
 
 
-def test_sigterm_mid_reply_ends_the_session_and_closes_the_browser(make_replica, env):
+@pytest.mark.parametrize("sig, code, word", [(signal.SIGTERM, 143, "terminated"), (signal.SIGHUP, 129, "hung up")])
+def test_sigterm_mid_reply_ends_the_session_and_closes_the_browser(make_replica, env, sig, code, word):
     replica = make_replica(gate="challenge", hold_after=1)
     before = chromium_pids()
     process = subprocess.Popen(
@@ -154,11 +155,11 @@ def test_sigterm_mid_reply_ends_the_session_and_closes_the_browser(make_replica,
         process.stdin.write(b"Hi\n")
         process.stdin.flush()
         assert replica.stats.wait_until(lambda s: s.holding == 1, 60), "the reply never started"
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(sig)
         _, stderr = process.communicate(timeout=30)
     finally:
         process.kill()
-    assert process.returncode == 143 and "terminated" in stderr.decode() and "Traceback" not in stderr.decode()
+    assert process.returncode == code and word in stderr.decode() and "Traceback" not in stderr.decode()
     wait_for_no_new_chromium(before)
 
 

@@ -71,3 +71,12 @@ def test_batch_with_more_workers_than_the_bound_finishes_every_item(make_replica
     assert sorted(r["id"] for r in records) == list(range(10))
     assert all(r["text"] == reply_text(as_messages(f"question {r['id']}"), "", 120) for r in records)
     assert result.returncode == 0
+
+
+def test_ask_json_reports_the_in_page_queue_time(make_replica, env):  # noqa: F811
+    replica = make_replica(gate="off")
+    save_plain_profile(env["AURA_PROFILE_DIR"], replica.url)
+    result = run_cli("ask", "--base-url", replica.url, "--transport", "page", "--json", "Hi", env=env)
+    assert result.returncode == 0, result.stderr.decode()
+    record = json.loads(result.stdout)
+    assert record["transport"] == "page" and 0 <= record["queue_ms"] < record["elapsed_ms"]

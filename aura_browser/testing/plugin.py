@@ -9,6 +9,8 @@ Fixtures:
   aura_client   an AuraClient on that profile (async; needs pytest-asyncio). Client options per test
                 with `@pytest.mark.aura_client(transport="page")`.
   aura_live     the live smoke suite's shared session (one probe, one login).
+  aura_context_args  pytest-playwright context options from aura_profile (cookies, localStorage, user agent,
+                headers, proxy): return them from `browser_context_args`, or pass --aura-browser-context.
 
 Tests marked `aura_live` are deselected unless --aura-live is given. This module is imported by
 every pytest run where aura-browser is installed, so it imports nothing heavy until a fixture runs.
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
     from .live import LiveSmoke
 
 LIVE_HELP = "run the live smoke tests (marked aura_live) against --base-url"
+CONTEXT_HELP = ("give pytest-playwright's context and page the saved profile (logging in first when it is stale), "
+                "so pages open past the site's gate; its browser becomes aura-browser's Chromium")
 REPLICA_DEFAULTS: dict[str, Any] = {"gate": "challenge", "challenge_delay": 0.2}
 
 
@@ -58,6 +62,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     # can only fail the tests that use aura-browser, never an unrelated pytest run.
     group = parser.getgroup("aura-browser", "aura-browser (live smoke tests of an OpenChat UI deployment)")
     group.addoption("--aura-live", action="store_true", default=False, help=LIVE_HELP)
+    group.addoption("--aura-browser-context", action="store_true", default=False, help=CONTEXT_HELP)
     for name, variable in SITE_ENV.items():
         if name == "base_url":  # that is --base-url, pytest-base-url's
             continue
@@ -120,6 +125,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "aura_client(**options): AuraClient options of the aura_client fixture")
     if config.getoption("aura_live") and not site_base_url(config):
         raise pytest.UsageError("--aura-live needs --base-url URL: the deployment to smoke-test")
+    if config.getoption("aura_browser_context"):
+        if not config.pluginmanager.has_plugin("playwright"):
+            raise pytest.UsageError("--aura-browser-context needs pytest-playwright (pip install pytest-playwright; "
+                                    "-p playwright where it is switched off)")
+        config.pluginmanager.register(_ProfileInPlaywrightContext(), "aura-browser-context")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -237,6 +247,33 @@ def aura_live(pytestconfig: pytest.Config) -> LiveSmoke:
     if not base_url:
         pytest.fail("the live smoke tests need --base-url URL", pytrace=False)
     return LiveSmoke(configured_site(pytestconfig, base_url))
+
+
+@pytest.fixture
+def aura_context_args(aura_site: SiteUnderTest, aura_profile: Profile) -> dict[str, Any]:
+    """pytest-playwright `browser_context_args` that put its page past the gate, from aura_profile."""
+    from .context import context_args
+
+    return context_args(aura_profile, insecure=bool(aura_site.options.get("insecure")))
+
+
+class _ProfileInPlaywrightContext:
+    """--aura-browser-context: overrides pytest-playwright's fixtures of the same names (registered after it)."""
+
+    @pytest.fixture
+    def browser_context_args(self, browser_context_args: dict[str, Any],
+                             aura_context_args: dict[str, Any]) -> dict[str, Any]:
+        return {**browser_context_args, **aura_context_args}
+
+    @pytest.fixture(scope="session")
+    def browser_type_launch_args(self, pytestconfig: pytest.Config,
+                                 browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+        from .context import launch_args
+        from .live import explained
+
+        browser = pytestconfig.getoption("aura_browser") or os.environ.get(SITE_ENV["browser"]) or None
+        with explained("find the Chromium for pytest-playwright"):
+            return launch_args(browser_type_launch_args, browser)
 
 
 try:

@@ -38,8 +38,12 @@ class PageTransport:
                 stats.queue = waited
             if waited >= 0.001:
                 log.info("waited %.3fs for a free connection of the page", waited)
-            async for text in self._stream(body):
-                yield text
+            chunks = self._stream(body)
+            try:
+                async for text in chunks:
+                    yield text
+            finally:
+                await chunks.aclose()  # at once, not when collected: it aborts the page's fetch
 
     async def _stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
         url = join(self.session.base_url, CHAT_PATH)
