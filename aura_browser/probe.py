@@ -185,6 +185,15 @@ class SiteUnderTest:
             raise error
         return probe.model_ids()
 
+    async def fetch(self, profile: Profile, method: str, path: str, data: bytes | None = None) -> PlainReply:
+        """One plain-HTTP request with the profile, as the direct transport sends it; the start of its reply."""
+        client = self.client()
+        transport = DirectTransport(profile, timeouts=client.timeouts, insecure=client.insecure)
+        try:
+            return await transport.fetch(method, path, data)
+        finally:
+            await transport.aclose()
+
     async def ask(self, transport: str) -> tuple[str, StreamStats]:
         """A short prompt's whole reply over one transport, with its stats."""
         async with self.client(transport=transport) as client:

@@ -94,3 +94,27 @@ def test_characters_split_across_upstream_packets_arrive_as_replacement_characte
     text = out(result)
     assert "\ufffd" in text and "ü" not in text  # every multi-byte character was cut between two packets
     assert text.startswith("Hello! You said: Gr\ufffd")
+
+
+def test_the_replica_command_sets_the_app_failure_knobs(env):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    args = ["--truncate-after", "10", "--hang-after", "5", "--decode-per-packet", "--upstream-down", "--reason", "x"]
+    process = subprocess.Popen([sys.executable, "-m", "aura_browser", "replica", "--port", "0", "--gate", "off", *args],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env})
+    try:
+        url = process.stdout.readline().decode().split("listening on ")[1].split()[0]
+        with urllib.request.urlopen(url + "/__replica__/config", timeout=30) as response:
+            config = json.loads(response.read())
+        assert (config["truncate_after"], config["hang_after"]) == (10, 5)
+        assert config["decode_per_packet"] is True and config["upstream_down"] is True and config["reason"] == "x"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            assert process.wait(timeout=10) == 0
+        finally:
+            process.kill()

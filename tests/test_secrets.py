@@ -35,7 +35,11 @@ def set_api_key(profile_dir: Path, key: str) -> None:
     """What a user does once in the page (Set API Key): the key lives in the site's localStorage."""
     store = ProfileStore(profile_dir)
     profile = store.load("default")
-    entry = next(e for e in profile.storage_state["origins"] if e["origin"] == profile.origin)
+    origins = profile.storage_state.setdefault("origins", [])
+    entry = next((e for e in origins if e["origin"] == profile.origin), None)
+    if entry is None:  # the app writes no localStorage before a first message
+        entry = {"origin": profile.origin, "localStorage": []}
+        origins.append(entry)
     entry["localStorage"] = [i for i in entry["localStorage"] if i["name"] != "apiKey"]
     entry["localStorage"].append({"name": "apiKey", "value": key})
     store.save("default", profile)

@@ -33,6 +33,8 @@ async def capture_in(driver, url, profile=None):
 async def test_a_profile_captured_by_one_driver_replays_in_the_other(captured_by, replayed_by, replica):
     profile = await capture_in(captured_by, replica.url)
     assert profile.driver == captured_by
+    if not profile.storage_state["origins"]:  # the app writes no localStorage before a first message
+        profile.storage_state["origins"].append({"origin": profile.origin, "localStorage": []})
     profile.storage_state["origins"][0]["localStorage"].append({"name": "auraMarker", "value": "came along"})
 
     replayed = await capture_in(replayed_by, replica.url, profile)

@@ -26,10 +26,12 @@ def outside_ci(environ: Mapping[str, str]) -> dict[str, str]:
     return {name: value for name, value in environ.items() if name not in ("CI", "BUILD_NUMBER")}
 
 
-async def run_smoke(folder: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    """Run the smoke suite in a subprocess (without blocking this loop: a server in it may have to answer)."""
+async def run_smoke(folder: Path, *args: str, env: dict[str, str] | None = None,
+                    module: str = "aura_browser.testing.test_live_smoke") -> tuple[int, str]:
+    """Run the smoke suite in a subprocess (without blocking this loop: a server in it may have to answer).
+    The contract suite ships beside it (tests/test_contract_suite.py runs that one)."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "aura_browser.testing", *args,
+        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", module, *args,
         cwd=folder, env={**outside_ci(os.environ), "AURA_PROFILE_DIR": str(folder / "profiles"), **(env or {})},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
@@ -48,9 +50,11 @@ def outcomes(output: str) -> dict[str, int]:
 
 
 async def test_without_aura_live_the_suite_is_deselected_not_failed(tmp_path):
-    code, output = await run_smoke(tmp_path, "--base-url", "http://127.0.0.1:9")
+    from tests.test_contract_suite import CONTRACT_CHECKS
+
+    code, output = await run_smoke(tmp_path, "--base-url", "http://127.0.0.1:9", module="aura_browser.testing")
     assert code == 5, output  # pytest's "no tests ran"
-    assert outcomes(output) == {"deselected": SMOKE_CHECKS}
+    assert outcomes(output) == {"deselected": SMOKE_CHECKS + CONTRACT_CHECKS}  # the smoke and the contract suites
 
 
 async def test_aura_live_without_a_base_url_is_a_usage_error(tmp_path):
@@ -114,7 +118,7 @@ async def test_an_error_reply_fails_the_two_prompt_checks_only(make_replica, tmp
     assert output.count("error reply: site error 500 upstream is down") == 2
     assert "check: a short prompt streams a reply over the direct transport" in output
     assert "check: a short prompt streams a reply through the in-page transport" in output
-    failed = re.findall(r"^FAILED \S+::(\w+)", output, re.MULTILINE)
+    failed = re.findall(r"^FAILED \S*::(\w+)", output, re.MULTILINE)
     assert sorted(failed) == ["test_a_short_prompt_streams_a_reply_over_the_direct_transport",
                               "test_a_short_prompt_streams_a_reply_through_the_page"]
 

@@ -233,13 +233,21 @@ def profiles_delete(name: str, profile_dir: str | None) -> None:
               help="Seconds between reply chunks.")
 @click.option("--drop-after", type=click.IntRange(min=0), help="Drop the connection after this many reply bytes.")
 @click.option("--status", type=click.IntRange(100, 599), help="Answer /api/chat with this status instead.")
-@click.option("--reason", help="Reason phrase to go with --status.")
+@click.option("--reason", help="Reason phrase to go with --status (and with --upstream-down).")
+@click.option("--upstream-down", is_flag=True, help="The app's model upstream fails: /api/models and /api/chat answer 500.")
+@click.option("--truncate-after", type=click.IntRange(min=0), metavar="BYTES",
+              help="End each reply cleanly after this many bytes, as the app does when its upstream breaks off.")
+@click.option("--hang-after", type=click.IntRange(min=0), metavar="BYTES",
+              help="Send nothing after this many reply bytes, and never end the reply.")
+@click.option("--decode-per-packet", is_flag=True,
+              help="Decode each chunk on its own, as the app does: characters split across chunks become U+FFFD.")
 @click.option("--tls-allow", default="chromium", show_default=True, envvar="AURA_REPLICA_TLS_ALLOW", show_envvar=True,
               help="Which TLS fingerprints the strict gate admits, comma-separated: 'chromium' (Chromium-like "
                    "hellos), a JA4 or a JA3 hash; '!' before one refuses it.")
 @verbose_option
 def replica(host: str, port: int, gate: str, tls: bool, challenge_delay: float, cookie_ttl: float, chunk_size: int,
-            chunk_delay: float, drop_after: int | None, status: int | None, reason: str | None, tls_allow: str) -> None:
+            chunk_delay: float, drop_after: int | None, status: int | None, reason: str | None, upstream_down: bool,
+            truncate_after: int | None, hang_after: int | None, decode_per_packet: bool, tls_allow: str) -> None:
     """Run the embedded replica of OpenChat UI and its gate, for trying things out and for tests.
 
     It answers GET /, POST /api/models and POST /api/chat as the real app does, with a
@@ -255,7 +263,9 @@ def replica(host: str, port: int, gate: str, tls: bool, challenge_delay: float, 
     try:
         config = ReplicaConfig(gate=gate, tls=tls or gate == "strict", challenge_delay=challenge_delay,
                                cookie_ttl=cookie_ttl, chunk_size=chunk_size, chunk_delay=chunk_delay,
-                               drop_after=drop_after, status=status, reason=reason, tls_allow=tls_allow)  # type: ignore[arg-type]
+                               drop_after=drop_after, status=status, reason=reason, upstream_down=upstream_down,
+                               truncate_after=truncate_after, hang_after=hang_after,
+                               decode_per_packet=decode_per_packet, tls_allow=tls_allow)  # type: ignore[arg-type]
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--tls-allow") from None
 
