@@ -26,7 +26,12 @@ def test_a_signal_during_a_direct_reply_keeps_the_output(make_replica, profile_d
     env = {"AURA_PROFILE_DIR": str(profile_dir), **CHROME_IMPERSONATION}
     with cli_process("ask", "--base-url", replica.url, "--transport", transport, "Hi", env=env) as process:
         assert replica.stats.wait_until(lambda s: s.holding == 1, 30), "the reply never started"
-        first = process.stdout.read1(4096)  # the two chunks sent so far, already printed
+        first = b""
+        while len(first) < 32:  # the two chunks sent so far, once both are printed
+            printed = process.stdout.read1(4096)
+            if not printed:
+                break
+            first += printed
         process.send_signal(sig)
         result = finish(process, first)
     assert result.returncode == code, err(result)

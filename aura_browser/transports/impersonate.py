@@ -123,18 +123,16 @@ class ImpersonateTransport:
     async def stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
         url = join(self.profile.base_url, CHAT_PATH)
         response = await self._open(url, encode_body(body))
-        body_chunks = response.aiter_content()
         complete = False
         try:
             # Every curl_cffi request error is an OSError.
             async with contextlib.aclosing(
-                decoded_text(lambda: anext(body_chunks, b""), url, self.timeouts, OSError, _describe)
+                decoded_text(QueuedBody(response).read, url, self.timeouts, OSError, _describe)
             ) as chunks:
                 async for text in chunks:
                     yield text
             complete = True
         finally:
-            await body_chunks.aclose()
             if not complete:
                 await self._abort(response)
 
@@ -201,6 +199,44 @@ class ImpersonateTransport:
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+class QueuedBody:
+    """A streamed reply's body, read from the queue curl_cffi fills: everything queued so far comes in one piece.
+
+    libcurl hands over each TLS record on its own; a reply sent in small writes is hundreds of them, and
+    reading them one by one (aiter_content) would cost a trip through the event loop each.
+    """
+
+    def __init__(self, response: Any) -> None:
+        from curl_cffi.requests.streams import STREAM_END
+
+        self._end_marker = STREAM_END
+        self._queue: asyncio.Queue[Any] = response.queue
+        self._ended = False
+        self._failure: BaseException | None = None  # raised after the bytes that came before it
+
+    async def read(self) -> bytes:
+        """The next bytes; b"" at the end of the body. A transfer error is raised once its earlier bytes are read."""
+        if self._failure is not None:
+            raise self._failure
+        if self._ended:
+            return b""
+        items = [await self._queue.get()]
+        while not self._queue.empty():
+            items.append(self._queue.get_nowait())
+        data = bytearray()
+        for item in items:
+            if item is self._end_marker:
+                self._ended = True
+                break
+            if isinstance(item, BaseException):
+                self._failure = item
+                break
+            data += item
+        if not data and self._failure is not None:
+            raise self._failure
+        return bytes(data)
 
 
 async def _read_limited(response: Any) -> bytes:
