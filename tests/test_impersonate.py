@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import time
+import urllib.request
 
 import pytest
 
@@ -147,3 +149,21 @@ async def test_concurrent_streams_share_one_session_and_leaving_one_closes_its_t
     answers = await asyncio.gather(*(client.ask(prompt) for prompt in prompts))
     assert answers == [reply_text(as_messages(prompt), "") for prompt in prompts]
     assert client._impersonate._session is session
+
+
+def test_serve_names_impersonate_in_x_aura_transport(make_replica, profile_dir):
+    replica = make_replica(gate="off")
+    save_plain_profile(profile_dir, replica.url)
+    env = {"AURA_PROFILE_DIR": str(profile_dir), **CHROME_IMPERSONATION}
+    with cli_process("serve", "--port", "0", "--base-url", replica.url, "--transport", "impersonate", env=env) as process:
+        line = process.stdout.readline().decode()
+        base = line.split(" at ")[1].split()[0]
+        body = json.dumps({"model": "openchat_3.6", "messages": [{"role": "user", "content": "Hi"}]}).encode()
+        request = urllib.request.Request(base + "/chat/completions", data=body, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            transport = response.headers["X-Aura-Transport"]
+            text = json.loads(response.read())["choices"][0]["message"]["content"]
+        process.send_signal(signal.SIGINT)
+        result = finish(process)
+    assert result.returncode == 0, err(result)
+    assert transport == "impersonate" and text == HI
