@@ -7,13 +7,15 @@ import json
 import signal
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from aura_browser.chat import as_messages
-from aura_browser.errors import Blocked
+from aura_browser.errors import Blocked, ResponseTimeout
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
+from aura_browser.transports.base import Timeouts
 from aura_browser.transports.impersonate import chrome_targets, target_for
 from tests.cli_checks import cli_process, err, finish
 from tests.conftest import CHROME_IMPERSONATION, chromium_pids, run_cli, wait_for_no_new_chromium
@@ -167,3 +169,28 @@ def test_serve_names_impersonate_in_x_aura_transport(make_replica, profile_dir):
         result = finish(process)
     assert result.returncode == 0, err(result)
     assert transport == "impersonate" and text == HI
+
+
+def connections_to(port: int) -> int:
+    """Established TCP connections on this machine whose far end is `port` (the client ends)."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[2].split(":")[1], 16) == port and fields[3] == "01":
+            count += 1
+    return count
+
+
+async def test_a_first_byte_timeout_closes_the_transfer_too(make_replica, make_client, profile_dir,
+                                                           chrome_impersonation):
+    replica = make_replica(gate="off", first_byte_delay=60, faults_left=1)
+    save_plain_profile(profile_dir, replica.url)
+    client = make_client(replica.url, transport="impersonate", timeouts=Timeouts(connect=5, first_byte=0.5, idle=5))
+    with pytest.raises(ResponseTimeout):
+        await client.ask("Hi")
+    port = int(replica.url.rsplit(":", 1)[1])
+    deadline = time.monotonic() + 10
+    while connections_to(port) and time.monotonic() < deadline:  # the close reaches the kernel a moment later
+        await asyncio.sleep(0.05)
+    assert connections_to(port) == 0  # not left waiting for the reply in the background
+    assert await client.ask("Hi") == HI

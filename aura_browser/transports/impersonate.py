@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import logging
 import os
 import re
@@ -79,11 +81,10 @@ class ImpersonateTransport:
 
     def _client(self) -> Any:
         from curl_cffi import CurlOpt
-        from curl_cffi.requests import AsyncSession
 
         if self._session is None:
-            self._session = AsyncSession(
-                max_clients=64,
+            self._session = _session_class()(
+                max_clients=256,  # transfers at once; handles are made as needed
                 trust_env=False,  # the profile decides the proxy, as for direct
                 curl_options={CurlOpt.CONNECTTIMEOUT_MS: int(self.timeouts.connect * 1000)},
             )
@@ -120,6 +121,23 @@ class ImpersonateTransport:
             stream=stream,
         )
 
+    async def _request_or_stop(self, method: str, url: str, data: bytes | None) -> Any:
+        """A streamed request; cancelled before its reply's head (a first-byte timeout, Ctrl-C), its transfer stops.
+
+        curl_cffi leaves such a transfer running in the background otherwise, holding its connection open.
+        """
+        _started.set(None)
+        try:
+            return await self._request(method, url, data, stream=True)
+        except asyncio.CancelledError:
+            curl = _started.get()
+            if curl is not None and self._session is not None:
+                try:
+                    self._session.acurl.remove_handle(curl)
+                except Exception as exc:  # libcurl may refuse a handle it has just finished with
+                    log.debug("stopping a transfer: %s", exc.__class__.__name__)
+            raise
+
     async def stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
         url = join(self.profile.base_url, CHAT_PATH)
         response = await self._open(url, encode_body(body))
@@ -155,7 +173,7 @@ class ImpersonateTransport:
         while True:
             try:
                 async with asyncio.timeout(self.timeouts.first_byte):
-                    response = await self._request("POST", url, data, stream=True)
+                    response = await self._request_or_stop("POST", url, data)
                     headers = {name.lower(): value for name, value in response.headers.items()}
                     if is_text_stream(response.status_code, headers):
                         return response
@@ -199,6 +217,25 @@ class ImpersonateTransport:
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+# The curl handle the current task's request took from the session's pool: a ContextVar, since concurrent
+# streams share one session.
+_started: contextvars.ContextVar[Any] = contextvars.ContextVar("aura_impersonate_curl", default=None)
+
+
+@functools.cache
+def _session_class() -> type:
+    """curl_cffi's AsyncSession, telling `_started` which curl handle a request took."""
+    from curl_cffi.requests import AsyncSession
+
+    class Session(AsyncSession):  # type: ignore[misc, type-arg]
+        async def pop_curl(self) -> Any:
+            curl = await super().pop_curl()
+            _started.set(curl)
+            return curl
+
+    return Session
 
 
 class QueuedBody:
