@@ -51,6 +51,7 @@ async def test_the_strict_gate_refuses_aiohttp_and_admits_impersonate_with_the_b
     assert client.last_stats.transport == "impersonate"
     assert replica.stats.tls_blocked == blocked
     assert last_ja4(replica) == browser_ja4  # JA4 sorts what Chromium shuffles: the hellos are the same
+    assert browser_ja4[8:10] == "h2"  # ALPN offers h2 first (the replica answers in HTTP/1.1)
     assert replica.stats.last_chat_headers["user-agent"] == client.profile.user_agent
     assert set(replica.stats.chat_cookies[-1]) == {"cf_clearance", "__cf_bm"}
 
