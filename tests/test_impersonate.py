@@ -195,3 +195,9 @@ async def test_a_first_byte_timeout_closes_the_transfer_too(make_replica, make_c
         await asyncio.sleep(0.05)
     assert connections_to(port) == 0  # not left waiting for the reply in the background
     assert await client.ask("Hi") == HI
+
+
+def test_a_tls_allow_rule_that_names_no_fingerprint_is_bad_usage():
+    result = run_cli("replica", "--port", "0", "--gate", "strict", "--tls-allow", "chromium,firefox")
+    assert result.returncode == 2, err(result)
+    assert "'firefox' is not 'chromium', a JA4, or a JA3 hash" in err(result) and "Traceback" not in err(result)
