@@ -110,7 +110,7 @@ class Aura(AsyncGeneratorProvider):
         profile is needed (none saved, expired, or blocked) it is captured from it, and the in-page
         fallback runs in it. It is never closed.
         Other keyword arguments: `profile`, `profile_dir`, `base_url`, `browser`, `driver`, `insecure`,
-        `browser_ws`, `cdp_url`, `remote_webdriver`, `transport` ("auto", "direct", "page"), `timeout`
+        `browser_ws`, `cdp_url`, `remote_webdriver`, `transport` ("auto", "direct", "impersonate", "page"), `timeout`
         (seconds of silence allowed).
         """
         options = client_options(cls.url, proxy, kwargs)

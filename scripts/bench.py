@@ -365,6 +365,69 @@ async def b7_login(profiles: str, executable: str, n: int) -> list[Row]:
     return [row]
 
 
+# --- B8 -------------------------------------------------------------------------------------
+
+
+async def b8_strict_gate(profiles: str, n: int) -> list[Row]:
+    """Behind the strict (TLS-fingerprint) gate, with a saved profile: impersonate and in-page beside direct on the
+    ungated replica, in the same run. Both replicas serve HTTPS, so TLS costs the same on either side; the login
+    is done once, first, and is not measured."""
+    os.environ["AURA_IMPERSONATE"] = ""  # the Chrome target nearest the profile's Chrome, whatever the caller set
+    reply = dict(reply_bytes=2048, chunk_size=16, chunk_delay=0.0, split_multibyte=True)
+    replica, strict = Replica(gate="off", tls=True), Replica(gate="strict")
+    try:
+        replica.configure(**reply)
+        strict.configure(**reply)
+        save_plain_profile(profiles, replica.url, "b8-direct")
+        async with AuraClient(strict.url, profile="b8", profile_dir=profiles, insecure=True) as login:
+            await login.login()
+        async with AuraClient(strict.url, profile="b8", profile_dir=profiles, insecure=True,
+                              transport="impersonate") as impersonate, \
+                AuraClient(strict.url, profile="b8", profile_dir=profiles, insecure=True, transport="page") as page, \
+                AuraClient(replica.url, profile="b8-direct", profile_dir=profiles, insecure=True,
+                           transport="direct") as direct:
+            for _ in range(5):  # warm the connection pools and the browser
+                for client in (impersonate, page, direct):
+                    await timed_stream(client.stream(MESSAGES))
+            mine, theirs = await interleaved(
+                n, lambda: timed_stream(impersonate.stream(MESSAGES)), lambda: timed_stream(direct.stream(MESSAGES))
+            )
+            in_page, beside = await interleaved(
+                max(3, n // 3), lambda: timed_stream(page.stream(MESSAGES)), lambda: timed_stream(direct.stream(MESSAGES))
+            )
+        env = {**os.environ, "AURA_PROFILE_DIR": profiles}
+        ask = [*aura_command(), "ask", "--insecure", "--base-url"]
+        processes: dict[str, list[tuple[float, int]]] = {"impersonate": [], "direct": [], "page": []}
+        for _ in range(max(3, n // 10)):
+            processes["impersonate"].append(run_measured(
+                [*ask, strict.url, "--profile", "b8", "--transport", "impersonate", "Benchmark me"], env))
+            processes["direct"].append(run_measured(
+                [*ask, replica.url, "--profile", "b8-direct", "--transport", "direct", "Benchmark me"], env))
+        processes["page"].append(run_measured(
+            [*ask, strict.url, "--profile", "b8", "--transport", "page", "Benchmark me"], env))
+    finally:
+        strict.close()
+        replica.close()
+    rows = []
+    for index, what in ((0, "first byte"), (1, "total")):
+        row = Row("B8", f"strict gate, impersonate vs direct ungated: median {what}", median([m[index] for m in mine]) * 1000,
+                  median([t[index] for t in theirs]) * 1000, "ms", "ratio <= 1.2", False)
+        row.met = row.ratio <= 1.2
+        rows.append(row)
+    for index, what in ((0, "first byte"), (1, "total")):
+        rows.append(Row("B8", f"strict gate, in-page (warm browser) vs direct ungated: median {what}",
+                        median([m[index] for m in in_page]) * 1000, median([t[index] for t in beside]) * 1000, "ms",
+                        "report", True))
+    rss = Row("B8", "peak RSS of `ask --transport impersonate` vs the direct `ask` process",
+              max(r[1] for r in processes["impersonate"]) / 1024, max(r[1] for r in processes["direct"]) / 1024, "MiB",
+              "ratio <= 1.3", False)
+    rss.met = rss.ratio <= 1.3
+    page_rss = Row("B8", "peak RSS of `ask --transport page` (Python only; Chromium's own is B6) vs direct",
+                   max(r[1] for r in processes["page"]) / 1024, max(r[1] for r in processes["direct"]) / 1024, "MiB",
+                   "report", True)
+    return [*rows, rss, page_rss]
+
+
 # --- the table ------------------------------------------------------------------------------
 
 
@@ -393,6 +456,7 @@ async def main(args: argparse.Namespace) -> list[Row]:
             rows += b5_b6_processes(replica, profiles, 3 if quick else 15)
             rows += await b6_chromium(replica, profiles)
             rows += await b7_login(profiles, executable, 1 if quick else 5)
+            rows += await b8_strict_gate(profiles, 10 if quick else 100)
     finally:
         replica.close()
     return rows

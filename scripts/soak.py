@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Soak: many asks against the replica while it injects random faults; afterwards nothing may be left behind.
 
-    python scripts/soak.py              # 500 sequential asks, a batch of 200 at concurrency 20, 50 in-page asks
+    python scripts/soak.py              # 500 sequential asks, a batch of 200 at concurrency 20, 50 in-page asks,
+                                        # then 200 impersonate asks and 200 more at concurrency 20 over impersonate
     python scripts/soak.py --quick      # the same shape, smaller: what the test suite runs
     python scripts/soak.py --json       # the summary as one JSON object
 
@@ -145,11 +146,12 @@ async def sequential(name: str, client: AuraClient, replica: ReplicaProcess, cou
     return phase
 
 
-async def batch(client: AuraClient, replica: ReplicaProcess, count: int, concurrency: int) -> tuple[Phase, str]:
+async def batch(client: AuraClient, replica: ReplicaProcess, count: int, concurrency: int,
+                name: str = "batch") -> tuple[Phase, str]:
     """The batch module's run_batch when it is there; otherwise as many streams through a semaphore."""
-    phase = Phase("batch")
+    phase = Phase(name)
     before = faults(replica)
-    prompts = {f"item-{n}": f"batch {n}" for n in range(count)}
+    prompts = {f"item-{n}": f"{name} {n}" for n in range(count)}
     try:
         from aura_browser.batch import parse_item, run_batch
     except ImportError:
@@ -189,8 +191,11 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         fds_start = open_fds()
         direct = AuraClient(replica.url, profile_dir=profiles, timeouts=timeouts, login_timeout=60)
         page = AuraClient(replica.url, profile_dir=profiles, timeouts=timeouts, login_timeout=60, transport="page")
+        # One curl_cffi session shared by every stream of this client, concurrent ones too.
+        impersonate = AuraClient(replica.url, profile_dir=profiles, timeouts=timeouts, login_timeout=60,
+                                 transport="impersonate")
         try:
-            warm = [await sequential("warm-up", client, replica, 3) for client in (direct, page)]
+            warm = [await sequential("warm-up", client, replica, 3) for client in (direct, page, impersonate)]
             failures += [f for phase in warm for f in phase.check()]
             rss_start = rss_kb()
 
@@ -200,10 +205,15 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             phases.append(batch_phase)
             summary["batch_runner"] = how
             phases.append(await sequential("in-page", page, replica, args.page_asks))
+            phases.append(await sequential("impersonate", impersonate, replica, args.impersonate_asks))
+            concurrent_phase, _ = await batch(impersonate, replica, args.impersonate_asks, args.concurrency,
+                                              name="impersonate-batch")
+            phases.append(concurrent_phase)
             rss_end = rss_kb()
         finally:
             await direct.close()
             await page.close()
+            await impersonate.close()
         stats = replica.stats()
 
     fds_end = await settle(open_fds, lambda n: n <= fds_start)
@@ -232,7 +242,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
 def report(summary: dict[str, Any]) -> str:
     lines = [f"batch runner: {summary.get('batch_runner', '?')}"]
     for phase in summary.get("phases", []):
-        lines.append(f"{phase['name']:>8}: {phase['items']} items, {phase['answered']} answered, "
+        lines.append(f"{phase['name']:>17}: {phase['items']} items, {phase['answered']} answered, "
                      f"{phase['errors']} errors for {phase['faults_injected']} injected faults")
     lines.append(f"faults injected: {summary.get('faults')}; logins: {summary.get('logins')}")
     lines.append(f"open fds: {summary['fds']['start']} -> {summary['fds']['end']}")
@@ -246,18 +256,20 @@ def report(summary: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="40 asks, a batch of 40 at concurrency 8, 10 in-page")
+    parser.add_argument("--quick", action="store_true",
+                        help="40 asks, a batch of 40 at concurrency 8, 10 in-page, 20 + 20 impersonate")
     parser.add_argument("--asks", type=int, default=500)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--page-asks", type=int, default=50)
+    parser.add_argument("--impersonate-asks", type=int, default=200)
     parser.add_argument("--fault-rate", type=float, default=0.10)
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--timeout", type=float, default=2.0, help="first-byte and idle timeout, seconds")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args()
     if args.quick:
-        args.asks, args.batch, args.concurrency, args.page_asks = 40, 40, 8, 10
+        args.asks, args.batch, args.concurrency, args.page_asks, args.impersonate_asks = 40, 40, 8, 10, 20
     summary = asyncio.run(soak(args))
     print(json.dumps(summary, indent=2) if args.json else report(summary))
     sys.exit(0 if summary["ok"] else 1)

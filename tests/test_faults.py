@@ -20,7 +20,7 @@ from aura_browser.replica.reply import reply_body
 from tests.cli_checks import (
     assert_one_line_error, cli_process, descendants, err, finish, out, still_present, zombie_children,
 )
-from tests.conftest import chromium_pids, run_cli, wait_for_no_new_chromium
+from tests.conftest import CHROME_IMPERSONATION, chromium_pids, run_cli, wait_for_no_new_chromium
 from tests.test_direct import save_plain_profile
 
 HI = reply_text(as_messages("Hi"), "")
@@ -33,7 +33,13 @@ def prefix(text: str, size: int) -> str:
 
 @pytest.fixture
 def env(profile_dir):
-    return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30"}
+    return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30", **CHROME_IMPERSONATION}
+
+
+@pytest.fixture(params=["direct", "impersonate"])
+def replay(request) -> str:
+    """Each fault of a replayed request, once per replay transport: they must end the same way."""
+    return request.param
 
 
 @pytest.fixture
@@ -51,31 +57,31 @@ def plain_site(make_replica, profile_dir):
 # --- the site's errors ------------------------------------------------------------------------------------
 
 
-def test_a_500_without_a_reason_phrase_exits_5_and_says_what_it_means(plain_site, env):
+def test_a_500_without_a_reason_phrase_exits_5_and_says_what_it_means(plain_site, env, replay):
     replica = plain_site(status=500)
-    result = run_cli("ask", "--base-url", replica.url, "Hi", env=env)
+    result = run_cli("ask", "--base-url", replica.url, "--transport", replay, "Hi", env=env)
     assert_one_line_error(result, 5, "site error 500", "the app could not answer")
     assert out(result) == ""
 
 
-def test_a_429_before_the_first_byte_is_retried_once_after_its_retry_after(plain_site, env):
+def test_a_429_before_the_first_byte_is_retried_once_after_its_retry_after(plain_site, env, replay):
     replica = plain_site(status=429, retry_after=0.2, faults_left=1)
-    result = run_cli("ask", "--base-url", replica.url, "Hi", env=env)
+    result = run_cli("ask", "--base-url", replica.url, "--transport", replay, "Hi", env=env)
     assert result.returncode == 0, err(result)
     assert out(result) == HI + "\n"
     assert replica.stats.chat_requests == 2
 
 
-def test_a_second_429_is_not_retried_again(plain_site, env):
+def test_a_second_429_is_not_retried_again(plain_site, env, replay):
     replica = plain_site(status=429, retry_after=0.1)
-    result = run_cli("ask", "--base-url", replica.url, "Hi", env=env)
+    result = run_cli("ask", "--base-url", replica.url, "--transport", replay, "Hi", env=env)
     assert_one_line_error(result, 5, "site error 429", "rate limited")
     assert replica.stats.chat_requests == 2
 
 
-def test_a_429_asking_for_a_long_wait_fails_at_once_saying_how_long(plain_site, env):
+def test_a_429_asking_for_a_long_wait_fails_at_once_saying_how_long(plain_site, env, replay):
     replica = plain_site(status=429, retry_after=3600)
-    result = run_cli("ask", "--base-url", replica.url, "Hi", env=env)
+    result = run_cli("ask", "--base-url", replica.url, "--transport", replay, "Hi", env=env)
     assert_one_line_error(result, 5, "site error 429", "asks to wait 3600s")
     assert replica.stats.chat_requests == 1
 
@@ -89,8 +95,8 @@ async def test_a_429_is_retried_once_in_the_page_too(make_replica, make_client):
     assert replica.stats.chat_requests == 2
 
 
-@pytest.mark.parametrize("transport", ["direct", "page"])
-async def test_a_failure_after_the_first_byte_is_never_retried(make_replica, make_client, transport):
+@pytest.mark.parametrize("transport", ["direct", "impersonate", "page"])
+async def test_a_failure_after_the_first_byte_is_never_retried(make_replica, make_client, transport, chrome_impersonation):
     # The first reply breaks off after 20 bytes; a retry would get a whole reply, so a retry would show.
     replica = make_replica(gate="challenge", chunk_size=4, split_multibyte=False)
     client = make_client(replica.url, transport=transport)
@@ -103,7 +109,7 @@ async def test_a_failure_after_the_first_byte_is_never_retried(make_replica, mak
         async for chunk in stream:
             received.append(chunk)
     assert caught.value.partial_text == "".join(received)
-    # Direct sees every byte before the drop; Chromium may discard the bytes that arrived with the error.
+    # A replay sees every byte before the drop; Chromium may discard the bytes that arrived with the error.
     assert prefix(HI, 8) <= caught.value.partial_text <= prefix(HI, 20)
     assert HI.startswith(caught.value.partial_text)
     assert replica.stats.chat_requests == 1
@@ -126,23 +132,33 @@ def test_a_dropped_in_page_reply_keeps_what_was_printed_and_exits_6(make_replica
     assert prefix(HI, 32) <= printed <= prefix(HI, 40) and HI.startswith(printed)
 
 
+def test_a_dropped_replayed_reply_keeps_what_was_printed_and_exits_6(plain_site, env, replay):
+    replica = plain_site(drop_after=40, split_multibyte=False)
+    result = run_cli("ask", "--base-url", replica.url, "--transport", replay, "Hi", env=env)
+    assert_one_line_error(result, 6, f"the connection to {replica.url} broke mid-reply")
+    assert out(result).rstrip("\n") == prefix(HI, 40)
+
+
 @pytest.mark.parametrize("how", ["option", "envvar"])
-def test_a_slow_first_byte_times_out_as_configured(plain_site, env, how):
+def test_a_slow_first_byte_times_out_as_configured(plain_site, env, how, replay):
     replica = plain_site(first_byte_delay=60, faults_left=1)
     if how == "option":
-        result = run_cli("ask", "--base-url", replica.url, "--first-byte-timeout", "0.5", "Hi", env=env)
+        result = run_cli("ask", "--base-url", replica.url, "--transport", replay, "--first-byte-timeout", "0.5", "Hi",
+                         env=env)
     else:
-        result = run_cli("ask", "--base-url", replica.url, "Hi", env={**env, "AURA_FIRST_BYTE_TIMEOUT": "0.5"})
+        result = run_cli("ask", "--base-url", replica.url, "--transport", replay, "Hi",
+                         env={**env, "AURA_FIRST_BYTE_TIMEOUT": "0.5"})
     assert_one_line_error(result, 6, f"no reply from {replica.url}/api/chat within 0.5s")
     assert out(result) == ""
-    again = run_cli("ask", "--base-url", replica.url, "--first-byte-timeout", "0.5", "Hi", env=env)
+    again = run_cli("ask", "--base-url", replica.url, "--transport", replay, "--first-byte-timeout", "0.5", "Hi",
+                    env=env)
     assert out(again) == HI + "\n"  # the timeout is per request: the next, prompt one goes through
 
 
 @pytest.mark.parametrize("how", ["option", "envvar"])
-def test_a_stall_between_chunks_times_out_as_configured_and_keeps_the_text(plain_site, env, how):
+def test_a_stall_between_chunks_times_out_as_configured_and_keeps_the_text(plain_site, env, how, replay):
     replica = plain_site(hold_after=2, split_multibyte=False)
-    args = ["ask", "--base-url", replica.url, "Hi"]
+    args = ["ask", "--base-url", replica.url, "--transport", replay, "Hi"]
     if how == "option":
         result = run_cli(*args, "--idle-timeout", "0.5", env=env)
     else:
@@ -166,9 +182,9 @@ async def test_in_page_timeouts_are_the_same_errors(make_replica, make_client):
     assert caught.value.partial_text == prefix(HI, 32)
 
 
-def test_invalid_utf8_is_replaced_and_the_rest_arrives(plain_site, env):
+def test_invalid_utf8_is_replaced_and_the_rest_arrives(plain_site, env, replay):
     replica = plain_site(invalid_utf8=True, chunk_size=5)
-    result = run_cli("ask", "--base-url", replica.url, "Hi", env=env)
+    result = run_cli("ask", "--base-url", replica.url, "--transport", replay, "Hi", env=env)
     assert result.returncode == 0, err(result)
     expected = reply_body(HI, invalid_utf8=True).decode("utf-8", "replace")
     assert out(result) == expected + "\n" and "\ufffd\ufffd" in expected
@@ -180,34 +196,39 @@ async def test_invalid_utf8_is_replaced_in_the_page_too(make_replica, make_clien
     assert text == reply_body(HI, invalid_utf8=True).decode("utf-8", "replace")
 
 
-@pytest.mark.parametrize("with_profile", [True, False], ids=["direct", "browser-login"])
-def test_connection_refused_is_site_down_naming_the_url(env, profile_dir, unused_tcp_port, with_profile):
+# With a profile, the replay itself cannot connect; without one, the login's browser cannot.
+REACH = pytest.mark.parametrize("transport, with_profile", [("direct", True), ("impersonate", True), ("auto", False)],
+                                ids=["direct", "impersonate", "browser-login"])
+
+
+@REACH
+def test_connection_refused_is_site_down_naming_the_url(env, profile_dir, unused_tcp_port, transport, with_profile):
     url = f"http://127.0.0.1:{unused_tcp_port}"
     if with_profile:
         save_plain_profile(profile_dir, url)
     before = chromium_pids()
-    result = run_cli("ask", "--base-url", url, "Hi", env=env)
+    result = run_cli("ask", "--base-url", url, "--transport", transport, "Hi", env=env)
     assert_one_line_error(result, 6, f"cannot reach {url}")
     wait_for_no_new_chromium(before)
 
 
-@pytest.mark.parametrize("with_profile", [True, False], ids=["direct", "browser-login"])
-def test_a_name_that_does_not_resolve_is_site_down_naming_the_url(env, profile_dir, with_profile):
+@REACH
+def test_a_name_that_does_not_resolve_is_site_down_naming_the_url(env, profile_dir, transport, with_profile):
     url = "http://no-such-host.invalid"
     if with_profile:
         save_plain_profile(profile_dir, url)
-    result = run_cli("ask", "--base-url", url, "Hi", env=env)
+    result = run_cli("ask", "--base-url", url, "--transport", transport, "Hi", env=env)
     assert_one_line_error(result, 6, f"cannot reach {url}")
 
 
 # --- the gate ---------------------------------------------------------------------------------------------
 
 
-def test_a_challenge_mid_session_costs_one_refresh_and_the_ask_succeeds(replica, env):
-    first = run_cli("ask", "--base-url", replica.url, "one", env=env)
+def test_a_challenge_mid_session_costs_one_refresh_and_the_ask_succeeds(replica, env, replay):
+    first = run_cli("ask", "--base-url", replica.url, "--transport", replay, "one", env=env)
     assert first.returncode == 0, err(first)
     replica.revoke_clearances()
-    second = run_cli("ask", "--base-url", replica.url, "-v", "two", env=env)
+    second = run_cli("ask", "--base-url", replica.url, "--transport", replay, "-v", "two", env=env)
     assert second.returncode == 0, err(second)
     assert out(second) == reply_text(as_messages("two"), "") + "\n"
     assert "refreshing the profile once" in err(second)
@@ -284,22 +305,22 @@ def test_a_browser_killed_mid_reply_exits_7_and_leaves_nothing_behind(make_repli
     assert not still_present(tree), "processes of the killed run are still there (running or zombies)"
 
 
-def test_a_proxy_that_refuses_the_password_is_named_and_the_password_is_not(make_replica, profile_dir, env):
+def test_a_proxy_that_refuses_the_password_is_named_and_the_password_is_not(make_replica, profile_dir, env, replay):
     from tests.auth_proxy import auth_proxy
 
     replica = make_replica(gate="off")
     with auth_proxy("aura", "right-password") as proxy:
         save_plain_profile(profile_dir, replica.url, proxy=proxy.url(password="wrong-password-123"))
-        result = run_cli("ask", "--base-url", replica.url, "Hi", env=env)
+        result = run_cli("ask", "--base-url", replica.url, "--transport", replay, "Hi", env=env)
     assert_one_line_error(result, 6, "the proxy refused its user or password (407)")
     assert "wrong-password-123" not in err(result) and proxy.log.refused() == 1
 
 
-@pytest.mark.parametrize("with_profile", [True, False], ids=["direct", "browser-login"])
+@REACH
 async def test_refused_and_unresolvable_sites_are_site_down_in_python(make_client, profile_dir, unused_tcp_port,
-                                                                     with_profile):
+                                                                     transport, with_profile):
     for url in (f"http://127.0.0.1:{unused_tcp_port}", "http://no-such-host.invalid"):
         if with_profile:
             save_plain_profile(profile_dir, url)
         with pytest.raises(SiteDown, match=f"cannot reach {url}"):
-            await make_client(url).ask("Hi")
+            await make_client(url, transport=transport).ask("Hi")

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 
 from aura_browser.chat import as_messages
-from aura_browser.errors import Blocked
+from aura_browser.errors import Blocked, ResponseTimeout
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
+from aura_browser.transports.base import Timeouts
 from aura_browser.transports.impersonate import chrome_targets, target_for
 from tests.cli_checks import cli_process, err, finish
 from tests.conftest import CHROME_IMPERSONATION, chromium_pids, run_cli, wait_for_no_new_chromium
@@ -47,6 +51,7 @@ async def test_the_strict_gate_refuses_aiohttp_and_admits_impersonate_with_the_b
     assert client.last_stats.transport == "impersonate"
     assert replica.stats.tls_blocked == blocked
     assert last_ja4(replica) == browser_ja4  # JA4 sorts what Chromium shuffles: the hellos are the same
+    assert browser_ja4[8:10] == "h2"  # ALPN offers h2 first (the replica answers in HTTP/1.1)
     assert replica.stats.last_chat_headers["user-agent"] == client.profile.user_agent
     assert set(replica.stats.chat_cookies[-1]) == {"cf_clearance", "__cf_bm"}
 
@@ -147,3 +152,52 @@ async def test_concurrent_streams_share_one_session_and_leaving_one_closes_its_t
     answers = await asyncio.gather(*(client.ask(prompt) for prompt in prompts))
     assert answers == [reply_text(as_messages(prompt), "") for prompt in prompts]
     assert client._impersonate._session is session
+
+
+def test_serve_names_impersonate_in_x_aura_transport(make_replica, profile_dir):
+    replica = make_replica(gate="off")
+    save_plain_profile(profile_dir, replica.url)
+    env = {"AURA_PROFILE_DIR": str(profile_dir), **CHROME_IMPERSONATION}
+    with cli_process("serve", "--port", "0", "--base-url", replica.url, "--transport", "impersonate", env=env) as process:
+        line = process.stdout.readline().decode()
+        base = line.split(" at ")[1].split()[0]
+        body = json.dumps({"model": "openchat_3.6", "messages": [{"role": "user", "content": "Hi"}]}).encode()
+        request = urllib.request.Request(base + "/chat/completions", data=body, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            transport = response.headers["X-Aura-Transport"]
+            text = json.loads(response.read())["choices"][0]["message"]["content"]
+        process.send_signal(signal.SIGINT)
+        result = finish(process)
+    assert result.returncode == 0, err(result)
+    assert transport == "impersonate" and text == HI
+
+
+def connections_to(port: int) -> int:
+    """Established TCP connections on this machine whose far end is `port` (the client ends)."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[2].split(":")[1], 16) == port and fields[3] == "01":
+            count += 1
+    return count
+
+
+async def test_a_first_byte_timeout_closes_the_transfer_too(make_replica, make_client, profile_dir,
+                                                           chrome_impersonation):
+    replica = make_replica(gate="off", first_byte_delay=60, faults_left=1)
+    save_plain_profile(profile_dir, replica.url)
+    client = make_client(replica.url, transport="impersonate", timeouts=Timeouts(connect=5, first_byte=0.5, idle=5))
+    with pytest.raises(ResponseTimeout):
+        await client.ask("Hi")
+    port = int(replica.url.rsplit(":", 1)[1])
+    deadline = time.monotonic() + 10
+    while connections_to(port) and time.monotonic() < deadline:  # the close reaches the kernel a moment later
+        await asyncio.sleep(0.05)
+    assert connections_to(port) == 0  # not left waiting for the reply in the background
+    assert await client.ask("Hi") == HI
+
+
+def test_a_tls_allow_rule_that_names_no_fingerprint_is_bad_usage():
+    result = run_cli("replica", "--port", "0", "--gate", "strict", "--tls-allow", "chromium,firefox")
+    assert result.returncode == 2, err(result)
+    assert "'firefox' is not 'chromium', a JA4, or a JA3 hash" in err(result) and "Traceback" not in err(result)

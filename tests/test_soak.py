@@ -6,21 +6,26 @@ The full run is `python scripts/soak.py` (500 asks, a batch of 200 at concurrenc
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.conftest import CHROME_IMPERSONATION
 
 SOAK = Path(__file__).resolve().parent.parent / "scripts" / "soak.py"
 
 
 def test_the_quick_soak_passes_every_check():
-    result = subprocess.run([sys.executable, str(SOAK), "--quick", "--json"], capture_output=True, timeout=600)
+    result = subprocess.run([sys.executable, str(SOAK), "--quick", "--json"], capture_output=True, timeout=600,
+                            env={**os.environ, **CHROME_IMPERSONATION})
     assert "Traceback" not in result.stderr.decode(), result.stderr.decode()[-3000:]
     summary = json.loads(result.stdout)
     assert summary["failures"] == [] and summary["ok"], summary["failures"]
     assert result.returncode == 0
     phases = {phase["name"]: phase for phase in summary["phases"]}
     assert phases["ask"]["items"] == 40 and phases["batch"]["items"] == 40 and phases["in-page"]["items"] == 10
+    assert phases["impersonate"]["items"] == 20 and phases["impersonate-batch"]["items"] == 20
     assert sum(summary["faults"].values()) > 0  # faults were really injected, and all were accounted for
     assert sum(phase["errors"] for phase in phases.values()) == sum(summary["faults"].values())
     assert summary["chromium_left"] == [] and summary["fds"]["end"] <= summary["fds"]["start"]

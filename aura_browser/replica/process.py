@@ -7,6 +7,7 @@ then not counted as the client's.
 from __future__ import annotations
 
 import json
+import ssl
 import subprocess
 import sys
 import urllib.request
@@ -14,10 +15,10 @@ from typing import Any
 
 
 class ReplicaProcess:
-    def __init__(self, gate: str = "off", challenge_delay: float = 0.2) -> None:
+    def __init__(self, gate: str = "off", challenge_delay: float = 0.2, tls: bool = False) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "aura_browser", "replica", "--port", "0", "--gate", gate,
-             "--challenge-delay", str(challenge_delay)],
+             "--challenge-delay", str(challenge_delay), *(["--tls"] if tls else [])],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
         line = self.process.stdout.readline()  # type: ignore[union-attr]
@@ -32,12 +33,22 @@ class ReplicaProcess:
             self.url + "/__replica__/config", data=json.dumps(changes).encode(), method="POST",
             headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10, context=self._tls) as response:
             return json.loads(response.read())
 
     def stats(self) -> dict[str, Any]:
-        with urllib.request.urlopen(self.url + "/__replica__/stats", timeout=10) as response:
+        with urllib.request.urlopen(self.url + "/__replica__/stats", timeout=10, context=self._tls) as response:
             return json.loads(response.read())
+
+    @property
+    def _tls(self) -> ssl.SSLContext | None:
+        """The replica's own self-signed certificate (a strict gate serves HTTPS) is not checked."""
+        if not self.url.startswith("https:"):
+            return None
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
 
     def close(self) -> None:
         self.process.terminate()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import logging
 import os
 import re
@@ -79,11 +81,10 @@ class ImpersonateTransport:
 
     def _client(self) -> Any:
         from curl_cffi import CurlOpt
-        from curl_cffi.requests import AsyncSession
 
         if self._session is None:
-            self._session = AsyncSession(
-                max_clients=64,
+            self._session = _session_class()(
+                max_clients=256,  # transfers at once; handles are made as needed
                 trust_env=False,  # the profile decides the proxy, as for direct
                 curl_options={CurlOpt.CONNECTTIMEOUT_MS: int(self.timeouts.connect * 1000)},
             )
@@ -120,21 +121,36 @@ class ImpersonateTransport:
             stream=stream,
         )
 
+    async def _request_or_stop(self, method: str, url: str, data: bytes | None) -> Any:
+        """A streamed request; cancelled before its reply's head (a first-byte timeout, Ctrl-C), its transfer stops.
+
+        curl_cffi leaves such a transfer running in the background otherwise, holding its connection open.
+        """
+        _started.set(None)
+        try:
+            return await self._request(method, url, data, stream=True)
+        except asyncio.CancelledError:
+            curl = _started.get()
+            if curl is not None and self._session is not None:
+                try:
+                    self._session.acurl.remove_handle(curl)
+                except Exception as exc:  # libcurl may refuse a handle it has just finished with
+                    log.debug("stopping a transfer: %s", exc.__class__.__name__)
+            raise
+
     async def stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
         url = join(self.profile.base_url, CHAT_PATH)
         response = await self._open(url, encode_body(body))
-        body_chunks = response.aiter_content()
         complete = False
         try:
             # Every curl_cffi request error is an OSError.
             async with contextlib.aclosing(
-                decoded_text(lambda: anext(body_chunks, b""), url, self.timeouts, OSError, _describe)
+                decoded_text(QueuedBody(response).read, url, self.timeouts, OSError, _describe)
             ) as chunks:
                 async for text in chunks:
                     yield text
             complete = True
         finally:
-            await body_chunks.aclose()
             if not complete:
                 await self._abort(response)
 
@@ -157,7 +173,7 @@ class ImpersonateTransport:
         while True:
             try:
                 async with asyncio.timeout(self.timeouts.first_byte):
-                    response = await self._request("POST", url, data, stream=True)
+                    response = await self._request_or_stop("POST", url, data)
                     headers = {name.lower(): value for name, value in response.headers.items()}
                     if is_text_stream(response.status_code, headers):
                         return response
@@ -201,6 +217,63 @@ class ImpersonateTransport:
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+# The curl handle the current task's request took from the session's pool: a ContextVar, since concurrent
+# streams share one session.
+_started: contextvars.ContextVar[Any] = contextvars.ContextVar("aura_impersonate_curl", default=None)
+
+
+@functools.cache
+def _session_class() -> type:
+    """curl_cffi's AsyncSession, telling `_started` which curl handle a request took."""
+    from curl_cffi.requests import AsyncSession
+
+    class Session(AsyncSession):  # type: ignore[misc, type-arg]
+        async def pop_curl(self) -> Any:
+            curl = await super().pop_curl()
+            _started.set(curl)
+            return curl
+
+    return Session
+
+
+class QueuedBody:
+    """A streamed reply's body, read from the queue curl_cffi fills: everything queued so far comes in one piece.
+
+    libcurl hands over each TLS record on its own; a reply sent in small writes is hundreds of them, and
+    reading them one by one (aiter_content) would cost a trip through the event loop each.
+    """
+
+    def __init__(self, response: Any) -> None:
+        from curl_cffi.requests.streams import STREAM_END
+
+        self._end_marker = STREAM_END
+        self._queue: asyncio.Queue[Any] = response.queue
+        self._ended = False
+        self._failure: BaseException | None = None  # raised after the bytes that came before it
+
+    async def read(self) -> bytes:
+        """The next bytes; b"" at the end of the body. A transfer error is raised once its earlier bytes are read."""
+        if self._failure is not None:
+            raise self._failure
+        if self._ended:
+            return b""
+        items = [await self._queue.get()]
+        while not self._queue.empty():
+            items.append(self._queue.get_nowait())
+        data = bytearray()
+        for item in items:
+            if item is self._end_marker:
+                self._ended = True
+                break
+            if isinstance(item, BaseException):
+                self._failure = item
+                break
+            data += item
+        if not data and self._failure is not None:
+            raise self._failure
+        return bytes(data)
 
 
 async def _read_limited(response: Any) -> bytes:
