@@ -28,7 +28,6 @@ XVFB = "Xvfb"
 SCREEN = (1920, 1080)
 # The browser window on that screen: as big as a maximised one; its inner size is smaller (tabs, toolbar).
 WINDOW_ARGS = ("--window-position=0,0", f"--window-size={SCREEN[0]},{SCREEN[1]}")
-HEADLESS_ENV = "AURA_HEADLESS"
 _START_TIMEOUT = 15.0
 _FAMILY_WILD = 0xFFFF
 _PR_SET_PDEATHSIG = 1
@@ -81,19 +80,6 @@ def choose_mode(headless: bool | None, environ: Mapping[str, str] | None = None)
     if xvfb_available(environ):
         return BrowserMode(headless=False, virtual_display=True)
     return BrowserMode(headless=True)
-
-
-def headless_from_env(environ: Mapping[str, str] | None = None) -> bool | None:
-    """AURA_HEADLESS as a tri-state: unset or empty -> None (the default mode)."""
-    from click.types import BoolParamType
-
-    value = (os.environ if environ is None else environ).get(HEADLESS_ENV, "")
-    if not value:
-        return None
-    flag = BoolParamType.str_to_bool(value)
-    if flag is None:
-        raise BrowserError(f"{HEADLESS_ENV}={value!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
-    return flag
 
 
 def _die_with_parent() -> None:
