@@ -8,7 +8,6 @@ browser alone is given its DISPLAY (our own process environment is never changed
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import os
 import secrets
@@ -20,7 +19,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 from ..errors import BrowserError
 
@@ -28,7 +27,6 @@ XVFB = "Xvfb"
 SCREEN = (1920, 1080)
 # The browser window on that screen: as big as a maximised one; its inner size is smaller (tabs, toolbar).
 WINDOW_ARGS = ("--window-position=0,0", f"--window-size={SCREEN[0]},{SCREEN[1]}")
-HEADLESS_ENV = "AURA_HEADLESS"
 _START_TIMEOUT = 15.0
 _FAMILY_WILD = 0xFFFF
 _PR_SET_PDEATHSIG = 1
@@ -83,23 +81,16 @@ def choose_mode(headless: bool | None, environ: Mapping[str, str] | None = None)
     return BrowserMode(headless=True)
 
 
-def headless_from_env(environ: Mapping[str, str] | None = None) -> bool | None:
-    """AURA_HEADLESS as a tri-state: unset or empty -> None (the default mode)."""
-    from click.types import BoolParamType
+def _parent_death_signal() -> Callable[[], None] | None:
+    """What runs in the child before exec: Linux then kills Xvfb if we die without stopping it (SIGKILL, a crash).
 
-    value = (os.environ if environ is None else environ).get(HEADLESS_ENV, "")
-    if not value:
+    prctl is looked up here, in the parent: between fork and exec the child may only call what needs no lock.
+    """
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: the normal paths still stop Xvfb
         return None
-    flag = BoolParamType.str_to_bool(value)
-    if flag is None:
-        raise BrowserError(f"{HEADLESS_ENV}={value!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
-    return flag
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: Linux kills Xvfb if we die without stopping it (SIGKILL, a crash)."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    return lambda: prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _xauth_entry(number: str, cookie: bytes) -> bytes:
@@ -118,9 +109,17 @@ class VirtualDisplay:
         self._process: subprocess.Popen[bytes] | None = None
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         self._authority = ""
+        self._cookie = b""
+        self._ready_fd: int | None = None
 
     def start(self) -> str:
         """Start Xvfb and return its display (":N"). Raises BrowserError when it cannot run."""
+        self.spawn()
+        return self.wait_ready()
+
+    def spawn(self) -> None:
+        """Start the Xvfb process, not waiting for it (call from a thread that outlives it: the process dies
+        with the thread that started it). `wait_ready()` then waits for its display, and may run in any thread."""
         executable = shutil.which(XVFB)
         if executable is None:
             raise BrowserError(
@@ -129,8 +128,8 @@ class VirtualDisplay:
             )
         self._folder = tempfile.TemporaryDirectory(prefix="aura-xvfb-")  # 0700
         self._authority = os.path.join(self._folder.name, "Xauthority")
-        cookie = secrets.token_bytes(16)
-        self._write_authority(_xauth_entry("", cookie))
+        self._cookie = secrets.token_bytes(16)
+        self._write_authority(_xauth_entry("", self._cookie))
         read_end, write_end = os.pipe()
         try:
             width, height = self.screen
@@ -140,7 +139,7 @@ class VirtualDisplay:
                 pass_fds=(write_end,),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C reaches us, and we stop Xvfb after the browser, not before
-                preexec_fn=_die_with_parent,
+                preexec_fn=_parent_death_signal(),
             )
         except OSError as exc:
             os.close(read_end)
@@ -148,14 +147,20 @@ class VirtualDisplay:
             raise BrowserError(f"cannot start Xvfb: {exc.strerror or exc}") from None
         finally:
             os.close(write_end)
+        self._ready_fd = read_end
+
+    def wait_ready(self) -> str:
+        """The display (":N") once Xvfb accepts connections; BrowserError (and Xvfb stopped) if it never does."""
+        assert self._ready_fd is not None, "spawn() first"
+        fd, self._ready_fd = self._ready_fd, None
         try:
-            number = self._read_display_number(read_end)
+            number = self._read_display_number(fd)
         except BaseException:
             self.stop()
             raise
         finally:
-            os.close(read_end)
-        self._write_authority(_xauth_entry("", cookie) + _xauth_entry(number, cookie))
+            os.close(fd)
+        self._write_authority(_xauth_entry("", self._cookie) + _xauth_entry(number, self._cookie))
         self.display = f":{number}"
         return self.display
 
@@ -192,6 +197,9 @@ class VirtualDisplay:
     def stop(self) -> None:
         process, self._process = self._process, None
         self.display = None
+        if self._ready_fd is not None:
+            os.close(self._ready_fd)
+            self._ready_fd = None
         if process is not None and process.poll() is None:
             process.terminate()
             try:

@@ -19,7 +19,7 @@ from ..transports.replies import error_for_reply
 from ..profile import Profile
 from .adopt import USER_AGENT_JS, AdoptedBrowser
 from .base import LEAN_ARGS, MODELS_PROBE_JS, PUSH_BINDING, BrowserSession, LaunchOptions, PageStreams, normal_user_agent
-from .display import VirtualDisplay, browser_args, choose_mode
+from .display import BrowserMode, VirtualDisplay, browser_args, choose_mode
 
 
 def playwright_proxy(proxy: str | None) -> dict[str, str] | None:
@@ -127,6 +127,12 @@ def launch_failure(executable: str, message: str) -> str:
     return reason
 
 
+def _tell(streams: PageStreams, stream_ids: list[str], event: dict[str, Any]) -> None:
+    """Give each of these streams `event`, as if its page had pushed it."""
+    for stream_id in stream_ids:
+        streams.push(json.dumps({"id": stream_id, **event}))
+
+
 class PlaywrightSession(BrowserSession):
     driver_name = "playwright"
 
@@ -139,8 +145,10 @@ class PlaywrightSession(BrowserSession):
         self._page: Any = None
         self._display: VirtualDisplay | None = None
         self._pump: asyncio.Task[None] | None = None
-        self._launch_user_agent: str | None = None  # the UA the browser presents everywhere, workers too
-        self._headed = False
+        self._user_agent_flag: str | None = None  # --user-agent for a headless launch
+        self._native_user_agent: str | None = None  # the UA a launched browser presents everywhere, workers too
+        self._executable = ""
+        self._mode = BrowserMode(headless=True)
 
     def _load_api(self, name: str) -> Any:
         self._api = importlib.import_module(name)
@@ -149,16 +157,42 @@ class PlaywrightSession(BrowserSession):
     async def _launch(self) -> None:
         api = self._load_api(PLAIN_API if self.options.browser_ws else STEALTH_API)
         self.streams = PageStreams()
+        remote = self.options.browser_ws or self.options.cdp_url
         manager = api.async_playwright()
         try:
-            self._playwright = await manager.start()
+            # Playwright's driver takes a while to start: the display (or the version) is got meanwhile.
+            ready = self._prepare_launch() if not remote else asyncio.sleep(0)
+            started, prepared = await asyncio.gather(manager.start(), ready, return_exceptions=True)
+            if not isinstance(started, BaseException):
+                self._playwright = started  # so that close() stops it when the preparation failed
+            for outcome in (started, prepared):
+                if isinstance(outcome, BaseException):
+                    raise outcome
         except api.Error as exc:
+            await self.close()
             raise BrowserError(f"cannot start Playwright: {str(exc).splitlines()[0]}") from None
+        except BaseException:
+            await self.close()
+            raise
         _expect_driver_exit(manager)
-        if self.options.browser_ws or self.options.cdp_url:
+        if remote:
             await self._connect()
         else:
             await self._launch_here()
+
+    async def _prepare_launch(self) -> None:
+        """Choose the mode; start the virtual display it needs, or learn the version a headless UA must name."""
+        self._executable = self.options.executable or find_chromium()
+        self._mode = choose_mode(self.options.headless)
+        if self._mode.virtual_display:
+            self._display = VirtualDisplay()
+            self._display.spawn()  # here, on the loop's thread: Xvfb lives as long as the thread that forks it
+            await asyncio.to_thread(self._display.wait_ready)
+        elif self._mode.headless:
+            # Headless Chromium says HeadlessChrome, in workers too; the flag (unlike a per-page override)
+            # gives every page and worker the UA of a headed browser.
+            version = await asyncio.to_thread(installed_version, self._executable)
+            self._user_agent_flag = normal_user_agent(version) if version else None
 
     async def _connect(self) -> None:
         """Attach to a remote browser. We create only a context in it, and close only that."""
@@ -176,32 +210,17 @@ class PlaywrightSession(BrowserSession):
         self._browser.on("disconnected", lambda _: self.streams.fail_all("the remote browser disconnected"))
 
     async def _launch_here(self) -> None:
-        executable = self.options.executable or find_chromium()
-        mode = choose_mode(self.options.headless)
-        self._headed = not mode.headless
+        executable, mode = self._executable, self._mode
         args = [*LEAN_ARGS, *self.options.extra_args]
         if self.options.insecure:
             args.append("--ignore-certificate-errors")
-        if mode.headless:
-            # Headless Chromium says HeadlessChrome, in workers too; the flag (unlike a per-page override)
-            # gives every page and worker the UA of a headed browser.
-            self._launch_user_agent = normal_user_agent(installed_version(executable))
-        env = None
-        if mode.virtual_display:
-            self._display = VirtualDisplay()
-            try:
-                self._display.start()
-            except BrowserError:
-                await self.close()
-                raise
-            env = self._display.environment()
-        args += browser_args(mode, self._launch_user_agent)
+        args += browser_args(mode, self._user_agent_flag)
         try:
             self._browser = await self._playwright.chromium.launch(
                 executable_path=executable,
                 headless=mode.headless,
                 args=args,
-                env=env,
+                env=self._display.environment() if self._display else None,
                 proxy=playwright_proxy(self.options.proxy),
                 timeout=60_000,
             )
@@ -209,21 +228,21 @@ class PlaywrightSession(BrowserSession):
             await self.close()
             raise BrowserError(launch_failure(executable, str(exc))) from None
         self.browser_version = self._browser.version
-        if self._launch_user_agent is None:
-            self._launch_user_agent = normal_user_agent(self.browser_version)  # what a headed one sends itself
+        # A headed browser sends the normal UA itself; a headless one only with the flag.
+        self._native_user_agent = self._user_agent_flag if mode.headless else normal_user_agent(self.browser_version)
         self._browser.on("disconnected", lambda _: self.streams.fail_all("the browser closed or crashed"))
 
     async def _new_page(self, profile: Profile | None, user_agent: str) -> None:
+        await self._stop_pump()
         if self._context is not None:
             with contextlib.suppress(Exception):
                 await self._context.close()
         remote = self.options.browser_ws or self.options.cdp_url
-        launched = self._launch_user_agent is not None
         self._context = await self._browser.new_context(
             # A per-page override would leave workers with the browser's own UA: override only when they differ.
-            user_agent=None if user_agent == self._launch_user_agent else user_agent,
+            user_agent=None if user_agent == self._native_user_agent else user_agent,
             # The window's real size, not Playwright's fixed 1280x720 viewport.
-            no_viewport=launched or None,
+            no_viewport=None if remote else True,
             storage_state=profile.storage_state if profile else None,
             ignore_https_errors=self.options.insecure,
             proxy=playwright_proxy(self.options.proxy) if remote else None,  # a launched browser has it already
@@ -278,17 +297,16 @@ class PlaywrightSession(BrowserSession):
         while ids := streams.open_ids:
             try:
                 payloads = await page.evaluate(DRAIN_JS, [ids, _DRAIN_WAIT_MS])
-            except Exception as exc:  # the page closed or crashed; its handlers tell the streams
-                if page.is_closed():
-                    streams.fail_all("the page was closed")
+            except Exception as exc:
+                if page.is_closed():  # those streams end; the session (and its next page) stays usable
+                    _tell(streams, ids, {"type": "browser-gone", "message": "the page was closed"})
                     return
-                payloads = None if any(sign in str(exc) for sign in _NAVIGATED) else []
-                if payloads == []:
-                    await asyncio.sleep(0.1)
+                if not any(sign in str(exc) for sign in _NAVIGATED):
+                    await asyncio.sleep(0.1)  # a crash: its handler fails the streams, ending this loop
+                    continue
+                payloads = None
             if payloads is None:  # a new document: the fetches of the old one are gone
-                for stream_id in ids:
-                    streams.push(json.dumps({"id": stream_id, "type": "error", "name": "NavigationError",
-                                             "message": "the page navigated away"}))
+                _tell(streams, ids, {"type": "error", "name": "NavigationError", "message": "the page navigated away"})
                 continue
             for payload in payloads:
                 streams.push(payload)
@@ -322,6 +340,7 @@ class PlaywrightSession(BrowserSession):
         context, browser, playwright, display = self._context, self._browser, self._playwright, self._display
         self._context = self._browser = self._playwright = self._page = self._display = None
         self.browser_version = ""
+        self._native_user_agent = self._user_agent_flag = None
         self.streams.fail_all("the browser was closed")
         await self._stop_pump()
         try:
