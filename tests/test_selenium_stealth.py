@@ -51,12 +51,18 @@ def test_the_system_chromedriver_is_patched_in_a_private_cached_copy(tmp_path, m
     assert patched_chromedriver(system) == copy  # made once
 
 
-def our_xvfb_running() -> bool:
-    for pid in subprocess.run(["pgrep", "-x", "Xvfb"], capture_output=True, text=True).stdout.split():
+def our_processes(pattern: str) -> list[int]:
+    """Processes matching `pattern` (pgrep -f) that this test run started."""
+    found = []
+    for pid in subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split():
         with contextlib.suppress(OSError):
             if RUN_MARKER.encode() in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
-                return True
-    return False
+                found.append(int(pid))
+    return found
+
+
+def our_xvfb_running() -> bool:
+    return bool(our_processes("Xvfb -displayfd"))
 
 
 # What a page's own script can see of its browser (it runs in the page's main world).
@@ -90,8 +96,9 @@ async def test_the_page_sees_no_automation_and_nothing_of_ours(headless, replica
     assert "HeadlessChrome" not in seen["userAgent"]
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_mid_login_stops_chromium_and_the_virtual_display(make_replica, profile_dir, sig, code):
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -9)])
+def test_a_signal_mid_login_stops_chromium_chromedriver_and_the_virtual_display(make_replica, profile_dir, sig, code):
+    """Ctrl-C and SIGTERM close them; kill -9 gives no chance to, and Linux ends them with us (PDEATHSIG)."""
     replica = make_replica(gate="challenge", challenge_delay=60)  # the gate holds the browser until we signal
     before = chromium_pids()
     process = subprocess.Popen(
@@ -101,13 +108,14 @@ def test_a_signal_mid_login_stops_chromium_and_the_virtual_display(make_replica,
     try:
         assert replica.stats.wait_until(lambda s: s.challenges_served >= 1, 60), "the browser never reached the gate"
         assert our_xvfb_running(), "the default mode did not run on our own Xvfb"
+        assert our_processes("chromedriver")
         process.send_signal(sig)
         _, stderr = process.communicate(timeout=30)
     finally:
         process.kill()
     assert process.returncode == code, stderr.decode()
     assert "Traceback" not in stderr.decode()
-    wait_for_no_new_chromium(before)
+    wait_for_no_new_chromium(before)  # chromedriver included
     assert not our_xvfb_running()
 
 
@@ -176,3 +184,4 @@ def test_a_headless_selenium_browser_gives_away_only_what_a_headless_playwright_
     assert result.returncode == 4, result.stderr.decode()
     report = json.loads(result.stdout)
     assert [row["id"] for row in report["checks"] if not row["pass"]] == ["6"], report
+

@@ -24,7 +24,8 @@ STOP_TIMEOUT = 5.0
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
+    """In a child before exec: Linux kills it when the thread that started it ends (our process dies)."""
     with contextlib.suppress(Exception):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
@@ -46,7 +47,7 @@ class ChromiumProcess:
             with open(log_path, "wb") as log_file:
                 self._process = subprocess.Popen(
                     command, env=dict(env) if env is not None else None, stdin=subprocess.DEVNULL,
-                    stdout=log_file, stderr=log_file, start_new_session=True, preexec_fn=_die_with_parent,
+                    stdout=log_file, stderr=log_file, start_new_session=True, preexec_fn=die_with_parent,
                 )
         except OSError as exc:
             self.stop()

@@ -36,7 +36,7 @@ from ..origin import join, origin_of
 from ..profile import Profile
 from .base import MODELS_PROBE_JS, normal_user_agent
 from .chromedriver import patched_chromedriver
-from .chromium_process import ChromiumProcess
+from .chromium_process import ChromiumProcess, die_with_parent
 from .display import VirtualDisplay, browser_args, choose_mode
 from .playwright import navigation_error
 from .selenium import (
@@ -108,7 +108,8 @@ class LocalSeleniumSession(SeleniumSession):
             self._devtools = self._chromium.start(executable, args, env)
             options = webdriver.ChromeOptions()
             options.debugger_address = self._devtools
-            service = Service(executable_path=patched_chromedriver(find_chromedriver()))
+            # chromedriver, too, dies with us if we are killed (kill -9) without quitting it.
+            service = Service(executable_path=patched_chromedriver(find_chromedriver()), popen_kw={"preexec_fn": die_with_parent})
             try:
                 return webdriver.Chrome(service=service, options=options)
             except Exception as exc:
