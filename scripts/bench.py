@@ -296,8 +296,8 @@ def b5_b6_processes(replica: Replica, profiles: str, n: int) -> list[Row]:
     return [wall, help_row, rss]
 
 
-def chromium_pss_mib(root_pid: int) -> float:
-    """Summed PSS of the Chromium processes below `root_pid`."""
+def chromium_pss_mib(root_pid: int, names: tuple[str, ...] = ("chrom",)) -> float:
+    """Summed PSS of the Chromium processes (and any other `names`) below `root_pid`."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -311,7 +311,8 @@ def chromium_pss_mib(root_pid: int) -> float:
         pid = stack.pop()
         stack.extend(children.get(pid, []))
         try:
-            if "chrom" not in Path(f"/proc/{pid}/comm").read_text():
+            comm = Path(f"/proc/{pid}/comm").read_text()
+            if not any(name in comm for name in names):
                 continue
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):
@@ -365,6 +366,76 @@ async def b7_login(profiles: str, executable: str, n: int) -> list[Row]:
     return [row]
 
 
+async def peak_pss_during(work: Awaitable[Any]) -> tuple[Any, float]:
+    """`work`'s result, and the peak summed PSS of our browser (Chromium and its Xvfb) while it ran."""
+    peak = 0.0
+    done = asyncio.Event()
+
+    async def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, await asyncio.to_thread(chromium_pss_mib, os.getpid(), ("chrom", "Xvfb")))
+            await asyncio.sleep(0.05)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        return await work, peak
+    finally:
+        done.set()
+        await sampler
+
+
+async def b7_stealth(profiles: str, n: int) -> list[Row]:
+    """Login in the default stealth mode (headed on a private Xvfb, patchright) against a plain headless one."""
+    gated = Replica(gate="challenge")
+    try:
+        gated.configure(challenge_delay=1.0)
+
+        def login(headless: bool | None) -> Callable[[], Awaitable[tuple[float, float]]]:
+            async def run() -> tuple[float, float]:
+                started = time.perf_counter()
+
+                async def work() -> None:
+                    async with AuraClient(gated.url, profile="b7s", profile_dir=profiles, headless=headless) as client:
+                        await client.login()
+
+                _, peak = await peak_pss_during(work())
+                return time.perf_counter() - started, peak
+
+            return run
+
+        mine, theirs = await interleaved(n, login(None), login(True))
+    finally:
+        gated.close()
+    extra_time = (median([m[0] for m in mine]) - median([t[0] for t in theirs])) * 1000
+    extra_pss = max(m[1] for m in mine) - max(t[1] for t in theirs)
+    time_row = Row("B7", "login, stealth default vs --headless: time", median([m[0] for m in mine]) * 1000,
+                   median([t[0] for t in theirs]) * 1000, "ms", "at most +300 ms", extra_time <= 300,
+                   f"{extra_time:+.0f} ms")
+    pss_row = Row("B7", "login, stealth default vs --headless: peak browser PSS (Chromium + Xvfb)",
+                  max(m[1] for m in mine), max(t[1] for t in theirs), "MiB", "at most +100 MiB", extra_pss <= 100,
+                  f"{extra_pss:+.0f} MiB")
+    return [time_row, pss_row]
+
+
+# --- B9 -------------------------------------------------------------------------------------
+
+
+async def b9_flagged(drivers: tuple[str, ...] = ("playwright", "selenium")) -> list[Row]:
+    """How many of the botcheck gate's checks flag each driver's default browser, beside a forced headless one."""
+    from aura_browser.drivers.base import LaunchOptions
+    from aura_browser.stealth import stealth_report
+
+    rows = []
+    for driver in drivers:
+        ours = await stealth_report(driver, LaunchOptions())
+        plain = await stealth_report(driver, LaunchOptions(headless=True))
+        rows.append(Row("B9", f"botcheck checks that flag the {driver} driver ({ours.mode}) vs --headless",
+                        len(ours.failing), len(plain.failing), "checks", "0", not ours.failing,
+                        ", ".join(row["id"] for row in ours.failing) or "none"))
+    return rows
+
+
 # --- the table ------------------------------------------------------------------------------
 
 
@@ -393,6 +464,8 @@ async def main(args: argparse.Namespace) -> list[Row]:
             rows += b5_b6_processes(replica, profiles, 3 if quick else 15)
             rows += await b6_chromium(replica, profiles)
             rows += await b7_login(profiles, executable, 1 if quick else 5)
+            rows += await b7_stealth(profiles, 1 if quick else 5)
+            rows += await b9_flagged()
     finally:
         replica.close()
     return rows

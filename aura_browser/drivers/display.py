@@ -118,9 +118,17 @@ class VirtualDisplay:
         self._process: subprocess.Popen[bytes] | None = None
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         self._authority = ""
+        self._cookie = b""
+        self._ready_fd: int | None = None
 
     def start(self) -> str:
         """Start Xvfb and return its display (":N"). Raises BrowserError when it cannot run."""
+        self.spawn()
+        return self.wait_ready()
+
+    def spawn(self) -> None:
+        """Start the Xvfb process, not waiting for it (call from a thread that outlives it: the process dies
+        with the thread that started it). `wait_ready()` then waits for its display, and may run in any thread."""
         executable = shutil.which(XVFB)
         if executable is None:
             raise BrowserError(
@@ -129,8 +137,8 @@ class VirtualDisplay:
             )
         self._folder = tempfile.TemporaryDirectory(prefix="aura-xvfb-")  # 0700
         self._authority = os.path.join(self._folder.name, "Xauthority")
-        cookie = secrets.token_bytes(16)
-        self._write_authority(_xauth_entry("", cookie))
+        self._cookie = secrets.token_bytes(16)
+        self._write_authority(_xauth_entry("", self._cookie))
         read_end, write_end = os.pipe()
         try:
             width, height = self.screen
@@ -148,14 +156,20 @@ class VirtualDisplay:
             raise BrowserError(f"cannot start Xvfb: {exc.strerror or exc}") from None
         finally:
             os.close(write_end)
+        self._ready_fd = read_end
+
+    def wait_ready(self) -> str:
+        """The display (":N") once Xvfb accepts connections; BrowserError (and Xvfb stopped) if it never does."""
+        assert self._ready_fd is not None, "spawn() first"
+        fd, self._ready_fd = self._ready_fd, None
         try:
-            number = self._read_display_number(read_end)
+            number = self._read_display_number(fd)
         except BaseException:
             self.stop()
             raise
         finally:
-            os.close(read_end)
-        self._write_authority(_xauth_entry("", cookie) + _xauth_entry(number, cookie))
+            os.close(fd)
+        self._write_authority(_xauth_entry("", self._cookie) + _xauth_entry(number, self._cookie))
         self.display = f":{number}"
         return self.display
 
@@ -192,6 +206,9 @@ class VirtualDisplay:
     def stop(self) -> None:
         process, self._process = self._process, None
         self.display = None
+        if self._ready_fd is not None:
+            os.close(self._ready_fd)
+            self._ready_fd = None
         if process is not None and process.poll() is None:
             process.terminate()
             try:

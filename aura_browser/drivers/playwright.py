@@ -19,7 +19,7 @@ from ..origin import join, proxy_server, redact_url
 from ..profile import Profile
 from .adopt import USER_AGENT_JS, AdoptedBrowser
 from .base import LEAN_ARGS, MODELS_PROBE_JS, PUSH_BINDING, BrowserSession, LaunchOptions, PageStreams, normal_user_agent
-from .display import VirtualDisplay, browser_args, choose_mode
+from .display import BrowserMode, VirtualDisplay, browser_args, choose_mode
 
 
 def playwright_proxy(proxy: str | None) -> dict[str, str] | None:
@@ -119,7 +119,8 @@ class PlaywrightSession(BrowserSession):
         self._display: VirtualDisplay | None = None
         self._pump: asyncio.Task[None] | None = None
         self._launch_user_agent: str | None = None  # the UA the browser presents everywhere, workers too
-        self._headed = False
+        self._executable = ""
+        self._mode = BrowserMode(headless=True)
 
     def _load_api(self, name: str) -> Any:
         self._api = importlib.import_module(name)
@@ -128,14 +129,39 @@ class PlaywrightSession(BrowserSession):
     async def _launch(self) -> None:
         api = self._load_api(PLAIN_API if self.options.browser_ws else STEALTH_API)
         self.streams = PageStreams()
+        remote = self.options.browser_ws or self.options.cdp_url
         try:
-            self._playwright = await api.async_playwright().start()
+            # Playwright's driver takes a while to start: the display (or the version) is got meanwhile.
+            ready = self._prepare_launch() if not remote else asyncio.sleep(0)
+            started, prepared = await asyncio.gather(api.async_playwright().start(), ready, return_exceptions=True)
+            for outcome in (started, prepared):
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            self._playwright = started
         except api.Error as exc:
+            await self.close()
             raise BrowserError(f"cannot start Playwright: {str(exc).splitlines()[0]}") from None
-        if self.options.browser_ws or self.options.cdp_url:
+        except BaseException:
+            await self.close()
+            raise
+        if remote:
             await self._connect()
         else:
             await self._launch_here()
+
+    async def _prepare_launch(self) -> None:
+        """Choose the mode; start the virtual display it needs, or learn the version a headless UA must name."""
+        self._executable = self.options.executable or find_chromium()
+        self._mode = choose_mode(self.options.headless)
+        if self._mode.virtual_display:
+            self._display = VirtualDisplay()
+            self._display.spawn()  # here, on the loop's thread: Xvfb lives as long as the thread that forks it
+            await asyncio.to_thread(self._display.wait_ready)
+        elif self._mode.headless:
+            # Headless Chromium says HeadlessChrome, in workers too; the flag (unlike a per-page override)
+            # gives every page and worker the UA of a headed browser.
+            version = await asyncio.to_thread(installed_version, self._executable)
+            self._launch_user_agent = normal_user_agent(version)
 
     async def _connect(self) -> None:
         """Attach to a remote browser. We create only a context in it, and close only that."""
@@ -153,32 +179,17 @@ class PlaywrightSession(BrowserSession):
         self._browser.on("disconnected", lambda _: self.streams.fail_all("the remote browser disconnected"))
 
     async def _launch_here(self) -> None:
-        executable = self.options.executable or find_chromium()
-        mode = choose_mode(self.options.headless)
-        self._headed = not mode.headless
+        executable, mode = self._executable, self._mode
         args = [*LEAN_ARGS, *self.options.extra_args]
         if self.options.insecure:
             args.append("--ignore-certificate-errors")
-        if mode.headless:
-            # Headless Chromium says HeadlessChrome, in workers too; the flag (unlike a per-page override)
-            # gives every page and worker the UA of a headed browser.
-            self._launch_user_agent = normal_user_agent(installed_version(executable))
-        env = None
-        if mode.virtual_display:
-            self._display = VirtualDisplay()
-            try:
-                self._display.start()
-            except BrowserError:
-                await self.close()
-                raise
-            env = self._display.environment()
         args += browser_args(mode, self._launch_user_agent)
         try:
             self._browser = await self._playwright.chromium.launch(
                 executable_path=executable,
                 headless=mode.headless,
                 args=args,
-                env=env,
+                env=self._display.environment() if self._display else None,
                 proxy=playwright_proxy(self.options.proxy),
                 timeout=60_000,
             )
@@ -298,6 +309,7 @@ class PlaywrightSession(BrowserSession):
         context, browser, playwright, display = self._context, self._browser, self._playwright, self._display
         self._context = self._browser = self._playwright = self._page = self._display = None
         self.browser_version = ""
+        self._launch_user_agent = None
         self.streams.fail_all("the browser was closed")
         await self._stop_pump()
         try:
