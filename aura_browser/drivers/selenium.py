@@ -309,7 +309,8 @@ class SeleniumSession(BrowserSession):
             except JavascriptException:  # between two documents
                 continue
             except Exception as exc:
-                self.streams.fail_all(f"the browser stopped answering ({_first_line(exc)})")
+                log.debug("the browser stopped answering: %s", _first_line(exc))
+                self.streams.fail_all("the browser closed or crashed")
                 return
             for payload in payloads or ():
                 self.streams.push(payload)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -92,6 +93,10 @@ class LocalSeleniumSession(SeleniumSession):
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
+        # Importing Selenium's Chrome driver costs ~0.6 s of CPU; it runs while Xvfb and Chromium start.
+        importing = threading.Thread(target=importlib.import_module, args=("selenium.webdriver.chrome.webdriver",),
+                                     name="aura-selenium-import", daemon=True)
+        importing.start()
         try:
             mode = choose_mode(self.options.headless)
             executable = find_chromium(self.options.executable)
@@ -110,6 +115,7 @@ class LocalSeleniumSession(SeleniumSession):
             options.debugger_address = self._devtools
             # chromedriver, too, dies with us if we are killed (kill -9) without quitting it.
             service = Service(executable_path=patched_chromedriver(find_chromedriver()), popen_kw={"preexec_fn": die_with_parent})
+            importing.join()
             try:
                 return webdriver.Chrome(service=service, options=options)
             except Exception as exc:
