@@ -185,3 +185,40 @@ def test_a_headless_selenium_browser_gives_away_only_what_a_headless_playwright_
     report = json.loads(result.stdout)
     assert [row["id"] for row in report["checks"] if not row["pass"]] == ["6"], report
 
+
+
+# A cross-site iframe (localhost inside 127.0.0.1: its own renderer, as a Turnstile widget is) that runs check 10's
+# probe and reports what it saw to the page.
+_FRAME_PROBE = """<script>
+const leaks = () => { let consulted = false; const saved = Error.prepareStackTrace;
+  Error.prepareStackTrace = (e, frames) => { consulted = true; return String(e); };
+  try { console.debug(new Error("probe")); } finally { Error.prepareStackTrace = saved; } return consulted; };
+setTimeout(() => parent.postMessage({leak: leaks()}, "*"), 1500);
+</script>"""
+_TOP_PAGE = """<!DOCTYPE html><title>iframe probe</title><pre id="seen"></pre>
+<script>addEventListener("message", (m) => { document.getElementById("seen").textContent = JSON.stringify(m.data); });</script>
+<iframe src="http://localhost:%d/frame"></iframe>"""
+
+
+async def test_a_cross_site_iframe_sees_no_runtime_enable_leak():
+    from aiohttp import web
+
+    from tests.servers import serve_app
+
+    async def frame(request: web.Request) -> web.Response:
+        return web.Response(text=_FRAME_PROBE, content_type="text/html")
+
+    async def top(request: web.Request) -> web.Response:
+        return web.Response(text=_TOP_PAGE % request.url.port, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/frame", frame)
+    app.router.add_get("/", top)
+    session = LocalSeleniumSession("http://127.0.0.1", LaunchOptions(headless=True))
+    try:
+        async with serve_app(app) as url:
+            await session.visit(url + "/")
+            seen = await session._wait_for("() => document.getElementById('seen').textContent || null", 30)
+    finally:
+        await session.close()
+    assert json.loads(seen) == {"leak": False}

@@ -127,6 +127,8 @@ class LocalSeleniumSession(SeleniumSession):
     async def _hear_the_page(self) -> None:
         def prepare() -> None:
             self._cdp("Runtime.disable")  # chromedriver enabled it on attaching: the leak a page can see
+            # ... and it would enable it in every cross-site iframe (a Turnstile widget) and worker it attaches to.
+            self._cdp("Target.setAutoAttach", {"autoAttach": False, "waitForDebuggerOnStart": False, "flatten": True})
             self._frame = self._cdp("Page.getFrameTree")["frameTree"]["frame"]["id"]
             self._native_user_agent = self._cdp("Browser.getVersion")["userAgent"]
 
