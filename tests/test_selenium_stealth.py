@@ -222,3 +222,13 @@ async def test_a_cross_site_iframe_sees_no_runtime_enable_leak():
     finally:
         await session.close()
     assert json.loads(seen) == {"leak": False}
+
+
+def test_an_unwritable_cache_is_a_one_line_error(tmp_path):
+    from tests.cli_checks import assert_one_line_error
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")  # XDG_CACHE_HOME under a file: nothing can be made there
+    result = run_cli("login", "--driver", "selenium", "--base-url", "http://127.0.0.1:9", "--headless",
+                     env={"XDG_CACHE_HOME": str(blocker / "cache"), "AURA_PROFILE_DIR": str(tmp_path / "p")})
+    assert_one_line_error(result, 7, "cannot write the patched chromedriver", "XDG_CACHE_HOME")

@@ -35,7 +35,7 @@ from ..chat import MODELS_PATH
 from ..errors import BrowserError
 from ..origin import join, origin_of
 from ..profile import Profile
-from .base import MODELS_PROBE_JS, normal_user_agent
+from .base import MODELS_PROBE_JS, LaunchOptions, normal_user_agent
 from .chromedriver import patched_chromedriver
 from .chromium_process import ChromiumProcess, die_with_parent
 from .display import VirtualDisplay, browser_args, choose_mode
@@ -77,7 +77,7 @@ class ScriptError(BrowserError):
 class LocalSeleniumSession(SeleniumSession):
     """A Chromium we start here (headed on our own Xvfb by default), driven by a patched chromedriver."""
 
-    def __init__(self, base_url: str, options: Any) -> None:
+    def __init__(self, base_url: str, options: LaunchOptions) -> None:
         super().__init__(base_url, options)
         self._chromium = ChromiumProcess()
         self._display: VirtualDisplay | None = None
@@ -98,6 +98,7 @@ class LocalSeleniumSession(SeleniumSession):
                                      name="aura-selenium-import", daemon=True)
         importing.start()
         try:
+            chromedriver = patched_chromedriver(find_chromedriver())  # before Chromium starts: fail fast without one
             mode = choose_mode(self.options.headless)
             executable = find_chromium(self.options.executable)
             user_agent = normal_user_agent(installed_version(executable))
@@ -114,7 +115,7 @@ class LocalSeleniumSession(SeleniumSession):
             options = webdriver.ChromeOptions()
             options.debugger_address = self._devtools
             # chromedriver, too, dies with us if we are killed (kill -9) without quitting it.
-            service = Service(executable_path=patched_chromedriver(find_chromedriver()), popen_kw={"preexec_fn": die_with_parent})
+            service = Service(executable_path=chromedriver, popen_kw={"preexec_fn": die_with_parent})
             importing.join()
             try:
                 return webdriver.Chrome(service=service, options=options)
