@@ -8,7 +8,6 @@ browser alone is given its DISPLAY (our own process environment is never changed
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import os
 import secrets
@@ -20,7 +19,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 from ..errors import BrowserError
 
@@ -28,7 +27,6 @@ XVFB = "Xvfb"
 SCREEN = (1920, 1080)
 # The browser window on that screen: as big as a maximised one; its inner size is smaller (tabs, toolbar).
 WINDOW_ARGS = ("--window-position=0,0", f"--window-size={SCREEN[0]},{SCREEN[1]}")
-HEADLESS_ENV = "AURA_HEADLESS"
 _START_TIMEOUT = 15.0
 _FAMILY_WILD = 0xFFFF
 _PR_SET_PDEATHSIG = 1
@@ -83,23 +81,16 @@ def choose_mode(headless: bool | None, environ: Mapping[str, str] | None = None)
     return BrowserMode(headless=True)
 
 
-def headless_from_env(environ: Mapping[str, str] | None = None) -> bool | None:
-    """AURA_HEADLESS as a tri-state: unset or empty -> None (the default mode)."""
-    from click.types import BoolParamType
+def _parent_death_signal() -> Callable[[], None] | None:
+    """What runs in the child before exec: Linux then kills Xvfb if we die without stopping it (SIGKILL, a crash).
 
-    value = (os.environ if environ is None else environ).get(HEADLESS_ENV, "")
-    if not value:
+    prctl is looked up here, in the parent: between fork and exec the child may only call what needs no lock.
+    """
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: the normal paths still stop Xvfb
         return None
-    flag = BoolParamType.str_to_bool(value)
-    if flag is None:
-        raise BrowserError(f"{HEADLESS_ENV}={value!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
-    return flag
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: Linux kills Xvfb if we die without stopping it (SIGKILL, a crash)."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    return lambda: prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _xauth_entry(number: str, cookie: bytes) -> bytes:
@@ -148,7 +139,7 @@ class VirtualDisplay:
                 pass_fds=(write_end,),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C reaches us, and we stop Xvfb after the browser, not before
-                preexec_fn=_die_with_parent,
+                preexec_fn=_parent_death_signal(),
             )
         except OSError as exc:
             os.close(read_end)

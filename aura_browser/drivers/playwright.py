@@ -118,7 +118,8 @@ class PlaywrightSession(BrowserSession):
         self._page: Any = None
         self._display: VirtualDisplay | None = None
         self._pump: asyncio.Task[None] | None = None
-        self._launch_user_agent: str | None = None  # the UA the browser presents everywhere, workers too
+        self._user_agent_flag: str | None = None  # --user-agent for a headless launch
+        self._native_user_agent: str | None = None  # the UA a launched browser presents everywhere, workers too
         self._executable = ""
         self._mode = BrowserMode(headless=True)
 
@@ -134,10 +135,11 @@ class PlaywrightSession(BrowserSession):
             # Playwright's driver takes a while to start: the display (or the version) is got meanwhile.
             ready = self._prepare_launch() if not remote else asyncio.sleep(0)
             started, prepared = await asyncio.gather(api.async_playwright().start(), ready, return_exceptions=True)
+            if not isinstance(started, BaseException):
+                self._playwright = started  # so that close() stops it when the preparation failed
             for outcome in (started, prepared):
                 if isinstance(outcome, BaseException):
                     raise outcome
-            self._playwright = started
         except api.Error as exc:
             await self.close()
             raise BrowserError(f"cannot start Playwright: {str(exc).splitlines()[0]}") from None
@@ -161,7 +163,7 @@ class PlaywrightSession(BrowserSession):
             # Headless Chromium says HeadlessChrome, in workers too; the flag (unlike a per-page override)
             # gives every page and worker the UA of a headed browser.
             version = await asyncio.to_thread(installed_version, self._executable)
-            self._launch_user_agent = normal_user_agent(version)
+            self._user_agent_flag = normal_user_agent(version) if version else None
 
     async def _connect(self) -> None:
         """Attach to a remote browser. We create only a context in it, and close only that."""
@@ -183,7 +185,7 @@ class PlaywrightSession(BrowserSession):
         args = [*LEAN_ARGS, *self.options.extra_args]
         if self.options.insecure:
             args.append("--ignore-certificate-errors")
-        args += browser_args(mode, self._launch_user_agent)
+        args += browser_args(mode, self._user_agent_flag)
         try:
             self._browser = await self._playwright.chromium.launch(
                 executable_path=executable,
@@ -197,8 +199,8 @@ class PlaywrightSession(BrowserSession):
             await self.close()
             raise BrowserError(launch_failure(executable, str(exc))) from None
         self.browser_version = self._browser.version
-        if self._launch_user_agent is None:
-            self._launch_user_agent = normal_user_agent(self.browser_version)  # what a headed one sends itself
+        # A headed browser sends the normal UA itself; a headless one only with the flag.
+        self._native_user_agent = self._user_agent_flag if mode.headless else normal_user_agent(self.browser_version)
         self._browser.on("disconnected", lambda _: self.streams.fail_all("the browser closed or crashed"))
 
     async def _new_page(self, profile: Profile | None, user_agent: str) -> None:
@@ -206,12 +208,11 @@ class PlaywrightSession(BrowserSession):
             with contextlib.suppress(Exception):
                 await self._context.close()
         remote = self.options.browser_ws or self.options.cdp_url
-        launched = self._launch_user_agent is not None
         self._context = await self._browser.new_context(
             # A per-page override would leave workers with the browser's own UA: override only when they differ.
-            user_agent=None if user_agent == self._launch_user_agent else user_agent,
+            user_agent=None if user_agent == self._native_user_agent else user_agent,
             # The window's real size, not Playwright's fixed 1280x720 viewport.
-            no_viewport=launched or None,
+            no_viewport=None if remote else True,
             storage_state=profile.storage_state if profile else None,
             ignore_https_errors=self.options.insecure,
             proxy=playwright_proxy(self.options.proxy) if remote else None,  # a launched browser has it already
@@ -309,7 +310,7 @@ class PlaywrightSession(BrowserSession):
         context, browser, playwright, display = self._context, self._browser, self._playwright, self._display
         self._context = self._browser = self._playwright = self._page = self._display = None
         self.browser_version = ""
-        self._launch_user_agent = None
+        self._native_user_agent = self._user_agent_flag = None
         self.streams.fail_all("the browser was closed")
         await self._stop_pump()
         try:
