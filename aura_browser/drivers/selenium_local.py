@@ -24,6 +24,7 @@ import importlib
 import json
 import logging
 import os
+import signal
 import threading
 import time
 import urllib.request
@@ -37,8 +38,8 @@ from ..origin import join, origin_of
 from ..profile import Profile
 from .base import MODELS_PROBE_JS, LaunchOptions, normal_user_agent
 from .chromedriver import patched_chromedriver
-from .chromium_process import ChromiumProcess, die_with_parent
-from .display import VirtualDisplay, browser_args, choose_mode
+from .chromium_process import ChromiumProcess
+from .display import VirtualDisplay, browser_args, choose_mode, parent_death_signal
 from .playwright import navigation_error
 from .selenium import (
     HEADERS_WAIT,
@@ -115,7 +116,7 @@ class LocalSeleniumSession(SeleniumSession):
             options = webdriver.ChromeOptions()
             options.debugger_address = self._devtools
             # chromedriver, too, dies with us if we are killed (kill -9) without quitting it.
-            service = Service(executable_path=chromedriver, popen_kw={"preexec_fn": die_with_parent})
+            service = Service(executable_path=chromedriver, popen_kw={"preexec_fn": parent_death_signal(signal.SIGKILL)})
             importing.join()
             try:
                 return webdriver.Chrome(service=service, options=options)
