@@ -49,6 +49,10 @@ def test_the_system_chromedriver_is_patched_in_a_private_cached_copy(tmp_path, m
     assert CDC_BLOCK.search(open(copy, "rb").read()) is None
     assert CDC_BLOCK.search(open(system, "rb").read()) is not None  # the system's binary is left alone
     assert patched_chromedriver(system) == copy  # made once
+    stale = Path(copy).with_name("chromedriver-0123456789abcdef")  # as if made from a chromedriver since upgraded
+    stale.write_bytes(b"old")
+    Path(copy).unlink()
+    assert patched_chromedriver(system) == copy and not stale.exists()
 
 
 def our_processes(pattern: str) -> list[int]:

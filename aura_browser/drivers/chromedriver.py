@@ -63,6 +63,10 @@ def patched_chromedriver(source: str) -> str:
             f"cannot write the patched chromedriver to {folder}: {exc.strerror or exc}; "
             "set XDG_CACHE_HOME to a writable folder"
         ) from None
+    for stale in folder.glob("chromedriver-*"):  # copies of chromedrivers since upgraded (running ones keep going)
+        if stale != target:
+            with contextlib.suppress(OSError):
+                stale.unlink()
     log.info("patched a copy of %s (no cdc_ globals) at %s", real, target)
     return str(target)
 
