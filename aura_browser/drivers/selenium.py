@@ -1,4 +1,5 @@
-"""The Selenium driver: Chromium through chromedriver, here or on a remote WebDriver server (Selenium Grid).
+"""The Selenium driver: Chromium through chromedriver on a remote WebDriver server (Selenium Grid), or a
+WebDriver the caller hands us. (On this machine, `selenium_local.LocalSeleniumSession` builds on this class.)
 
 Selenium's calls block, so each one runs in a worker thread and the event loop stays free. The session is
 a WebDriver BiDi one (`webSocketUrl`): the page pushes stream events over a BiDi channel (`script.message`)
@@ -201,7 +202,7 @@ class SeleniumSession(BrowserSession):
         options = ChromeOptions()
         if self.options.executable or not remote:  # a remote server knows where its own browser is
             options.binary_location = find_chromium(self.options.executable)
-        if self.options.headless is not False:  # None (the default mode): headless until this driver has a display
+        if self.options.headless is not False:  # None (the default mode): a remote server's browser has no Xvfb of ours
             options.add_argument("--headless=new")
         runs_here = not remote or urlsplit(remote).hostname in ("127.0.0.1", "localhost", "::1")
         for arg in chromium_args(self.options, runs_here):
