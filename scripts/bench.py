@@ -448,8 +448,9 @@ async def peak_pss_during(work: Awaitable[Any]) -> tuple[Any, float]:
         await sampler
 
 
-async def b7_stealth(profiles: str, n: int) -> list[Row]:
+async def b7_stealth(profiles: str, n: int, driver: str = "playwright") -> list[Row]:
     """Login in the default stealth mode (headed on a private Xvfb, patchright) against a plain headless one."""
+    which = "" if driver == "playwright" else f" ({driver} driver)"
     gated = Replica(gate="challenge")
     try:
         gated.configure(challenge_delay=1.0)
@@ -459,7 +460,8 @@ async def b7_stealth(profiles: str, n: int) -> list[Row]:
                 started = time.perf_counter()
 
                 async def work() -> None:
-                    async with AuraClient(gated.url, profile="b7s", profile_dir=profiles, headless=headless) as client:
+                    async with AuraClient(gated.url, profile="b7s", profile_dir=profiles, headless=headless,
+                                          driver=driver) as client:
                         await client.login()
 
                 _, peak = await peak_pss_during(work())
@@ -472,10 +474,10 @@ async def b7_stealth(profiles: str, n: int) -> list[Row]:
         gated.close()
     extra_time = (median([m[0] for m in mine]) - median([t[0] for t in theirs])) * 1000
     extra_pss = max(m[1] for m in mine) - max(t[1] for t in theirs)
-    time_row = Row("B7", "login, stealth default vs --headless: time", median([m[0] for m in mine]) * 1000,
+    time_row = Row("B7", f"login{which}, stealth default vs --headless: time", median([m[0] for m in mine]) * 1000,
                    median([t[0] for t in theirs]) * 1000, "ms", "at most +300 ms", extra_time <= 300,
                    f"{extra_time:+.0f} ms")
-    pss_row = Row("B7", "login, stealth default vs --headless: peak browser PSS (Chromium + Xvfb)",
+    pss_row = Row("B7", f"login{which}, stealth default vs --headless: peak browser PSS (Chromium + Xvfb)",
                   max(m[1] for m in mine), max(t[1] for t in theirs), "MiB", "at most +100 MiB", extra_pss <= 100,
                   f"{extra_pss:+.0f} MiB")
     return [time_row, pss_row]
@@ -529,6 +531,7 @@ async def main(args: argparse.Namespace) -> list[Row]:
             rows += await b7_login(profiles, executable, 1 if quick else 5)
             rows += await b8_strict_gate(profiles, 10 if quick else 100)
             rows += await b7_stealth(profiles, 1 if quick else 5)
+            rows += await b7_stealth(profiles, 1 if quick else 5, "selenium")
             rows += await b9_flagged()
     finally:
         replica.close()

@@ -21,6 +21,7 @@ from tests.cli_checks import (
     assert_one_line_error, cli_process, descendants, err, finish, out, still_present, zombie_children,
 )
 from tests.conftest import CHROME_IMPERSONATION, chromium_pids, run_cli, wait_for_no_new_chromium
+from tests.drivers import both_drivers
 from tests.test_direct import save_plain_profile
 
 HI = reply_text(as_messages("Hi"), "")
@@ -272,6 +273,7 @@ async def test_a_profile_from_another_browser_version_is_not_reused_in_the_page(
 # --- the browser ------------------------------------------------------------------------------------------
 
 
+@both_drivers
 async def test_a_browser_killed_during_the_in_page_fallback_is_a_browser_error(make_replica, make_client):
     replica = make_replica(gate="strict", hold_after=2)
     before = chromium_pids()

@@ -49,14 +49,24 @@ def test_the_system_chromedriver_is_patched_in_a_private_cached_copy(tmp_path, m
     assert CDC_BLOCK.search(open(copy, "rb").read()) is None
     assert CDC_BLOCK.search(open(system, "rb").read()) is not None  # the system's binary is left alone
     assert patched_chromedriver(system) == copy  # made once
+    stale = Path(copy).with_name("chromedriver-0123456789abcdef")  # as if made from a chromedriver since upgraded
+    stale.write_bytes(b"old")
+    Path(copy).unlink()
+    assert patched_chromedriver(system) == copy and not stale.exists()
+
+
+def our_processes(pattern: str) -> list[int]:
+    """Processes matching `pattern` (pgrep -f) that this test run started."""
+    found = []
+    for pid in subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split():
+        with contextlib.suppress(OSError):
+            if RUN_MARKER.encode() in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                found.append(int(pid))
+    return found
 
 
 def our_xvfb_running() -> bool:
-    for pid in subprocess.run(["pgrep", "-x", "Xvfb"], capture_output=True, text=True).stdout.split():
-        with contextlib.suppress(OSError):
-            if RUN_MARKER.encode() in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
-                return True
-    return False
+    return bool(our_processes("Xvfb -displayfd"))
 
 
 # What a page's own script can see of its browser (it runs in the page's main world).
@@ -90,8 +100,9 @@ async def test_the_page_sees_no_automation_and_nothing_of_ours(headless, replica
     assert "HeadlessChrome" not in seen["userAgent"]
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_mid_login_stops_chromium_and_the_virtual_display(make_replica, profile_dir, sig, code):
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -9)])
+def test_a_signal_mid_login_stops_chromium_chromedriver_and_the_virtual_display(make_replica, profile_dir, sig, code):
+    """Ctrl-C and SIGTERM close them; kill -9 gives no chance to, and Linux ends them with us (PDEATHSIG)."""
     replica = make_replica(gate="challenge", challenge_delay=60)  # the gate holds the browser until we signal
     before = chromium_pids()
     process = subprocess.Popen(
@@ -101,13 +112,14 @@ def test_a_signal_mid_login_stops_chromium_and_the_virtual_display(make_replica,
     try:
         assert replica.stats.wait_until(lambda s: s.challenges_served >= 1, 60), "the browser never reached the gate"
         assert our_xvfb_running(), "the default mode did not run on our own Xvfb"
+        assert our_processes("chromedriver")
         process.send_signal(sig)
         _, stderr = process.communicate(timeout=30)
     finally:
         process.kill()
     assert process.returncode == code, stderr.decode()
     assert "Traceback" not in stderr.decode()
-    wait_for_no_new_chromium(before)
+    wait_for_no_new_chromium(before)  # chromedriver included
     assert not our_xvfb_running()
 
 
@@ -176,3 +188,51 @@ def test_a_headless_selenium_browser_gives_away_only_what_a_headless_playwright_
     assert result.returncode == 4, result.stderr.decode()
     report = json.loads(result.stdout)
     assert [row["id"] for row in report["checks"] if not row["pass"]] == ["6"], report
+
+
+
+# A cross-site iframe (localhost inside 127.0.0.1: its own renderer, as a Turnstile widget is) that runs check 10's
+# probe and reports what it saw to the page.
+_FRAME_PROBE = """<script>
+const leaks = () => { let consulted = false; const saved = Error.prepareStackTrace;
+  Error.prepareStackTrace = (e, frames) => { consulted = true; return String(e); };
+  try { console.debug(new Error("probe")); } finally { Error.prepareStackTrace = saved; } return consulted; };
+setTimeout(() => parent.postMessage({leak: leaks()}, "*"), 1500);
+</script>"""
+_TOP_PAGE = """<!DOCTYPE html><title>iframe probe</title><pre id="seen"></pre>
+<script>addEventListener("message", (m) => { document.getElementById("seen").textContent = JSON.stringify(m.data); });</script>
+<iframe src="http://localhost:%d/frame"></iframe>"""
+
+
+async def test_a_cross_site_iframe_sees_no_runtime_enable_leak():
+    from aiohttp import web
+
+    from tests.servers import serve_app
+
+    async def frame(request: web.Request) -> web.Response:
+        return web.Response(text=_FRAME_PROBE, content_type="text/html")
+
+    async def top(request: web.Request) -> web.Response:
+        return web.Response(text=_TOP_PAGE % request.url.port, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/frame", frame)
+    app.router.add_get("/", top)
+    session = LocalSeleniumSession("http://127.0.0.1", LaunchOptions(headless=True))
+    try:
+        async with serve_app(app) as url:
+            await session.visit(url + "/")
+            seen = await session._wait_for("() => document.getElementById('seen').textContent || null", 30)
+    finally:
+        await session.close()
+    assert json.loads(seen) == {"leak": False}
+
+
+def test_an_unwritable_cache_is_a_one_line_error(tmp_path):
+    from tests.cli_checks import assert_one_line_error
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")  # XDG_CACHE_HOME under a file: nothing can be made there
+    result = run_cli("login", "--driver", "selenium", "--base-url", "http://127.0.0.1:9", "--headless",
+                     env={"XDG_CACHE_HOME": str(blocker / "cache"), "AURA_PROFILE_DIR": str(tmp_path / "p")})
+    assert_one_line_error(result, 7, "cannot write the patched chromedriver", "XDG_CACHE_HOME")

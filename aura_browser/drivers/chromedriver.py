@@ -18,6 +18,8 @@ import re
 import tempfile
 from pathlib import Path
 
+from ..errors import BrowserError
+
 log = logging.getLogger("aura_browser.browser")
 
 # The injected block, as it sits in the binary: {window.cdc_X_Array = window.Array;...;}
@@ -54,18 +56,32 @@ def patched_chromedriver(source: str) -> str:
     if patched is None:
         log.warning("%s has no cdc_ block to patch; pages can see its cdc_ globals", real)
         return source
+    try:
+        _write_executable(folder, target, patched)
+    except OSError as exc:
+        raise BrowserError(
+            f"cannot write the patched chromedriver to {folder}: {exc.strerror or exc}; "
+            "set XDG_CACHE_HOME to a writable folder"
+        ) from None
+    for stale in folder.glob("chromedriver-*"):  # copies of chromedrivers since upgraded (running ones keep going)
+        if stale != target:
+            with contextlib.suppress(OSError):
+                stale.unlink()
+    log.info("patched a copy of %s (no cdc_ globals) at %s", real, target)
+    return str(target)
+
+
+
+def _write_executable(folder: Path, target: Path, content: bytes) -> None:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    # Written beside the target and renamed: a concurrent start sees the old state or the whole copy.
+    # Written beside the target and renamed: a concurrent start sees no copy or the whole copy.
     descriptor, temporary = tempfile.mkstemp(prefix=".chromedriver-", dir=folder)
     try:
         with os.fdopen(descriptor, "wb") as file:
-            file.write(patched)
+            file.write(content)
         os.chmod(temporary, 0o700)
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    log.info("patched a copy of %s (no cdc_ globals) at %s", real, target)
-    return str(target)
-

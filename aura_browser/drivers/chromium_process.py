@@ -9,7 +9,6 @@ reaches us, and we stop it), in a fresh 0700 profile folder, and Linux kills it 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
@@ -18,15 +17,10 @@ import time
 from typing import Mapping, Sequence
 
 from ..errors import BrowserError
+from .display import parent_death_signal
 
 START_TIMEOUT = 30.0  # seconds for Chromium to open its DevTools port
 STOP_TIMEOUT = 5.0
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    with contextlib.suppress(Exception):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class ChromiumProcess:
@@ -46,7 +40,7 @@ class ChromiumProcess:
             with open(log_path, "wb") as log_file:
                 self._process = subprocess.Popen(
                     command, env=dict(env) if env is not None else None, stdin=subprocess.DEVNULL,
-                    stdout=log_file, stderr=log_file, start_new_session=True, preexec_fn=_die_with_parent,
+                    stdout=log_file, stderr=log_file, start_new_session=True, preexec_fn=parent_death_signal(signal.SIGKILL),
                 )
         except OSError as exc:
             self.stop()

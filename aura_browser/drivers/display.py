@@ -81,8 +81,8 @@ def choose_mode(headless: bool | None, environ: Mapping[str, str] | None = None)
     return BrowserMode(headless=True)
 
 
-def _parent_death_signal() -> Callable[[], None] | None:
-    """What runs in the child before exec: Linux then kills Xvfb if we die without stopping it (SIGKILL, a crash).
+def parent_death_signal(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
+    """What runs in the child before exec: Linux then sends it `sig` if we die without stopping it (SIGKILL, a crash).
 
     prctl is looked up here, in the parent: between fork and exec the child may only call what needs no lock.
     """
@@ -90,7 +90,7 @@ def _parent_death_signal() -> Callable[[], None] | None:
         prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):  # not Linux: the normal paths still stop Xvfb
         return None
-    return lambda: prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    return lambda: prctl(_PR_SET_PDEATHSIG, sig)
 
 
 def _xauth_entry(number: str, cookie: bytes) -> bytes:
@@ -139,7 +139,7 @@ class VirtualDisplay:
                 pass_fds=(write_end,),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C reaches us, and we stop Xvfb after the browser, not before
-                preexec_fn=_parent_death_signal(),
+                preexec_fn=parent_death_signal(),
             )
         except OSError as exc:
             os.close(read_end)

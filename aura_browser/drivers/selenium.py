@@ -1,4 +1,5 @@
-"""The Selenium driver: Chromium through chromedriver, here or on a remote WebDriver server (Selenium Grid).
+"""The Selenium driver: Chromium through chromedriver on a remote WebDriver server (Selenium Grid), or a
+WebDriver the caller hands us. (On this machine, `selenium_local.LocalSeleniumSession` builds on this class.)
 
 Selenium's calls block, so each one runs in a worker thread and the event loop stays free. The session is
 a WebDriver BiDi one (`webSocketUrl`): the page pushes stream events over a BiDi channel (`script.message`)
@@ -205,7 +206,7 @@ class SeleniumSession(BrowserSession):
         options = ChromeOptions()
         if self.options.executable or not remote:  # a remote server knows where its own browser is
             options.binary_location = find_chromium(self.options.executable)
-        if self.options.headless is not False:  # None (the default mode): headless until this driver has a display
+        if self.options.headless is not False:  # None (the default mode): a remote server's browser has no Xvfb of ours
             options.add_argument("--headless=new")
         runs_here = not remote or urlsplit(remote).hostname in ("127.0.0.1", "localhost", "::1")
         for arg in chromium_args(self.options, runs_here):
@@ -316,7 +317,8 @@ class SeleniumSession(BrowserSession):
             except JavascriptException:  # between two documents
                 continue
             except Exception as exc:
-                self.streams.fail_all(f"the browser stopped answering ({_first_line(exc)})")
+                log.debug("the browser stopped answering: %s", _first_line(exc))
+                self.streams.fail_all("the browser closed or crashed")
                 return
             for payload in payloads or ():
                 self.streams.push(payload)

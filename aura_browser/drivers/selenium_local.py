@@ -20,9 +20,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import importlib
 import json
 import logging
 import os
+import signal
 import threading
 import time
 import urllib.request
@@ -34,10 +36,10 @@ from ..chat import MODELS_PATH
 from ..errors import BrowserError
 from ..origin import join, origin_of
 from ..profile import Profile
-from .base import MODELS_PROBE_JS, normal_user_agent
+from .base import MODELS_PROBE_JS, LaunchOptions, normal_user_agent
 from .chromedriver import patched_chromedriver
 from .chromium_process import ChromiumProcess
-from .display import VirtualDisplay, browser_args, choose_mode
+from .display import VirtualDisplay, browser_args, choose_mode, parent_death_signal
 from .playwright import navigation_error
 from .selenium import (
     HEADERS_WAIT,
@@ -76,7 +78,7 @@ class ScriptError(BrowserError):
 class LocalSeleniumSession(SeleniumSession):
     """A Chromium we start here (headed on our own Xvfb by default), driven by a patched chromedriver."""
 
-    def __init__(self, base_url: str, options: Any) -> None:
+    def __init__(self, base_url: str, options: LaunchOptions) -> None:
         super().__init__(base_url, options)
         self._chromium = ChromiumProcess()
         self._display: VirtualDisplay | None = None
@@ -92,7 +94,12 @@ class LocalSeleniumSession(SeleniumSession):
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
+        # Importing Selenium's Chrome driver costs ~0.6 s of CPU; it runs while Xvfb and Chromium start.
+        importing = threading.Thread(target=importlib.import_module, args=("selenium.webdriver.chrome.webdriver",),
+                                     name="aura-selenium-import", daemon=True)
+        importing.start()
         try:
+            chromedriver = patched_chromedriver(find_chromedriver())  # before Chromium starts: fail fast without one
             mode = choose_mode(self.options.headless)
             executable = find_chromium(self.options.executable)
             user_agent = normal_user_agent(installed_version(executable))
@@ -108,7 +115,9 @@ class LocalSeleniumSession(SeleniumSession):
             self._devtools = self._chromium.start(executable, args, env)
             options = webdriver.ChromeOptions()
             options.debugger_address = self._devtools
-            service = Service(executable_path=patched_chromedriver(find_chromedriver()))
+            # chromedriver, too, dies with us if we are killed (kill -9) without quitting it.
+            service = Service(executable_path=chromedriver, popen_kw={"preexec_fn": parent_death_signal(signal.SIGKILL)})
+            importing.join()
             try:
                 return webdriver.Chrome(service=service, options=options)
             except Exception as exc:
@@ -120,6 +129,8 @@ class LocalSeleniumSession(SeleniumSession):
     async def _hear_the_page(self) -> None:
         def prepare() -> None:
             self._cdp("Runtime.disable")  # chromedriver enabled it on attaching: the leak a page can see
+            # ... and it would enable it in every cross-site iframe (a Turnstile widget) and worker it attaches to.
+            self._cdp("Target.setAutoAttach", {"autoAttach": False, "waitForDebuggerOnStart": False, "flatten": True})
             self._frame = self._cdp("Page.getFrameTree")["frameTree"]["frame"]["id"]
             self._native_user_agent = self._cdp("Browser.getVersion")["userAgent"]
 
