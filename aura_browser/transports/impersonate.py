@@ -185,7 +185,7 @@ class ImpersonateTransport:
                 raise silence_error(url, self.timeouts, []) from None
             except OSError as exc:
                 raise self._connection_error(url, exc) from None
-            delay = retry_delay(response.status_code, headers)
+            delay = retry_delay(response.status_code, headers, self.timeouts)
             if delay is not None and not retried:
                 retried = True
                 log.info("429 from %s; retrying once in %.1fs", origin_of(url), delay)
