@@ -8,6 +8,7 @@ from typing import Callable
 
 from .chat import as_messages
 from .client import AuraClient
+from .drivers.display import choose_mode
 from .replica import ReplicaConfig, ReplicaServer
 
 
@@ -27,7 +28,8 @@ async def run_demo(question: str, echo: Callable[..., None]) -> None:
     with ReplicaServer(config) as replica, tempfile.TemporaryDirectory(prefix="aura-demo-") as profiles:
         echo(f"1. Replica of OpenChat UI at {replica.url}, behind a JS challenge (self-signed TLS, so --insecure).")
         async with AuraClient(replica.url, profile="demo", profile_dir=profiles, insecure=True) as client:
-            echo("2. Logging in with headless Chromium: it waits out the challenge and gets cf_clearance...")
+            mode = choose_mode(None).describe()
+            echo(f"2. Logging in with Chromium ({mode}): it waits out the challenge and gets cf_clearance...")
             started = time.perf_counter()
             profile = await client.login()
             summary = profile.summary()

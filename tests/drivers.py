@@ -7,3 +7,8 @@ import pytest
 
 DRIVERS = ("playwright", "selenium")
 both_drivers = pytest.mark.parametrize("driver", DRIVERS)
+
+# Tests of the default, stealthy mode need the private virtual display.
+from aura_browser.drivers.display import xvfb_available  # noqa: E402
+
+needs_xvfb = pytest.mark.skipif(not xvfb_available(), reason="Xvfb is not installed (scripts/setup.sh installs it)")

@@ -6,6 +6,7 @@ against aura-browser's defaults (headed on a private Xvfb, through patchright: i
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -15,15 +16,14 @@ import pytest
 
 from aura_browser.browser_path import find_chromium
 from aura_browser.drivers.base import LaunchOptions
-from aura_browser.drivers.display import xvfb_available
 from aura_browser.drivers.playwright import PlaywrightSession
 from aura_browser.replica.botcheck import CHECKS
 from tests.cli_checks import assert_one_line_error
 from tests.conftest import run_cli
 from tests.detectors import automation_hits, detector_site, detector_verdict, needs_detectors
+from tests.drivers import needs_xvfb
 
 BLOCK_TITLE = "Attention Required! | Cloudflare"
-needs_xvfb = pytest.mark.skipif(not xvfb_available(), reason="Xvfb is not installed (scripts/setup.sh installs it)")
 
 
 def server_env() -> dict[str, str]:
@@ -104,8 +104,6 @@ async def test_the_detectors_catch_plain_playwright():
             page = await browser.new_page()
             await page.goto(url)
             handle = await page.wait_for_function("() => document.getElementById('verdict').textContent || null")
-            import json
-
             verdict = json.loads(await handle.json_value())
         finally:
             await browser.close()
@@ -154,8 +152,6 @@ async def test_a_callers_patchright_page_is_adopted_and_streams_unseen(replica, 
 def test_doctor_stealth_shows_every_check_passing_for_the_default_browser():
     result = run_cli("doctor", "--stealth", "--json", env=server_env())
     assert result.returncode == 0, result.stderr.decode()
-    import json
-
     report = json.loads(result.stdout)
     assert report["driver"] == "playwright" and report["mode"] == "headed on a virtual display"
     assert [row["id"] for row in report["checks"]] == list(CHECKS) and report["passed"] is True

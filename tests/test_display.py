@@ -15,8 +15,8 @@ import pytest
 
 from aura_browser.drivers.display import BrowserMode, VirtualDisplay, choose_mode, xvfb_available
 from aura_browser.errors import BrowserError
+from tests.drivers import needs_xvfb
 
-needs_xvfb = pytest.mark.skipif(not xvfb_available(), reason="Xvfb is not installed (scripts/setup.sh installs it)")
 
 
 def x11_handshake(display: str, authority: str | None) -> int:

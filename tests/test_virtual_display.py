@@ -12,11 +12,8 @@ import pytest
 
 from tests.cli_checks import assert_one_line_error, descendants, still_present
 from tests.conftest import chromium_pids, run_cli, wait_for_no_new_chromium
+from tests.drivers import needs_xvfb
 
-needs_xvfb = pytest.mark.skipif(
-    not any(os.access(os.path.join(d, "Xvfb"), os.X_OK) for d in os.environ.get("PATH", "").split(os.pathsep)),
-    reason="Xvfb is not installed (scripts/setup.sh installs it)",
-)
 
 
 def no_display(**extra: str) -> dict[str, str]:

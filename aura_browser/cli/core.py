@@ -257,8 +257,8 @@ def replica(host: str, port: int, gate: str, tls: bool, challenge_delay: float, 
 def demo(question: str) -> None:
     """Show the whole flow against the embedded replica: login, a direct answer, an in-page answer.
 
-    Starts the replica on a free loopback port behind a JS challenge, logs in with headless
-    Chromium, asks directly over HTTP, then switches the replica to strict (it blocks
+    Starts the replica on a free loopback port behind a JS challenge, logs in with
+    Chromium (headed on a private Xvfb), asks directly over HTTP, then switches the replica to strict (it blocks
     non-browser TLS fingerprints) and asks again: the reply comes through the browser page.
     Profiles go to a temporary folder, not yours.
     """

@@ -106,6 +106,12 @@ def launch_failure(executable: str, message: str) -> str:
     return reason
 
 
+def _tell(streams: PageStreams, stream_ids: list[str], event: dict[str, Any]) -> None:
+    """Give each of these streams `event`, as if its page had pushed it."""
+    for stream_id in stream_ids:
+        streams.push(json.dumps({"id": stream_id, **event}))
+
+
 class PlaywrightSession(BrowserSession):
     driver_name = "playwright"
 
@@ -204,6 +210,7 @@ class PlaywrightSession(BrowserSession):
         self._browser.on("disconnected", lambda _: self.streams.fail_all("the browser closed or crashed"))
 
     async def _new_page(self, profile: Profile | None, user_agent: str) -> None:
+        await self._stop_pump()
         if self._context is not None:
             with contextlib.suppress(Exception):
                 await self._context.close()
@@ -267,17 +274,16 @@ class PlaywrightSession(BrowserSession):
         while ids := streams.open_ids:
             try:
                 payloads = await page.evaluate(DRAIN_JS, [ids, _DRAIN_WAIT_MS])
-            except Exception as exc:  # the page closed or crashed; its handlers tell the streams
-                if page.is_closed():
-                    streams.fail_all("the page was closed")
+            except Exception as exc:
+                if page.is_closed():  # those streams end; the session (and its next page) stays usable
+                    _tell(streams, ids, {"type": "browser-gone", "message": "the page was closed"})
                     return
-                payloads = None if any(sign in str(exc) for sign in _NAVIGATED) else []
-                if payloads == []:
-                    await asyncio.sleep(0.1)
+                if not any(sign in str(exc) for sign in _NAVIGATED):
+                    await asyncio.sleep(0.1)  # a crash: its handler fails the streams, ending this loop
+                    continue
+                payloads = None
             if payloads is None:  # a new document: the fetches of the old one are gone
-                for stream_id in ids:
-                    streams.push(json.dumps({"id": stream_id, "type": "error", "name": "NavigationError",
-                                             "message": "the page navigated away"}))
+                _tell(streams, ids, {"type": "error", "name": "NavigationError", "message": "the page navigated away"})
                 continue
             for payload in payloads:
                 streams.push(payload)
