@@ -21,7 +21,8 @@ from aura_browser.drivers.selenium_local import LocalSeleniumSession
 from aura_browser.replica.botcheck import CHECKS
 from tests.conftest import RUN_MARKER, chromium_pids, run_cli, wait_for_no_new_chromium
 from tests.detectors import automation_hits, needs_detectors, verdict_and_close
-from tests.test_botcheck import failing, needs_xvfb, server_env
+from tests.drivers import needs_xvfb
+from tests.test_botcheck import failing, server_env
 
 CDC_SOURCE = (
     b"xx(function () {window.cdc_adoQpoasnfa76pfcZLmcfl_Array = window.Array;"
@@ -100,6 +101,7 @@ async def test_the_page_sees_no_automation_and_nothing_of_ours(headless, replica
     assert "HeadlessChrome" not in seen["userAgent"]
 
 
+@needs_xvfb
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -9)])
 def test_a_signal_mid_login_stops_chromium_chromedriver_and_the_virtual_display(make_replica, profile_dir, sig, code):
     """Ctrl-C and SIGTERM close them; kill -9 gives no chance to, and Linux ends them with us (PDEATHSIG)."""
