@@ -297,10 +297,16 @@ def test_a_browser_killed_mid_reply_exits_7_and_leaves_nothing_behind(make_repli
     before = chromium_pids()
     with cli_process("ask", "--base-url", replica.url, "--transport", "page", "Hi", env=env) as process:
         assert replica.stats.wait_until(lambda s: s.holding == 1, 60), "the reply never started"
+        # Kill only once the two chunks are printed: the page hands text over when it is next asked for it,
+        # so what the replica has sent may still be in the page a moment later.
+        sent = prefix(HI, 32).encode()
+        printed = b""
+        while len(printed) < len(sent) and (data := process.stdout.read1(4096)):
+            printed += data
         tree = descendants(process.pid)
         for pid in chromium_pids() - before:
             os.kill(pid, signal.SIGKILL)
-        result = finish(process)
+        result = finish(process, printed)
     assert_one_line_error(result, 7, "the browser closed or crashed during the in-page reply")
     assert out(result).rstrip("\n") == prefix(HI, 32)
     wait_for_no_new_chromium(before)
