@@ -362,8 +362,14 @@ class AuraClient:
         temperature: float | None = DEFAULT_TEMPERATURE,
         max_tokens: int = DEFAULT_MAX_TOKENS,
     ) -> str:
-        """The whole reply as one string. `prompt` is a string, or a list of messages."""
-        messages = as_messages(prompt, system) if isinstance(prompt, str) else list(prompt)
+        """The whole reply as one string. `prompt` is a string, or a list of messages.
+
+        `system` is prepended as a system message, to a list too; the app joins all system messages,
+        this one first, into its system prompt.
+        """
+        messages: list[Mapping[str, Any]] = as_messages(prompt, system) if isinstance(prompt, str) else list(prompt)
+        if system and not isinstance(prompt, str):
+            messages.insert(0, {"role": "system", "content": system})
         parts = [text async for text in self.stream(messages, model=model, temperature=temperature, max_tokens=max_tokens)]
         return "".join(parts)
 
