@@ -152,20 +152,19 @@ class AuraClient:
         return self._profile
 
     def _usable(self, profile: Profile | None) -> bool:
-        if profile is None or profile.is_expired():
+        if profile is None:
             return False
-        if self.proxy is not None and profile.proxy != self.proxy:
-            log.info("profile was captured through another proxy; its gate cookie is bound to that address")
-            return False
-        return True
+        usability = profile.usable_for(origin_of(self.base_url), self.proxy)
+        if not usability.ok:
+            log.info("profile %r is not usable as it is: %s", self.profile_name, usability.reason)
+        return usability.ok
 
     def _load(self) -> Profile | None:
         profile = self.store.load(self.profile_name)
-        if profile is not None and profile.origin != origin_of(self.base_url):
-            raise LoginRequired(
-                f"profile {self.profile_name!r} was captured for {profile.origin}, not {origin_of(self.base_url)}; "
-                f"run: aura-browser login --base-url {self.base_url} --profile NAME"
-            )
+        wrong_site = profile.usable_for(origin_of(self.base_url)).site if profile is not None else ""
+        if wrong_site:
+            raise LoginRequired(f"profile {self.profile_name!r} was {wrong_site}; "
+                                f"run: aura-browser login --base-url {self.base_url} --profile NAME")
         if profile is not None:
             # One origin, another path (a sub-path deployment): requests go where the user said.
             # The cookies still follow their own paths (Profile.cookies_for).
@@ -363,8 +362,14 @@ class AuraClient:
         temperature: float | None = DEFAULT_TEMPERATURE,
         max_tokens: int = DEFAULT_MAX_TOKENS,
     ) -> str:
-        """The whole reply as one string. `prompt` is a string, or a list of messages."""
-        messages = as_messages(prompt, system) if isinstance(prompt, str) else list(prompt)
+        """The whole reply as one string. `prompt` is a string, or a list of messages.
+
+        `system` is prepended as a system message, to a list too; the app joins all system messages,
+        this one first, into its system prompt.
+        """
+        messages: list[Mapping[str, Any]] = as_messages(prompt, system) if isinstance(prompt, str) else list(prompt)
+        if system and not isinstance(prompt, str):
+            messages.insert(0, {"role": "system", "content": system})
         parts = [text async for text in self.stream(messages, model=model, temperature=temperature, max_tokens=max_tokens)]
         return "".join(parts)
 

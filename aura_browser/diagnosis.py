@@ -27,7 +27,7 @@ from .errors import (
     SiteError,
     exit_code_for,
 )
-from .origin import origin_of, redact_url
+from .origin import redact_url
 from .gate import PageKind
 from .probe import SiteProbe, SiteUnderTest
 from .problems import describe, problem_of
@@ -185,8 +185,9 @@ def check_profile(site: SiteUnderTest, store: ProfileStore, since: float, now: f
     if profile is None:
         return [Check("profile", WARNING, f"no profile {site.profile!r} in {store.directory}",
                       f"aura-browser login --base-url {site.base_url} (ask also logs in by itself)", data={"path": path})]
-    if profile.origin != origin_of(site.base_url):
-        return [Check("profile", FAILED, f"{path} was captured for {profile.origin}, not {origin_of(site.base_url)}",
+    usability = site.usability(profile, now)
+    if usability.site:
+        return [Check("profile", FAILED, f"{path} was {usability.site}",
                       "choose another --profile, or log in with --profile NAME", 3, {"path": path})]
     summary = profile.summary(now)
     fresh = " (by this doctor run)" if profile.captured_at >= since else ""
@@ -197,7 +198,7 @@ def check_profile(site: SiteUnderTest, store: ProfileStore, since: float, now: f
     gate_data = {"gate_cookie": summary["gate_cookie"], "gate_expires_at": summary["gate_expires_at"]}
     if expires is None:
         rows.append(Check("gate cookie", OK, "none: the site set no gate cookie", data=gate_data))
-    elif profile.is_expired(now):
+    elif usability.gate:
         rows.append(Check("gate cookie", WARNING, f"{summary['gate_cookie']} expired {_span(now - expires)} ago "
                           f"({summary['gate_expires_at']})", "the next ask logs in again by itself; or: aura-browser "
                           f"login --base-url {site.base_url}", data=gate_data))
@@ -209,7 +210,12 @@ def check_profile(site: SiteUnderTest, store: ProfileStore, since: float, now: f
                       "" if agent_ok else "log in again: gates block HeadlessChrome user agents",
                       data={"user_agent": profile.user_agent}))
     proxy = redact_url(profile.proxy) if profile.proxy else None
-    rows.append(Check("proxy", OK, proxy or "none", data={"proxy": proxy}))
+    if usability.proxy:  # ask would not use this profile: its gate cookie is bound to the other proxy's address
+        rows.append(Check("proxy", WARNING, usability.proxy, "the next ask logs in again through this proxy by "
+                          f"itself; or: aura-browser login --base-url {site.base_url} --proxy URL",
+                          data={"proxy": proxy, "usable": False}))
+    else:
+        rows.append(Check("proxy", OK, proxy or "none", data={"proxy": proxy}))
     return rows
 
 
@@ -337,9 +343,7 @@ def _settle_transports(direct: Check, impersonate: Check, page: Check) -> None:
 
 def usable_profile(site: SiteUnderTest, store: ProfileStore) -> Profile | None:
     profile, _ = load_profile(store, site.profile)
-    if profile is None or profile.origin != origin_of(site.base_url) or profile.is_expired():
-        return None
-    return profile
+    return profile if profile is not None and site.usability(profile).ok else None
 
 
 async def check_transports(site: SiteUnderTest, store: ProfileStore, stranger: SiteProbe, browser: Check,

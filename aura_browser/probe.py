@@ -22,7 +22,7 @@ from .drivers.base import BrowserSession, normal_user_agent
 from .errors import AuraError, Blocked, LoginRequired, NotThisApp, Redirected, SiteError
 from .gate import PageKind, classify_reply
 from .origin import join, normalise_base_url, origin_of
-from .profile import Profile
+from .profile import Profile, Usability
 from .transports.base import StreamStats, Timeouts
 from .transports.direct import DirectTransport, PlainReply
 from .transports.replies import error_for_reply
@@ -141,15 +141,21 @@ class SiteUnderTest:
     def client(self, **options: Any) -> AuraClient:
         return AuraClient(self.base_url, profile=self.profile, **{**self.options, **options})
 
+    def usability(self, profile: Profile, now: float | None = None) -> Usability:
+        """Whether `ask` with these settings would use `profile` as it is (else it logs in first), and why not."""
+        settings = self.client()  # never connects: it normalises the URL and the proxy as ask's client does
+        return profile.usable_for(origin_of(settings.base_url), settings.proxy, now)
+
     async def logged_in_profile(self) -> Profile:
         """The saved profile when it is usable for this site, else a fresh headless login."""
         async with self.client() as client:
             profile = client.store.load(self.profile)
-            if profile is not None and profile.origin != origin_of(client.base_url):
-                raise LoginRequired(f"profile {self.profile!r} was captured for {profile.origin}, not "
-                                    f"{origin_of(client.base_url)}; use another profile name")
-            usable = profile is not None and not profile.is_expired() and client.proxy in (None, profile.proxy)
-            return profile if usable and profile is not None else await client.login()
+            if profile is None:
+                return await client.login()
+            usability = self.usability(profile)
+            if usability.site:
+                raise LoginRequired(f"profile {self.profile!r} was {usability.site}; use another profile name")
+            return profile if usability.ok else await client.login()
 
     async def probe(self, profile: Profile | None = None) -> SiteProbe:
         client = self.client()

@@ -36,6 +36,26 @@ EXPIRY_MARGIN = 30.0
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: "$" would let a final newline in
 
 
+@dataclass(frozen=True)
+class Usability:
+    """Whether a profile can be used as it is, and if not, what is wrong: one line per part, "" when it is fine.
+
+    Not usable means `ask` logs in again first, except for another site: that profile is never replaced.
+    """
+
+    site: str = ""
+    proxy: str = ""
+    gate: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not (self.site or self.proxy or self.gate)
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(part for part in (self.site, self.proxy, self.gate) if part) or "usable"
+
+
 @dataclass
 class Profile:
     base_url: str
@@ -130,6 +150,25 @@ class Profile:
         now = time.time() if now is None else now
         return self.gate_expires_at - EXPIRY_MARGIN <= now
 
+    def usable_for(self, origin: str, proxy: str | None = None, now: float | None = None) -> Usability:
+        """Whether this profile can be used as it is for `origin` (or any URL on it) through `proxy`, and if not, why.
+
+        `proxy=None` takes the profile's own proxy. Another proxy makes it unusable: the gate's cookie
+        is bound to the address it was issued to.
+        """
+        now = time.time() if now is None else now
+        origin = origin_of(origin)
+        site = "" if self.origin == origin else f"captured for {self.origin}, not {origin}"
+        wrong_proxy = proxy is not None and self.proxy != proxy
+        through = f"captured {_through(self.proxy)}, not {_through(proxy)}" if wrong_proxy else ""
+        gate = ""
+        if self.is_expired(now):
+            assert self.gate_expires_at is not None
+            name = ", ".join(self.gate_cookie_names()) or "gate cookie"
+            when = "expired" if self.gate_expires_at <= now else f"expires within {EXPIRY_MARGIN:g} s,"
+            gate = f"its gate cookie ({name}) {when} at {_iso(self.gate_expires_at)}"
+        return Usability(site, through, gate)
+
     def direct_is_blocked(self, now: float | None = None) -> bool:
         now = time.time() if now is None else now
         return self.direct_blocked_until is not None and self.direct_blocked_until > now
@@ -181,6 +220,10 @@ class Profile:
             "direct_blocked_until": _iso(self.direct_blocked_until) if self.direct_is_blocked(now) else None,
             "starts_with": self.start_tier(now),
         }
+
+
+def _through(proxy: str | None) -> str:
+    return f"through {redact_url(proxy)}" if proxy else "without a proxy"
 
 
 def _iso(timestamp: float | None) -> str | None:

@@ -164,3 +164,19 @@ def test_a_strict_gate_is_passed_by_impersonate_with_no_browser_for_the_ask(make
     assert checks["transport impersonate"]["detail"].startswith("replied 'Hello!")
     assert checks["transport direct"]["status"] == "warning"
     assert "goes on with impersonate" in checks["transport direct"]["fix"]
+
+
+def test_a_profile_from_another_proxy_is_reported_as_ask_would_refuse_it(make_replica, env, profile_dir,
+                                                                         unused_tcp_port):
+    replica = make_replica(gate="off")
+    ProfileStore(profile_dir).save("default", Profile(replica.url, "Mozilla/5.0 Chrome/156.0.0.0",
+                                                      captured_at=time.time() - 60))  # captured without a proxy
+    proxy = f"http://user:s3cret@127.0.0.1:{unused_tcp_port}"  # nothing listens: no login replaces the profile
+    code, report = doctor_json(replica.url, env, "--proxy", proxy, "--skip-in-page")
+    checks = rows(report)
+    assert code == 6, report  # the site cannot be reached through that proxy
+    assert checks["proxy"]["status"] == "warning", checks["proxy"]
+    assert checks["proxy"]["detail"] == f"captured without a proxy, not through http://user:***@127.0.0.1:{unused_tcp_port}"
+    assert checks["proxy"]["fix"].startswith("the next ask logs in again through this proxy by itself")
+    assert checks["proxy"]["data"] == {"proxy": None, "usable": False}
+    assert "s3cret" not in json.dumps(report)
