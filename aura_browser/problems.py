@@ -8,21 +8,7 @@ from __future__ import annotations
 
 import enum
 
-from .errors import (
-    AuraError,
-    Blocked,
-    BrowserError,
-    DeploymentDisabled,
-    GateNotPassed,
-    InvalidRequest,
-    LoginRequired,
-    NetworkError,
-    NotThisApp,
-    ProfileError,
-    ResponseTimeout,
-    SiteError,
-    StreamInterrupted,
-)
+from .errors import AuraError
 
 
 class Problem(enum.Enum):
@@ -49,28 +35,9 @@ class Problem(enum.Enum):
         self.fix = fix
 
 
-# Most specific first: DeploymentDisabled is a SiteDown, GateNotPassed a LoginRequired, NotThisApp a SiteError.
-_BY_ERROR: tuple[tuple[type[AuraError], Problem], ...] = (
-    (DeploymentDisabled, Problem.DISABLED),
-    (GateNotPassed, Problem.CHALLENGE),
-    (ProfileError, Problem.PROFILE),
-    (NotThisApp, Problem.NOT_THIS_APP),
-    (Blocked, Problem.BLOCKED),
-    (SiteError, Problem.ERROR_REPLY),
-    (ResponseTimeout, Problem.TIMEOUT),
-    (StreamInterrupted, Problem.BROKEN_STREAM),
-    (NetworkError, Problem.UNREACHABLE),  # SiteDown, TLS failures: the site could not be talked to
-    (BrowserError, Problem.BROWSER),
-    (LoginRequired, Problem.LOGIN),
-    (InvalidRequest, Problem.USAGE),
-)
-
-
 def problem_of(error: BaseException) -> Problem:
-    for cls, problem in _BY_ERROR:
-        if isinstance(error, cls):
-            return problem
-    return Problem.OTHER
+    """The problem each error class names (`AuraError.problem`); OTHER for anything that is not ours."""
+    return Problem[error.problem] if isinstance(error, AuraError) else Problem.OTHER
 
 
 def describe(error: BaseException) -> str:
