@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, TextIO
 
 from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE
-from .errors import AuraError, InvalidRequest, OutputError
+from .errors import AuraError, FileUnusable, InvalidRequest, OutputError
 from .transports.base import StreamStats
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ def finished_items(path: Path) -> Counter[str]:
     except FileNotFoundError:
         return done
     except OSError as exc:
-        raise InvalidRequest(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise FileUnusable(f"cannot read {path}: {exc.strerror or exc}") from None
     for line in raw.splitlines():
         try:
             record = json.loads(line)
@@ -216,7 +216,7 @@ def open_output(path: Path, *, resume: bool) -> TextIO:
             out.write("\n")
         return out
     except OSError as exc:
-        raise InvalidRequest(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise FileUnusable(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def record_writer(out: TextIO) -> Callable[[Record], None]:

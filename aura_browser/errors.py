@@ -42,8 +42,21 @@ class InvalidRequest(AuraError, ValueError):
     api_code = "invalid_request"
 
 
-class WrongEventLoop(InvalidRequest):
-    """A client was used from an event loop (or thread) other than the one it first ran in."""
+# --- misuse of the Python API: a bug of the caller, never the user's input ---------------
+
+
+class WrongEventLoop(AuraError, RuntimeError):
+    """Async work was asked of a loop that cannot run it: a client used from an event loop (or thread) other than
+    the one it first ran in, a blocking call made inside a running loop, a Playwright async-API Page given to a
+    blocking call."""
+
+
+class ClientClosed(AuraError, ValueError):
+    """The `AuraClient` was used after `close()` (a ValueError, as Python's closed files raise)."""
+
+    http_status = 503
+    api_code = "client_closed"
+    stops_batch = True  # every item would fail alike
 
 
 # --- the profile and the gate ------------------------------------------------------------
@@ -74,6 +87,13 @@ class ProfileError(LoginRequired):
         super().__init__(f"profile {path}: {detail}")
         self.path = path
         self.detail = detail
+
+
+class ProfileBusy(ProfileError):
+    """Another aura-browser process (a login or a refresh) holds the profile's lock: it is fine, just in use."""
+
+    problem = "PROFILE_BUSY"
+    api_code = "profile_busy"
 
 
 class Blocked(AuraError):
@@ -150,7 +170,7 @@ class DeploymentDisabled(SiteDown):
     problem = "DISABLED"
 
 
-class ResponseTimeout(NetworkError):
+class ResponseTimeout(NetworkError, TimeoutError):
     """No first byte, or no next chunk, within the configured timeout."""
 
     problem = "TIMEOUT"
@@ -182,6 +202,23 @@ class BrowserError(AuraError):
 
 
 # --- the command line's own input and output ----------------------------------------------
+
+
+class FileUnusable(AuraError):
+    """A file named on the command line cannot be opened, read or created (a missing folder, no permission).
+
+    Exit 2, as click's own "Could not open file" is: the path given is the thing to change.
+    """
+
+    exit_code = 2
+    problem = "FILE"
+
+
+class CannotListen(AuraError):
+    """`serve` cannot listen on its host and port: in use, privileged, or an address not of this host."""
+
+    exit_code = 2
+    problem = "CANNOT_LISTEN"
 
 
 class OutputError(AuraError):

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from .chat import DEFAULT_TEMPERATURE, require_utf8
 from .client import AuraClient
-from .errors import AuraError, InvalidRequest
+from .errors import AuraError, CannotListen, InvalidRequest
 from .serve_guard import RequestGuard
 from .transports.base import StreamStats
 
@@ -293,7 +293,7 @@ async def serve_api(client: AuraClient, host: str = "127.0.0.1", port: int = 800
         try:
             await site.start()
         except OSError as exc:
-            raise InvalidRequest(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+            raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         if on_ready is not None:
             bound_host, bound_port = runner.addresses[0][:2]
             shown = f"[{bound_host}]" if ":" in bound_host else bound_host

@@ -26,8 +26,12 @@ class Problem(enum.Enum):
     BROKEN_STREAM = ("reply broke off", "try again; a proxy or the network dropped the connection")
     BROWSER = ("browser problem", "install Chromium (apt-get install chromium) or point --browser at one")
     PROFILE = ("unusable profile", "delete it (aura-browser profiles delete NAME) and log in again")
+    PROFILE_BUSY = ("profile in use", "another aura-browser process (a login or a refresh) holds it; try again once "
+                    "that has finished")
     LOGIN = ("login failed", "aura-browser login --base-url URL (add --headed to watch it)")
     USAGE = ("bad input", "")
+    FILE = ("file cannot be used", "check the path, that its folder exists, and its permissions")
+    CANNOT_LISTEN = ("cannot listen", "choose another --port (or --host), or stop what listens there")
     OTHER = ("unexpected error", "")
 
     def __init__(self, title: str, fix: str) -> None:
