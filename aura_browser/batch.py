@@ -16,14 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, TextIO
 
 from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE
-from .errors import AuraError, Blocked, BrowserError, InvalidRequest, LoginRequired, NotThisApp, OutputError, SiteDown
+from .errors import AuraError, FileUnusable, InvalidRequest, OutputError
 from .transports.base import StreamStats
 
 if TYPE_CHECKING:
     from .client import AuraClient
 
-# Failures about the environment, not the item: writing one error record per item would only hide them.
-RUN_STOPPERS: tuple[type[AuraError], ...] = (LoginRequired, BrowserError, SiteDown, NotThisApp, Blocked)
 
 Record = dict[str, Any]
 
@@ -60,7 +58,7 @@ class BatchOutcome:
     total: int = 0
     done: int = 0
     failed: int = 0
-    stopped_by: AuraError | None = None  # the RUN_STOPPERS or OutputError that ended the run early
+    stopped_by: AuraError | None = None  # the error that ended the run early (its class `stops_batch`)
 
 
 def parse_item(raw: bytes | str, line: int, defaults: ItemDefaults = ItemDefaults()) -> BatchItem:
@@ -174,7 +172,7 @@ def finished_items(path: Path) -> Counter[str]:
     except FileNotFoundError:
         return done
     except OSError as exc:
-        raise InvalidRequest(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise FileUnusable(f"cannot read {path}: {exc.strerror or exc}") from None
     for line in raw.splitlines():
         try:
             record = json.loads(line)
@@ -218,7 +216,7 @@ def open_output(path: Path, *, resume: bool) -> TextIO:
             out.write("\n")
         return out
     except OSError as exc:
-        raise InvalidRequest(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise FileUnusable(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def record_writer(out: TextIO) -> Callable[[Record], None]:
@@ -239,7 +237,10 @@ def error_record(item_id: Any, error: str) -> Record:
 
 
 async def run_item(client: AuraClient, item: BatchItem) -> Record:
-    """Ask one item. Item-level failures become the record's `error`; RUN_STOPPERS propagate."""
+    """Ask one item. Item-level failures become the record's `error`; those that `stops_batch` propagate.
+
+    Those are failures of the environment, not of the item: one error record per item would only hide them.
+    """
     if item.problem is not None:
         return error_record(item.id, item.problem)
     stats = StreamStats()
@@ -249,9 +250,9 @@ async def run_item(client: AuraClient, item: BatchItem) -> Record:
         async for chunk in client.stream(item.messages, model=item.model, temperature=item.temperature,
                                          max_tokens=item.max_tokens, stats=stats):
             parts.append(chunk)
-    except RUN_STOPPERS:
-        raise
     except AuraError as exc:  # what had arrived stays in `text`
+        if exc.stops_batch:
+            raise
         error = str(exc)
     return {
         "id": item.id,
@@ -273,7 +274,7 @@ async def run_batch(
 ) -> BatchOutcome:
     """Run `items` on `concurrency` workers sharing `client`; `write` each record as its item finishes.
 
-    On a RUN_STOPPERS error, or output that cannot be written, no new item starts; the ones running finish,
+    On an error that `stops_batch` (output that cannot be written is one), no new item starts; the ones running finish,
     and `stopped_by` tells why.
     """
     if concurrency < 1:
@@ -289,7 +290,9 @@ async def run_batch(
             try:
                 record = await run_item(client, item)
                 write(record)
-            except (*RUN_STOPPERS, OutputError) as exc:
+            except AuraError as exc:
+                if not exc.stops_batch:
+                    raise
                 outcome.stopped_by = outcome.stopped_by or exc
                 return
             outcome.done += 1

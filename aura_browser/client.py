@@ -23,7 +23,7 @@ from .drivers.base import BrowserSession, LaunchOptions
 from .drivers.display import choose_mode
 from .drivers.remote import driver_for
 from .environment import DEFAULT_BASE_URL
-from .errors import AuraError, Blocked, InvalidRequest, LoginRequired, WrongEventLoop
+from .errors import AuraError, Blocked, ClientClosed, InvalidRequest, LoginRequired, WrongEventLoop
 from .origin import check_proxy, normalise_base_url, origin_of, redact_url
 from .profile import Profile, ProfileStore
 from .tokens import check_fits
@@ -275,7 +275,7 @@ class AuraClient:
         streams on one client), and to `last_stats` either way.
         """
         if self._closed:
-            raise InvalidRequest("this AuraClient is closed")
+            raise ClientClosed("this AuraClient is closed")
         self._check_loop()
         # Built (and so checked) before any login: bad input must not cost a browser start.
         body = build_body(messages, model=model, temperature=temperature, max_tokens=max_tokens)

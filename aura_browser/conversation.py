@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .chat import APP_SYSTEM_PROMPT, APP_TEMPERATURE, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, model_object
-from .errors import AuraError, InvalidRequest, OutputError, StreamInterrupted, exit_code_for
+from .errors import AuraError, FileUnusable, InvalidRequest, OutputError, StreamInterrupted, exit_code_for
 from .run import ENDING_SIGNALS, Terminated
 
 if TYPE_CHECKING:
@@ -73,9 +73,9 @@ class Conversation:
             with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
                 out.write(text)
         except OSError as exc:
-            raise InvalidRequest(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise FileUnusable(f"cannot write {path}: {exc.strerror or exc}") from None
         except ValueError:  # a NUL in the name
-            raise InvalidRequest(f"cannot write {str(path)!r}: a file name cannot hold a NUL character") from None
+            raise FileUnusable(f"cannot write {str(path)!r}: a file name cannot hold a NUL character") from None
 
     async def send(self, client: AuraClient, text: str, on_chunk: Callable[[str], None]) -> str:
         """Stream the reply to `text`. What arrived is kept in the history even when the reply is cut
@@ -162,7 +162,7 @@ class ChatSession:
                 try:
                     self.conversation.save(path)
                     self.note(f"saved {len(self.conversation.messages)} messages to {path}")
-                except InvalidRequest as exc:
+                except FileUnusable as exc:
                     self.note(f"aura-browser: error: {exc}")
         elif name == "/help":
             self.note(HELP)

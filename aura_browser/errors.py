@@ -1,17 +1,31 @@
-"""Every exception aura-browser raises.
+"""Every exception aura-browser raises, and what each one leads to.
 
 aiohttp, Playwright and Selenium errors are translated into these where the transports
 and drivers call those libraries; none of theirs leaks past that boundary.
-The CLI maps each class to one exit code (see `exit_code_for`).
+
+Each class owns its outcomes, as click's exceptions own `exit_code`; a subclass inherits its parent's:
+- `exit_code`: what the CLI exits with (README's exit-code table);
+- `problem`: the name of the `doctor` problem (`aura_browser.problems.Problem`) that says how to fix it;
+- `http_status` and `api_code`: what `serve` answers, as an OpenAI error object's status and `code`;
+- `stops_batch`: whether `batch` stops the run (a failure of the environment) rather than write an error
+  record for the item and go on.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 from .redaction import printable
 
 
 class AuraError(Exception):
     """Base class of every aura-browser error."""
+
+    exit_code: ClassVar[int] = 1
+    problem: ClassVar[str] = "OTHER"
+    http_status: ClassVar[int] = 500
+    api_code: ClassVar[str] = "internal_error"
+    stops_batch: ClassVar[bool] = False
 
     def __str__(self) -> str:
         # Messages quote URLs (a proxy, an endpoint, a library's own error text) that may carry secrets, and
@@ -22,9 +36,27 @@ class AuraError(Exception):
 class InvalidRequest(AuraError, ValueError):
     """The caller's input is unusable (empty prompt, temperature out of range, bad role)."""
 
+    exit_code = 2
+    problem = "USAGE"
+    http_status = 400
+    api_code = "invalid_request"
 
-class WrongEventLoop(InvalidRequest):
-    """A client was used from an event loop (or thread) other than the one it first ran in."""
+
+# --- misuse of the Python API: a bug of the caller, never the user's input ---------------
+
+
+class WrongEventLoop(AuraError, RuntimeError):
+    """Async work was asked of a loop that cannot run it: a client used from an event loop (or thread) other than
+    the one it first ran in, a blocking call made inside a running loop, a Playwright async-API Page given to a
+    blocking call."""
+
+
+class ClientClosed(AuraError, ValueError):
+    """The `AuraClient` was used after `close()` (a ValueError, as Python's closed files raise)."""
+
+    http_status = 503
+    api_code = "client_closed"
+    stops_batch = True  # every item would fail alike
 
 
 # --- the profile and the gate ------------------------------------------------------------
@@ -33,22 +65,45 @@ class WrongEventLoop(InvalidRequest):
 class LoginRequired(AuraError):
     """No usable profile: none saved, expired, captured elsewhere, or login failed."""
 
+    exit_code = 3
+    problem = "LOGIN"
+    http_status = 503
+    api_code = "login_required"
+    stops_batch = True
+
 
 class GateNotPassed(LoginRequired):
     """The browser waited its whole login timeout and the gate's challenge never let it through."""
+
+    problem = "CHALLENGE"
 
 
 class ProfileError(LoginRequired):
     """A profile file is corrupt, foreign, or unreadable."""
 
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"profile {path}: {problem}")
+    problem = "PROFILE"
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(f"profile {path}: {detail}")
         self.path = path
-        self.problem = problem
+        self.detail = detail
+
+
+class ProfileBusy(ProfileError):
+    """Another aura-browser process (a login or a refresh) holds the profile's lock: it is fine, just in use."""
+
+    problem = "PROFILE_BUSY"
+    api_code = "profile_busy"
 
 
 class Blocked(AuraError):
     """The gate in front of the site refused us (challenge or block page)."""
+
+    exit_code = 4
+    problem = "BLOCKED"
+    http_status = 503
+    api_code = "blocked"
+    stops_batch = True
 
 
 # --- the site's replies -------------------------------------------------------------------
@@ -56,6 +111,11 @@ class Blocked(AuraError):
 
 class SiteError(AuraError):
     """The site answered with an error status (the app's `500 Error`, a 404 ...)."""
+
+    exit_code = 5
+    problem = "ERROR_REPLY"
+    http_status = 502
+    api_code = "site_error"
 
     def __init__(self, status: int, reason: str = "", detail: str = "") -> None:
         message = f"site error {status}"
@@ -70,6 +130,10 @@ class SiteError(AuraError):
 
 class NotThisApp(SiteError):
     """The site answers, but it is not an OpenChat UI deployment."""
+
+    problem = "NOT_THIS_APP"
+    api_code = "not_openchat_ui"
+    stops_batch = True
 
 
 class Redirected(NotThisApp):
@@ -88,21 +152,36 @@ class Redirected(NotThisApp):
 class NetworkError(AuraError):
     """The connection failed, stalled or broke."""
 
+    exit_code = 6
+    problem = "UNREACHABLE"  # SiteDown, TLS failures: the site could not be talked to
+    http_status = 502
+    api_code = "network_error"
+
 
 class SiteDown(NetworkError):
     """The site cannot be reached, or its deployment is disabled."""
+
+    stops_batch = True
 
 
 class DeploymentDisabled(SiteDown):
     """The deployment is switched off by its owner ("This Deployment has been disabled")."""
 
+    problem = "DISABLED"
 
-class ResponseTimeout(NetworkError):
+
+class ResponseTimeout(NetworkError, TimeoutError):
     """No first byte, or no next chunk, within the configured timeout."""
+
+    problem = "TIMEOUT"
+    http_status = 504
+    api_code = "timeout"
 
 
 class StreamInterrupted(NetworkError):
     """The reply broke off after part of it had arrived; `partial_text` holds that part."""
+
+    problem = "BROKEN_STREAM"
 
     def __init__(self, message: str, partial_text: str) -> None:
         super().__init__(message)
@@ -115,31 +194,43 @@ class StreamInterrupted(NetworkError):
 class BrowserError(AuraError):
     """The browser is missing, failed to start, crashed, or was closed under us."""
 
+    exit_code = 7
+    problem = "BROWSER"
+    http_status = 500
+    api_code = "browser_error"
+    stops_batch = True
+
 
 # --- the command line's own input and output ----------------------------------------------
 
 
+class FileUnusable(AuraError):
+    """A file named on the command line cannot be opened, read or created (a missing folder, no permission).
+
+    Exit 2, as click's own "Could not open file" is: the path given is the thing to change.
+    """
+
+    exit_code = 2
+    problem = "FILE"
+
+
+class CannotListen(AuraError):
+    """`serve` cannot listen on its host and port: in use, privileged, or an address not of this host."""
+
+    exit_code = 2
+    problem = "CANNOT_LISTEN"
+
+
 class OutputError(AuraError):
     """Output cannot be written: stdout closed, full or gone (a broken pipe), or a file that stopped taking writes."""
+
+    stops_batch = True
 
     def __init__(self, message: str, *, broken_pipe: bool = False) -> None:
         super().__init__(message)
         self.broken_pipe = broken_pipe  # the reader left (`| head`): nothing to say about it
 
 
-EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
-    (InvalidRequest, 2),
-    (LoginRequired, 3),
-    (Blocked, 4),
-    (SiteError, 5),
-    (NetworkError, 6),
-    (BrowserError, 7),
-    (AuraError, 1),
-)
-
-
 def exit_code_for(error: BaseException) -> int:
-    for cls, code in EXIT_CODES:
-        if isinstance(error, cls):
-            return code
-    return 1
+    """The CLI's exit code for `error`: its class's, or 1 for anything that is not ours."""
+    return error.exit_code if isinstance(error, AuraError) else 1

@@ -21,17 +21,7 @@ from aiohttp import web
 
 from .chat import DEFAULT_TEMPERATURE, require_utf8
 from .client import AuraClient
-from .errors import (
-    AuraError,
-    Blocked,
-    BrowserError,
-    InvalidRequest,
-    LoginRequired,
-    NetworkError,
-    NotThisApp,
-    ResponseTimeout,
-    SiteError,
-)
+from .errors import AuraError, CannotListen, InvalidRequest
 from .serve_guard import RequestGuard
 from .transports.base import StreamStats
 
@@ -42,18 +32,9 @@ OWNER = "openchat"
 # OpenAI's roles that carry plain text; "developer" is the newer name of "system".
 ROLE_NAMES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 
-# (exception, HTTP status, OpenAI error type, code); the first match wins, so subclasses come first.
-ERROR_STATUSES: tuple[tuple[type[AuraError], int, str, str], ...] = (
-    (InvalidRequest, 400, "invalid_request_error", "invalid_request"),
-    (Blocked, 503, "service_unavailable_error", "blocked"),
-    (LoginRequired, 503, "service_unavailable_error", "login_required"),
-    (NotThisApp, 502, "upstream_error", "not_openchat_ui"),
-    (SiteError, 502, "upstream_error", "site_error"),
-    (ResponseTimeout, 504, "upstream_error", "timeout"),
-    (NetworkError, 502, "upstream_error", "network_error"),
-    (BrowserError, 500, "server_error", "browser_error"),
-    (AuraError, 500, "server_error", "internal_error"),
-)
+# OpenAI's error `type` for each HTTP status our errors answer with (`AuraError.http_status`).
+ERROR_TYPES = {400: "invalid_request_error", 500: "server_error", 502: "upstream_error", 503: "service_unavailable_error",
+               504: "upstream_error"}
 
 
 def error_body(message: str, type_: str, code: str | None = None, param: str | None = None) -> dict[str, Any]:
@@ -66,11 +47,8 @@ def error_response(status: int, message: str, type_: str, code: str | None = Non
 
 
 def describe(error: AuraError) -> tuple[int, dict[str, Any]]:
-    """The HTTP status and OpenAI error object for one of our errors."""
-    for cls, status, type_, code in ERROR_STATUSES:
-        if isinstance(error, cls):
-            return status, error_body(str(error), type_, code)
-    raise AssertionError("AuraError is the last row")  # pragma: no cover
+    """The HTTP status and OpenAI error object for one of our errors: its class's `http_status` and `api_code`."""
+    return error.http_status, error_body(str(error), ERROR_TYPES[error.http_status], error.api_code)
 
 
 @dataclass
@@ -315,7 +293,7 @@ async def serve_api(client: AuraClient, host: str = "127.0.0.1", port: int = 800
         try:
             await site.start()
         except OSError as exc:
-            raise InvalidRequest(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+            raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         if on_ready is not None:
             bound_host, bound_port = runner.addresses[0][:2]
             shown = f"[{bound_host}]" if ":" in bound_host else bound_host

@@ -8,21 +8,7 @@ from __future__ import annotations
 
 import enum
 
-from .errors import (
-    AuraError,
-    Blocked,
-    BrowserError,
-    DeploymentDisabled,
-    GateNotPassed,
-    InvalidRequest,
-    LoginRequired,
-    NetworkError,
-    NotThisApp,
-    ProfileError,
-    ResponseTimeout,
-    SiteError,
-    StreamInterrupted,
-)
+from .errors import AuraError
 
 
 class Problem(enum.Enum):
@@ -40,8 +26,12 @@ class Problem(enum.Enum):
     BROKEN_STREAM = ("reply broke off", "try again; a proxy or the network dropped the connection")
     BROWSER = ("browser problem", "install Chromium (apt-get install chromium) or point --browser at one")
     PROFILE = ("unusable profile", "delete it (aura-browser profiles delete NAME) and log in again")
+    PROFILE_BUSY = ("profile in use", "another aura-browser process (a login or a refresh) holds it; try again once "
+                    "that has finished")
     LOGIN = ("login failed", "aura-browser login --base-url URL (add --headed to watch it)")
     USAGE = ("bad input", "")
+    FILE = ("file cannot be used", "check the path, that its folder exists, and its permissions")
+    CANNOT_LISTEN = ("cannot listen", "choose another --port (or --host), or stop what listens there")
     OTHER = ("unexpected error", "")
 
     def __init__(self, title: str, fix: str) -> None:
@@ -49,28 +39,9 @@ class Problem(enum.Enum):
         self.fix = fix
 
 
-# Most specific first: DeploymentDisabled is a SiteDown, GateNotPassed a LoginRequired, NotThisApp a SiteError.
-_BY_ERROR: tuple[tuple[type[AuraError], Problem], ...] = (
-    (DeploymentDisabled, Problem.DISABLED),
-    (GateNotPassed, Problem.CHALLENGE),
-    (ProfileError, Problem.PROFILE),
-    (NotThisApp, Problem.NOT_THIS_APP),
-    (Blocked, Problem.BLOCKED),
-    (SiteError, Problem.ERROR_REPLY),
-    (ResponseTimeout, Problem.TIMEOUT),
-    (StreamInterrupted, Problem.BROKEN_STREAM),
-    (NetworkError, Problem.UNREACHABLE),  # SiteDown, TLS failures: the site could not be talked to
-    (BrowserError, Problem.BROWSER),
-    (LoginRequired, Problem.LOGIN),
-    (InvalidRequest, Problem.USAGE),
-)
-
-
 def problem_of(error: BaseException) -> Problem:
-    for cls, problem in _BY_ERROR:
-        if isinstance(error, cls):
-            return problem
-    return Problem.OTHER
+    """The problem each error class names (`AuraError.problem`); OTHER for anything that is not ours."""
+    return Problem[error.problem] if isinstance(error, AuraError) else Problem.OTHER
 
 
 def describe(error: BaseException) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator, TypeVar
 from urllib.parse import urlsplit
 
-from .errors import InvalidRequest, ProfileError
+from .errors import InvalidRequest, ProfileBusy, ProfileError
 from .origin import origin_of, redact_url
 from .profile_schema import SchemaError, check_profile_data
 
@@ -360,7 +360,7 @@ class ProfileStore:
             return False
         fd = self._take_lock(name)
         if fd is None:
-            raise ProfileError(str(path), "is in use: another aura-browser process (a login or a refresh) holds "
+            raise ProfileBusy(str(path), "is in use: another aura-browser process (a login or a refresh) holds "
                                           "its lock; delete it once that has finished")
         try:
             try:
@@ -419,7 +419,7 @@ class ProfileStore:
         delay = 0.01
         while (fd := self._take_lock(name)) is None:
             if time.monotonic() > deadline:
-                raise ProfileError(str(self.path(name)), "another process held its lock too long")
+                raise ProfileBusy(str(self.path(name)), "another process held its lock too long")
             # flock has no async form, and a blocked flock in a thread cannot be cancelled.
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.2)

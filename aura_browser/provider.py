@@ -25,7 +25,7 @@ from .drivers.adopt import adopt_browser
 from .drivers.base import BrowserSession, LaunchOptions
 from .drivers.remote import driver_for
 from .environment import SITE_ENV, base_url_from_env, site_options_from_env
-from .errors import AuraError, InvalidRequest
+from .errors import AuraError, WrongEventLoop
 from .origin import normalise_base_url, origin_of
 from .profile import ProfileStore
 from .providers import AsyncGeneratorProvider
@@ -79,7 +79,7 @@ def client_options(provider_url: str, proxy: str | None, kwargs: dict[str, Any])
 def refuse_async_page(webdriver: Any, what: str, instead: str) -> None:
     """A Playwright async-API Page belongs to its caller's event loop, which a sync call cannot drive."""
     if type(webdriver).__module__.startswith("playwright.async_api"):
-        raise InvalidRequest(f"{what} cannot drive a Playwright async-API Page; use {instead}")
+        raise WrongEventLoop(f"{what} cannot drive a Playwright async-API Page; use {instead}")
 
 
 class Aura(AsyncGeneratorProvider):

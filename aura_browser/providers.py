@@ -37,7 +37,7 @@ class AsyncGeneratorProvider:
         event loop in this thread; chunks are yielded as they arrive, and leaving the loop early
         closes the async generator (and any browser it opened).
 
-        It cannot be called from inside a running event loop (it raises InvalidRequest there):
+        It cannot be called from inside a running event loop (it raises WrongEventLoop there):
         from async code, iterate `create_async_generator` instead.
         """
         where = f"{cls.__name__}.create_completion"

@@ -10,19 +10,19 @@ import asyncio
 import concurrent.futures
 from typing import Any, AsyncIterator, Coroutine, Iterator, TypeVar
 
-from .errors import InvalidRequest
+from .errors import WrongEventLoop
 
 T = TypeVar("T")
 _END = object()
 
 
 def refuse_running_loop(what: str, instead: str) -> None:
-    """Raise InvalidRequest when called from a thread whose event loop is running."""
+    """Raise WrongEventLoop when called from a thread whose event loop is running."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return
-    raise InvalidRequest(f"{what} cannot be called from inside a running event loop; use {instead}")
+    raise WrongEventLoop(f"{what} cannot be called from inside a running event loop; use {instead}")
 
 
 async def _next(chunks: AsyncIterator[T]) -> Any:

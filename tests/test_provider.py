@@ -17,7 +17,7 @@ from aura_browser import Aura, get_args_from_browser, get_args_from_browser_asyn
 from aura_browser.browser_path import find_chromium
 from aura_browser.chat import as_messages, build_body
 from aura_browser.environment import SITE_ENV, site_options_from_env
-from aura_browser.errors import InvalidRequest, SiteError
+from aura_browser.errors import InvalidRequest, SiteError, WrongEventLoop
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
 
@@ -118,7 +118,7 @@ def test_create_completion_streams_from_a_thread_without_a_loop_and_closes_when_
 
 
 async def test_create_completion_refuses_a_running_loop():
-    with pytest.raises(InvalidRequest, match="running event loop.*create_async_generator"):
+    with pytest.raises(WrongEventLoop, match="running event loop.*create_async_generator"):
         Aura.create_completion("openchat_3.6", as_messages("Hi"))
 
 
@@ -160,9 +160,9 @@ async def test_webdriver_playwright_page_is_logged_in_and_streamed_in_and_left_o
             args = await get_args_from_browser_async(replica.url, webdriver=page)
             assert args["headers"]["user-agent"] == profile.user_agent and "cf_clearance" in args["cookies"]
             assert not page.is_closed() and await page.evaluate("1 + 1") == 2
-            with pytest.raises(InvalidRequest, match="get_args_from_browser_async"):
+            with pytest.raises(WrongEventLoop, match="get_args_from_browser_async"):
                 get_args_from_browser(replica.url, webdriver=page)
-            with pytest.raises(InvalidRequest, match="async-API Page"):
+            with pytest.raises(WrongEventLoop, match="async-API Page"):
                 Aura.create_completion("openchat_3.6", messages, webdriver=page, **options)
         finally:
             await browser.close()

@@ -14,8 +14,8 @@ EXIT_CODES_HELP = """\b
 Exit codes:
   0    ok
   1    unexpected error, or stdout cannot be written (closed, full)
-  2    bad usage or input
-  3    login required or failed (no profile, corrupt profile, gate not passed)
+  2    bad usage or input (also: a file that cannot be read or written, a port in use)
+  3    login required or failed (no profile, corrupt or busy profile, gate not passed)
   4    blocked on every transport
   5    site error (the app answered 500 Error, or is not OpenChat UI)
   6    network error or timeout (site down, connection dropped mid-reply)
