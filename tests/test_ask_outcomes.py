@@ -8,8 +8,7 @@ import pytest
 
 from aura_browser.chat import as_messages
 from aura_browser.replica import reply_text
-from tests.cli_checks import err, out
-from tests.conftest import run_cli
+from tests.support.cli import err, out, run_cli
 from tests.test_direct import save_plain_profile
 
 

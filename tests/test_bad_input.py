@@ -14,8 +14,8 @@ from aura_browser import AuraClient
 from aura_browser.chat import as_messages
 from aura_browser.errors import InvalidRequest
 from aura_browser.replica import reply_text
-from tests.cli_checks import assert_one_line_error, err, out
-from tests.conftest import chromium_pids, run_cli, wait_for_no_new_chromium
+from tests.support.cli import assert_one_line_error, err, out, run_cli
+from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 from tests.test_direct import save_plain_profile
 
 _TAIL = "Grüße 👋"

@@ -11,7 +11,8 @@ import pytest
 from aura_browser.chat import as_messages
 from aura_browser.profile import Profile, ProfileStore
 from aura_browser.replica import reply_text
-from tests.conftest import chromium_pids, run_cli, wait_for_no_new_chromium
+from tests.support.cli import run_cli
+from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_checks import assert_one_line_error
-from tests.conftest import run_cli
+from tests.support.cli import assert_one_line_error, run_cli
 from tests.test_batch import answer
 
 

@@ -18,10 +18,9 @@ from aura_browser.browser_path import find_chromium
 from aura_browser.drivers.base import LaunchOptions
 from aura_browser.drivers.playwright import PlaywrightSession
 from aura_browser.replica.botcheck import CHECKS
-from tests.cli_checks import assert_one_line_error
-from tests.conftest import run_cli
-from tests.detectors import automation_hits, detector_site, detector_verdict, needs_detectors
-from tests.drivers import needs_xvfb
+from tests.support.cli import assert_one_line_error, run_cli
+from tests.support.detectors import automation_hits, detector_site, detector_verdict, needs_detectors
+from tests.support.drivers import needs_xvfb
 
 BLOCK_TITLE = "Attention Required! | Cloudflare"
 

@@ -14,8 +14,8 @@ import pytest
 
 from aura_browser.chat import as_messages
 from aura_browser.replica import reply_text
-from tests.conftest import run_cli
-from tests.drivers import both_drivers
+from tests.support.cli import run_cli
+from tests.support.drivers import both_drivers
 
 
 @pytest.fixture
@@ -153,7 +153,7 @@ def test_demo_shows_login_direct_and_in_page_answers():
 @both_drivers
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_during_an_in_page_reply_keeps_the_output_and_closes_the_browser(make_replica, env, sig, code, driver):
-    from tests.conftest import chromium_pids, wait_for_no_new_chromium
+    from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 
     replica = make_replica(gate="challenge", hold_after=2, split_multibyte=False)
     before = chromium_pids()

@@ -14,8 +14,7 @@ import pytest
 
 from aura_browser import AuraClient
 from aura_browser.errors import AuraError, WrongEventLoop
-from tests.cli_checks import assert_one_line_error, err, out
-from tests.conftest import run_cli
+from tests.support.cli import assert_one_line_error, err, out, run_cli
 from tests.test_batch import answer
 
 

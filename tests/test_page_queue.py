@@ -16,7 +16,7 @@ from aura_browser.chat import as_messages
 from aura_browser.drivers.base import MAX_IN_PAGE_STREAMS
 from aura_browser.replica import reply_text
 from aura_browser.transports.base import StreamStats, Timeouts
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 from tests.test_direct import save_plain_profile
 from tests.test_serve import env, start_server  # noqa: F401  (fixtures)
 

@@ -15,8 +15,8 @@ import pytest
 from aura_browser.chat import as_messages
 from aura_browser.profile import Profile, ProfileStore
 from aura_browser.replica import reply_text
-from tests.cli_checks import finish
-from tests.conftest import chromium_pids, wait_for_no_new_chromium
+from tests.support.cli import finish
+from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 
 SECRET = "s3cret-key-for-tests"
 

@@ -6,8 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.cli_checks import assert_one_line_error
+from tests.support.cli import assert_one_line_error, run_cli
 from tests.test_serve import answer, env, saved_profile_for, start_server  # noqa: F401  (fixtures)
 
 CHAT = json.dumps({"model": "openchat_3.6", "messages": [{"role": "user", "content": "Hi"}]}).encode()

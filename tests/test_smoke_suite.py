@@ -13,9 +13,9 @@ from typing import Mapping
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.remote_servers import chromium_with_remote_debugging
-from tests.servers import nginx_app, serve_app
+from tests.support.cli import run_cli
+from tests.support.servers.loopback_app import nginx_app, serve_app
+from tests.support.servers.remote_browsers import chromium_with_remote_debugging
 
 SMOKE_CHECKS = 4
 
