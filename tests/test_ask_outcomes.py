@@ -9,7 +9,7 @@ import pytest
 from aura_browser.chat import as_messages
 from aura_browser.replica import reply_text
 from tests.support.cli import err, out, run_cli
-from tests.test_direct import save_plain_profile
+from tests.support.profiles import save_plain_profile
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from aura_browser.errors import InvalidRequest
 from aura_browser.replica import reply_text
 from tests.support.cli import assert_one_line_error, err, out, run_cli
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
-from tests.test_direct import save_plain_profile
+from tests.support.profiles import save_plain_profile
 
 _TAIL = "Grüße 👋"
 MEGABYTE_PROMPT = "a" * (1_000_000 - len(_TAIL.encode())) + _TAIL  # exactly 1,000,000 UTF-8 bytes

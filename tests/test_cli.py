@@ -14,21 +14,13 @@ import pytest
 
 from aura_browser.chat import as_messages
 from aura_browser.replica import reply_text
-from tests.support.cli import run_cli
+from tests.support.cli import err, out, run_cli
 from tests.support.drivers import both_drivers
 
 
 @pytest.fixture
 def env(profile_dir):
     return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30"}
-
-
-def out(result) -> str:
-    return result.stdout.decode("utf-8")
-
-
-def err(result) -> str:
-    return result.stderr.decode("utf-8")
 
 
 def test_login_ask_and_profiles_end_to_end(replica, env):

@@ -20,7 +20,7 @@ from aura_browser.replica.reply import reply_body
 from tests.support.cli import CHROME_IMPERSONATION, assert_one_line_error, cli_process, err, finish, out, run_cli
 from tests.support.drivers import both_drivers
 from tests.support.processes import chromium_pids, descendants, still_present, wait_for_no_new_chromium, zombie_children
-from tests.test_direct import save_plain_profile
+from tests.support.profiles import save_plain_profile
 
 HI = reply_text(as_messages("Hi"), "")
 

@@ -19,7 +19,7 @@ from aura_browser.transports.base import Timeouts
 from aura_browser.transports.impersonate import chrome_targets, target_for
 from tests.support.cli import CHROME_IMPERSONATION, cli_process, err, finish, run_cli
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
-from tests.test_direct import save_plain_profile
+from tests.support.profiles import save_plain_profile
 
 HI = reply_text(as_messages("Hi"), "")
 

@@ -8,7 +8,7 @@ import pytest
 from aiohttp import web
 
 from tests.support.cli import assert_one_line_error, run_cli
-from tests.test_direct import save_plain_profile
+from tests.support.profiles import save_plain_profile
 
 ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x1b[31m\u202e"
 

@@ -17,7 +17,7 @@ from aura_browser.drivers.base import MAX_IN_PAGE_STREAMS
 from aura_browser.replica import reply_text
 from aura_browser.transports.base import StreamStats, Timeouts
 from tests.support.cli import run_cli
-from tests.test_direct import save_plain_profile
+from tests.support.profiles import save_plain_profile
 from tests.test_serve import env, start_server  # noqa: F401  (fixtures)
 
 # 60 chunks of 2 bytes, 0.1 s apart: a reply takes 6 s or more, the timeout is 3 s.

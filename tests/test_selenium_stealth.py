@@ -19,11 +19,11 @@ from aura_browser.drivers.chromedriver import CDC_BLOCK, blank_cdc_block, patche
 from aura_browser.drivers.selenium import SeleniumSession, find_chromedriver
 from aura_browser.drivers.selenium_local import LocalSeleniumSession
 from aura_browser.replica.botcheck import CHECKS
+from tests.support.botcheck import failing, server_env
 from tests.support.cli import run_cli
 from tests.support.detectors import automation_hits, needs_detectors, verdict_and_close
 from tests.support.drivers import needs_xvfb
 from tests.support.processes import RUN_MARKER, chromium_pids, wait_for_no_new_chromium
-from tests.test_botcheck import failing, server_env
 
 CDC_SOURCE = (
     b"xx(function () {window.cdc_adoQpoasnfa76pfcZLmcfl_Array = window.Array;"
@@ -191,7 +191,6 @@ def test_a_headless_selenium_browser_gives_away_only_what_a_headless_playwright_
     assert result.returncode == 4, result.stderr.decode()
     report = json.loads(result.stdout)
     assert [row["id"] for row in report["checks"] if not row["pass"]] == ["6"], report
-
 
 
 # A cross-site iframe (localhost inside 127.0.0.1: its own renderer, as a Turnstile widget is) that runs check 10's

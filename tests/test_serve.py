@@ -12,11 +12,10 @@ import urllib.request
 import openai
 import pytest
 
-from aura_browser.chat import as_messages
-from aura_browser.profile import Profile, ProfileStore
-from aura_browser.replica import reply_text
 from tests.support.cli import finish
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
+from tests.support.profiles import saved_profile_for
+from tests.support.replies import answer
 
 SECRET = "s3cret-key-for-tests"
 
@@ -55,14 +54,6 @@ def start_server(env):
         assert process.returncode == 0, stderr.decode()
         assert SECRET not in (stdout + stderr).decode(), "the API key was printed"
     wait_for_no_new_chromium(before)
-
-
-def saved_profile_for(url: str, env: dict) -> None:
-    ProfileStore(env["AURA_PROFILE_DIR"]).save("default", Profile(base_url=url, user_agent="Mozilla/5.0 Test"))
-
-
-def answer(prompt: str, system: str = "") -> str:
-    return reply_text(as_messages(prompt), system)
 
 
 def raw_post(url: str, body: bytes, headers: dict | None = None) -> tuple[int, dict]:

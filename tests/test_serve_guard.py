@@ -7,7 +7,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.support.cli import assert_one_line_error, run_cli
-from tests.test_serve import answer, env, saved_profile_for, start_server  # noqa: F401  (fixtures)
+from tests.support.profiles import saved_profile_for
+from tests.support.replies import answer
+from tests.test_serve import env, start_server  # noqa: F401  (fixtures)
 
 CHAT = json.dumps({"model": "openchat_3.6", "messages": [{"role": "user", "content": "Hi"}]}).encode()
 

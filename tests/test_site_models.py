@@ -7,7 +7,7 @@ import openai
 from aura_browser import Aura
 from aura_browser.chat import model_ids
 from aura_browser.profile import ProfileStore
-from tests.test_direct import save_plain_profile
+from tests.support.profiles import save_plain_profile
 from tests.test_serve import env, start_server  # noqa: F401  (fixtures)
 
 NEXT = {"id": "openchat_next", "name": "OpenChat Next"}
