@@ -1,9 +1,12 @@
-"""Fixtures: a real replica on loopback, a throwaway profile folder, clients on them; and a leak check."""
+"""Fixtures: a real replica on loopback, a throwaway profile folder, clients on them, the environment of a CLI run
+and a `serve` subprocess; and a leak check. The helpers they and the tests share are in tests/support."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -12,7 +15,9 @@ import pytest
 from aura_browser import AuraClient
 from aura_browser.replica import ReplicaConfig, ReplicaServer
 from aura_browser.transports.base import Timeouts
+from tests.support.cli import SECRET
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
+from tests.support.profiles import save_plain_profile
 
 FAST = dict(challenge_delay=0.2)  # the challenge still runs its script; it just waits less
 
@@ -101,3 +106,48 @@ def gateless_site(make_replica: Callable[..., ReplicaServer], profile_dir: Path)
     replica = make_replica(gate="off")
     ProfileStore(profile_dir).save("default", Profile(base_url=replica.url, user_agent="Mozilla/5.0 Test"))
     return replica
+
+
+@pytest.fixture
+def site(make_replica: Callable[..., ReplicaServer], profile_dir: Path) -> ReplicaServer:
+    """A replica with its gate off, and a plain profile for it (`tests.support.profiles.save_plain_profile`)."""
+    replica = make_replica(gate="off")
+    save_plain_profile(profile_dir, replica.url)
+    return replica
+
+
+@pytest.fixture
+def env(profile_dir: Path) -> dict[str, str]:
+    """The environment of a CLI run on the throwaway profile folder (with `run_cli(..., env=env)`)."""
+    return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30"}
+
+
+@pytest.fixture
+def start_server(env):
+    """Start `aura-browser serve --port 0 ARGS`; return its base URL (…/v1).
+
+    Afterwards it is stopped with Ctrl-C, and must exit 0, print no secret and leave no browser running.
+    """
+    processes: list[subprocess.Popen] = []
+    before = chromium_pids()
+
+    def start(*args: str, extra_env: dict | None = None) -> str:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "aura_browser", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env, **(extra_env or {})},
+        )
+        processes.append(process)
+        line = process.stdout.readline().decode()
+        assert " at http://127.0.0.1:" in line, line + process.stderr.read().decode()
+        return line.split(" at ")[1].split()[0]
+
+    yield start
+    for process in processes:
+        process.send_signal(signal.SIGINT)
+        try:
+            stdout, stderr = process.communicate(timeout=30)
+        finally:
+            process.kill()
+        assert process.returncode == 0, stderr.decode()
+        assert SECRET not in (stdout + stderr).decode(), "the API key was printed"
+    wait_for_no_new_chromium(before)

@@ -23,18 +23,6 @@ MEGABYTE_PROMPT = "a" * (1_000_000 - len(_TAIL.encode())) + _TAIL  # exactly 1,0
 ROOM_FOR_A_MEGABYTE = 2_000_000  # a tokenLimit the app trims a 1 MB question to nothing below
 
 
-@pytest.fixture
-def env(profile_dir):
-    return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30"}
-
-
-@pytest.fixture
-def site(make_replica, profile_dir):
-    replica = make_replica(gate="off")
-    save_plain_profile(profile_dir, replica.url)
-    return replica
-
-
 # --- the Python API: wrong input is InvalidRequest before anything is sent -----------------------------------
 
 

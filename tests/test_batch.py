@@ -14,11 +14,6 @@ from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 from tests.support.replies import answer
 
 
-@pytest.fixture
-def env(profile_dir):
-    return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30"}
-
-
 def write_lines(path: Path, *lines: object) -> Path:
     path.write_text("".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines))
     return path

@@ -18,11 +18,6 @@ from tests.support.cli import err, out, run_cli
 from tests.support.drivers import both_drivers
 
 
-@pytest.fixture
-def env(profile_dir):
-    return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30"}
-
-
 def test_login_ask_and_profiles_end_to_end(replica, env):
     login = run_cli("login", "--base-url", replica.url, env=env)
     assert login.returncode == 0, err(login)

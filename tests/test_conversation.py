@@ -17,11 +17,6 @@ from tests.support.profiles import saved_profile_for
 from tests.support.replies import answer
 
 
-@pytest.fixture
-def env(profile_dir):
-    return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30"}
-
-
 def test_piped_lines_keep_history_obey_commands_and_save_the_sites_shape(make_replica, env, tmp_path):
     replica = make_replica(gate="off")
     saved_profile_for(replica.url, env)

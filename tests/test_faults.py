@@ -31,8 +31,8 @@ def prefix(text: str, size: int) -> str:
 
 
 @pytest.fixture
-def env(profile_dir):
-    return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30", **CHROME_IMPERSONATION}
+def env(env):
+    return {**env, **CHROME_IMPERSONATION}
 
 
 @pytest.fixture(params=["direct", "impersonate"])

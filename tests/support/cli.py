@@ -12,6 +12,8 @@ from typing import Iterator
 # itself passes this in its env.
 CHROME_IMPERSONATION = {"AURA_IMPERSONATE": ""}  # empty: the Chrome target nearest the profile's Chrome
 
+SECRET = "s3cret-key-for-tests"  # the API key tests give `serve`: no run may print it
+
 
 def run_cli(*args: str, input: bytes | None = None, env: dict[str, str] | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
