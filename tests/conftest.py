@@ -12,6 +12,9 @@ from typing import Callable, Iterator
 
 import pytest
 
+# The helpers' asserts explain a failure as a test's own do (they must be registered before the first import).
+pytest.register_assert_rewrite("tests.support")
+
 from aura_browser import AuraClient
 from aura_browser.replica import ReplicaConfig, ReplicaServer
 from aura_browser.transports.base import Timeouts
