@@ -1,4 +1,5 @@
-"""Fixtures: a real replica on loopback, a throwaway profile folder, clients on them; and a leak check."""
+"""Fixtures: a real replica on loopback, a throwaway profile folder, clients on them, the environment of a CLI run
+and a `serve` subprocess; and a leak check. The helpers they and the tests share are in tests/support."""
 
 from __future__ import annotations
 
@@ -6,16 +7,20 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import uuid
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
 
+# The helpers' asserts explain a failure as a test's own do (they must be registered before the first import).
+pytest.register_assert_rewrite("tests.support")
+
 from aura_browser import AuraClient
 from aura_browser.replica import ReplicaConfig, ReplicaServer
 from aura_browser.transports.base import Timeouts
+from tests.support.cli import SECRET
+from tests.support.processes import chromium_pids, wait_for_no_new_chromium
+from tests.support.profiles import save_plain_profile
 
 FAST = dict(challenge_delay=0.2)  # the challenge still runs its script; it just waits less
 
@@ -26,46 +31,16 @@ FAST = dict(challenge_delay=0.2)  # the challenge still runs its script; it just
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
-# Every process this test run starts (CLI subprocesses, Playwright's driver, Chromium) inherits this
-# marker, so the leak check counts our browsers only, even with other test runs on the machine.
-RUN_MARKER = f"AURA_TEST_RUN={uuid.uuid4().hex}"
-os.environ["AURA_TEST_RUN"] = RUN_MARKER.split("=", 1)[1]
-
-
 # The strict gate cannot tell curl_cffi's Chrome from Chromium (that is the point of impersonating it), so in
 # this suite the impersonate tier shows a Firefox fingerprint, which the strict gate refuses: the tests of the
 # in-page fallback still reach the page. Tests of the impersonate tier itself use the `chrome_impersonation`
-# fixture, or pass CHROME_IMPERSONATION in a CLI run's env.
+# fixture, or pass tests.support.cli.CHROME_IMPERSONATION in a CLI run's env.
 os.environ.setdefault("AURA_IMPERSONATE", "firefox147")
-CHROME_IMPERSONATION = {"AURA_IMPERSONATE": ""}  # empty: the Chrome target nearest the profile's Chrome
 
 
 @pytest.fixture
 def chrome_impersonation(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AURA_IMPERSONATE", "")
-
-
-def chromium_pids() -> set[int]:
-    """Chromium processes started by this test run (found by the inherited environment marker)."""
-    out = subprocess.run(["pgrep", "-f", "chrom(e|ium)"], capture_output=True, text=True).stdout
-    mine = set()
-    for pid in map(int, out.split()):
-        try:
-            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        except OSError:  # gone already
-            continue
-        if RUN_MARKER.encode() in environ:
-            mine.add(pid)
-    return mine
-
-
-def wait_for_no_new_chromium(before: set[int], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    left = chromium_pids() - before
-    while left and time.monotonic() < deadline:  # a closed browser's children exit a moment after it
-        time.sleep(0.1)
-        left = chromium_pids() - before
-    assert not left, f"Chromium processes left running: {sorted(left)}"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -103,7 +78,7 @@ def profile_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def driver() -> str:
-    """The browser driver `make_client` uses. Tests run over both with `tests.drivers.both_drivers`."""
+    """The browser driver `make_client` uses. Tests run over both with `tests.support.drivers.both_drivers`."""
     return "playwright"
 
 
@@ -126,16 +101,6 @@ async def make_client(profile_dir: Path, driver: str):
         await client.close()
 
 
-def run_cli(*args: str, input: bytes | None = None, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
-    """Run `aura-browser ARGS` as a real subprocess."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "aura_browser", *args],
-        input=input, capture_output=True, env=full_env, timeout=timeout,
-    )
-
-
 @pytest.fixture
 def gateless_site(make_replica: Callable[..., ReplicaServer], profile_dir: Path) -> ReplicaServer:
     """A replica with its gate off, and a saved profile for it: what runs against it starts no browser."""
@@ -144,3 +109,48 @@ def gateless_site(make_replica: Callable[..., ReplicaServer], profile_dir: Path)
     replica = make_replica(gate="off")
     ProfileStore(profile_dir).save("default", Profile(base_url=replica.url, user_agent="Mozilla/5.0 Test"))
     return replica
+
+
+@pytest.fixture
+def site(make_replica: Callable[..., ReplicaServer], profile_dir: Path) -> ReplicaServer:
+    """A replica with its gate off, and a plain profile for it (`tests.support.profiles.save_plain_profile`)."""
+    replica = make_replica(gate="off")
+    save_plain_profile(profile_dir, replica.url)
+    return replica
+
+
+@pytest.fixture
+def env(profile_dir: Path) -> dict[str, str]:
+    """The environment of a CLI run on the throwaway profile folder (with `run_cli(..., env=env)`)."""
+    return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30"}
+
+
+@pytest.fixture
+def start_server(env):
+    """Start `aura-browser serve --port 0 ARGS`; return its base URL (…/v1).
+
+    Afterwards it is stopped with Ctrl-C, and must exit 0, print no secret and leave no browser running.
+    """
+    processes: list[subprocess.Popen] = []
+    before = chromium_pids()
+
+    def start(*args: str, extra_env: dict | None = None) -> str:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "aura_browser", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env, **(extra_env or {})},
+        )
+        processes.append(process)
+        line = process.stdout.readline().decode()
+        assert " at http://127.0.0.1:" in line, line + process.stderr.read().decode()
+        return line.split(" at ")[1].split()[0]
+
+    yield start
+    for process in processes:
+        process.send_signal(signal.SIGINT)
+        try:
+            stdout, stderr = process.communicate(timeout=30)
+        finally:
+            process.kill()
+        assert process.returncode == 0, stderr.decode()
+        assert SECRET not in (stdout + stderr).decode(), "the API key was printed"
+    wait_for_no_new_chromium(before)

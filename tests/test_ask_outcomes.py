@@ -8,21 +8,7 @@ import pytest
 
 from aura_browser.chat import as_messages
 from aura_browser.replica import reply_text
-from tests.cli_checks import err, out
-from tests.conftest import run_cli
-from tests.test_direct import save_plain_profile
-
-
-@pytest.fixture
-def site(make_replica, profile_dir):
-    replica = make_replica(gate="off")
-    save_plain_profile(profile_dir, replica.url)
-    return replica
-
-
-@pytest.fixture
-def env(profile_dir):
-    return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30"}
+from tests.support.cli import err, out, run_cli
 
 
 def json_record(result) -> dict:

@@ -14,25 +14,13 @@ from aura_browser import AuraClient
 from aura_browser.chat import as_messages
 from aura_browser.errors import InvalidRequest
 from aura_browser.replica import reply_text
-from tests.cli_checks import assert_one_line_error, err, out
-from tests.conftest import chromium_pids, run_cli, wait_for_no_new_chromium
-from tests.test_direct import save_plain_profile
+from tests.support.cli import assert_one_line_error, err, out, run_cli
+from tests.support.processes import chromium_pids, wait_for_no_new_chromium
+from tests.support.profiles import save_plain_profile
 
 _TAIL = "Grüße 👋"
 MEGABYTE_PROMPT = "a" * (1_000_000 - len(_TAIL.encode())) + _TAIL  # exactly 1,000,000 UTF-8 bytes
 ROOM_FOR_A_MEGABYTE = 2_000_000  # a tokenLimit the app trims a 1 MB question to nothing below
-
-
-@pytest.fixture
-def env(profile_dir):
-    return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30"}
-
-
-@pytest.fixture
-def site(make_replica, profile_dir):
-    replica = make_replica(gate="off")
-    save_plain_profile(profile_dir, replica.url)
-    return replica
 
 
 # --- the Python API: wrong input is InvalidRequest before anything is sent -----------------------------------

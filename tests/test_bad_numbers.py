@@ -8,8 +8,7 @@ import pytest
 from aura_browser import AuraClient
 from aura_browser.errors import InvalidRequest
 from aura_browser.transports.base import Timeouts
-from tests.cli_checks import err
-from tests.conftest import run_cli
+from tests.support.cli import err, run_cli
 
 
 @pytest.mark.parametrize("args, message", [

@@ -8,15 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from aura_browser.chat import as_messages
 from aura_browser.profile import Profile, ProfileStore
-from aura_browser.replica import reply_text
-from tests.conftest import chromium_pids, run_cli, wait_for_no_new_chromium
-
-
-@pytest.fixture
-def env(profile_dir):
-    return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30"}
+from tests.support.cli import run_cli
+from tests.support.processes import chromium_pids, wait_for_no_new_chromium
+from tests.support.replies import answer
 
 
 def write_lines(path: Path, *lines: object) -> Path:
@@ -26,10 +21,6 @@ def write_lines(path: Path, *lines: object) -> Path:
 
 def records(path: Path) -> dict:
     return {json.dumps(r["id"]): r for r in map(json.loads, path.read_text().splitlines())}
-
-
-def answer(prompt: str, system: str = "") -> str:
-    return reply_text(as_messages(prompt), system)
 
 
 def browser_mains(pids: set[int]) -> set[int]:

@@ -6,14 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_checks import assert_one_line_error
-from tests.conftest import run_cli
-from tests.test_batch import answer
+from tests.support.cli import assert_one_line_error, run_cli
+from tests.support.replies import answer
 
 
 def batch(gateless_site, *args: str, profile_dir: Path):
     return run_cli("batch", *args, "--base-url", gateless_site.url, env={"AURA_PROFILE_DIR": str(profile_dir)})
-
 
 
 def strict_records(path: Path) -> list[dict]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
 
@@ -18,21 +17,12 @@ from aura_browser.browser_path import find_chromium
 from aura_browser.drivers.base import LaunchOptions
 from aura_browser.drivers.playwright import PlaywrightSession
 from aura_browser.replica.botcheck import CHECKS
-from tests.cli_checks import assert_one_line_error
-from tests.conftest import run_cli
-from tests.detectors import automation_hits, detector_site, detector_verdict, needs_detectors
-from tests.drivers import needs_xvfb
+from tests.support.botcheck import failing, server_env
+from tests.support.cli import assert_one_line_error, run_cli
+from tests.support.detectors import automation_hits, detector_site, detector_verdict, needs_detectors
+from tests.support.drivers import needs_xvfb
 
 BLOCK_TITLE = "Attention Required! | Cloudflare"
-
-
-def server_env() -> dict[str, str]:
-    """A server's environment: no display, no mode forced."""
-    return {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "AURA_HEADLESS")}
-
-
-def failing(replica) -> dict[str, str]:
-    return {row["id"]: row["value"] for row in replica.stats.last_botcheck if not row["pass"]}
 
 
 async def test_plain_playwright_is_blocked_and_the_log_says_why(make_replica, caplog):

@@ -14,21 +14,8 @@ import pytest
 
 from aura_browser.chat import as_messages
 from aura_browser.replica import reply_text
-from tests.conftest import run_cli
-from tests.drivers import both_drivers
-
-
-@pytest.fixture
-def env(profile_dir):
-    return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30"}
-
-
-def out(result) -> str:
-    return result.stdout.decode("utf-8")
-
-
-def err(result) -> str:
-    return result.stderr.decode("utf-8")
+from tests.support.cli import err, out, run_cli
+from tests.support.drivers import both_drivers
 
 
 def test_login_ask_and_profiles_end_to_end(replica, env):
@@ -153,7 +140,7 @@ def test_demo_shows_login_direct_and_in_page_answers():
 @both_drivers
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_during_an_in_page_reply_keeps_the_output_and_closes_the_browser(make_replica, env, sig, code, driver):
-    from tests.conftest import chromium_pids, wait_for_no_new_chromium
+    from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 
     replica = make_replica(gate="challenge", hold_after=2, split_multibyte=False)
     before = chromium_pids()

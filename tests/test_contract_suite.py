@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import re
 
-from tests.test_smoke_suite import outcomes, run_smoke
+from tests.support.shipped_suites import CONTRACT_CHECKS, outcomes, run_smoke
 
 CONTRACT = "aura_browser.testing.test_contract"
-CONTRACT_CHECKS = 11
 
 
 async def test_the_contract_holds_on_the_replica_behind_its_gate(make_replica, tmp_path):

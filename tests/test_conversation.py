@@ -11,24 +11,10 @@ import time
 
 import pytest
 
-from aura_browser.chat import as_messages
-from aura_browser.profile import Profile, ProfileStore
-from aura_browser.replica import reply_text
-from tests.conftest import chromium_pids, run_cli, wait_for_no_new_chromium
-
-
-@pytest.fixture
-def env(profile_dir):
-    return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30"}
-
-
-def answer(prompt: str, system: str = "") -> str:
-    return reply_text(as_messages(prompt), system)
-
-
-def saved_profile_for(url: str, env: dict) -> None:
-    """A gate-less replica needs no login: a bare profile is enough, and no browser starts."""
-    ProfileStore(env["AURA_PROFILE_DIR"]).save("default", Profile(base_url=url, user_agent="Mozilla/5.0 Test"))
+from tests.support.cli import run_cli
+from tests.support.processes import chromium_pids, wait_for_no_new_chromium
+from tests.support.profiles import saved_profile_for
+from tests.support.replies import answer
 
 
 def test_piped_lines_keep_history_obey_commands_and_save_the_sites_shape(make_replica, env, tmp_path):

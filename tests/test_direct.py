@@ -6,16 +6,10 @@ import pytest
 
 from aura_browser.chat import as_messages
 from aura_browser.errors import LoginRequired, NotThisApp, SiteDown, SiteError, StreamInterrupted
-from aura_browser.profile import Profile, ProfileStore
+from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
-from tests.drivers import both_drivers
-
-
-def save_plain_profile(profile_dir, url, **fields):
-    """A profile for a replica with its gate off: no browser needed to make one."""
-    profile = Profile(base_url=url, user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0", **fields)
-    ProfileStore(profile_dir).save("default", profile)
-    return profile
+from tests.support.drivers import both_drivers
+from tests.support.profiles import save_plain_profile
 
 
 @both_drivers
@@ -88,7 +82,7 @@ async def test_nothing_listening_is_site_down_naming_the_url(make_client, profil
 async def test_a_server_that_is_not_the_app_is_named(make_client, profile_dir):
     from aiohttp import web
 
-    from tests.servers import serve_app
+    from tests.support.servers.loopback_app import serve_app
 
     async with serve_app(web.Application()) as url:  # 404 for everything
         save_plain_profile(profile_dir, url)

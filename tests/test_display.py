@@ -15,7 +15,7 @@ import pytest
 
 from aura_browser.drivers.display import BrowserMode, VirtualDisplay, choose_mode, xvfb_available
 from aura_browser.errors import BrowserError
-from tests.drivers import needs_xvfb
+from tests.support.drivers import needs_xvfb
 
 
 

@@ -8,9 +8,8 @@ import time
 import pytest
 
 from aura_browser.profile import Profile, ProfileStore
-from tests.cli_checks import assert_one_line_error, err, out
-from tests.conftest import run_cli
-from tests.remote_servers import chromium_with_remote_debugging
+from tests.support.cli import assert_one_line_error, err, out, run_cli
+from tests.support.servers.remote_browsers import chromium_with_remote_debugging
 
 
 @pytest.fixture
@@ -154,7 +153,7 @@ def test_a_failing_model_upstream_is_told_apart_from_a_gate(make_replica, env):
 
 
 def test_a_strict_gate_is_passed_by_impersonate_with_no_browser_for_the_ask(make_replica, env):
-    from tests.conftest import CHROME_IMPERSONATION
+    from tests.support.cli import CHROME_IMPERSONATION
 
     replica = make_replica(gate="strict")
     code, report = doctor_json(replica.url, {**env, **CHROME_IMPERSONATION}, "--insecure", "--skip-in-page")

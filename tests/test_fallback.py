@@ -8,7 +8,7 @@ from aura_browser.chat import as_messages
 from aura_browser.errors import Blocked, SiteError
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
-from tests.drivers import both_drivers
+from tests.support.drivers import both_drivers
 
 pytestmark = both_drivers
 

@@ -17,12 +17,10 @@ from aura_browser.errors import BrowserError, ResponseTimeout, SiteDown, StreamI
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
 from aura_browser.replica.reply import reply_body
-from tests.cli_checks import (
-    assert_one_line_error, cli_process, descendants, err, finish, out, still_present, zombie_children,
-)
-from tests.conftest import CHROME_IMPERSONATION, chromium_pids, run_cli, wait_for_no_new_chromium
-from tests.drivers import both_drivers
-from tests.test_direct import save_plain_profile
+from tests.support.cli import CHROME_IMPERSONATION, assert_one_line_error, cli_process, err, finish, out, run_cli
+from tests.support.drivers import both_drivers
+from tests.support.processes import chromium_pids, descendants, still_present, wait_for_no_new_chromium, zombie_children
+from tests.support.profiles import save_plain_profile
 
 HI = reply_text(as_messages("Hi"), "")
 
@@ -33,8 +31,8 @@ def prefix(text: str, size: int) -> str:
 
 
 @pytest.fixture
-def env(profile_dir):
-    return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30", **CHROME_IMPERSONATION}
+def env(env):
+    return {**env, **CHROME_IMPERSONATION}
 
 
 @pytest.fixture(params=["direct", "impersonate"])
@@ -314,7 +312,7 @@ def test_a_browser_killed_mid_reply_exits_7_and_leaves_nothing_behind(make_repli
 
 
 def test_a_proxy_that_refuses_the_password_is_named_and_the_password_is_not(make_replica, profile_dir, env, replay):
-    from tests.auth_proxy import auth_proxy
+    from tests.support.servers.auth_proxy import auth_proxy
 
     replica = make_replica(gate="off")
     with auth_proxy("aura", "right-password") as proxy:

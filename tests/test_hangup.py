@@ -18,7 +18,7 @@ from typing import Iterator
 
 from aura_browser.chat import as_messages
 from aura_browser.replica import reply_text
-from tests.cli_checks import assert_one_line_error, out
+from tests.support.cli import assert_one_line_error, out
 
 MARKER = "AURA_HANGUP_TEST"
 

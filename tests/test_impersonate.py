@@ -17,9 +17,9 @@ from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
 from aura_browser.transports.base import Timeouts
 from aura_browser.transports.impersonate import chrome_targets, target_for
-from tests.cli_checks import cli_process, err, finish
-from tests.conftest import CHROME_IMPERSONATION, chromium_pids, run_cli, wait_for_no_new_chromium
-from tests.test_direct import save_plain_profile
+from tests.support.cli import CHROME_IMPERSONATION, cli_process, err, finish, run_cli
+from tests.support.processes import chromium_pids, wait_for_no_new_chromium
+from tests.support.profiles import save_plain_profile
 
 HI = reply_text(as_messages("Hi"), "")
 

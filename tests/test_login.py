@@ -5,7 +5,7 @@ import stat
 import pytest
 
 from aura_browser.errors import LoginRequired, NotThisApp, SiteDown
-from tests.drivers import both_drivers
+from tests.support.drivers import both_drivers
 
 pytestmark = both_drivers
 
@@ -69,7 +69,7 @@ async def test_a_disabled_deployment_is_reported_as_down(make_replica, make_clie
 async def test_a_site_that_is_not_this_app_is_named(make_client):
     from aiohttp import web
 
-    from tests.servers import serve_app
+    from tests.support.servers.loopback_app import serve_app
 
     async def nginx(request):
         return web.Response(text="<html><title>Welcome to nginx!</title></html>", content_type="text/html")

@@ -14,15 +14,13 @@ import pytest
 
 from aura_browser import AuraClient
 from aura_browser.errors import AuraError, WrongEventLoop
-from tests.cli_checks import assert_one_line_error, err, out
-from tests.conftest import run_cli
-from tests.test_batch import answer
+from tests.support.cli import assert_one_line_error, err, out, run_cli
+from tests.support.replies import answer
 
 
 @pytest.fixture
 def env(gateless_site, profile_dir):
     return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_BASE_URL": gateless_site.url}
-
 
 
 def test_a_client_used_from_another_event_loop_or_thread_raises_wrong_event_loop(gateless_site, profile_dir):

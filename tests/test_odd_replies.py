@@ -7,9 +7,8 @@ import contextlib
 import pytest
 from aiohttp import web
 
-from tests.cli_checks import assert_one_line_error
-from tests.conftest import run_cli
-from tests.test_direct import save_plain_profile
+from tests.support.cli import assert_one_line_error, run_cli
+from tests.support.profiles import save_plain_profile
 
 ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x1b[31m\u202e"
 

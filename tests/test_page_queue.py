@@ -16,9 +16,8 @@ from aura_browser.chat import as_messages
 from aura_browser.drivers.base import MAX_IN_PAGE_STREAMS
 from aura_browser.replica import reply_text
 from aura_browser.transports.base import StreamStats, Timeouts
-from tests.conftest import run_cli
-from tests.test_direct import save_plain_profile
-from tests.test_serve import env, start_server  # noqa: F401  (fixtures)
+from tests.support.cli import run_cli
+from tests.support.profiles import save_plain_profile
 
 # 60 chunks of 2 bytes, 0.1 s apart: a reply takes 6 s or more, the timeout is 3 s.
 SLOW_REPLY = dict(gate="off", chunk_size=2, chunk_delay=0.1, reply_bytes=120, split_multibyte=False)
@@ -44,7 +43,7 @@ async def test_streams_beyond_the_bound_wait_outside_the_timeout_and_report_the_
     assert client.last_stats.queue_ms is not None
 
 
-async def test_serve_in_page_answers_10_concurrent_requests_with_200(make_replica, env, start_server):  # noqa: F811
+async def test_serve_in_page_answers_10_concurrent_requests_with_200(make_replica, env, start_server):
     replica = make_replica(**SLOW_REPLY)
     save_plain_profile(env["AURA_PROFILE_DIR"], replica.url)
     base = start_server("--base-url", replica.url, "--transport", "page", "--timeout", str(TIMEOUT))
@@ -60,7 +59,7 @@ async def test_serve_in_page_answers_10_concurrent_requests_with_200(make_replic
     assert replica.stats.chat_completed == 10
 
 
-def test_batch_with_more_workers_than_the_bound_finishes_every_item(make_replica, env, tmp_path):  # noqa: F811
+def test_batch_with_more_workers_than_the_bound_finishes_every_item(make_replica, env, tmp_path):
     replica = make_replica(**SLOW_REPLY)
     save_plain_profile(env["AURA_PROFILE_DIR"], replica.url)
     items = "".join(json.dumps({"id": i, "prompt": f"question {i}"}) + "\n" for i in range(10))
@@ -73,7 +72,7 @@ def test_batch_with_more_workers_than_the_bound_finishes_every_item(make_replica
     assert result.returncode == 0
 
 
-def test_ask_json_reports_the_in_page_queue_time(make_replica, env):  # noqa: F811
+def test_ask_json_reports_the_in_page_queue_time(make_replica, env):
     replica = make_replica(gate="off")
     save_plain_profile(env["AURA_PROFILE_DIR"], replica.url)
     result = run_cli("ask", "--base-url", replica.url, "--transport", "page", "--json", "Hi", env=env)

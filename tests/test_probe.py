@@ -14,7 +14,7 @@ from aura_browser.errors import (
 from aura_browser.gate import PageKind
 from aura_browser.probe import probe_site
 from aura_browser.problems import Problem, describe, problem_of
-from tests.servers import nginx_app, serve_app
+from tests.support.servers.loopback_app import nginx_app, serve_app
 
 
 async def test_an_open_replica_is_this_app_with_its_model(make_replica):

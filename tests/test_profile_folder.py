@@ -8,9 +8,8 @@ import stat
 import pytest
 
 from aura_browser.profile import ProfileStore
-from tests.cli_checks import assert_one_line_error
-from tests.conftest import run_cli
-from tests.test_direct import save_plain_profile
+from tests.support.cli import assert_one_line_error, run_cli
+from tests.support.profiles import save_plain_profile
 
 PRECIOUS = b"the user's own file\n"
 

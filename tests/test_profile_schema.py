@@ -5,9 +5,8 @@ import math
 
 import pytest
 
-from tests.cli_checks import assert_one_line_error, out
-from tests.conftest import run_cli
-from tests.test_direct import save_plain_profile
+from tests.support.cli import assert_one_line_error, out, run_cli
+from tests.support.profiles import save_plain_profile
 
 
 def cookie(**fields):

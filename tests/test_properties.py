@@ -25,7 +25,7 @@ from aura_browser.profile import Profile
 from aura_browser.replica.page import page_html
 from aura_browser.transports.base import Timeouts
 from aura_browser.transports.direct import DirectTransport
-from tests.cut_server import cut_server, spec
+from tests.support.servers.cut_server import cut_server, spec
 
 # --- decoding: any cut of any text --------------------------------------------------------------------------
 

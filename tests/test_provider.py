@@ -21,8 +21,9 @@ from aura_browser.errors import InvalidRequest, SiteError, WrongEventLoop
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
 
-from tests.conftest import chromium_pids, run_cli, wait_for_no_new_chromium
-from tests.remote_servers import chromedriver_server
+from tests.support.cli import run_cli
+from tests.support.processes import chromium_pids, wait_for_no_new_chromium
+from tests.support.servers.remote_browsers import chromedriver_server
 
 # The issue's example, verbatim: only its import line differs from gpt4free's.
 EXAMPLE = """\

@@ -5,9 +5,9 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from aura_browser.drivers.playwright import playwright_proxy
-from tests.auth_proxy import auth_proxy
-from tests.cli_checks import assert_one_line_error, err
-from tests.conftest import chromium_pids, run_cli, wait_for_no_new_chromium
+from tests.support.cli import assert_one_line_error, err, run_cli
+from tests.support.processes import chromium_pids, wait_for_no_new_chromium
+from tests.support.servers.auth_proxy import auth_proxy
 
 # Every character a URL's user-info must percent-encode, and a percent sign that is not an escape.
 RESERVED_USER = "me@corp:x"

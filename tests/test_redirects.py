@@ -4,9 +4,8 @@ import pytest
 
 from aura_browser.errors import Redirected
 from aura_browser.probe import probe_site
-from tests.cli_checks import assert_one_line_error
-from tests.conftest import run_cli
-from tests.test_direct import save_plain_profile
+from tests.support.cli import assert_one_line_error, run_cli
+from tests.support.profiles import save_plain_profile
 
 TOKEN = "tok-9d2c1e"
 PASSWORD = "pw-5a7b3f"

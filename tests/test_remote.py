@@ -13,8 +13,11 @@ import pytest
 from aura_browser.chat import as_messages
 from aura_browser.errors import BrowserError, InvalidRequest
 from aura_browser.replica import reply_text
-from tests.conftest import chromium_pids, run_cli, wait_for_no_new_chromium
-from tests.remote_servers import chromedriver_server, chromium_with_remote_debugging, playwright_browser_server
+from tests.support.cli import run_cli
+from tests.support.processes import chromium_pids, wait_for_no_new_chromium
+from tests.support.servers.remote_browsers import (
+    chromedriver_server, chromium_with_remote_debugging, playwright_browser_server,
+)
 
 
 @pytest.fixture(params=["browser_ws", "cdp_url", "remote_webdriver"])

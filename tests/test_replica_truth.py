@@ -10,9 +10,7 @@ import aiohttp
 
 from aura_browser.chat import APP_SYSTEM_PROMPT, as_messages, build_body
 from aura_browser.replica import reply_text
-from tests.cli_checks import assert_one_line_error, err, out
-from tests.conftest import run_cli
-from tests.test_ask_outcomes import env, site  # noqa: F401  (fixtures: a replica without a gate, and its profile)
+from tests.support.cli import assert_one_line_error, err, out, run_cli
 
 
 async def post_chat(url: str, body: dict | bytes) -> tuple[int, str]:

@@ -20,10 +20,10 @@ import pytest
 from aura_browser.chat import as_messages
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
-from tests.auth_proxy import auth_proxy
-from tests.cli_checks import assert_one_line_error, cli_process, err, finish, out
-from tests.conftest import chromium_pids, run_cli, wait_for_no_new_chromium
-from tests.test_direct import save_plain_profile
+from tests.support.cli import assert_one_line_error, cli_process, err, finish, out, run_cli
+from tests.support.processes import chromium_pids, wait_for_no_new_chromium
+from tests.support.profiles import save_plain_profile
+from tests.support.servers.auth_proxy import auth_proxy
 
 API_KEY = "sk-page-apikey-7f3a9c1d"
 PROXY_PASSWORD = "proxy-pw-Zq81x"

@@ -16,7 +16,7 @@ from aura_browser.drivers.base import LaunchOptions
 from aura_browser.errors import InvalidRequest
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
-from tests.conftest import run_cli
+from tests.support.cli import run_cli
 
 
 async def capture_in(driver, url, profile=None):

@@ -19,10 +19,11 @@ from aura_browser.drivers.chromedriver import CDC_BLOCK, blank_cdc_block, patche
 from aura_browser.drivers.selenium import SeleniumSession, find_chromedriver
 from aura_browser.drivers.selenium_local import LocalSeleniumSession
 from aura_browser.replica.botcheck import CHECKS
-from tests.conftest import RUN_MARKER, chromium_pids, run_cli, wait_for_no_new_chromium
-from tests.detectors import automation_hits, needs_detectors, verdict_and_close
-from tests.drivers import needs_xvfb
-from tests.test_botcheck import failing, server_env
+from tests.support.botcheck import failing, server_env
+from tests.support.cli import run_cli
+from tests.support.detectors import automation_hits, needs_detectors, verdict_and_close
+from tests.support.drivers import needs_xvfb
+from tests.support.processes import RUN_MARKER, chromium_pids, wait_for_no_new_chromium
 
 CDC_SOURCE = (
     b"xx(function () {window.cdc_adoQpoasnfa76pfcZLmcfl_Array = window.Array;"
@@ -192,7 +193,6 @@ def test_a_headless_selenium_browser_gives_away_only_what_a_headless_playwright_
     assert [row["id"] for row in report["checks"] if not row["pass"]] == ["6"], report
 
 
-
 # A cross-site iframe (localhost inside 127.0.0.1: its own renderer, as a Turnstile widget is) that runs check 10's
 # probe and reports what it saw to the page.
 _FRAME_PROBE = """<script>
@@ -209,7 +209,7 @@ _TOP_PAGE = """<!DOCTYPE html><title>iframe probe</title><pre id="seen"></pre>
 async def test_a_cross_site_iframe_sees_no_runtime_enable_leak():
     from aiohttp import web
 
-    from tests.servers import serve_app
+    from tests.support.servers.loopback_app import serve_app
 
     async def frame(request: web.Request) -> web.Response:
         return web.Response(text=_FRAME_PROBE, content_type="text/html")
@@ -231,7 +231,7 @@ async def test_a_cross_site_iframe_sees_no_runtime_enable_leak():
 
 
 def test_an_unwritable_cache_is_a_one_line_error(tmp_path):
-    from tests.cli_checks import assert_one_line_error
+    from tests.support.cli import assert_one_line_error
 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")  # XDG_CACHE_HOME under a file: nothing can be made there

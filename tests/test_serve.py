@@ -12,57 +12,9 @@ import urllib.request
 import openai
 import pytest
 
-from aura_browser.chat import as_messages
-from aura_browser.profile import Profile, ProfileStore
-from aura_browser.replica import reply_text
-from tests.cli_checks import finish
-from tests.conftest import chromium_pids, wait_for_no_new_chromium
-
-SECRET = "s3cret-key-for-tests"
-
-
-@pytest.fixture
-def env(profile_dir):
-    return {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30"}
-
-
-@pytest.fixture
-def start_server(env):
-    """Start `aura-browser serve --port 0 ARGS`; return its base URL (…/v1).
-
-    Afterwards it is stopped with Ctrl-C, and must exit 0, print no secret and leave no browser running.
-    """
-    processes: list[subprocess.Popen] = []
-    before = chromium_pids()
-
-    def start(*args: str, extra_env: dict | None = None) -> str:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "aura_browser", "serve", "--port", "0", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env, **(extra_env or {})},
-        )
-        processes.append(process)
-        line = process.stdout.readline().decode()
-        assert " at http://127.0.0.1:" in line, line + process.stderr.read().decode()
-        return line.split(" at ")[1].split()[0]
-
-    yield start
-    for process in processes:
-        process.send_signal(signal.SIGINT)
-        try:
-            stdout, stderr = process.communicate(timeout=30)
-        finally:
-            process.kill()
-        assert process.returncode == 0, stderr.decode()
-        assert SECRET not in (stdout + stderr).decode(), "the API key was printed"
-    wait_for_no_new_chromium(before)
-
-
-def saved_profile_for(url: str, env: dict) -> None:
-    ProfileStore(env["AURA_PROFILE_DIR"]).save("default", Profile(base_url=url, user_agent="Mozilla/5.0 Test"))
-
-
-def answer(prompt: str, system: str = "") -> str:
-    return reply_text(as_messages(prompt), system)
+from tests.support.cli import SECRET, finish
+from tests.support.profiles import saved_profile_for
+from tests.support.replies import answer
 
 
 def raw_post(url: str, body: bytes, headers: dict | None = None) -> tuple[int, dict]:

@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.cli_checks import assert_one_line_error
-from tests.test_serve import answer, env, saved_profile_for, start_server  # noqa: F401  (fixtures)
+from tests.support.cli import assert_one_line_error, run_cli
+from tests.support.profiles import saved_profile_for
+from tests.support.replies import answer
 
 CHAT = json.dumps({"model": "openchat_3.6", "messages": [{"role": "user", "content": "Hi"}]}).encode()
 
@@ -30,7 +30,7 @@ def raw_request(base: str, method: str, path: str, headers: dict[str, str], body
 
 
 @pytest.fixture
-def server(make_replica, env, start_server):  # noqa: F811
+def server(make_replica, env, start_server):
     replica = make_replica(gate="off")
     saved_profile_for(replica.url, env)
     base = start_server("--base-url", replica.url, "--allow-host", "proxy.example",
@@ -92,6 +92,6 @@ def test_a_body_not_declared_json_is_refused(server):
     assert status == 200
 
 
-def test_a_bad_cors_origin_is_refused_at_start(env):  # noqa: F811
+def test_a_bad_cors_origin_is_refused_at_start(env):
     result = run_cli("serve", "--port", "0", "--cors-origin", "ui.example/path", env=env, timeout=60)
     assert_one_line_error(result, 2, "--cors-origin", "http(s)://host[:port]")

@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from aura_browser.profile import Profile, ProfileStore
-from tests.cli_checks import cli_process, finish
+from tests.support.cli import cli_process, finish
 
 KEY = "s3cret-key-for-tests"
 GOOD = json.dumps({"model": "openchat_3.6", "messages": [{"role": "user", "content": "Hi"}]}).encode()

@@ -12,9 +12,9 @@ import pytest
 
 from aura_browser.chat import as_messages
 from aura_browser.replica import reply_text
-from tests.cli_checks import cli_process, err, finish, out
-from tests.conftest import CHROME_IMPERSONATION, chromium_pids, wait_for_no_new_chromium
-from tests.test_direct import save_plain_profile
+from tests.support.cli import CHROME_IMPERSONATION, cli_process, err, finish, out
+from tests.support.processes import chromium_pids, wait_for_no_new_chromium
+from tests.support.profiles import save_plain_profile
 
 
 @pytest.mark.parametrize("transport", ["direct", "impersonate"])

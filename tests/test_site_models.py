@@ -7,8 +7,7 @@ import openai
 from aura_browser import Aura
 from aura_browser.chat import model_ids
 from aura_browser.profile import ProfileStore
-from tests.test_direct import save_plain_profile
-from tests.test_serve import env, start_server  # noqa: F401  (fixtures)
+from tests.support.profiles import save_plain_profile
 
 NEXT = {"id": "openchat_next", "name": "OpenChat Next"}
 THREE_SIX = {"id": "openchat_3.6", "name": "OpenChat 3.6 (latest)"}
@@ -45,7 +44,7 @@ async def test_the_client_asks_the_site_now_and_falls_back_to_what_it_kept(make_
     assert ProfileStore(profile_dir).load("default").models == [NEXT]
 
 
-def test_serve_lists_the_sites_models(make_replica, profile_dir, start_server):  # noqa: F811
+def test_serve_lists_the_sites_models(make_replica, profile_dir, start_server):
     replica = make_replica(gate="off", models=[THREE_SIX, NEXT])
     save_plain_profile(profile_dir, replica.url)
     base = start_server("--base-url", replica.url)

@@ -4,54 +4,17 @@ aura_browser.testing`, in a folder of their own, with no pytest config of ours) 
 Each failing site must fail every check with what was wrong with it.
 """
 
-import asyncio
-import os
 import re
-import sys
-from pathlib import Path
-from typing import Mapping
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.remote_servers import chromium_with_remote_debugging
-from tests.servers import nginx_app, serve_app
-
-SMOKE_CHECKS = 4
-
-
-def outside_ci(environ: Mapping[str, str]) -> dict[str, str]:
-    """The environment without CI markers: on CI, pytest repeats each failure's message untruncated in
-    its short summary, and these tests count how often each message appears."""
-    return {name: value for name, value in environ.items() if name not in ("CI", "BUILD_NUMBER")}
-
-
-async def run_smoke(folder: Path, *args: str, env: dict[str, str] | None = None,
-                    module: str = "aura_browser.testing.test_live_smoke") -> tuple[int, str]:
-    """Run the smoke suite in a subprocess (without blocking this loop: a server in it may have to answer).
-    The contract suite ships beside it (tests/test_contract_suite.py runs that one)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", module, *args,
-        cwd=folder, env={**outside_ci(os.environ), "AURA_PROFILE_DIR": str(folder / "profiles"), **(env or {})},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        output, _ = await asyncio.wait_for(process.communicate(), timeout=240)
-    except BaseException:
-        process.kill()
-        await process.wait()
-        raise
-    return process.returncode, output.decode("utf-8", "replace")
-
-
-def outcomes(output: str) -> dict[str, int]:
-    summary = output.strip().splitlines()[-1]
-    return {word: int(count) for count, word in re.findall(r"(\d+) (passed|failed|deselected|error)", summary)}
+from tests.support.cli import run_cli
+from tests.support.servers.loopback_app import nginx_app, serve_app
+from tests.support.servers.remote_browsers import chromium_with_remote_debugging
+from tests.support.shipped_suites import CONTRACT_CHECKS, SMOKE_CHECKS, outcomes, run_smoke
 
 
 async def test_without_aura_live_the_suite_is_deselected_not_failed(tmp_path):
-    from tests.test_contract_suite import CONTRACT_CHECKS
-
     code, output = await run_smoke(tmp_path, "--base-url", "http://127.0.0.1:9", module="aura_browser.testing")
     assert code == 5, output  # pytest's "no tests ran"
     assert outcomes(output) == {"deselected": SMOKE_CHECKS + CONTRACT_CHECKS}  # the smoke and the contract suites

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import CHROME_IMPERSONATION
+from tests.support.cli import CHROME_IMPERSONATION
 
 SOAK = Path(__file__).resolve().parent.parent / "scripts" / "soak.py"
 

@@ -8,8 +8,7 @@ import sys
 
 import pytest
 
-from tests.cli_checks import assert_one_line_error, err
-from tests.conftest import run_cli
+from tests.support.cli import assert_one_line_error, err, run_cli
 
 CLI = [sys.executable, "-m", "aura_browser"]
 LINES = b"".join(b'{"id": %d, "prompt": "q%d"}\n' % (n, n) for n in range(5))

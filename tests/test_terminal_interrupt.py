@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from tests.conftest import chromium_pids, wait_for_no_new_chromium
+from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 
 ROUNDS = 3
 

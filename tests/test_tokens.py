@@ -114,8 +114,7 @@ def test_older_messages_that_do_not_fit_are_counted_as_dropped_newest_kept():
 
 
 def test_ask_refuses_a_question_the_app_would_drop_without_sending_it(make_replica, profile_dir):
-    from tests.cli_checks import assert_one_line_error
-    from tests.conftest import run_cli
+    from tests.support.cli import assert_one_line_error, run_cli
 
     replica = make_replica()
     env = {"AURA_PROFILE_DIR": str(profile_dir)}
@@ -128,7 +127,7 @@ def test_ask_refuses_a_question_the_app_would_drop_without_sending_it(make_repli
 
 
 def test_chat_warns_when_the_app_will_leave_out_older_messages(make_replica, profile_dir):
-    from tests.conftest import run_cli
+    from tests.support.cli import run_cli
 
     replica = make_replica()
     env = {"AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "30"}

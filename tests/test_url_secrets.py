@@ -5,8 +5,7 @@ import json
 import pytest
 
 from aura_browser.profile import Profile, ProfileStore
-from tests.cli_checks import assert_one_line_error
-from tests.conftest import run_cli
+from tests.support.cli import assert_one_line_error, run_cli
 
 TOKEN = "tok-SECRET-3f9a1b"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_checks import assert_one_line_error, descendants, still_present
-from tests.conftest import chromium_pids, run_cli, wait_for_no_new_chromium
-from tests.drivers import needs_xvfb
+from tests.support.cli import assert_one_line_error, run_cli
+from tests.support.drivers import needs_xvfb
+from tests.support.processes import chromium_pids, descendants, still_present, wait_for_no_new_chromium
 
 
 

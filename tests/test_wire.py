@@ -9,7 +9,7 @@ import pytest
 from aura_browser.chat import as_messages
 from aura_browser.profile import Profile, ProfileStore
 from aura_browser.replica import reply_text
-from tests.raw_server import raw_server
+from tests.support.servers.raw_server import raw_server
 
 REPLY = "Grüße, 中文, 🌍 — the whole reply"
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"

@@ -9,10 +9,9 @@ import pytest
 from aura_browser.chat import as_messages
 from aura_browser.errors import NotThisApp
 from aura_browser.replica import reply_text
-from tests.cli_checks import assert_one_line_error, err, out
-from tests.conftest import run_cli
-from tests.drivers import both_drivers
-from tests.test_direct import save_plain_profile
+from tests.support.cli import assert_one_line_error, err, out, run_cli
+from tests.support.drivers import both_drivers
+from tests.support.profiles import save_plain_profile
 
 # Far longer than the subprocess may run: a client that waits for the gate on a 404 page cannot pass.
 PATIENT_LOGIN = {"AURA_LOGIN_TIMEOUT": "900"}

@@ -15,9 +15,9 @@ import pytest
 from aiohttp import web
 
 from aura_browser.drivers.base import BrowserSession
-from tests.servers import serve_app
+from tests.support.servers.loopback_app import serve_app
 
-NODE_MODULES = Path(__file__).parent / "node" / "node_modules"
+NODE_MODULES = Path(__file__).parents[1] / "node" / "node_modules"
 SCRIPTS = {
     "/botd.js": NODE_MODULES / "@fingerprintjs" / "botd" / "dist" / "botd.esm.js",
     "/fpscanner.js": NODE_MODULES / "fpscanner" / "dist" / "fpScanner.es.js",

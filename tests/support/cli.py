@@ -1,4 +1,4 @@
-"""Checks shared by the reliability tests: how a CLI run ended, and which processes are still around."""
+"""Running `aura-browser` as a real subprocess, and checking how the run ended."""
 
 from __future__ import annotations
 
@@ -6,9 +6,23 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
-from pathlib import Path
 from typing import Iterator
+
+# The suite's impersonate tier shows a Firefox fingerprint (see conftest.py); a CLI run that tests the tier
+# itself passes this in its env.
+CHROME_IMPERSONATION = {"AURA_IMPERSONATE": ""}  # empty: the Chrome target nearest the profile's Chrome
+
+SECRET = "s3cret-key-for-tests"  # the API key tests give `serve`: no run may print it
+
+
+def run_cli(*args: str, input: bytes | None = None, env: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+    """Run `aura-browser ARGS` as a real subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "aura_browser", *args],
+        input=input, capture_output=True, env=full_env, timeout=timeout,
+    )
 
 
 def out(result: subprocess.CompletedProcess[bytes]) -> str:
@@ -53,48 +67,3 @@ def finish(process: subprocess.Popen[bytes], printed_before: bytes = b"") -> sub
     finally:
         process.kill()  # a no-op once it has exited; a run that hangs must not outlive the test
     return subprocess.CompletedProcess(process.args, process.returncode, printed_before + rest, stderr)
-
-
-def process_table() -> dict[int, tuple[int, str]]:
-    """pid -> (parent pid, state letter) for every process visible in /proc."""
-    table = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()  # the command name may hold spaces and parentheses
-        table[int(entry.name)] = (int(fields[1]), fields[0])
-    return table
-
-
-def descendants(pid: int) -> set[int]:
-    table = process_table()
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {child for child, (parent, _) in table.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def zombie_children(pid: int | None = None) -> set[int]:
-    """Children of `pid` (default: this process) that exited and were never reaped."""
-    pid = os.getpid() if pid is None else pid
-    return {child for child, (parent, state) in process_table().items() if parent == pid and state == "Z"}
-
-
-def still_present(pids: set[int], timeout: float = 10) -> set[int]:
-    """Which of `pids` still exist, running or as zombies, after up to `timeout` seconds for them to go.
-
-    An orphan is reaped by init a moment after it exits, so a zombie is only a leak if it stays.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        table = process_table()
-        left = {pid for pid in pids if pid in table}
-        if not left or time.monotonic() > deadline:
-            return left
-        time.sleep(0.1)

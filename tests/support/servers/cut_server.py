@@ -15,7 +15,7 @@ from typing import Iterator
 
 from aiohttp import web
 
-from tests.background import background_loop, call
+from tests.support.servers.background import background_loop, call
 
 
 def spec(data: bytes, cuts: list[int]) -> str:

@@ -19,7 +19,7 @@ try:
 except ImportError:
     from backports import zstd  # type: ignore[no-redef]
 
-from tests.background import background_loop, call
+from tests.support.servers.background import background_loop, call
 
 ENCODERS = {"identity": lambda data: data, "gzip": gzip.compress, "br": brotli.compress, "zstd": zstd.compress}
 

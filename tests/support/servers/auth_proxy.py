@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 from urllib.parse import urlsplit
 
-from tests.background import background_loop, call
+from tests.support.servers.background import background_loop, call
 
 _HOP_BY_HOP = {"proxy-authorization", "proxy-connection", "connection", "keep-alive"}
 

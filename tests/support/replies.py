@@ -1,0 +1,10 @@
+"""What the replica answers, to compare a reply with."""
+
+from __future__ import annotations
+
+from aura_browser.chat import as_messages
+from aura_browser.replica import reply_text
+
+
+def answer(prompt: str, system: str = "") -> str:
+    return reply_text(as_messages(prompt), system)
