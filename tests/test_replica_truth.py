@@ -116,3 +116,18 @@ def test_the_replica_command_sets_the_app_failure_knobs(env):
             assert process.wait(timeout=10) == 0
         finally:
             process.kill()
+
+
+def test_the_replica_keeps_its_own_copy_of_the_apps_rules():
+    """The replica imports nothing from the client, so one wrong constant or count cannot pass on both sides;
+    the two copies, each written from what the real app was seen to do, must still agree."""
+    from pathlib import Path
+
+    from aura_browser import replica
+    from aura_browser.replica import upstream
+
+    for module in Path(replica.__file__).parent.glob("*.py"):
+        source = module.read_text()
+        assert "from .." not in source and "import aura_browser" not in source, module.name
+    assert upstream.APP_SYSTEM_PROMPT == APP_SYSTEM_PROMPT
+    assert upstream.count_tokens("word " * 400) == 403  # about one token a word, as Llama 3 counts prose

@@ -11,13 +11,12 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from ..chat import APP_SYSTEM_PROMPT
-
 from . import botcheck, challenge
 from .config import ReplicaConfig
 from .page import not_found_html, page_html
-from .reply import chunk_body, decoded_per_packet, reply_body, reply_text, upstream_request
+from .reply import chunk_body, decoded_per_packet, reply_body, reply_text
 from .state import STATE, ReplicaState
+from .upstream import APP_SYSTEM_PROMPT, upstream_request
 
 ADMIN_PREFIX = "/__replica__/"
 TEXT_PLAIN = "text/plain;charset=UTF-8"  # exactly as Next.js writes it: no space

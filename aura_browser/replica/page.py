@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 
-from ..chat import APP_SYSTEM_PROMPT
 from .models import DEFAULT_MODEL
+from .upstream import APP_SYSTEM_PROMPT
 
 
 def page_html(server_side_api_key_is_set: bool) -> str:

@@ -5,34 +5,10 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
-from ..chat import APP_SYSTEM_PROMPT, APP_TEMPERATURE
-from ..tokens import plan_trimming
-
-UPSTREAM_MAX_TOKENS = 1000  # what the app asks its upstream for, whatever the request says
-
 INVALID_UTF8 = b"\xff\xfe"
 
 # Filler for `reply_bytes`; it has 2-, 3- and 4-byte characters so long replies still exercise decoding.
 _FILLER = " Lorem ipsum dolor sit amet, ünïcödé 中文字符 🌍🚀."
-
-
-def upstream_request(body: dict[str, Any]) -> dict[str, Any]:
-    """What the app forwards to its model upstream for an accepted /api/chat body.
-
-    An empty prompt becomes the app's default system prompt, a null temperature its default, and the
-    messages are trimmed to the model's tokenLimit as the app does, newest first, counted with
-    aura-browser's own over-estimate (aura_browser.tokens) instead of the Llama 3 tokenizer.
-    """
-    prompt = body.get("prompt") if isinstance(body.get("prompt"), str) and body.get("prompt") else APP_SYSTEM_PROMPT
-    temperature = body.get("temperature")
-    messages = body["messages"]
-    limit = body["model"].get("tokenLimit")
-    if isinstance(limit, (int, float)) and not isinstance(limit, bool):
-        kept = plan_trimming({**body, "model": {"tokenLimit": limit}}, APP_SYSTEM_PROMPT).kept
-        messages = messages[len(messages) - kept:]
-    # else: the app's comparisons with an undefined limit are all false, and it keeps every message
-    return {"prompt": prompt, "messages": messages, "max_tokens": UPSTREAM_MAX_TOKENS,
-            "temperature": APP_TEMPERATURE if temperature is None else temperature}
 
 
 def reply_text(messages: list[dict[str, Any]], prompt: str, reply_bytes: int | None = None) -> str:
