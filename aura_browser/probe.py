@@ -10,7 +10,6 @@ chosen transport.
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path

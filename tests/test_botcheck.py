@@ -11,7 +11,6 @@ import logging
 import re
 import time
 
-import pytest
 
 from aura_browser.browser_path import find_chromium
 from aura_browser.drivers.base import LaunchOptions

@@ -4,7 +4,7 @@ import pytest
 
 from aura_browser.errors import Redirected
 from aura_browser.probe import probe_site
-from tests.support.cli import assert_one_line_error, run_cli
+from tests.support.cli import run_cli
 from tests.support.profiles import save_plain_profile
 
 TOKEN = "tok-9d2c1e"

@@ -45,7 +45,6 @@ from .selenium import (
     HEADERS_WAIT,
     PUSH_QUEUE_JS,
     TAKE_QUEUES_JS,
-    WAIT_INTERVAL,
     SeleniumSession,
     _first_line,
     cdp_cookie,

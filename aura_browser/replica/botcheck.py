@@ -14,7 +14,6 @@ import json
 import logging
 import re
 import secrets
-import time
 from typing import Any
 
 from aiohttp import web
