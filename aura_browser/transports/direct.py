@@ -16,7 +16,7 @@ from ..origin import join, origin_of, redact_url
 from ..profile import Profile
 from ..request_headers import replay_headers
 from .base import Timeouts
-from .replies import decoded_text, error_for_reply, is_text_stream, retry_delay, silence_error
+from .replies import ErrorReply, decoded_text, is_text_stream, open_stream, silence_error
 
 log = logging.getLogger("aura_browser.direct")
 
@@ -79,36 +79,29 @@ class DirectTransport:
 
     async def _open(self, url: str, data: bytes) -> aiohttp.ClientResponse:
         """Send the request; return a reply that is a text stream, or raise what it is instead."""
-        retried = False
-        while True:
+
+        async def send() -> aiohttp.ClientResponse | ErrorReply:
             try:
-                async with asyncio.timeout(self.timeouts.first_byte):
-                    response = await self._client().post(
-                        url,
-                        data=data,
-                        headers=self._headers(url, data),
-                        skip_auto_headers=SKIPPED_AUTO_HEADERS,
-                        proxy=self.profile.proxy,
-                        ssl=False if self.insecure else True,
-                        allow_redirects=False,  # a redirect would re-send the prompt elsewhere
-                    )
-                    if is_text_stream(response.status, response.headers):
-                        return response
+                response = await self._client().post(
+                    url,
+                    data=data,
+                    headers=self._headers(url, data),
+                    skip_auto_headers=SKIPPED_AUTO_HEADERS,
+                    proxy=self.profile.proxy,
+                    ssl=False if self.insecure else True,
+                    allow_redirects=False,  # a redirect would re-send the prompt elsewhere
+                )
+                if is_text_stream(response.status, response.headers):
+                    return response
+                try:
                     raw = await response.content.read(ERROR_BODY_LIMIT)
-            except asyncio.TimeoutError:
-                raise silence_error(url, self.timeouts, []) from None
+                finally:
+                    response.close()
             except aiohttp.ClientError as exc:
                 raise self._connection_error(url, exc) from None
-            response.close()
-            delay = retry_delay(response.status, response.headers, self.timeouts)
-            if delay is not None and not retried:
-                retried = True
-                log.info("429 from %s; retrying once in %.1fs", origin_of(url), delay)
-                await asyncio.sleep(delay)
-                continue
-            raise error_for_reply(
-                url, response.status, response.reason or "", response.headers, raw.decode("utf-8", "replace")
-            )
+            return ErrorReply(response.status, response.reason or "", response.headers, raw.decode("utf-8", "replace"))
+
+        return await open_stream(url, self.timeouts, send)
 
     async def fetch(self, method: str, path: str, data: bytes | None = None) -> PlainReply:
         """One whole request with the profile (the page, api/models), for probes; at most 64 KiB of its body.

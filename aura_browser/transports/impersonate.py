@@ -23,7 +23,7 @@ from ..profile import Profile
 from ..request_headers import replay_headers
 from .base import Timeouts
 from .direct import ERROR_BODY_LIMIT
-from .replies import decoded_text, error_for_reply, is_text_stream, retry_delay, silence_error
+from .replies import ErrorReply, decoded_text, is_text_stream, open_stream
 
 log = logging.getLogger("aura_browser.impersonate")
 
@@ -169,30 +169,22 @@ class ImpersonateTransport:
 
     async def _open(self, url: str, data: bytes) -> Any:
         """Send the request; return a reply that is a text stream, or raise what it is instead."""
-        retried = False
-        while True:
+
+        async def send() -> Any:
             try:
-                async with asyncio.timeout(self.timeouts.first_byte):
-                    response = await self._request_or_stop("POST", url, data)
-                    headers = {name.lower(): value for name, value in response.headers.items()}
-                    if is_text_stream(response.status_code, headers):
-                        return response
-                    try:
-                        raw = await _read_limited(response)
-                    finally:
-                        await self._abort(response)
-            except asyncio.TimeoutError:
-                raise silence_error(url, self.timeouts, []) from None
+                response = await self._request_or_stop("POST", url, data)
+                headers = {name.lower(): value for name, value in response.headers.items()}
+                if is_text_stream(response.status_code, headers):
+                    return response
+                try:
+                    raw = await _read_limited(response)
+                finally:
+                    await self._abort(response)
             except OSError as exc:
                 raise self._connection_error(url, exc) from None
-            delay = retry_delay(response.status_code, headers, self.timeouts)
-            if delay is not None and not retried:
-                retried = True
-                log.info("429 from %s; retrying once in %.1fs", origin_of(url), delay)
-                await asyncio.sleep(delay)
-                continue
-            raise error_for_reply(url, response.status_code, response.reason or "", headers,
-                                  raw.decode("utf-8", "replace"))
+            return ErrorReply(response.status_code, response.reason or "", headers, raw.decode("utf-8", "replace"))
+
+        return await open_stream(url, self.timeouts, send)
 
     def _connection_error(self, url: str, exc: OSError) -> NetworkError:
         site = origin_of(url)

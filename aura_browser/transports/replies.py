@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import logging
 import math
 import re
 import time
 from email.utils import parsedate_to_datetime
-from typing import AsyncIterator, Awaitable, Callable, Mapping
+from typing import AsyncIterator, Awaitable, Callable, Mapping, NamedTuple, TypeVar
 from urllib.parse import urljoin
 
 from ..errors import (
@@ -22,6 +23,9 @@ from .base import Timeouts
 STANDARD_REASONS = {
     "OK", "Internal Server Error", "Forbidden", "Not Found", "Service Unavailable", "Bad Gateway", "Too Many Requests",
 }
+log = logging.getLogger("aura_browser.replies")
+Stream = TypeVar("Stream")
+
 MAX_RETRY_AFTER = 30.0  # a 429 asking for a longer wait is not retried: the error says how long instead
 
 
@@ -97,6 +101,34 @@ def error_for_reply(url: str, status: int, reason: str, headers: Mapping[str, st
     if status == 500 and detail == "Error":
         detail = "the app could not answer (bad request, unknown model, or its upstream is down)"
     return SiteError(status, shown_reason, detail)
+
+
+class ErrorReply(NamedTuple):
+    """A reply that is not a text stream, read (up to a limit) so that it can be judged."""
+
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+    body: str
+
+
+async def open_stream(url: str, timeouts: Timeouts, send: Callable[[], Awaitable[Stream | ErrorReply]]) -> Stream:
+    """`send()` until it gives a text stream, within the first-byte timeout: a 429 before any text is retried
+    once after the wait it asks for (when retry_delay allows it); any other reply is raised as what it is."""
+    for attempt in (1, 2):
+        try:
+            async with asyncio.timeout(timeouts.first_byte):
+                reply = await send()
+        except asyncio.TimeoutError:
+            raise silence_error(url, timeouts, []) from None
+        if not isinstance(reply, ErrorReply):
+            return reply
+        delay = retry_delay(reply.status, reply.headers, timeouts) if attempt == 1 else None
+        if delay is None:
+            break
+        log.info("429 from %s; retrying once in %.1fs", origin_of(url), delay)
+        await asyncio.sleep(delay)
+    raise error_for_reply(url, reply.status, reply.reason, reply.headers, reply.body)
 
 
 def silence_error(url: str, timeouts: Timeouts, received: list[str]) -> NetworkError:
