@@ -65,7 +65,7 @@ def __getattr__(name: str) -> Any:
 
         return AuraClient
     if name in ("Aura", "get_args_from_browser", "get_args_from_browser_async"):
-        from . import provider
+        from .gpt4free import provider
 
         return getattr(provider, name)
     if name == "Timeouts":

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, Literal, Mapping
 
-from .chat import (
+from .wire.api import (
     APP_SYSTEM_PROMPT, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, MODELS_PATH, as_messages, build_body,
     encode_body, model_ids, parse_model_list,
 )
@@ -26,7 +26,7 @@ from .environment import DEFAULT_BASE_URL
 from .errors import AuraError, Blocked, ClientClosed, InvalidRequest, LoginRequired, WrongEventLoop
 from .origin import check_proxy, normalise_base_url, origin_of, redact_url
 from .profile import Profile, ProfileStore
-from .tokens import check_fits
+from .wire.tokens import check_fits
 from .transports.base import StreamStats, Timeouts, require_seconds
 from .transports.direct import DirectTransport
 from .transports.impersonate import ImpersonateTransport

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .chat import APP_SYSTEM_PROMPT, APP_TEMPERATURE, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, model_object
+from .wire.api import APP_SYSTEM_PROMPT, APP_TEMPERATURE, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, model_object
 from .errors import AuraError, FileUnusable, OutputError, StreamInterrupted, exit_code_for
 from .run import ENDING_SIGNALS, Terminated
 

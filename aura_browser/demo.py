@@ -6,7 +6,7 @@ import tempfile
 import time
 from typing import Callable
 
-from .chat import as_messages
+from .wire.api import as_messages
 from .client import AuraClient
 from .drivers.display import choose_mode
 from .replica import ReplicaConfig, ReplicaServer

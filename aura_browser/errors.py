@@ -5,7 +5,7 @@ and drivers call those libraries; none of theirs leaks past that boundary.
 
 Each class owns its outcomes, as click's exceptions own `exit_code`; a subclass inherits its parent's:
 - `exit_code`: what the CLI exits with (README's exit-code table);
-- `problem`: the name of the `doctor` problem (`aura_browser.problems.Problem`) that says how to fix it;
+- `problem`: the name of the `doctor` problem (`aura_browser.doctor.problems.Problem`) that says how to fix it;
 - `http_status` and `api_code`: what `serve` answers, as an OpenAI error object's status and `code`;
 - `stops_batch`: whether `batch` stops the run (a failure of the environment) rather than write an error
   record for the item and go on.

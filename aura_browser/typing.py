@@ -1,24 +1,5 @@
-"""The types of the gpt4free-style provider face, named as gpt4free named them (`g4f.typing`).
+"""The documented import path of the gpt4free-style type names (`from aura_browser.typing import Messages`)."""
 
-```python
-from aura_browser.typing import Messages
-messages: Messages = [{"role": "user", "content": "Hello, how are you?"}]
-```
-"""
-
-from __future__ import annotations
-
-from typing import AsyncIterator, Dict, Iterator, List, TypedDict
-
-
-class Message(TypedDict):
-    role: str  # "system", "user" or "assistant"
-    content: str
-
-
-Messages = List[Message]
-Cookies = Dict[str, str]
-AsyncResult = AsyncIterator[str]  # what `create_async_generator` returns: the reply's text chunks
-CreateResult = Iterator[str]  # what the sync `create_completion` returns
+from .gpt4free.typing import AsyncResult, Cookies, CreateResult, Message, Messages
 
 __all__ = ["AsyncResult", "Cookies", "CreateResult", "Message", "Messages"]

@@ -28,8 +28,8 @@ from typing import Any, Awaitable, Callable
 import aiohttp
 
 from aura_browser import AuraClient
-from aura_browser.browser_path import find_chromium
-from aura_browser.chat import as_messages, build_body, encode_body
+from aura_browser.drivers.browser_path import find_chromium
+from aura_browser.wire.api import as_messages, build_body, encode_body
 from aura_browser.profile import Profile, ProfileStore
 from aura_browser.replica.process import ReplicaProcess as Replica
 from aura_browser.transports.base import Timeouts
@@ -489,7 +489,7 @@ async def b7_stealth(profiles: str, n: int, driver: str = "playwright") -> list[
 async def b9_flagged(drivers: tuple[str, ...] = ("playwright", "selenium")) -> list[Row]:
     """How many of the botcheck gate's checks flag each driver's default browser, beside a forced headless one."""
     from aura_browser.drivers.base import LaunchOptions
-    from aura_browser.stealth import stealth_report
+    from aura_browser.doctor.stealth import stealth_report
 
     rows = []
     for driver in drivers:

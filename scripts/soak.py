@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from aura_browser import AuraClient
-from aura_browser.chat import as_messages
+from aura_browser.wire.api import as_messages
 from aura_browser.errors import NetworkError, SiteError, StreamInterrupted
 from aura_browser.replica import reply_text
 from aura_browser.replica.process import ReplicaProcess

@@ -12,7 +12,7 @@ import re
 import time
 
 
-from aura_browser.browser_path import find_chromium
+from aura_browser.drivers.browser_path import find_chromium
 from aura_browser.drivers.base import LaunchOptions
 from aura_browser.drivers.playwright import PlaywrightSession
 from aura_browser.replica.botcheck import CHECKS

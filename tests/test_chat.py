@@ -2,7 +2,7 @@
 
 import pytest
 
-from aura_browser.chat import as_messages, build_body
+from aura_browser.wire.api import as_messages, build_body
 from aura_browser.errors import InvalidRequest
 
 

@@ -12,7 +12,7 @@ import click
 
 import pytest
 
-from aura_browser.chat import as_messages
+from aura_browser.wire.api import as_messages
 from aura_browser.replica import reply_text
 from tests.support.cli import err, out, run_cli
 from tests.support.drivers import both_drivers

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from aura_browser.chat import as_messages
+from aura_browser.wire.api import as_messages
 from aura_browser.profile import Profile, ProfileStore
 from aura_browser.replica import reply_text
 from tests.support.cli import cli_process, err, finish, out

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from aura_browser.chat import as_messages
+from aura_browser.wire.api import as_messages
 from aura_browser.errors import Blocked, SiteError
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text

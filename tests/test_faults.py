@@ -12,7 +12,7 @@ import signal
 
 import pytest
 
-from aura_browser.chat import as_messages
+from aura_browser.wire.api import as_messages
 from aura_browser.errors import BrowserError, ResponseTimeout, SiteDown, StreamInterrupted
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text

@@ -2,7 +2,7 @@
 
 import pytest
 
-from aura_browser.gate import PageKind, classify_html, classify_reply, page_title
+from aura_browser.wire.page import PageKind, classify_html, classify_reply, page_title
 
 APP = """<!DOCTYPE html><html><head><title>Chatbot UI</title></head><body><div id="__next"></div>
 <script id="__NEXT_DATA__" type="application/json">{"props":{"pageProps":{"serverSideApiKeyIsSet":true,

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
-from aura_browser.chat import as_messages
+from aura_browser.wire.api import as_messages
 from aura_browser.replica import reply_text
 from tests.support.cli import assert_one_line_error, out
 

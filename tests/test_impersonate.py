@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aura_browser.chat import as_messages
+from aura_browser.wire.api import as_messages
 from aura_browser.errors import Blocked, ResponseTimeout
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text

@@ -12,7 +12,7 @@ import json
 
 import openai
 
-from aura_browser.chat import as_messages
+from aura_browser.wire.api import as_messages
 from aura_browser.drivers.base import MAX_IN_PAGE_STREAMS
 from aura_browser.replica import reply_text
 from aura_browser.transports.base import StreamStats, Timeouts

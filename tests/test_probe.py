@@ -11,9 +11,9 @@ from aura_browser.errors import (
     SiteDown,
     SiteError,
 )
-from aura_browser.gate import PageKind
-from aura_browser.probe import probe_site
-from aura_browser.problems import Problem, describe, problem_of
+from aura_browser.wire.page import PageKind
+from aura_browser.doctor.probe import probe_site
+from aura_browser.doctor.problems import Problem, describe, problem_of
 from tests.support.servers.loopback_app import nginx_app, serve_app
 
 

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aura_browser.chat import ROLES, as_messages, build_body, encode_body
+from aura_browser.wire.api import ROLES, as_messages, build_body, encode_body
 from aura_browser.errors import InvalidRequest
-from aura_browser.gate import (
+from aura_browser.wire.page import (
     BLOCK_TITLES, CHALLENGE_MARKERS, CHALLENGE_TITLES, DISABLED_MARKERS, PAGE_STATE_JS, PageKind, classify_html,
     classify_reply,
 )
@@ -130,7 +130,7 @@ def app_page():
     """A real Chromium page on the replica's app (no gate), for the in-browser detection."""
     from playwright.sync_api import sync_playwright
 
-    from aura_browser.browser_path import find_chromium
+    from aura_browser.drivers.browser_path import find_chromium
     from aura_browser.replica import ReplicaConfig, ReplicaServer
 
     with ReplicaServer(ReplicaConfig(gate="off")) as replica, sync_playwright() as playwright:

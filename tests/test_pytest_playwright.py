@@ -27,7 +27,7 @@ def test_the_page_opens_on_the_app(page, base_url):
 # Without --aura-browser-context, pytest-playwright is pointed at Debian's Chromium by hand.
 LAUNCH_CONFTEST = '''
 import pytest
-from aura_browser.browser_path import find_chromium
+from aura_browser.drivers.browser_path import find_chromium
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from aura_browser.chat import as_messages
+from aura_browser.wire.api import as_messages
 from aura_browser.replica import reply_text
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from aura_browser.errors import Redirected
-from aura_browser.probe import probe_site
+from aura_browser.doctor.probe import probe_site
 from tests.support.cli import run_cli
 from tests.support.profiles import save_plain_profile
 

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from aura_browser.chat import as_messages
+from aura_browser.wire.api import as_messages
 from aura_browser.errors import BrowserError, InvalidRequest
 from aura_browser.replica import reply_text
 from tests.support.cli import run_cli

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from aura_browser.chat import as_messages
+from aura_browser.wire.api import as_messages
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
 from tests.support.cli import assert_one_line_error, cli_process, err, finish, out, run_cli

@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from aura_browser.browser_path import find_chromium
-from aura_browser.chat import as_messages
+from aura_browser.drivers.browser_path import find_chromium
+from aura_browser.wire.api import as_messages
 from aura_browser.client import open_browser_session
 from aura_browser.drivers.base import LaunchOptions
 from aura_browser.errors import InvalidRequest

@@ -5,7 +5,7 @@ from __future__ import annotations
 import openai
 
 from aura_browser import Aura
-from aura_browser.chat import model_ids
+from aura_browser.wire.api import model_ids
 from aura_browser.profile import ProfileStore
 from tests.support.profiles import save_plain_profile
 

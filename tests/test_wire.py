@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from aura_browser.chat import as_messages
+from aura_browser.wire.api import as_messages
 from aura_browser.profile import Profile, ProfileStore
 from aura_browser.replica import reply_text
 from tests.support.servers.raw_server import raw_server

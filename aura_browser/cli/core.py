@@ -91,7 +91,7 @@ def ask(prompt: str | None, site: SiteOptions, system: str | None, reply: ReplyO
     """
     import json
 
-    from ..chat import as_messages
+    from ..wire.api import as_messages
     from ..transports.base import StreamStats
 
     printed: list[str] = []

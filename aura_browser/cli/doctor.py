@@ -1,4 +1,4 @@
-"""`aura-browser doctor`: one table of what works now. The checks live in `aura_browser.diagnosis`."""
+"""`aura-browser doctor`: one table of what works now. The checks live in `aura_browser.doctor.diagnosis`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from ..run import run_async
 from .options import Seconds, SiteOptions, site_options
 
 if TYPE_CHECKING:
-    from ..diagnosis import Diagnosis
-    from ..stealth import StealthReport
+    from ..doctor.diagnosis import Diagnosis
+    from ..doctor.stealth import StealthReport
 
 STATUS_COLOURS = {"ok": "green", "warning": "yellow", "failed": "red", "skipped": None}
 
@@ -58,7 +58,7 @@ def _stealth(site: SiteOptions, as_json: bool) -> int:
     import json
 
     from ..drivers.base import LaunchOptions
-    from ..stealth import stealth_report
+    from ..doctor.stealth import stealth_report
 
     options = LaunchOptions(executable=site.browser, headless=site.headless, proxy=site.proxy, insecure=site.insecure,
                             browser_ws=site.browser_ws, cdp_url=site.cdp_url, remote_webdriver=site.remote_webdriver)
@@ -107,8 +107,8 @@ def doctor(site: SiteOptions, skip_in_page: bool, timeout: float, login_timeout:
         return _stealth(site, as_json)
     import json
 
-    from ..diagnosis import diagnose
-    from ..probe import SiteUnderTest
+    from ..doctor.diagnosis import diagnose
+    from ..doctor.probe import SiteUnderTest
     from ..transports.base import Timeouts
 
     options = site._asdict()  # named as AuraClient's options, remote-browser ones included

@@ -44,8 +44,8 @@ def serve(site: SiteOptions, host: str, port: int, api_key: str | None, allow_ho
         -d '{"model": "openchat_3.6", "messages": [{"role": "user", "content": "Hi"}]}'
       # or any OpenAI client: OpenAI(base_url="http://127.0.0.1:8000/v1", api_key="s3cret")
     """
-    from ..openai_api import serve_api
-    from ..serve_guard import check_cors_origin
+    from ..serve.api import serve_api
+    from ..serve.guard import check_cors_origin
 
     for origin in cors_origins:
         check_cors_origin(origin)

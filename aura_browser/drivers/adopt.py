@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import InvalidRequest
-from ..gate import PAGE_STATE_JS, PageKind
+from ..wire.page import PAGE_STATE_JS, PageKind
 from ..origin import origin_of
 from ..profile import Profile
 from .base import BrowserSession, LaunchOptions

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from ..chat import MODELS_PATH, parse_model_list
+from ..wire.api import MODELS_PATH, parse_model_list
 from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp
-from ..gate import PAGE_STATE_JS, PageKind
+from ..wire.page import PAGE_STATE_JS, PageKind
 from ..origin import join, redact_url
 from ..profile import GATE_COOKIES, Profile, replacing
-from ..request_headers import wire_order
+from ..wire.headers import wire_order
 from ..transports.replies import redirect_error
 
 log = logging.getLogger("aura_browser.browser")

@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..browser_path import find_chromium, installed_version
-from ..chat import MODELS_PATH
+from .browser_path import find_chromium, installed_version
+from ..wire.api import MODELS_PATH
 from ..errors import BrowserError, NetworkError, SiteDown
 from ..origin import join, proxy_credentials, proxy_server, redact_url
 from ..transports.replies import error_for_reply

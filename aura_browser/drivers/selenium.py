@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from ..browser_path import find_chromium
-from ..chat import MODELS_PATH
+from .browser_path import find_chromium
+from ..wire.api import MODELS_PATH
 from ..errors import AuraError, BrowserError, InvalidRequest
 from ..origin import join, origin_of, proxy_server, redact_url
 from ..profile import Profile

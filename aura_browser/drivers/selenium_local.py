@@ -31,8 +31,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ..browser_path import find_chromium, installed_version
-from ..chat import MODELS_PATH
+from .browser_path import find_chromium, installed_version
+from ..wire.api import MODELS_PATH
 from ..errors import BrowserError
 from ..origin import join, origin_of
 from ..profile import Profile

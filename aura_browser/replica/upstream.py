@@ -27,7 +27,7 @@ def count_tokens(text: str) -> int:
     """The replica's stand-in for the app's Llama 3 count: one token per piece of the pre-tokenizer's
     split, a long piece one more per 6 bytes, plus the begin and end markers `encode` adds.
 
-    Close to the real count for prose, rougher elsewhere; the client's own estimate (aura_browser.tokens)
+    Close to the real count for prose, rougher elsewhere; the client's own estimate (aura_browser.wire.tokens)
     is a separate, deliberately higher one.
     """
     pieces = _PIECE.findall(text)

@@ -34,7 +34,7 @@ def context_args(profile: Profile, *, insecure: bool = False) -> dict[str, Any]:
 
 def launch_args(given: Mapping[str, Any], browser: str | None) -> dict[str, Any]:
     """pytest-playwright's `browser_type_launch_args`, with aura-browser's Chromium unless a browser was chosen."""
-    from ..browser_path import find_chromium
+    from ..drivers.browser_path import find_chromium
 
     if "channel" in given or "executable_path" in given:
         return dict(given)

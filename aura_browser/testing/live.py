@@ -16,8 +16,8 @@ from typing import Any, Coroutine, Iterator, TypeVar
 import pytest
 
 from ..errors import AuraError
-from ..probe import SiteProbe, SiteUnderTest
-from ..problems import problem_of
+from ..doctor.probe import SiteProbe, SiteUnderTest
+from ..doctor.problems import problem_of
 from ..profile import Profile
 
 T = TypeVar("T")

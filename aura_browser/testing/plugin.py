@@ -29,7 +29,7 @@ from ..environment import SITE_ENV
 
 if TYPE_CHECKING:
     from ..client import AuraClient
-    from ..probe import SiteUnderTest
+    from ..doctor.probe import SiteUnderTest
     from ..profile import Profile
     from ..replica import ReplicaServer
     from .live import LiveSmoke
@@ -166,7 +166,7 @@ def configured_site(config: pytest.Config, base_url: str) -> SiteUnderTest:
     """The site at `base_url` with the --aura-* options, each falling back to its AURA_* variable."""
     from ..environment import site_options_from_env
     from ..errors import InvalidRequest
-    from ..probe import SiteUnderTest
+    from ..doctor.probe import SiteUnderTest
     from ..transports.base import Timeouts
 
     try:

@@ -10,11 +10,11 @@ from typing import Any, AsyncIterator, NamedTuple
 
 import aiohttp
 
-from ..chat import CHAT_PATH, encode_body
+from ..wire.api import CHAT_PATH, encode_body
 from ..errors import NetworkError, SiteDown
 from ..origin import join, origin_of, redact_url
 from ..profile import Profile
-from ..request_headers import replay_headers
+from ..wire.headers import replay_headers
 from .base import Timeouts
 from .replies import ErrorReply, decoded_text, is_text_stream, open_stream, silence_error
 

@@ -16,11 +16,11 @@ import os
 import re
 from typing import Any, AsyncIterator
 
-from ..chat import CHAT_PATH, encode_body
+from ..wire.api import CHAT_PATH, encode_body
 from ..errors import NetworkError, SiteDown
 from ..origin import join, origin_of, redact_url
 from ..profile import Profile
-from ..request_headers import replay_headers
+from ..wire.headers import replay_headers
 from .base import Timeouts
 from .direct import ERROR_BODY_LIMIT
 from .replies import ErrorReply, decoded_text, is_text_stream, open_stream

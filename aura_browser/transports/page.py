@@ -11,7 +11,7 @@ import logging
 import time
 from typing import Any, AsyncIterator
 
-from ..chat import CHAT_PATH
+from ..wire.api import CHAT_PATH
 from ..drivers.base import BrowserSession
 from ..errors import BrowserError, NetworkError, StreamInterrupted
 from ..origin import join

@@ -16,7 +16,7 @@ from ..errors import (
     AuraError, Blocked, DeploymentDisabled, NetworkError, NotThisApp, Redirected, ResponseTimeout, SiteError,
     StreamInterrupted,
 )
-from ..gate import PageKind, classify_reply
+from ..wire.page import PageKind, classify_reply
 from ..origin import origin_of, redact_url
 from .base import Timeouts
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aura_browser.chat import as_messages
+from aura_browser.wire.api import as_messages
 from aura_browser.replica import reply_text
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Iterator
 from urllib.parse import urlsplit
 
-from aura_browser.browser_path import find_chromium
+from aura_browser.drivers.browser_path import find_chromium
 from aura_browser.drivers.base import LEAN_ARGS
 
 

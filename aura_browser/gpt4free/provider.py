@@ -19,18 +19,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .chat import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, model_ids
-from .client import AuraClient, open_browser_session
-from .drivers.adopt import adopt_browser
-from .drivers.base import BrowserSession, LaunchOptions
-from .drivers.remote import driver_for
-from .environment import SITE_ENV, base_url_from_env, site_options_from_env
-from .errors import AuraError, WrongEventLoop
-from .origin import normalise_base_url, origin_of
-from .profile import ProfileStore
-from .providers import AsyncGeneratorProvider
-from .sync import run_in_private_loop
-from .transports.base import Timeouts
+from ..wire.api import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, model_ids
+from ..client import AuraClient, open_browser_session
+from ..drivers.adopt import adopt_browser
+from ..drivers.base import BrowserSession, LaunchOptions
+from ..drivers.remote import driver_for
+from ..environment import SITE_ENV, base_url_from_env, site_options_from_env
+from ..errors import AuraError, WrongEventLoop
+from ..origin import normalise_base_url, origin_of
+from ..profile import ProfileStore
+from .base import AsyncGeneratorProvider
+from ..sync import run_in_private_loop
+from ..transports.base import Timeouts
 from .typing import AsyncResult, CreateResult, Messages
 
 log = logging.getLogger("aura_browser")

@@ -15,10 +15,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .browser_path import find_chromium
-from .drivers.base import LaunchOptions
-from .drivers.remote import REMOTE_KINDS
-from .errors import (
+from ..drivers.browser_path import find_chromium
+from ..drivers.base import LaunchOptions
+from ..drivers.remote import REMOTE_KINDS
+from ..errors import (
     AuraError,
     Blocked,
     BrowserError,
@@ -27,11 +27,11 @@ from .errors import (
     SiteError,
     exit_code_for,
 )
-from .origin import redact_url
-from .gate import PageKind
+from ..origin import redact_url
+from ..wire.page import PageKind
 from .probe import SiteProbe, SiteUnderTest
 from .problems import describe, problem_of
-from .profile import Profile, ProfileStore
+from ..profile import Profile, ProfileStore
 
 OK, WARNING, FAILED, SKIPPED = "ok", "warning", "failed", "skipped"
 STATUSES = (OK, WARNING, FAILED, SKIPPED)

@@ -15,16 +15,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, AsyncIterator, Mapping
 
-from .chat import MODELS_PATH, encode_body, parse_model_list
-from .client import AuraClient, open_browser_session
-from .drivers.base import BrowserSession, normal_user_agent
-from .errors import AuraError, Blocked, LoginRequired, NotThisApp, Redirected, SiteError
-from .gate import PageKind, classify_reply
-from .origin import join, normalise_base_url, origin_of
-from .profile import Profile, Usability
-from .transports.base import StreamStats, Timeouts
-from .transports.direct import DirectTransport, PlainReply
-from .transports.replies import error_for_reply
+from ..wire.api import MODELS_PATH, encode_body, parse_model_list
+from ..client import AuraClient, open_browser_session
+from ..drivers.base import BrowserSession, normal_user_agent
+from ..errors import AuraError, Blocked, LoginRequired, NotThisApp, Redirected, SiteError
+from ..wire.page import PageKind, classify_reply
+from ..origin import join, normalise_base_url, origin_of
+from ..profile import Profile, Usability
+from ..transports.base import StreamStats, Timeouts
+from ..transports.direct import DirectTransport, PlainReply
+from ..transports.replies import error_for_reply
 
 SHORT_PROMPT = "Reply with one word: ok"
 

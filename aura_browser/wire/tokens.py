@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .errors import InvalidRequest
+from ..errors import InvalidRequest
 
 # What the app keeps free for the reply when it trims (its upstream is always asked for 1000 tokens).
 REPLY_RESERVE = 768

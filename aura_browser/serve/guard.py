@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable, Iterable
 
 from aiohttp import web
 
-from .errors import InvalidRequest
+from ..errors import InvalidRequest
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 # host or [IPv6], then an optional port: nothing else (a Host like "evil@127.0.0.1" is not one of ours)

@@ -19,11 +19,11 @@ from typing import Any, Awaitable, Callable, Sequence
 
 from aiohttp import web
 
-from .chat import DEFAULT_TEMPERATURE, require_utf8
-from .client import AuraClient
-from .errors import AuraError, CannotListen, InvalidRequest
-from .serve_guard import RequestGuard
-from .transports.base import StreamStats
+from ..wire.api import DEFAULT_TEMPERATURE, require_utf8
+from ..client import AuraClient
+from ..errors import AuraError, CannotListen, InvalidRequest
+from .guard import RequestGuard
+from ..transports.base import StreamStats
 
 log = logging.getLogger("aura_browser.serve")
 

@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .drivers.base import LaunchOptions
-from .drivers.display import choose_mode
-from .errors import BrowserError, InvalidRequest
+from ..drivers.base import LaunchOptions
+from ..drivers.display import choose_mode
+from ..errors import BrowserError, InvalidRequest
 
 REPORT_TIMEOUT = 60.0
 
@@ -38,9 +38,9 @@ async def stealth_report(driver: str, options: LaunchOptions) -> StealthReport:
     """Start the replica and a browser as `login` would, and return what the botcheck page saw."""
     if options.browser_ws or options.cdp_url or options.remote_webdriver:
         raise InvalidRequest("doctor --stealth checks a browser started here; a remote browser cannot reach its loopback replica")
-    from .client import open_browser_session
-    from .replica import ReplicaConfig, ReplicaServer
-    from .replica.botcheck import REPORT_PATH, RESULTS_ID
+    from ..client import open_browser_session
+    from ..replica import ReplicaConfig, ReplicaServer
+    from ..replica.botcheck import REPORT_PATH, RESULTS_ID
 
     results_js = "() => { const e = document.getElementById(%r); return e && e.textContent || null; }" % RESULTS_ID
     with ReplicaServer(ReplicaConfig(gate="botcheck")) as replica:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from .errors import InvalidRequest
+from ..errors import InvalidRequest
 
 CHAT_PATH = "api/chat"
 MODELS_PATH = "api/models"

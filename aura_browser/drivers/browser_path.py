@@ -7,7 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .errors import BrowserError
+from ..errors import BrowserError
 
 SYSTEM_CHROMIUM = "/usr/lib/chromium/chromium"  # Debian's binary; /usr/bin/chromium is a slow wrapper
 PATH_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-from .errors import AuraError
+from ..errors import AuraError
 
 
 class Problem(enum.Enum):
