@@ -187,7 +187,7 @@ class Profile:
     def from_json(cls, text: str, path: str = "<profile>") -> "Profile":
         try:
             data = json.loads(text)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise ProfileError(path, f"not valid JSON ({exc.msg} at line {exc.lineno}); delete it and log in again") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ProfileError(path, "not an aura-browser profile")

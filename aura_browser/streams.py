@@ -12,8 +12,12 @@ import errno
 import io
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from .errors import InvalidRequest, OutputError
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 
 class _ClosedInput(io.RawIOBase):
@@ -47,9 +51,9 @@ class _Output(io.RawIOBase):
     def isatty(self) -> bool:
         return not self.closed_at_start and os.isatty(self.fd)
 
-    def write(self, data: bytes) -> int:  # type: ignore[override]
+    def write(self, data: Buffer, /) -> int:
         if self.discard:
-            return len(data)
+            return memoryview(data).nbytes
         try:
             if self.closed_at_start:
                 raise OSError(errno.EBADF, "it is closed")
@@ -94,7 +98,7 @@ def guard_standard_streams() -> None:
     # sys.stdout may already be replaced (pytest, click's test runner): only the real one is wrapped.
     previous = sys.stdout
     if 1 in closed or (previous is not None and previous is sys.__stdout__):
-        line_buffering = previous is not None and previous.line_buffering
+        line_buffering = previous is not None and bool(previous.line_buffering)
         encoding = previous.encoding if previous is not None else "utf-8"
         errors = previous.errors if previous is not None else "strict"
         output = io.BufferedWriter(_Output(1, closed_at_start=1 in closed))

@@ -50,7 +50,8 @@ def kept_messages(messages: list[dict[str, Any]], prompt: str, token_limit: floa
 def upstream_request(body: dict[str, Any]) -> dict[str, Any]:
     """What the app forwards to its model upstream: an empty prompt becomes its default system prompt, a
     null temperature its default, and the messages are trimmed to the model's tokenLimit, newest first."""
-    prompt = body.get("prompt") if isinstance(body.get("prompt"), str) and body.get("prompt") else APP_SYSTEM_PROMPT
+    sent = body.get("prompt")
+    prompt = sent if isinstance(sent, str) and sent else APP_SYSTEM_PROMPT
     temperature = body.get("temperature")
     messages = body["messages"]
     limit = body["model"].get("tokenLimit")
