@@ -143,16 +143,21 @@ async def test_a_fixed_page_transport_goes_straight_to_the_page():
 
 
 async def test_two_streams_blocked_with_the_same_old_profile_refresh_it_once():
-    fresh_only = lambda profile: profile.api_key != "old"  # noqa: E731
-    site = Site(direct=fresh_only, impersonate=fresh_only)
+    both_blocked = asyncio.Event()
+
+    def fresh_only_at_last(profile: Profile) -> bool:
+        if site.impersonate.sent.count("old") == 2:
+            both_blocked.set()
+        return profile.api_key != "old"
+
+    site = Site(direct=lambda profile: profile.api_key != "old", impersonate=fresh_only_at_last)
     # The first stream's refresh waits until the second stream has been blocked with the old profile too.
     site.hold_refresh = asyncio.Event()
     old = profile("old")
     first = asyncio.create_task(site.ask(old))
-    await site.refresh_started.wait()
+    await asyncio.wait_for(site.refresh_started.wait(), 30)
     second = asyncio.create_task(site.ask(old))
-    while site.impersonate.sent.count("old") < 2:
-        await asyncio.sleep(0)
+    await asyncio.wait_for(both_blocked.wait(), 30)
     site.hold_refresh.set()
     answers = await asyncio.wait_for(asyncio.gather(first, second), 30)
     assert answers == ["direct answers", "direct answers"]
