@@ -23,12 +23,13 @@ from .drivers.base import BrowserSession, LaunchOptions
 from .drivers.display import choose_mode
 from .drivers.remote import driver_for
 from .environment import DEFAULT_BASE_URL
-from .errors import AuraError, Blocked, ClientClosed, InvalidRequest, LoginRequired, WrongEventLoop
+from .errors import AuraError, ClientClosed, InvalidRequest, LoginRequired, WrongEventLoop
 from .origin import check_proxy, normalise_base_url, origin_of, redact_url
 from .profile import Profile, ProfileStore
 from .wire.tokens import check_fits
 from .transports.base import StreamStats, Timeouts, require_seconds
 from .transports.direct import DirectTransport
+from .transports.fallback import TIERS, Fallback, TransportName
 from .transports.impersonate import ImpersonateTransport
 from .transports.page import PageTransport
 
@@ -37,9 +38,6 @@ log = logging.getLogger("aura_browser")
 # How long a profile remembers that direct requests were blocked.
 DIRECT_BLOCKED_FOR = 15 * 60.0
 
-TransportName = Literal["auto", "direct", "impersonate", "page"]
-# The tiers `auto` climbs, cheapest first; the last one needs a browser.
-TIERS = ("direct", "impersonate", "page")
 DriverName = Literal["playwright", "selenium"]
 
 
@@ -115,6 +113,7 @@ class AuraClient:
         self._profile: Profile | None = None
         self._direct: DirectTransport | None = None
         self._impersonate: ImpersonateTransport | None = None
+        self._fallback: Fallback | None = None  # made at the first stream, with the three transports
         # `webdriver`: a browser the caller already has open (Playwright Page, Selenium WebDriver).
         # Logins and the in-page fallback then run in it, and closing the client leaves it open.
         self._browser: BrowserSession | None = (
@@ -123,9 +122,6 @@ class AuraClient:
         self._browser_has_profile = False
         self._refresh_lock = asyncio.Lock()
         self._browser_lock = asyncio.Lock()
-        # The profile a block made us switch to, until a direct reply with it succeeds. If direct is blocked
-        # with it too, the block is not about the cookie (a TLS fingerprint gate): another login would not help.
-        self._refreshed_for_block: Profile | None = None
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None  # the one its sessions, locks and browser belong to
 
@@ -217,9 +213,6 @@ class AuraClient:
         log.info("saved profile %r to %s (proxy %s)", self.profile_name, path, redact_url(profile.proxy) if profile.proxy else "none")
         self._profile = profile
         self._browser_has_profile = True
-        for replay in (self._direct, self._impersonate):
-            if replay is not None:
-                replay.profile = profile
         return profile
 
     def _saved_or_none(self) -> Profile | None:
@@ -234,7 +227,8 @@ class AuraClient:
             self._browser = open_browser_session(self.driver, self.base_url, self.launch_options)
         return self._browser
 
-    async def _page_transport(self, profile: Profile) -> PageTransport:
+    async def _page_session(self, profile: Profile) -> BrowserSession:
+        """The browser, opened once with `profile` (a fresh one if it does not fit), for the page transport."""
         async with self._browser_lock:
             session = self._browser_session()
             await session.version()  # starts the browser: its version decides whether the profile fits it
@@ -248,7 +242,7 @@ class AuraClient:
             if not self._browser_has_profile:
                 await session.open(profile)
                 self._browser_has_profile = True
-        return PageTransport(session, timeouts=self.timeouts)
+        return session
 
     def _remember_tier(self, profile: Profile, tier: str) -> None:
         """Direct was blocked and `tier` got through: the next calls start there, for a while."""
@@ -287,71 +281,20 @@ class AuraClient:
                         "tokenLimit %d (--max-tokens)", fit.dropped, fit.token_limit)
         started = time.perf_counter()
         profile = await self._current_profile()
-
-        def body_for(current: Profile) -> dict[str, Any]:
-            return {**body, "key": current.api_key}
-
-        tiers = [self.transport] if self.transport != "auto" else list(TIERS[TIERS.index(profile.start_tier()):])
-        refreshed = False
-        index = 0
-        while tiers[index] != "page":
-            tier = tiers[index]
-            replay = self._replay_transport(tier, profile)
-            # A replay transport is shared by concurrent streams, so remember which profile this attempt sent:
-            # a stream blocked with an old profile must not refresh the one another stream just captured.
-            sent = replay.profile
-            try:
-                async for text in self._timed(replay.stream(body_for(sent)), stats, tier, started):
-                    yield text
-                if sent is self._refreshed_for_block:
-                    self._refreshed_for_block = None
-                if self.transport == "auto":
-                    self._remember_tier(sent, tier)
-                return
-            except Blocked as blocked:  # raised before any text, never after
-                reason = blocked
-            profile = sent
-            if index + 1 < len(tiers) and tiers[index + 1] != "page":
-                log.info("%s request blocked (%s); trying %s", tier, reason, tiers[index + 1])
-                index += 1  # a cheaper step than a login: the block may be about the TLS fingerprint only
-            elif not refreshed and sent is not self._refreshed_for_block:
-                log.info("%s request blocked (%s); refreshing the profile once", tier, reason)
-                profile = self._refreshed_for_block = await self._refresh(sent)
-                refreshed, index = True, 0
-            elif self.transport != "auto":
-                raise Blocked(f"{reason} even with a fresh profile; try --transport page") from None
-            else:
-                log.info("still blocked; streaming from inside the browser page")
-                index += 1
-        page = await self._page_transport(profile)
-        async for text in self._timed(page.stream(body_for(profile), stats), stats, "page", started):
+        async for text in self._fallback_policy().stream(profile, body, stats, started):
             yield text
-        if self.transport == "auto":
-            self._remember_tier(profile, "page")
 
-    def _replay_transport(self, tier: str, profile: Profile) -> DirectTransport | ImpersonateTransport:
-        if tier == "impersonate":
-            if self._impersonate is None:
-                self._impersonate = ImpersonateTransport(profile, timeouts=self.timeouts, insecure=self.insecure)
-            replay: DirectTransport | ImpersonateTransport = self._impersonate
-        else:
-            if self._direct is None:
-                self._direct = DirectTransport(profile, timeouts=self.timeouts, insecure=self.insecure)
-            replay = self._direct
-        replay.profile = profile
-        return replay
-
-    @staticmethod
-    async def _timed(chunks: AsyncIterator[str], stats: StreamStats, transport: str, started: float) -> AsyncIterator[str]:
-        stats.transport = transport
-        try:
-            async for text in chunks:
-                if stats.ttfb is None:
-                    stats.ttfb = time.perf_counter() - started
-                yield text
-        finally:
-            stats.elapsed = time.perf_counter() - started
-            await chunks.aclose()  # type: ignore[attr-defined]
+    def _fallback_policy(self) -> Fallback:
+        """The one policy of this client's streams, over its three transports (their connections made when used)."""
+        if self._fallback is None:
+            self._direct = DirectTransport(timeouts=self.timeouts, insecure=self.insecure)
+            self._impersonate = ImpersonateTransport(timeouts=self.timeouts, insecure=self.insecure)
+            page = PageTransport(self._page_session, timeouts=self.timeouts)
+            self._fallback = Fallback(
+                {"direct": self._direct, "impersonate": self._impersonate, "page": page},
+                transport=self.transport, refresh=self._refresh, remember=self._remember_tier,
+            )
+        return self._fallback
 
     async def ask(
         self,
@@ -379,9 +322,9 @@ class AuraClient:
         profile = self._profile or self._saved_or_none()
         if profile is None or not self._usable(profile):
             return model_ids(profile.models if profile else None)
-        transport = DirectTransport(profile, timeouts=self.timeouts, insecure=self.insecure)
+        transport = DirectTransport(timeouts=self.timeouts, insecure=self.insecure)
         try:
-            reply = await transport.fetch("POST", MODELS_PATH, encode_body({"key": profile.api_key}))
+            reply = await transport.fetch(profile, "POST", MODELS_PATH, encode_body({"key": profile.api_key}))
             listed = parse_model_list(reply.text) if reply.status == 200 else None
         except AuraError as exc:  # gated, down: the list kept from before will do
             log.info("no model list from the site: %s", exc)
@@ -395,12 +338,13 @@ class AuraClient:
 
     async def close(self) -> None:
         """Close the HTTP session and any browser this client started. Safe to call twice."""
-        if self._direct is not None or self._browser is not None:
+        if self._fallback is not None or self._browser is not None:
             self._check_loop()  # they can only be closed on their own loop
         self._closed = True
         replays = [replay for replay in (self._direct, self._impersonate) if replay is not None]
         browser = self._browser
         self._direct = self._impersonate = self._browser = None
+        self._fallback = None
         try:
             for replay in replays:
                 await replay.aclose()

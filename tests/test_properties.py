@@ -38,10 +38,10 @@ def chat_url():
 
 def stream_through_direct(url: str, data: bytes, cuts: list[int]) -> str:
     async def run() -> str:
-        transport = DirectTransport(Profile(base_url=url, user_agent="property test"), timeouts=Timeouts(5, 5, 5))
+        transport = DirectTransport(timeouts=Timeouts(5, 5, 5))
         try:
             body = build_body(as_messages(spec(data, cuts)))
-            return "".join([text async for text in transport.stream(body)])
+            return "".join([text async for text in transport.stream(Profile(base_url=url, user_agent="property test"), body)])
         finally:
             await transport.aclose()
 

@@ -100,11 +100,11 @@ async def probe_site(
     own = profile is not None and profile.origin == origin_of(base_url)
     sender = profile if own and profile is not None else Profile(base_url, normal_user_agent(""), proxy=proxy)
     probe = SiteProbe(base_url, with_profile=own)
-    transport = DirectTransport(sender, timeouts=Timeouts(connect=timeout, first_byte=timeout), insecure=insecure)
+    transport = DirectTransport(timeouts=Timeouts(connect=timeout, first_byte=timeout), insecure=insecure)
     try:
         started = time.perf_counter()
         try:
-            probe.page = await transport.fetch("GET", "")
+            probe.page = await transport.fetch(sender, "GET", "")
         except AuraError as exc:
             probe.failure = exc
             return probe
@@ -113,7 +113,7 @@ async def probe_site(
         if probe.page_kind is PageKind.DISABLED:
             return probe
         try:
-            probe.models_reply = await transport.fetch("POST", MODELS_PATH, encode_body({"key": sender.api_key}))
+            probe.models_reply = await transport.fetch(sender, "POST", MODELS_PATH, encode_body({"key": sender.api_key}))
         except AuraError as exc:
             probe.models_error = exc
             return probe
@@ -193,9 +193,9 @@ class SiteUnderTest:
     async def fetch(self, profile: Profile, method: str, path: str, data: bytes | None = None) -> PlainReply:
         """One plain-HTTP request with the profile, as the direct transport sends it; the start of its reply."""
         client = self.client()
-        transport = DirectTransport(profile, timeouts=client.timeouts, insecure=client.insecure)
+        transport = DirectTransport(timeouts=client.timeouts, insecure=client.insecure)
         try:
-            return await transport.fetch(method, path, data)
+            return await transport.fetch(profile, method, path, data)
         finally:
             await transport.aclose()
 

@@ -16,7 +16,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncGenerator
 
 from ..wire.api import MODELS_PATH, parse_model_list
 from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp
@@ -363,7 +363,7 @@ class BrowserSession(ABC):
             raise redirect_error(join(self.base_url, MODELS_PATH), 0, None)
         return int(result["status"]), str(result["text"])
 
-    async def stream_fetch(self, path: str, body: str) -> AsyncIterator[dict[str, Any]]:
+    async def stream_fetch(self, path: str, body: str) -> AsyncGenerator[dict[str, Any], None]:
         """Events of one fetch run inside the page: head, chunk..., end | error | browser-gone."""
         stream_id, queue = self.streams.open()
         finished = False

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Protocol
+from typing import TYPE_CHECKING, Any, AsyncGenerator, Protocol
 
 from ..errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from ..profile import Profile
 
 
 def require_seconds(value: Any, what: str) -> None:
@@ -54,10 +57,15 @@ class StreamStats:
 
 
 class Transport(Protocol):
-    name: str
+    """One way to send a chat request. It takes the profile per call, so concurrent streams can share it
+    (and its connections) while one of them moves to a fresher profile."""
 
-    def stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
-        """Yield the reply's text as it arrives. Raises only aura_browser.errors types."""
+    @property
+    def name(self) -> str: ...
+
+    def stream(self, profile: Profile, body: dict[str, Any], stats: StreamStats | None = None) -> AsyncGenerator[str, None]:
+        """Yield the reply's text as it arrives, sent with `profile`. Raises only aura_browser.errors types;
+        `Blocked` only before any text."""
         ...
 
     async def aclose(self) -> None: ...

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from typing import Any, AsyncIterator, NamedTuple
+from typing import Any, AsyncGenerator, NamedTuple
 
 import aiohttp
 
@@ -15,7 +15,7 @@ from ..errors import NetworkError, SiteDown
 from ..origin import join, origin_of, redact_url
 from ..profile import Profile
 from ..wire.headers import replay_headers
-from .base import Timeouts
+from .base import StreamStats, Timeouts
 from .replies import ErrorReply, decoded_text, is_text_stream, open_stream, silence_error
 
 log = logging.getLogger("aura_browser.direct")
@@ -36,10 +36,11 @@ class PlainReply(NamedTuple):
 
 
 class DirectTransport:
+    """Shared by concurrent streams: one aiohttp session, whichever profile (and proxy) each request sends."""
+
     name = "direct"
 
-    def __init__(self, profile: Profile, *, timeouts: Timeouts = Timeouts(), insecure: bool = False) -> None:
-        self.profile = profile
+    def __init__(self, *, timeouts: Timeouts = Timeouts(), insecure: bool = False) -> None:
         self.timeouts = timeouts
         self.insecure = insecure
         self._session: aiohttp.ClientSession | None = None
@@ -53,16 +54,16 @@ class DirectTransport:
             )
         return self._session
 
-    def _headers(self, url: str, data: bytes | None) -> list[tuple[str, str]]:
-        profile = self.profile
+    @staticmethod
+    def _headers(profile: Profile, url: str, data: bytes | None) -> list[tuple[str, str]]:
         return replay_headers(
             profile.header_order, profile.headers, profile.user_agent, profile.cookies_for(url),
             None if data is None else len(data),
         )
 
-    async def stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
-        url = join(self.profile.base_url, CHAT_PATH)
-        response = await self._open(url, encode_body(body))
+    async def stream(self, profile: Profile, body: dict[str, Any], stats: StreamStats | None = None) -> AsyncGenerator[str, None]:
+        url = join(profile.base_url, CHAT_PATH)
+        response = await self._open(profile, url, encode_body(body))
         complete = False
         try:
             async with contextlib.aclosing(
@@ -77,7 +78,7 @@ class DirectTransport:
             else:
                 response.close()
 
-    async def _open(self, url: str, data: bytes) -> aiohttp.ClientResponse:
+    async def _open(self, profile: Profile, url: str, data: bytes) -> aiohttp.ClientResponse:
         """Send the request; return a reply that is a text stream, or raise what it is instead."""
 
         async def send() -> aiohttp.ClientResponse | ErrorReply:
@@ -85,9 +86,9 @@ class DirectTransport:
                 response = await self._client().post(
                     url,
                     data=data,
-                    headers=self._headers(url, data),
+                    headers=self._headers(profile, url, data),
                     skip_auto_headers=SKIPPED_AUTO_HEADERS,
-                    proxy=self.profile.proxy,
+                    proxy=profile.proxy,
                     ssl=False if self.insecure else True,
                     allow_redirects=False,  # a redirect would re-send the prompt elsewhere
                 )
@@ -98,22 +99,22 @@ class DirectTransport:
                 finally:
                     response.close()
             except aiohttp.ClientError as exc:
-                raise self._connection_error(url, exc) from None
+                raise self._connection_error(url, profile.proxy, exc) from None
             return ErrorReply(response.status, response.reason or "", response.headers, raw.decode("utf-8", "replace"))
 
         return await open_stream(url, self.timeouts, send)
 
-    async def fetch(self, method: str, path: str, data: bytes | None = None) -> PlainReply:
+    async def fetch(self, profile: Profile, method: str, path: str, data: bytes | None = None) -> PlainReply:
         """One whole request with the profile (the page, api/models), for probes; at most 64 KiB of its body.
 
         Only a GET follows redirects: a POST's body (api/models': the page's key) must not go elsewhere.
         """
-        url = join(self.profile.base_url, path)
+        url = join(profile.base_url, path)
         try:
             async with asyncio.timeout(self.timeouts.first_byte):
                 async with self._client().request(
-                    method, url, data=data, headers=self._headers(url, data), skip_auto_headers=SKIPPED_AUTO_HEADERS,
-                    proxy=self.profile.proxy,
+                    method, url, data=data, headers=self._headers(profile, url, data), skip_auto_headers=SKIPPED_AUTO_HEADERS,
+                    proxy=profile.proxy,
                     ssl=False if self.insecure else True, allow_redirects=method == "GET",
                 ) as response:
                     raw = await response.content.read(ERROR_BODY_LIMIT)
@@ -122,16 +123,17 @@ class DirectTransport:
         except asyncio.TimeoutError:
             raise silence_error(url, self.timeouts, []) from None
         except aiohttp.ClientError as exc:
-            raise self._connection_error(url, exc) from None
+            raise self._connection_error(url, profile.proxy, exc) from None
 
-    def _connection_error(self, url: str, exc: aiohttp.ClientError) -> NetworkError:
+    @staticmethod
+    def _connection_error(url: str, proxy: str | None, exc: aiohttp.ClientError) -> NetworkError:
         site = origin_of(url)
         if isinstance(exc, aiohttp.ClientConnectorCertificateError):
             return NetworkError(f"TLS certificate of {site} is not trusted; pass --insecure to accept it")
         if isinstance(exc, aiohttp.ClientSSLError):
             return NetworkError(f"TLS handshake with {site} failed; if it uses a self-signed certificate, pass --insecure")
         if isinstance(exc, aiohttp.ClientProxyConnectionError):
-            return SiteDown(f"cannot reach the proxy {redact_url(self.profile.proxy or '')}")
+            return SiteDown(f"cannot reach the proxy {redact_url(proxy or '')}")
         if isinstance(exc, aiohttp.ClientConnectorError):
             reason = exc.os_error.strerror or exc.os_error.__class__.__name__
             return SiteDown(f"cannot reach {url}: {reason}")

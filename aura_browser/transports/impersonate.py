@@ -14,14 +14,14 @@ import functools
 import logging
 import os
 import re
-from typing import Any, AsyncIterator
+from typing import Any, AsyncGenerator
 
 from ..wire.api import CHAT_PATH, encode_body
 from ..errors import NetworkError, SiteDown
 from ..origin import join, origin_of, redact_url
 from ..profile import Profile
 from ..wire.headers import replay_headers
-from .base import Timeouts
+from .base import StreamStats, Timeouts
 from .direct import ERROR_BODY_LIMIT
 from .replies import ErrorReply, decoded_text, is_text_stream, open_stream
 
@@ -70,10 +70,11 @@ def target_for(profile: Profile) -> str:
 
 
 class ImpersonateTransport:
+    """Shared by concurrent streams: one curl_cffi session, whichever profile (and proxy) each request sends."""
+
     name = "impersonate"
 
-    def __init__(self, profile: Profile, *, timeouts: Timeouts = Timeouts(), insecure: bool = False) -> None:
-        self.profile = profile
+    def __init__(self, *, timeouts: Timeouts = Timeouts(), insecure: bool = False) -> None:
         self.timeouts = timeouts
         self.insecure = insecure
         self._session: Any = None  # one curl_cffi AsyncSession, shared by concurrent streams
@@ -90,16 +91,15 @@ class ImpersonateTransport:
             )
         return self._session
 
-    def _target(self) -> str:
-        target = target_for(self.profile)
+    def _target(self, profile: Profile) -> str:
+        target = target_for(profile)
         if target != self._announced:
             self._announced = target
             log.info("impersonating %s (curl_cffi) for a profile of Chrome %s", target,
-                     profile_chrome_major(self.profile) or "?")
+                     profile_chrome_major(profile) or "?")
         return target
 
-    async def _request(self, method: str, url: str, data: bytes | None, stream: bool) -> Any:
-        profile = self.profile
+    async def _request(self, profile: Profile, method: str, url: str, data: bytes | None, stream: bool) -> Any:
         headers = replay_headers(
             profile.header_order, profile.headers, profile.user_agent, profile.cookies_for(url),
             None if data is None else len(data),
@@ -111,7 +111,7 @@ class ImpersonateTransport:
             headers=headers,
             default_headers=False,  # the profile's headers, not curl_cffi's idea of Chrome's
             accept_encoding=encoding,  # decode what the browser said it accepts
-            impersonate=self._target(),
+            impersonate=self._target(profile),
             proxy=profile.proxy,
             verify=not self.insecure,
             allow_redirects=False,
@@ -121,14 +121,14 @@ class ImpersonateTransport:
             stream=stream,
         )
 
-    async def _request_or_stop(self, method: str, url: str, data: bytes | None) -> Any:
+    async def _request_or_stop(self, profile: Profile, method: str, url: str, data: bytes | None) -> Any:
         """A streamed request; cancelled before its reply's head (a first-byte timeout, Ctrl-C), its transfer stops.
 
         curl_cffi leaves such a transfer running in the background otherwise, holding its connection open.
         """
         _started.set(None)
         try:
-            return await self._request(method, url, data, stream=True)
+            return await self._request(profile, method, url, data, stream=True)
         except asyncio.CancelledError:
             curl = _started.get()
             if curl is not None and self._session is not None:
@@ -138,9 +138,9 @@ class ImpersonateTransport:
                     log.debug("stopping a transfer: %s", exc.__class__.__name__)
             raise
 
-    async def stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
-        url = join(self.profile.base_url, CHAT_PATH)
-        response = await self._open(url, encode_body(body))
+    async def stream(self, profile: Profile, body: dict[str, Any], stats: StreamStats | None = None) -> AsyncGenerator[str, None]:
+        url = join(profile.base_url, CHAT_PATH)
+        response = await self._open(profile, url, encode_body(body))
         complete = False
         try:
             # Every curl_cffi request error is an OSError.
@@ -167,12 +167,12 @@ class ImpersonateTransport:
                 log.debug("stopping a transfer: %s", exc.__class__.__name__)
         await asyncio.gather(asyncio.shield(task), return_exceptions=True)
 
-    async def _open(self, url: str, data: bytes) -> Any:
+    async def _open(self, profile: Profile, url: str, data: bytes) -> Any:
         """Send the request; return a reply that is a text stream, or raise what it is instead."""
 
         async def send() -> Any:
             try:
-                response = await self._request_or_stop("POST", url, data)
+                response = await self._request_or_stop(profile, "POST", url, data)
                 headers = {name.lower(): value for name, value in response.headers.items()}
                 if is_text_stream(response.status_code, headers):
                     return response
@@ -181,18 +181,18 @@ class ImpersonateTransport:
                 finally:
                     await self._abort(response)
             except OSError as exc:
-                raise self._connection_error(url, exc) from None
+                raise self._connection_error(url, profile.proxy, exc) from None
             return ErrorReply(response.status_code, response.reason or "", headers, raw.decode("utf-8", "replace"))
 
         return await open_stream(url, self.timeouts, send)
 
-    def _connection_error(self, url: str, exc: OSError) -> NetworkError:
+    def _connection_error(self, url: str, proxy: str | None, exc: OSError) -> NetworkError:
         site = origin_of(url)
         code = int(getattr(exc, "code", 0) or 0)
         if "407" in str(exc):
             return NetworkError("the proxy refused its user or password (407); check them in --proxy")
         if code in _PROXY_FAILURES or exc.__class__.__name__ == "ProxyError":
-            return SiteDown(f"cannot reach the proxy {redact_url(self.profile.proxy or '')}")
+            return SiteDown(f"cannot reach the proxy {redact_url(proxy or '')}")
         if code == _CANNOT_CONNECT:
             return SiteDown(f"cannot reach {url}: Connection refused")
         if code == _CANNOT_RESOLVE:
@@ -221,7 +221,7 @@ def _session_class() -> type:
     """curl_cffi's AsyncSession, telling `_started` which curl handle a request took."""
     from curl_cffi.requests import AsyncSession
 
-    class Session(AsyncSession):  # type: ignore[misc, type-arg]
+    class Session(AsyncSession):
         async def pop_curl(self) -> Any:
             curl = await super().pop_curl()
             _started.set(curl)

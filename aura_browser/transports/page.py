@@ -9,12 +9,13 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any, AsyncIterator
+from typing import Any, AsyncGenerator, Awaitable, Callable
 
 from ..wire.api import CHAT_PATH
 from ..drivers.base import BrowserSession
 from ..errors import BrowserError, NetworkError, StreamInterrupted
 from ..origin import join
+from ..profile import Profile
 from .base import StreamStats, Timeouts
 from .replies import error_for_reply, redirect_error, retry_delay, silence_error
 
@@ -22,34 +23,38 @@ log = logging.getLogger("aura_browser.page")
 
 
 class PageTransport:
+    """Streams from inside the page of a browser session; `open_page(profile)` gives that session, ready, with the
+    profile in it (the client's browser, shared by concurrent streams, opened once)."""
+
     name = "page"
 
-    def __init__(self, session: BrowserSession, *, timeouts: Timeouts = Timeouts()) -> None:
-        self.session = session
+    def __init__(self, open_page: Callable[[Profile], Awaitable[BrowserSession]], *, timeouts: Timeouts = Timeouts()) -> None:
+        self.open_page = open_page
         self.timeouts = timeouts
 
-    async def stream(self, body: dict[str, Any], stats: StreamStats | None = None) -> AsyncIterator[str]:
+    async def stream(self, profile: Profile, body: dict[str, Any], stats: StreamStats | None = None) -> AsyncGenerator[str, None]:
         """As Transport.stream; the time waiting for a free connection of the page goes to `stats.queue`."""
+        session = await self.open_page(profile)
         queued_at = time.perf_counter()
         # Waiting for a slot is not waiting for the site: the first-byte timeout starts once we have one.
-        async with self.session.stream_slots:
+        async with session.stream_slots:
             waited = time.perf_counter() - queued_at
             if stats is not None:
                 stats.queue = waited
             if waited >= 0.001:
                 log.info("waited %.3fs for a free connection of the page", waited)
-            chunks = self._stream(body)
+            chunks = self._stream(session, body)
             try:
                 async for text in chunks:
                     yield text
             finally:
                 await chunks.aclose()  # at once, not when collected: it aborts the page's fetch
 
-    async def _stream(self, body: dict[str, Any]) -> AsyncIterator[str]:
-        url = join(self.session.base_url, CHAT_PATH)
+    async def _stream(self, session: BrowserSession, body: dict[str, Any]) -> AsyncGenerator[str, None]:
+        url = join(session.base_url, CHAT_PATH)
         payload = json.dumps(body, ensure_ascii=False)
         for attempt in (1, 2):
-            events = self.session.stream_fetch(CHAT_PATH, payload)
+            events = session.stream_fetch(CHAT_PATH, payload)
             received: list[str] = []
             delay: float | None = None
             try:
@@ -85,4 +90,4 @@ class PageTransport:
             await asyncio.sleep(delay or 0)
 
     async def aclose(self) -> None:
-        """The session belongs to the client, which closes it."""
+        """The browser belongs to the client, which closes it."""

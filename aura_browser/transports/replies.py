@@ -9,7 +9,7 @@ import math
 import re
 import time
 from email.utils import parsedate_to_datetime
-from typing import AsyncIterator, Awaitable, Callable, Mapping, NamedTuple, TypeVar
+from typing import AsyncGenerator, Awaitable, Callable, Mapping, NamedTuple, TypeVar
 from urllib.parse import urljoin
 
 from ..errors import (
@@ -123,12 +123,13 @@ async def open_stream(url: str, timeouts: Timeouts, send: Callable[[], Awaitable
             raise silence_error(url, timeouts, []) from None
         if not isinstance(reply, ErrorReply):
             return reply
-        delay = retry_delay(reply.status, reply.headers, timeouts) if attempt == 1 else None
+        refused: ErrorReply = reply
+        delay = retry_delay(refused.status, refused.headers, timeouts) if attempt == 1 else None
         if delay is None:
             break
         log.info("429 from %s; retrying once in %.1fs", origin_of(url), delay)
         await asyncio.sleep(delay)
-    raise error_for_reply(url, reply.status, reply.reason, reply.headers, reply.body)
+    raise error_for_reply(url, refused.status, refused.reason, refused.headers, refused.body)
 
 
 def silence_error(url: str, timeouts: Timeouts, received: list[str]) -> NetworkError:
@@ -144,7 +145,7 @@ async def decoded_text(
     timeouts: Timeouts,
     broken: type[BaseException] | tuple[type[BaseException], ...],
     describe: Callable[[BaseException], str] = lambda exc: exc.__class__.__name__,
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """A reply's text as `read` gets its bytes (b"" at its end), decoded as UTF-8 across chunk borders.
 
     Silence past the first-byte or idle timeout, or a `broken` connection, raises with the text so far.
