@@ -18,10 +18,9 @@ from .wire.api import (
     APP_SYSTEM_PROMPT, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, MODELS_PATH, as_messages, build_body,
     encode_body, model_ids, parse_model_list,
 )
-from .drivers.adopt import adopt_browser
+from . import drivers
 from .drivers.base import BrowserSession, LaunchOptions
 from .drivers.display import choose_mode
-from .drivers.remote import driver_for
 from .environment import DEFAULT_BASE_URL
 from .errors import AuraError, ClientClosed, InvalidRequest, LoginRequired, WrongEventLoop
 from .origin import check_proxy, normalise_base_url, origin_of, redact_url
@@ -39,22 +38,6 @@ log = logging.getLogger("aura_browser")
 DIRECT_BLOCKED_FOR = 15 * 60.0
 
 DriverName = Literal["playwright", "selenium"]
-
-
-def open_browser_session(driver: str, base_url: str, options: LaunchOptions) -> BrowserSession:
-    if driver == "playwright":
-        from .drivers.playwright import PlaywrightSession
-
-        return PlaywrightSession(base_url, options)
-    if driver == "selenium":
-        if options.remote_webdriver:
-            from .drivers.selenium import SeleniumSession
-
-            return SeleniumSession(base_url, options)
-        from .drivers.selenium_local import LocalSeleniumSession
-
-        return LocalSeleniumSession(base_url, options)
-    raise InvalidRequest(f"unknown driver {driver!r}; use playwright or selenium")
 
 
 class AuraClient:
@@ -108,7 +91,7 @@ class AuraClient:
             cdp_url=cdp_url,
             remote_webdriver=remote_webdriver,
         )
-        self.driver = driver_for(driver, self.launch_options)  # a remote browser decides which driver speaks to it
+        self.driver = drivers.choose_driver(driver, self.launch_options)  # a remote browser decides which driver speaks to it
         self.last_stats = StreamStats()
         self._profile: Profile | None = None
         self._direct: DirectTransport | None = None
@@ -117,7 +100,7 @@ class AuraClient:
         # `webdriver`: a browser the caller already has open (Playwright Page, Selenium WebDriver).
         # Logins and the in-page fallback then run in it, and closing the client leaves it open.
         self._browser: BrowserSession | None = (
-            adopt_browser(webdriver, self.base_url, self.launch_options) if webdriver is not None else None
+            drivers.adopt(webdriver, self.base_url, self.launch_options) if webdriver is not None else None
         )
         self._browser_has_profile = False
         self._refresh_lock = asyncio.Lock()
@@ -224,7 +207,7 @@ class AuraClient:
 
     def _browser_session(self) -> BrowserSession:
         if self._browser is None:
-            self._browser = open_browser_session(self.driver, self.base_url, self.launch_options)
+            self._browser = drivers.new_session(self.driver, self.base_url, self.launch_options)
         return self._browser
 
     async def _page_session(self, profile: Profile) -> BrowserSession:

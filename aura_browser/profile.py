@@ -21,7 +21,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterator, TypeVar
+from typing import Any, AsyncIterator, Callable, Iterator, Mapping, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import InvalidRequest, ProfileBusy, ProfileError
@@ -128,8 +128,7 @@ class Profile:
         host, path = (parts.hostname or "").lower(), parts.path or "/"
         chosen: dict[str, str] = {}
         for cookie in self.cookies:
-            domain = cookie.get("domain", "").lower().lstrip(".")
-            if host != domain and not host.endswith("." + domain):
+            if not cookie_domain_matches(cookie, host):
                 continue
             if not path.startswith(cookie.get("path", "/") or "/"):
                 continue
@@ -236,6 +235,13 @@ def default_profile_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("aura-browser")) / "profiles"
+
+
+def cookie_domain_matches(cookie: Mapping[str, Any], host: str) -> bool:
+    """Whether a browser sends `cookie` to `host`: its domain is the host or one of the host's parents."""
+    domain = str(cookie.get("domain", "")).lower().lstrip(".")
+    host = host.lower()
+    return host == domain or host.endswith("." + domain)
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ import pytest
 
 from aura_browser.drivers.browser_path import find_chromium
 from aura_browser.wire.api import as_messages
-from aura_browser.client import open_browser_session
+from aura_browser.drivers import new_session
 from aura_browser.drivers.base import LaunchOptions
 from aura_browser.errors import InvalidRequest
 from aura_browser.profile import ProfileStore
@@ -21,7 +21,7 @@ from tests.support.cli import run_cli
 
 async def capture_in(driver, url, profile=None):
     """Open the site in a new browser of `driver` (from `profile` when given) and capture what it holds."""
-    session = open_browser_session(driver, url, LaunchOptions(timeout=30))
+    session = new_session(driver, url, LaunchOptions(timeout=30))
     try:
         await session.open(profile)
         return await session.capture()

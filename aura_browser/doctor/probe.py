@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Mapping
 
 from ..wire.api import MODELS_PATH, encode_body, parse_model_list
-from ..client import AuraClient, open_browser_session
+from .. import drivers
+from ..client import AuraClient
 from ..drivers.base import BrowserSession, normal_user_agent
 from ..errors import AuraError, Blocked, LoginRequired, NotThisApp, Redirected, SiteError
 from ..wire.page import PageKind, classify_reply
@@ -165,7 +166,7 @@ class SiteUnderTest:
     async def browser_on(self, profile: Profile) -> AsyncIterator[BrowserSession]:
         """A fresh browser on the site with the profile, past its gate (or raising why not); closed after."""
         client = self.client()
-        session = open_browser_session(client.driver, client.base_url, client.launch_options)
+        session = drivers.new_session(client.driver, client.base_url, client.launch_options)
         try:
             await session.open(profile)
             yield session

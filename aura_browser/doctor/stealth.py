@@ -38,13 +38,13 @@ async def stealth_report(driver: str, options: LaunchOptions) -> StealthReport:
     """Start the replica and a browser as `login` would, and return what the botcheck page saw."""
     if options.browser_ws or options.cdp_url or options.remote_webdriver:
         raise InvalidRequest("doctor --stealth checks a browser started here; a remote browser cannot reach its loopback replica")
-    from ..client import open_browser_session
+    from ..drivers import new_session
     from ..replica import ReplicaConfig, ReplicaServer
     from ..replica.botcheck import REPORT_PATH, RESULTS_ID
 
     results_js = "() => { const e = document.getElementById(%r); return e && e.textContent || null; }" % RESULTS_ID
     with ReplicaServer(ReplicaConfig(gate="botcheck")) as replica:
-        session = open_browser_session(driver, replica.url, options)
+        session = new_session(driver, replica.url, options)
         try:
             await session.visit(replica.url + REPORT_PATH)
             try:

@@ -16,15 +16,17 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncGenerator
+from typing import Any, AsyncGenerator, AsyncIterator
+from urllib.parse import urlsplit
 
 from ..wire.api import MODELS_PATH, parse_model_list
 from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp
 from ..wire.page import PAGE_STATE_JS, PageKind
-from ..origin import join, redact_url
-from ..profile import GATE_COOKIES, Profile, replacing
+from ..origin import join, origin_of, redact_url
+from ..profile import GATE_COOKIES, Profile, cookie_domain_matches, replacing
 from ..wire.headers import wire_order
 from ..transports.replies import redirect_error
+from .display import BrowserMode, browser_args
 
 log = logging.getLogger("aura_browser.browser")
 
@@ -112,6 +114,7 @@ FETCH_JS = r"""
   return true;
 }
 """
+USER_AGENT_JS = "() => navigator.userAgent"
 ABORT_JS = "(id) => { const c = (window.__auraAborts || {})[id]; if (c) c.abort(); return !!c; }"
 MODELS_PROBE_JS = """
 async ([path, key]) => {
@@ -160,6 +163,17 @@ LEAN_ARGS = (
     "--mute-audio",
     "--disable-quic",
 )
+
+
+def chromium_args(options: LaunchOptions, mode: BrowserMode | None = None, user_agent: str | None = None) -> list[str]:
+    """The flags of every Chromium we start: lean, the caller's extra ones, --insecure's; for one started on this
+    machine (`mode`), its window's, and the `user_agent` a headless one presents browser-wide."""
+    args = [*LEAN_ARGS, *options.extra_args]
+    if options.insecure:
+        args.append("--ignore-certificate-errors")
+    if mode is not None:
+        args += browser_args(mode, user_agent)
+    return args
 
 
 # Numbers each PageStreams, so stream ids never repeat in this process: sessions that adopt one
@@ -251,7 +265,8 @@ class BrowserSession(ABC):
         """Cookies (HttpOnly too) and localStorage, in Playwright's storage-state format."""
 
     @abstractmethod
-    async def _screenshot(self, path: Path) -> None: ...
+    async def _screenshot(self) -> bytes:
+        """The page as it stands, as a PNG."""
 
     @abstractmethod
     async def _page_info(self) -> tuple[str, str]:
@@ -324,8 +339,10 @@ class BrowserSession(ABC):
         if self.options.screenshot_path is not None:
             try:
                 self.options.screenshot_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                with replacing(self.options.screenshot_path) as fresh:  # never through a link planted there
-                    await self._screenshot(fresh)
+                png = await self._screenshot()
+                # Written into a new 0600 file (never through a link planted there), private before it holds a byte.
+                with replacing(self.options.screenshot_path) as fresh:
+                    fresh.write_bytes(png)
                 message += f"; screenshot: {self.options.screenshot_path}"
             except Exception as exc:
                 log.debug("no screenshot: %s", exc.__class__.__name__)
@@ -333,7 +350,7 @@ class BrowserSession(ABC):
 
     async def capture(self) -> Profile:
         """What the browser learned, as a Profile bound to this UA and proxy."""
-        state = await self._storage_state()
+        state = self._site_state(await self._storage_state())
         gate_expiry = [c.get("expires", -1) for c in state.get("cookies", []) if c.get("name") in GATE_COOKIES]
         gate_expiry = [e for e in gate_expiry if e and e > 0]
         profile = Profile(
@@ -355,6 +372,10 @@ class BrowserSession(ABC):
         except Exception as exc:  # a model list is a nicety; the login has succeeded without it
             log.debug("no model list at login: %s", exc.__class__.__name__)
         return profile
+
+    def _site_state(self, state: dict[str, Any]) -> dict[str, Any]:
+        """What of the browser's storage state the profile keeps: all of it, in a browser of our own."""
+        return state
 
     async def fetch_models(self, key: str) -> tuple[int, str]:
         """POST api/models from inside the page, as the page does on load: (status, start of the body)."""
@@ -390,3 +411,33 @@ class BrowserSession(ABC):
             await asyncio.shield(self._evaluate(ABORT_JS, stream_id))
         except Exception:  # the page may already be gone; there is nothing left to abort then
             pass
+
+
+class AdoptedBrowser(BrowserSession):
+    """What every adopted session does the same way; a driver's adopted class puts it first in its bases.
+
+    The driver's `_launch` attaches to the caller's page (no new browser, no new context) and its
+    `close` lets go of it without closing anything.
+    """
+
+    async def open(self, profile: Profile | None = None) -> None:
+        """Make sure the caller's page shows the site's app, past its gate.
+
+        The page's own cookies and user agent are used as they are (`profile` is not loaded into a
+        browser we do not own). A page already on the site's app is not navigated.
+        """
+        if not self.browser_version:
+            await self._launch()
+        self.user_agent = await self._evaluate(USER_AGENT_JS)
+        url, _title = await self._page_info()
+        if origin_of(url) == origin_of(self.base_url) and await self._evaluate(PAGE_STATE_JS) == PageKind.APP:
+            return
+        await self._pass_gate()
+
+    def _site_state(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Only this site's cookies and localStorage: the rest of the caller's browser stays out of the profile."""
+        host = urlsplit(self.base_url).hostname or ""
+        return {
+            "cookies": [c for c in state.get("cookies", []) if cookie_domain_matches(c, host)],
+            "origins": [o for o in state.get("origins", []) if o.get("origin") == origin_of(self.base_url)],
+        }

@@ -6,20 +6,20 @@ import asyncio
 import contextlib
 import importlib
 import json
-import os
 import re
-from pathlib import Path
 from typing import Any
 
 from .browser_path import find_chromium, installed_version
 from ..wire.api import MODELS_PATH
-from ..errors import BrowserError, NetworkError, SiteDown
+from ..errors import BrowserError
 from ..origin import join, proxy_credentials, proxy_server, redact_url
-from ..transports.replies import error_for_reply
 from ..profile import Profile
-from .adopt import USER_AGENT_JS, AdoptedBrowser
-from .base import LEAN_ARGS, MODELS_PROBE_JS, PUSH_BINDING, BrowserSession, LaunchOptions, PageStreams, normal_user_agent
-from .display import BrowserMode, VirtualDisplay, browser_args, choose_mode
+from .base import (
+    MODELS_PROBE_JS, PUSH_BINDING, USER_AGENT_JS, AdoptedBrowser, BrowserSession, LaunchOptions, PageStreams,
+    chromium_args, normal_user_agent,
+)
+from .display import BrowserMode, VirtualDisplay, choose_mode
+from .failures import first_line, navigation_error
 
 
 def playwright_proxy(proxy: str | None) -> dict[str, str] | None:
@@ -30,11 +30,6 @@ def playwright_proxy(proxy: str | None) -> dict[str, str] | None:
     if credentials:
         settings["username"], settings["password"] = credentials
     return settings
-
-
-# What a navigation through a proxy fails with once the proxy has refused the browser's credentials (407).
-PROXY_AUTH_FAILURES = ("net::ERR_HTTP_RESPONSE_CODE_FAILURE", "net::ERR_INVALID_AUTH_CREDENTIALS",
-                       "net::ERR_PROXY_AUTH_UNSUPPORTED", "net::ERR_PROXY_AUTH_REQUESTED")
 
 
 def _expect_driver_exit(manager: Any) -> None:
@@ -50,18 +45,6 @@ def _expect_driver_exit(manager: Any) -> None:
     error = getattr(transport, "on_error_future", None)
     if isinstance(error, asyncio.Future):
         error.add_done_callback(lambda done: done.cancelled() or done.exception())
-
-
-def navigation_error(url: str, message: str, proxy: str | None = None) -> Exception:
-    """Chromium's net::ERR_* codes, as our exceptions."""
-    code = next((word for word in message.split() if word.startswith("net::ERR_")), "")
-    if proxy and code in PROXY_AUTH_FAILURES:
-        return error_for_reply(url, 407, "", {}, "")
-    if "CERT" in code:
-        return NetworkError(f"TLS certificate of {url} is not trusted ({code}); pass --insecure to accept it")
-    if code:
-        return SiteDown(f"cannot reach {url}: {code.removeprefix('net::')}")
-    return BrowserError(f"browser failed to open {url}: {message.splitlines()[0]}")
 
 
 # Playwright's own API speaks to a remote Playwright browser server (its protocol must match that server's);
@@ -118,7 +101,7 @@ MISSING_X = "Missing X server or $DISPLAY"
 
 def launch_failure(executable: str, message: str) -> str:
     """Why Chromium did not start, keeping the browser's own reason for a missing display."""
-    reason = f"cannot start Chromium at {executable}: {message.splitlines()[0]}"
+    reason = f"cannot start Chromium at {executable}: {first_line(message)}"
     if MISSING_X in message:
         reason += (
             f" ({MISSING_X}): a headed browser needs a display; pass --headless, or install Xvfb "
@@ -162,7 +145,8 @@ class PlaywrightSession(BrowserSession):
         try:
             # Playwright's driver takes a while to start: the display (or the version) is got meanwhile.
             ready = self._prepare_launch() if not remote else asyncio.sleep(0)
-            started, prepared = await asyncio.gather(manager.start(), ready, return_exceptions=True)
+            outcomes: tuple[Any, BaseException | None] = await asyncio.gather(manager.start(), ready, return_exceptions=True)
+            started, prepared = outcomes
             if not isinstance(started, BaseException):
                 self._playwright = started  # so that close() stops it when the preparation failed
             for outcome in (started, prepared):
@@ -170,7 +154,7 @@ class PlaywrightSession(BrowserSession):
                     raise outcome
         except api.Error as exc:
             await self.close()
-            raise BrowserError(f"cannot start Playwright: {str(exc).splitlines()[0]}") from None
+            raise BrowserError(f"cannot start Playwright: {first_line(exc)}") from None
         except BaseException:
             await self.close()
             raise
@@ -205,16 +189,13 @@ class PlaywrightSession(BrowserSession):
         except self._api.Error as exc:
             await self.close()
             kind = "Playwright browser server" if self.options.browser_ws else "Chromium DevTools endpoint"
-            raise BrowserError(f"cannot connect to the {kind} at {redact_url(endpoint)}: {str(exc).splitlines()[0]}") from None
+            raise BrowserError(f"cannot connect to the {kind} at {redact_url(endpoint)}: {first_line(exc)}") from None
         self.browser_version = self._browser.version
         self._browser.on("disconnected", lambda _: self.streams.fail_all("the remote browser disconnected"))
 
     async def _launch_here(self) -> None:
         executable, mode = self._executable, self._mode
-        args = [*LEAN_ARGS, *self.options.extra_args]
-        if self.options.insecure:
-            args.append("--ignore-certificate-errors")
-        args += browser_args(mode, self._user_agent_flag)
+        args = chromium_args(self.options, mode, self._user_agent_flag)
         try:
             self._browser = await self._playwright.chromium.launch(
                 executable_path=executable,
@@ -273,7 +254,7 @@ class PlaywrightSession(BrowserSession):
                 value = await self._page.evaluate(script, min(left, _WAIT_SLICE) * 1000)
             except self._api.Error as exc:
                 if not any(sign in str(exc) for sign in _NAVIGATED):
-                    raise BrowserError(f"browser failed while waiting for the page: {str(exc).splitlines()[0]}") from None
+                    raise BrowserError(f"browser failed while waiting for the page: {first_line(exc)}") from None
                 await asyncio.sleep(0.05)
                 continue
             if value:
@@ -284,7 +265,7 @@ class PlaywrightSession(BrowserSession):
         try:
             return await self._page.evaluate(js, arg)
         except self._api.Error as exc:
-            raise BrowserError(f"browser failed: {str(exc).splitlines()[0]}") from None
+            raise BrowserError(f"browser failed: {first_line(exc)}") from None
 
     async def _listen(self) -> None:
         await self._evaluate(MAILBOX_JS, PUSH_BINDING)
@@ -322,9 +303,8 @@ class PlaywrightSession(BrowserSession):
     async def _storage_state(self) -> dict[str, Any]:
         return await self._context.storage_state()
 
-    async def _screenshot(self, path: Path) -> None:
-        await self._page.screenshot(path=str(path), type="png")  # a private temp file, whose name is no hint
-        os.chmod(path, 0o600)
+    async def _screenshot(self) -> bytes:
+        return await self._page.screenshot(type="png")
 
     async def _page_info(self) -> tuple[str, str]:
         return self._page.url, await self._page.title()

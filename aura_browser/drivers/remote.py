@@ -28,15 +28,14 @@ REMOTE_KINDS = (
 )
 
 
-def driver_for(driver: str, options: LaunchOptions) -> str:
-    """The driver to use: the one the remote endpoint in `options` needs, else `driver`.
+def remote_endpoint(options: LaunchOptions) -> RemoteKind | None:
+    """The kind of remote browser `options` name, if any (the driver choice is `drivers.choose_driver`'s).
 
-    Raises InvalidRequest for two endpoints at once, a malformed one, or `driver` naming the other driver
-    (the default, playwright, gives way to --remote-webdriver).
+    Raises InvalidRequest for two endpoints at once, or a malformed one.
     """
     given = [kind for kind in REMOTE_KINDS if getattr(options, kind.field)]
     if not given:
-        return driver
+        return None
     if len(given) > 1:
         raise InvalidRequest(f"{' and '.join(kind.option for kind in given)} exclude each other; give one")
     kind = given[0]
@@ -46,6 +45,4 @@ def driver_for(driver: str, options: LaunchOptions) -> str:
         raise InvalidRequest(
             f"{kind.option} {redact_url(url)!r} must look like {kind.schemes[0]}://host:port[/path]"
         )
-    if driver == "selenium" and kind.driver == "playwright":
-        raise InvalidRequest(f"{kind.option} is a Playwright endpoint; use --remote-webdriver with --driver selenium")
-    return kind.driver
+    return kind

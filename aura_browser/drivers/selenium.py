@@ -16,7 +16,6 @@ import logging
 import os
 import shutil
 import threading
-from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -25,9 +24,11 @@ from ..wire.api import MODELS_PATH
 from ..errors import AuraError, BrowserError, InvalidRequest
 from ..origin import join, origin_of, proxy_server, redact_url
 from ..profile import Profile
-from .adopt import AdoptedBrowser
-from .base import LEAN_ARGS, MODELS_PROBE_JS, PUSH_BINDING, BrowserSession, LaunchOptions, PageStreams
-from .playwright import navigation_error
+from .base import (
+    MODELS_PROBE_JS, PUSH_BINDING, AdoptedBrowser, BrowserSession, LaunchOptions, PageStreams, chromium_args,
+)
+from .display import BrowserMode
+from .failures import first_line, navigation_error
 from .watchdog import OWN_GROUP, GroupWatchdog
 
 log = logging.getLogger("aura_browser.browser")
@@ -107,7 +108,7 @@ def storage_state_cookie(cookie: dict[str, Any]) -> dict[str, Any]:
 
 def cdp_cookie(cookie: dict[str, Any]) -> dict[str, Any]:
     """A storage-state cookie as CDP's Network.setCookies takes it."""
-    result = {name: cookie[name] for name in ("name", "value", "domain", "path") if name in cookie}
+    result: dict[str, Any] = {name: cookie[name] for name in ("name", "value", "domain", "path") if name in cookie}
     result.update(httpOnly=bool(cookie.get("httpOnly")), secure=bool(cookie.get("secure")))
     if cookie.get("sameSite") in ("Strict", "Lax", "None"):
         result["sameSite"] = cookie["sameSite"]
@@ -139,14 +140,16 @@ def quit_driver(driver: Any) -> None:
         watchdog.release()
 
 
-def chromium_args(options: LaunchOptions, runs_here: bool) -> list[str]:
-    """The Chromium flags for `options` (not the headless one); runs_here: on this machine, not a remote one."""
+def selenium_chromium_args(options: LaunchOptions, runs_here: bool, mode: BrowserMode | None = None,
+                           user_agent: str | None = None) -> list[str]:
+    """The Chromium flags for `options` (not the headless one), with the proxy's, which Selenium has no API for.
+
+    runs_here: on this machine, not a remote one; `mode` and `user_agent` as for `chromium_args`.
+    """
     args = []
     if runs_here and os.geteuid() == 0:  # Chromium refuses to sandbox itself as root
         args.append("--no-sandbox")
-    args += [*LEAN_ARGS, *options.extra_args]
-    if options.insecure:
-        args.append("--ignore-certificate-errors")
+    args += chromium_args(options, mode, user_agent)
     if options.proxy:
         if urlsplit(options.proxy).username:
             raise InvalidRequest(
@@ -156,11 +159,6 @@ def chromium_args(options: LaunchOptions, runs_here: bool) -> list[str]:
         args.append(f"--proxy-server={proxy_server(options.proxy)}")
         args.append("--proxy-bypass-list=<-loopback>")  # loopback sites go through it too, as in Playwright
     return args
-
-
-def _first_line(exc: BaseException) -> str:
-    text = getattr(exc, "msg", None) or str(exc) or exc.__class__.__name__
-    return text.strip().splitlines()[0]
 
 
 class SeleniumSession(BrowserSession):
@@ -209,7 +207,7 @@ class SeleniumSession(BrowserSession):
         if self.options.headless is not False:  # None (the default mode): a remote server's browser has no Xvfb of ours
             options.add_argument("--headless=new")
         runs_here = not remote or urlsplit(remote).hostname in ("127.0.0.1", "localhost", "::1")
-        for arg in chromium_args(self.options, runs_here):
+        for arg in selenium_chromium_args(self.options, runs_here):
             options.add_argument(arg)
         if self.options.insecure:
             options.accept_insecure_certs = True
@@ -218,24 +216,26 @@ class SeleniumSession(BrowserSession):
         return options
 
     def _start_driver(self) -> Any:
-        os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not download drivers or browsers
         from selenium import webdriver
 
         options = self._chrome_options()
         remote = self.options.remote_webdriver
+        driver: Any  # a Remote or a Chrome WebDriver; ours carries its watchdog too (quit_driver releases it)
         try:
             if remote:
                 driver = webdriver.Remote(command_executor=remote, options=options)
             else:
                 from selenium.webdriver.chrome.service import Service
 
+                # Given the driver's path (and the browser's, in the options), Selenium Manager is never consulted,
+                # so it downloads nothing; our own environment is left as it is.
                 service = Service(executable_path=find_chromedriver(), popen_kw=dict(OWN_GROUP))
                 driver = webdriver.Chrome(service=service, options=options)
         except AuraError:
             raise
         except Exception as exc:  # urllib3 errors for an unreachable server, WebDriverException for the rest
             where = f"the remote WebDriver at {redact_url(remote)}" if remote else f"chromedriver ({options.binary_location})"
-            raise BrowserError(f"cannot start Chromium through {where}: {_first_line(exc)}") from None
+            raise BrowserError(f"cannot start Chromium through {where}: {first_line(exc)}") from None
         try:
             if not remote:  # chromedriver and its Chromium must not outlive this process, even killed with -9
                 driver.aura_watchdog = GroupWatchdog(driver.service.process.pid)
@@ -317,7 +317,7 @@ class SeleniumSession(BrowserSession):
             except JavascriptException:  # between two documents
                 continue
             except Exception as exc:
-                log.debug("the browser stopped answering: %s", _first_line(exc))
+                log.debug("the browser stopped answering: %s", first_line(exc))
                 self.streams.fail_all("the browser closed or crashed")
                 return
             for payload in payloads or ():
@@ -335,7 +335,7 @@ class SeleniumSession(BrowserSession):
         except AuraError:
             raise
         except Exception as exc:
-            raise BrowserError(f"{what}: {_first_line(exc)}") from None
+            raise BrowserError(f"{what}: {first_line(exc)}") from None
 
     def _cdp(self, command: str, params: dict[str, Any] | None = None) -> Any:
         return self._driver.execute("executeCdpCommand", {"cmd": command, "params": params or {}})["value"]
@@ -365,7 +365,7 @@ class SeleniumSession(BrowserSession):
             try:
                 self._driver.get(url)
             except WebDriverException as exc:
-                raise navigation_error(url, _first_line(exc), self.options.proxy) from None
+                raise navigation_error(url, first_line(exc), self.options.proxy) from None
             return self._driver.execute_script(NAVIGATION_STATUS_JS)
 
         return await self._call(navigate, f"browser failed to open {url}")
@@ -377,7 +377,7 @@ class SeleniumSession(BrowserSession):
             try:
                 value = await asyncio.to_thread(self._ask, predicate_js)
             except Exception as exc:
-                raise BrowserError(f"browser failed while waiting for the page: {_first_line(exc)}") from None
+                raise BrowserError(f"browser failed while waiting for the page: {first_line(exc)}") from None
             if value:
                 return value
             if loop.time() >= deadline:
@@ -433,11 +433,8 @@ class SeleniumSession(BrowserSession):
         origins = [storage] if storage and storage.get("localStorage") else []
         return {"cookies": [storage_state_cookie(c) for c in cookies], "origins": origins}
 
-    async def _screenshot(self, path: Path) -> None:
-        png = await self._call(self._driver.get_screenshot_as_png)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(png)
+    async def _screenshot(self) -> bytes:
+        return await self._call(self._driver.get_screenshot_as_png)
 
     async def _page_info(self) -> tuple[str, str]:
         return await self._call(lambda: (self._driver.current_url, self._driver.title))

@@ -23,12 +23,10 @@ import contextlib
 import importlib
 import json
 import logging
-import os
 import signal
 import threading
 import time
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 from .browser_path import find_chromium, installed_version
@@ -39,18 +37,17 @@ from ..profile import Profile
 from .base import MODELS_PROBE_JS, LaunchOptions, normal_user_agent
 from .chromedriver import patched_chromedriver
 from .chromium_process import ChromiumProcess
-from .display import VirtualDisplay, browser_args, choose_mode, parent_death_signal
-from .playwright import navigation_error
+from .display import VirtualDisplay, choose_mode, parent_death_signal
+from .failures import first_line, navigation_error
 from .selenium import (
     HEADERS_WAIT,
     PUSH_QUEUE_JS,
     TAKE_QUEUES_JS,
     SeleniumSession,
-    _first_line,
     cdp_cookie,
-    chromium_args,
     find_chromedriver,
     quit_driver,
+    selenium_chromium_args,
     user_agent_metadata,
 )
 
@@ -89,7 +86,6 @@ class LocalSeleniumSession(SeleniumSession):
     # --- starting -------------------------------------------------------------------------
 
     def _start_driver(self) -> Any:
-        os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not download drivers or browsers
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
@@ -102,7 +98,7 @@ class LocalSeleniumSession(SeleniumSession):
             mode = choose_mode(self.options.headless)
             executable = find_chromium(self.options.executable)
             user_agent = normal_user_agent(installed_version(executable))
-            args = [*STEALTH_ARGS, *chromium_args(self.options, runs_here=True), *browser_args(mode, user_agent)]
+            args = [*STEALTH_ARGS, *selenium_chromium_args(self.options, runs_here=True, mode=mode, user_agent=user_agent)]
             env = None
             if mode.headless:
                 args += ["--headless=new", *HEADLESS_POINTER_ARGS]
@@ -115,12 +111,13 @@ class LocalSeleniumSession(SeleniumSession):
             options = webdriver.ChromeOptions()
             options.debugger_address = self._devtools
             # chromedriver, too, dies with us if we are killed (kill -9) without quitting it.
+            # Given the driver's path, Selenium Manager is never consulted (nothing to download, no environment to set).
             service = Service(executable_path=chromedriver, popen_kw={"preexec_fn": parent_death_signal(signal.SIGKILL)})
             importing.join()
             try:
                 return webdriver.Chrome(service=service, options=options)
             except Exception as exc:
-                raise BrowserError(f"cannot attach chromedriver to Chromium ({executable}): {_first_line(exc)}") from None
+                raise BrowserError(f"cannot attach chromedriver to Chromium ({executable}): {first_line(exc)}") from None
         except BaseException:
             self._stop_processes()
             raise
@@ -159,7 +156,7 @@ class LocalSeleniumSession(SeleniumSession):
             details = reply.get("exceptionDetails")
             if details:
                 exception = details.get("exception") or {}
-                raise ScriptError((exception.get("description") or details.get("text") or "error").splitlines()[0])
+                raise ScriptError(first_line(exception.get("description") or details.get("text") or "error"))
             return reply.get("result", {}).get("value")
         raise BrowserError("the page kept replacing its document")
 
@@ -193,7 +190,7 @@ class LocalSeleniumSession(SeleniumSession):
             try:
                 reply = self._cdp("Page.navigate", {"url": url})
             except WebDriverException as exc:  # chromedriver reports net::ERR_* as errors of the command
-                raise navigation_error(url, _first_line(exc)) from None
+                raise navigation_error(url, first_line(exc)) from None
             if reply.get("errorText"):
                 raise navigation_error(url, reply["errorText"])
 
@@ -226,11 +223,8 @@ class LocalSeleniumSession(SeleniumSession):
             log.info("the api/models probe never showed up on the DevTools network log; no headers saved")
         return headers
 
-    async def _screenshot(self, path: Path) -> None:
-        png = base64.b64decode((await self._call(lambda: self._cdp("Page.captureScreenshot")))["data"])
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(png)
+    async def _screenshot(self) -> bytes:
+        return base64.b64decode((await self._call(lambda: self._cdp("Page.captureScreenshot")))["data"])
 
     async def _page_info(self) -> tuple[str, str]:
         url, title = await self._call(lambda: self._run(PAGE_INFO_JS))

@@ -20,10 +20,9 @@ import logging
 from typing import Any
 
 from ..wire.api import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, model_ids
-from ..client import AuraClient, open_browser_session
-from ..drivers.adopt import adopt_browser
+from .. import drivers
+from ..client import AuraClient
 from ..drivers.base import BrowserSession, LaunchOptions
-from ..drivers.remote import driver_for
 from ..environment import SITE_ENV, base_url_from_env, site_options_from_env
 from ..errors import AuraError, WrongEventLoop
 from ..origin import normalise_base_url, origin_of
@@ -150,9 +149,9 @@ async def get_args_from_browser_async(
         remote_webdriver=site.get("remote_webdriver"),
     )
     session: BrowserSession = (
-        adopt_browser(webdriver, base_url, options)
+        drivers.adopt(webdriver, base_url, options)
         if webdriver is not None
-        else open_browser_session(driver_for(site.get("driver", "playwright"), options), base_url, options)
+        else drivers.new_session(drivers.choose_driver(site.get("driver", "playwright"), options), base_url, options)
     )
     try:
         await session.open(None)
