@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable, Literal, Mapping
+from typing import Any, AsyncIterator, Iterable, Mapping
 
 from .wire.api import (
     APP_SYSTEM_PROMPT, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, MODELS_PATH, as_messages, build_body,
@@ -24,10 +24,11 @@ from .drivers.display import choose_mode
 from .drivers.remote import driver_for
 from .environment import DEFAULT_BASE_URL
 from .errors import AuraError, Blocked, ClientClosed, InvalidRequest, LoginRequired, WrongEventLoop
-from .origin import check_proxy, normalise_base_url, origin_of, redact_url
-from .profile import Profile, ProfileStore
+from .origin import origin_of, redact_url
+from .profile import Profile
+from .settings import DriverName, Settings, TransportName
 from .wire.tokens import check_fits
-from .transports.base import StreamStats, Timeouts, require_seconds
+from .transports.base import StreamStats, Timeouts
 from .transports.direct import DirectTransport
 from .transports.impersonate import ImpersonateTransport
 from .transports.page import PageTransport
@@ -37,10 +38,9 @@ log = logging.getLogger("aura_browser")
 # How long a profile remembers that direct requests were blocked.
 DIRECT_BLOCKED_FOR = 15 * 60.0
 
-TransportName = Literal["auto", "direct", "impersonate", "page"]
 # The tiers `auto` climbs, cheapest first; the last one needs a browser.
 TIERS = ("direct", "impersonate", "page")
-DriverName = Literal["playwright", "selenium"]
+DEFAULT_SETTINGS = Settings()
 
 
 def open_browser_session(driver: str, base_url: str, options: LaunchOptions) -> BrowserSession:
@@ -87,29 +87,29 @@ class AuraClient:
         browser_ws: str | None = None,
         cdp_url: str | None = None,
         remote_webdriver: str | None = None,
+        settings: Settings | None = None,
     ) -> None:
-        if transport not in ("auto", *TIERS):
-            raise InvalidRequest(f"unknown transport {transport!r}; use auto, direct, impersonate or page")
-        self.base_url = normalise_base_url(base_url)
-        self.profile_name = profile
-        self.store = ProfileStore(profile_dir)
-        self.store.path(profile)  # checks the name now, not at the first request
-        self.transport = transport
-        self.proxy = check_proxy(proxy) if proxy else None
-        self.insecure = insecure
-        self.timeouts = timeouts or Timeouts()
-        require_seconds(login_timeout, "login_timeout")
-        self.launch_options = LaunchOptions(
-            executable=browser,
-            headless=headless,
-            proxy=self.proxy,
-            insecure=insecure,
-            timeout=login_timeout,
-            screenshot_path=self.store.screenshot_path(profile),
-            browser_ws=browser_ws,
-            cdp_url=cdp_url,
-            remote_webdriver=remote_webdriver,
-        )
+        """The options are `Settings`' (see there). With `settings=`, the options given here change those settings;
+        an option left at its default keeps the settings' value."""
+        given: dict[str, Any] = {
+            "base_url": base_url, "profile": profile, "profile_dir": profile_dir, "transport": transport,
+            "driver": driver, "browser": browser, "proxy": proxy, "insecure": insecure, "headless": headless,
+            "timeouts": timeouts, "login_timeout": login_timeout, "browser_ws": browser_ws, "cdp_url": cdp_url,
+            "remote_webdriver": remote_webdriver,
+        }
+        defaults = DEFAULT_SETTINGS.options()
+        changes = {name: value for name, value in given.items() if value is not None and value != defaults[name]}
+        self.settings = (settings or DEFAULT_SETTINGS).replace(**changes)
+        settings = self.settings
+        self.base_url = settings.base_url
+        self.profile_name = settings.profile
+        self.store = settings.store()
+        self.transport = settings.transport
+        self.proxy = settings.proxy
+        self.insecure = settings.insecure
+        self.timeouts = settings.timeouts
+        self.launch_options = settings.launch_options()
+        driver = settings.driver
         self.driver = driver_for(driver, self.launch_options)  # a remote browser decides which driver speaks to it
         self.last_stats = StreamStats()
         self._profile: Profile | None = None
