@@ -36,10 +36,10 @@ class SiteOptions(NamedTuple):  # a NamedTuple: `--help` need not import the Set
         return Settings(**{**self._asdict(), **changes})
 
     def client(self, **kwargs: Any) -> AuraClient:
-        """An AuraClient on these options; `kwargs` are more Settings fields (`connect.client_kwargs()`...)."""
+        """An AuraClient on these options, changed by `kwargs` (Settings fields: `connect.client_kwargs()`...)."""
         if self.insecure:
             click.echo("aura-browser: warning: --insecure: TLS certificates are not verified", err=True)
-        return self.settings(**kwargs).client()
+        return self.settings().client(**kwargs)
 
 
 def _setup_logging(verbose: int) -> None:

@@ -169,9 +169,10 @@ def configured_site(config: pytest.Config, base_url: str) -> SiteUnderTest:
 
     given = {name: config.getoption("aura_" + name, None) for name in SITE_ENV if name != "base_url"}
     try:
+        settings = Settings.from_env(base_url=base_url, **given)  # the variables in table order, the first bad one told
         timeout = _seconds(config, "timeout")
-        settings = Settings.from_env(base_url=base_url, **given, login_timeout=_seconds(config, "login_timeout"),
-                                     timeouts=timeouts_for(timeout, connect=min(15.0, timeout)))
+        settings = settings.replace(login_timeout=_seconds(config, "login_timeout"),
+                                    timeouts=timeouts_for(timeout, connect=min(15.0, timeout)))
     except InvalidRequest as exc:
         raise pytest.fail.Exception(str(exc), pytrace=False) from None
     return SiteUnderTest(settings)
