@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable, Mapping
+from typing import Any, AsyncIterator, Iterable, Literal, Mapping
 
 from .wire.api import (
     APP_SYSTEM_PROMPT, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, MODELS_PATH, as_messages, build_body,
@@ -26,7 +26,7 @@ from .environment import DEFAULT_BASE_URL
 from .errors import AuraError, Blocked, ClientClosed, InvalidRequest, LoginRequired, WrongEventLoop
 from .origin import origin_of, redact_url
 from .profile import Profile
-from .settings import DriverName, Settings, TransportName
+from .settings import Settings, default_options
 from .wire.tokens import check_fits
 from .transports.base import StreamStats, Timeouts
 from .transports.direct import DirectTransport
@@ -38,9 +38,10 @@ log = logging.getLogger("aura_browser")
 # How long a profile remembers that direct requests were blocked.
 DIRECT_BLOCKED_FOR = 15 * 60.0
 
+TransportName = Literal["auto", "direct", "impersonate", "page"]
 # The tiers `auto` climbs, cheapest first; the last one needs a browser.
 TIERS = ("direct", "impersonate", "page")
-DEFAULT_SETTINGS = Settings()
+DriverName = Literal["playwright", "selenium"]
 
 
 def open_browser_session(driver: str, base_url: str, options: LaunchOptions) -> BrowserSession:
@@ -97,9 +98,9 @@ class AuraClient:
             "timeouts": timeouts, "login_timeout": login_timeout, "browser_ws": browser_ws, "cdp_url": cdp_url,
             "remote_webdriver": remote_webdriver,
         }
-        defaults = DEFAULT_SETTINGS.options()
+        defaults = default_options()
         changes = {name: value for name, value in given.items() if value is not None and value != defaults[name]}
-        self.settings = (settings or DEFAULT_SETTINGS).replace(**changes)
+        self.settings = settings.replace(**changes) if settings is not None else Settings(**changes)
         settings = self.settings
         self.base_url = settings.base_url
         self.profile_name = settings.profile

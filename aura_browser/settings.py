@@ -16,7 +16,7 @@ async with AuraClient(settings=settings.replace(transport="direct")) as client:
 from __future__ import annotations
 
 import math
-from dataclasses import KW_ONLY, dataclass, field, fields, replace
+from dataclasses import KW_ONLY, MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Mapping
 
@@ -173,3 +173,8 @@ class Settings:
         changes = {name: value for name, value in kwargs.items() if name in names}
         others = {name: value for name, value in kwargs.items() if name not in names}
         return AuraClient(settings=self.replace(**changes) if changes else self, **others)
+
+
+def default_options() -> dict[str, Any]:
+    """Each Settings field's default, unchecked (no Settings is made)."""
+    return {f.name: f.default_factory() if f.default_factory is not MISSING else f.default for f in fields(Settings)}
