@@ -162,3 +162,33 @@ async def test_probing_and_judging_a_profile_build_no_client(gateless_site, prof
     assert await site.logged_in_profile() == profile  # usable as saved: no login, so no client
     reply = await site.fetch(profile, "GET", "")
     assert reply.status == 200
+
+
+def test_settings_are_a_public_name():
+    assert aura_browser.Settings is Settings
+    assert "Settings" in aura_browser.__all__
+
+
+# --- the gpt4free face ------------------------------------------------------------------------------------
+
+
+def test_the_provider_reads_its_settings_from_keywords_then_the_variables(monkeypatch):
+    from aura_browser.gpt4free.provider import provider_settings
+
+    monkeypatch.setenv("AURA_PROFILE", "work")
+    monkeypatch.setenv("AURA_PROXY", "http://env-proxy:3128")
+    monkeypatch.setenv("AURA_TRANSPORT", "direct")
+    settings = provider_settings("http://127.0.0.1:9", None, {"transport": "page", "timeout": 5, "stream": True})
+    assert (settings.base_url, settings.profile, settings.proxy, settings.transport) == (
+        "http://127.0.0.1:9", "work", "http://env-proxy:3128", "page")
+    assert (settings.timeouts.first_byte, settings.timeouts.idle) == (5, 5)
+    assert provider_settings("http://127.0.0.1:9", "http://mine:3128", {}).proxy == "http://mine:3128"
+
+
+def test_both_aura_classes_run_one_shared_generator():
+    from aura_browser.gpt4free import provider
+
+    plugin = pytest.importorskip("aura_browser.g4f")
+    assert provider.Aura.create_async_generator.__func__ is provider.stream_reply
+    assert plugin.Aura.create_async_generator.__func__ is provider.stream_reply
+    assert "temperature" in plugin.Aura.get_parameters()  # gpt4free still reads the signature
