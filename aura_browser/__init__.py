@@ -28,6 +28,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .settings import Settings
     from .client import AuraClient
     from .gpt4free.provider import Aura, get_args_from_browser, get_args_from_browser_async
     from .transports.base import Timeouts
@@ -37,6 +38,7 @@ __all__ = [
     "AuraClient",
     "get_args_from_browser",
     "get_args_from_browser_async",
+    "Settings",
     "Timeouts",
     "AuraError",
     "Blocked",
@@ -68,6 +70,10 @@ def __getattr__(name: str) -> Any:
         from .gpt4free import provider
 
         return getattr(provider, name)
+    if name == "Settings":
+        from .settings import Settings
+
+        return Settings
     if name == "Timeouts":
         from .transports.base import Timeouts
 

@@ -19,16 +19,17 @@ from .wire.api import (
     encode_body, model_ids, parse_model_list,
 )
 from . import drivers
-from .drivers.base import BrowserSession, LaunchOptions
+from .drivers.base import BrowserSession
 from .drivers.display import choose_mode
 from .environment import DEFAULT_BASE_URL
-from .errors import AuraError, ClientClosed, InvalidRequest, LoginRequired, WrongEventLoop
-from .origin import check_proxy, normalise_base_url, origin_of, redact_url
-from .profile import Profile, ProfileStore
+from .errors import AuraError, ClientClosed, LoginRequired, WrongEventLoop
+from .origin import origin_of, redact_url
+from .profile import Profile
+from .settings import Settings, default_options
 from .wire.tokens import check_fits
-from .transports.base import StreamStats, Timeouts, require_seconds
+from .transports.base import StreamStats, Timeouts
 from .transports.direct import DirectTransport
-from .transports.fallback import TIERS, Fallback, TransportName
+from .transports.fallback import Fallback, TransportName
 from .transports.impersonate import ImpersonateTransport
 from .transports.page import PageTransport
 
@@ -68,30 +69,29 @@ class AuraClient:
         browser_ws: str | None = None,
         cdp_url: str | None = None,
         remote_webdriver: str | None = None,
+        settings: Settings | None = None,
     ) -> None:
-        if transport not in ("auto", *TIERS):
-            raise InvalidRequest(f"unknown transport {transport!r}; use auto, direct, impersonate or page")
-        self.base_url = normalise_base_url(base_url)
-        self.profile_name = profile
-        self.store = ProfileStore(profile_dir)
-        self.store.path(profile)  # checks the name now, not at the first request
-        self.transport = transport
-        self.proxy = check_proxy(proxy) if proxy else None
-        self.insecure = insecure
-        self.timeouts = timeouts or Timeouts()
-        require_seconds(login_timeout, "login_timeout")
-        self.launch_options = LaunchOptions(
-            executable=browser,
-            headless=headless,
-            proxy=self.proxy,
-            insecure=insecure,
-            timeout=login_timeout,
-            screenshot_path=self.store.screenshot_path(profile),
-            browser_ws=browser_ws,
-            cdp_url=cdp_url,
-            remote_webdriver=remote_webdriver,
-        )
-        self.driver = drivers.choose_driver(driver, self.launch_options)  # a remote browser decides which driver speaks to it
+        """The options are `Settings`' (see there). With `settings=`, the options given here change those settings;
+        an option left at its default keeps the settings' value."""
+        given: dict[str, Any] = {
+            "base_url": base_url, "profile": profile, "profile_dir": profile_dir, "transport": transport,
+            "driver": driver, "browser": browser, "proxy": proxy, "insecure": insecure, "headless": headless,
+            "timeouts": timeouts, "login_timeout": login_timeout, "browser_ws": browser_ws, "cdp_url": cdp_url,
+            "remote_webdriver": remote_webdriver,
+        }
+        defaults = default_options()
+        changes = {name: value for name, value in given.items() if value is not None and value != defaults[name]}
+        self.settings = settings.replace(**changes) if settings is not None else Settings(**changes)
+        settings = self.settings
+        self.base_url = settings.base_url
+        self.profile_name = settings.profile
+        self.store = settings.store()
+        self.transport = settings.transport
+        self.proxy = settings.proxy
+        self.insecure = settings.insecure
+        self.timeouts = settings.timeouts
+        self.launch_options = settings.launch_options()
+        self.driver = drivers.choose_driver(settings.driver, self.launch_options)  # a remote browser decides which driver speaks to it
         self.last_stats = StreamStats()
         self._profile: Profile | None = None
         self._direct: DirectTransport | None = None

@@ -1,58 +1,137 @@
-"""The AURA_* environment variables that choose the site, profile and browser, in one table.
+"""Every AURA_* environment variable, in one table: the variable, the option it sets, and its default.
 
-The CLI's shared options name their `envvar=` from it, and the provider face reads the same
-variables through `site_options_from_env`, so the two cannot drift apart.
+`Settings.from_env` reads the rows of the settings (site, browser, transport, reply); the CLI's
+`envvar=`s, the pytest plugin and the provider face name their variables from here, so the faces
+cannot drift apart. tests/test_settings.py checks that every AURA_* name in the package is a row.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from .errors import InvalidRequest
+from .wire.api import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE
 
 DEFAULT_BASE_URL = "https://openchat.team"
 
-# AuraClient option -> environment variable.
-SITE_ENV: dict[str, str] = {
-    "base_url": "AURA_BASE_URL",
-    "profile": "AURA_PROFILE",
-    "profile_dir": "AURA_PROFILE_DIR",
-    "browser": "AURA_BROWSER",
-    "driver": "AURA_DRIVER",
-    "proxy": "AURA_PROXY",
-    "insecure": "AURA_INSECURE",
+
+class Variable(NamedTuple):  # a NamedTuple: this module is read by `aura-browser CMD --help`, so it stays cheap
+    name: str
+    option: str  # the Settings field it sets; for a command's own option, that option's parameter name
+    default: Any = None  # None: no default, or one worked out from other options
+    kind: str = "text"  # how the value is read: text, flag, seconds, number or integer
+    scope: str = "settings"  # "settings", or who else reads it: a command, a transport
+
+
+VARIABLES: tuple[Variable, ...] = (
+    # Settings: which site, which profile, which browser.
+    Variable("AURA_BASE_URL", "base_url", DEFAULT_BASE_URL),
+    Variable("AURA_PROFILE", "profile", "default"),
+    Variable("AURA_PROFILE_DIR", "profile_dir"),  # unset: aura-browser's user data folder
+    Variable("AURA_BROWSER", "browser"),  # unset: Playwright's Chromium, then the system's
+    Variable("AURA_DRIVER", "driver", "playwright"),
+    Variable("AURA_PROXY", "proxy"),
+    Variable("AURA_INSECURE", "insecure", False, "flag"),
     # a browser somewhere else instead of one launched here (at most one)
-    "browser_ws": "AURA_BROWSER_WS",
-    "cdp_url": "AURA_CDP_URL",
-    "remote_webdriver": "AURA_REMOTE_WEBDRIVER",
-    "headless": "AURA_HEADLESS",  # unset: headed on a private virtual display (see drivers/display.py)
+    Variable("AURA_BROWSER_WS", "browser_ws"),
+    Variable("AURA_CDP_URL", "cdp_url"),
+    Variable("AURA_REMOTE_WEBDRIVER", "remote_webdriver"),
+    Variable("AURA_HEADLESS", "headless", None, "flag"),  # unset: headed on a private virtual display
+    # Settings: the transport and its timeouts (AURA_TIMEOUT is the default of the two after it).
+    Variable("AURA_TRANSPORT", "transport", "auto"),
+    Variable("AURA_TIMEOUT", "timeout", 60.0, "seconds"),
+    Variable("AURA_FIRST_BYTE_TIMEOUT", "first_byte_timeout", None, "seconds"),
+    Variable("AURA_IDLE_TIMEOUT", "idle_timeout", None, "seconds"),
+    Variable("AURA_LOGIN_TIMEOUT", "login_timeout", 120.0, "seconds"),
+    # Settings: what each request is sent with.
+    Variable("AURA_MODEL", "model", DEFAULT_MODEL),
+    Variable("AURA_TEMPERATURE", "temperature", DEFAULT_TEMPERATURE, "number"),
+    Variable("AURA_MAX_TOKENS", "max_tokens", DEFAULT_MAX_TOKENS, "integer"),
+    # One command's (or one transport's) own options.
+    Variable("AURA_SYSTEM", "system", None, "text", "ask, chat, batch"),
+    Variable("AURA_BATCH_OUTPUT", "output", "-", "text", "batch"),
+    Variable("AURA_BATCH_RESUME", "resume", False, "flag", "batch"),
+    Variable("AURA_BATCH_ALLOW_DUPLICATE_IDS", "allow_duplicate_ids", False, "flag", "batch"),
+    Variable("AURA_BATCH_CONCURRENCY", "concurrency", 4, "integer", "batch"),
+    Variable("AURA_DOCTOR_SKIP_IN_PAGE", "skip_in_page", False, "flag", "doctor"),
+    Variable("AURA_SERVE_HOST", "host", "127.0.0.1", "text", "serve"),
+    Variable("AURA_SERVE_PORT", "port", 8000, "integer", "serve"),
+    Variable("AURA_SERVE_API_KEY", "api_key", None, "text", "serve"),
+    Variable("AURA_SERVE_ALLOW_HOST", "allow_hosts", None, "text", "serve"),
+    Variable("AURA_SERVE_CORS_ORIGIN", "cors_origins", None, "text", "serve"),
+    Variable("AURA_REPLICA_HOST", "host", "127.0.0.1", "text", "replica"),
+    Variable("AURA_REPLICA_PORT", "port", 8765, "integer", "replica"),
+    Variable("AURA_REPLICA_GATE", "gate", "off", "text", "replica"),
+    Variable("AURA_REPLICA_TLS", "tls", False, "flag", "replica"),
+    Variable("AURA_REPLICA_TLS_ALLOW", "tls_allow", "chromium", "text", "replica"),
+    Variable("AURA_IMPERSONATE", "target", None, "text", "the impersonate transport"),  # a curl_cffi target
+)
+
+NAMES = frozenset(variable.name for variable in VARIABLES)
+# Settings field (or the timeout that builds its Timeouts) -> its row.
+SETTINGS_VARIABLES: dict[str, Variable] = {v.option: v for v in VARIABLES if v.scope == "settings"}
+
+# The site and browser options (AuraClient's, the provider's keyword arguments) -> their variable.
+SITE_ENV: dict[str, str] = {
+    option: SETTINGS_VARIABLES[option].name
+    for option in ("base_url", "profile", "profile_dir", "browser", "driver", "proxy", "insecure",
+                   "browser_ws", "cdp_url", "remote_webdriver", "headless")
 }
-FLAGS = frozenset({"insecure", "headless"})
+FLAGS = frozenset(option for option, variable in SETTINGS_VARIABLES.items() if variable.kind == "flag")
+
+
+def env_name(option: str) -> str:
+    """The AURA_* variable of a Settings option: `env_name("model") == "AURA_MODEL"`."""
+    return SETTINGS_VARIABLES[option].name
+
+
+def default_of(option: str) -> Any:
+    """The default of a Settings option, as the table gives it."""
+    return SETTINGS_VARIABLES[option].default
+
+
+def read_value(variable: Variable, value: str) -> Any:
+    """The text of a variable read as its kind says, as click reads it for the CLI; InvalidRequest if it is not one."""
+    if variable.kind == "flag":
+        from click.types import BoolParamType  # click's own table, so a flag means the same in every face
+
+        flag = BoolParamType.str_to_bool(value)
+        if flag is None:
+            raise InvalidRequest(f"{variable.name}={value!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
+        return flag
+    if variable.kind in ("seconds", "number", "integer"):
+        what = {"seconds": "a number of seconds", "number": "a number", "integer": "an integer"}[variable.kind]
+        try:
+            return int(value) if variable.kind == "integer" else float(value)
+        except ValueError:
+            raise InvalidRequest(f"{variable.name}={value!r} is not {what}") from None
+    return value
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None, options: tuple[str, ...] | None = None
+                      ) -> dict[str, Any]:
+    """The settings options (all, or those named) that the AURA_* variables set; unset or empty ones are left out.
+
+    An empty variable counts as unset, as click counts it.
+    """
+    environ = os.environ if environ is None else environ
+    found: dict[str, Any] = {}
+    for option in SETTINGS_VARIABLES if options is None else options:
+        variable = SETTINGS_VARIABLES[option]
+        value = environ.get(variable.name)
+        if value:
+            found[option] = read_value(variable, value)
+    return found
 
 
 def site_options_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The AuraClient options that the AURA_* variables set; unset or empty variables are left out.
+    """The site and browser options (SITE_ENV) that the AURA_* variables set; unset or empty variables are left out.
 
     Values are read as click reads them for the CLI: an empty variable counts as unset, and a
     flag takes click's boolean words (1/0, true/false, yes/no, on/off, t/f, y/n).
     """
-    from click.types import BoolParamType  # click's own table, so a flag means the same in both faces
-
-    environ = os.environ if environ is None else environ
-    options: dict[str, Any] = {}
-    for option, variable in SITE_ENV.items():
-        value = environ.get(variable)
-        if not value:
-            continue
-        if option in FLAGS:
-            flag = BoolParamType.str_to_bool(value)
-            if flag is None:
-                raise InvalidRequest(f"{variable}={value!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
-            options[option] = flag
-        else:
-            options[option] = value
-    return options
+    return settings_from_env(environ, tuple(SITE_ENV))
 
 
 def base_url_from_env(environ: Mapping[str, str] | None = None) -> str:

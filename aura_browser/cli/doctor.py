@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..environment import default_of, env_name
 from ..redaction import printable
 from ..run import run_async
 from .options import Seconds, SiteOptions, site_options
@@ -71,10 +72,10 @@ def _stealth(site: SiteOptions, as_json: bool) -> int:
 @site_options
 @click.option("--skip-in-page", is_flag=True, envvar="AURA_DOCTOR_SKIP_IN_PAGE", show_envvar=True,
               help="Do not try the in-page transport (it starts a browser; skipping it is faster).")
-@click.option("--timeout", type=Seconds(min=0.1), default=30.0, show_default=True, envvar="AURA_TIMEOUT",
+@click.option("--timeout", type=Seconds(min=0.1), default=30.0, show_default=True, envvar=env_name("timeout"),
               show_envvar=True, help="Seconds each probe and each reply may stay silent.")
-@click.option("--login-timeout", type=Seconds(min=1), default=120.0, show_default=True,
-              envvar="AURA_LOGIN_TIMEOUT", show_envvar=True, help="Seconds a login may take, when one is needed.")
+@click.option("--login-timeout", type=Seconds(min=1), default=default_of("login_timeout"), show_default=True,
+              envvar=env_name("login_timeout"), show_envvar=True, help="Seconds a login may take, when one is needed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as one JSON object instead of a table.")
 @click.option("--stealth", is_flag=True,
               help="Instead: run the bot checks of real gates in the browser `login` would use (same driver, flags "
@@ -109,12 +110,10 @@ def doctor(site: SiteOptions, skip_in_page: bool, timeout: float, login_timeout:
 
     from ..doctor.diagnosis import diagnose
     from ..doctor.probe import SiteUnderTest
-    from ..transports.base import Timeouts
+    from ..settings import timeouts_for
 
-    options = site._asdict()  # named as AuraClient's options, remote-browser ones included
-    base_url, profile = options.pop("base_url"), options.pop("profile")
-    timeouts = Timeouts(connect=min(15.0, timeout), first_byte=timeout, idle=timeout)
-    target = SiteUnderTest(base_url, profile, {**options, "login_timeout": login_timeout, "timeouts": timeouts})
+    timeouts = timeouts_for(timeout, connect=min(15.0, timeout))
+    target = SiteUnderTest(site.settings(login_timeout=login_timeout, timeouts=timeouts))
     diagnosis = run_async(diagnose(target, in_page=not skip_in_page))
     if as_json:
         click.echo(json.dumps(diagnosis.to_dict(), indent=2, ensure_ascii=False))

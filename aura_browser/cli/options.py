@@ -5,14 +5,18 @@ from __future__ import annotations
 import functools
 import math
 import sys
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import click
 
-from ..environment import DEFAULT_BASE_URL, SITE_ENV
+from ..environment import default_of, env_name
+
+if TYPE_CHECKING:
+    from ..client import AuraClient
+    from ..settings import Settings
 
 
-class SiteOptions(NamedTuple):  # a NamedTuple: dataclasses would cost `--help` an import of inspect
+class SiteOptions(NamedTuple):  # a NamedTuple: `--help` need not import the Settings module
     base_url: str
     profile: str
     profile_dir: str | None
@@ -25,24 +29,17 @@ class SiteOptions(NamedTuple):  # a NamedTuple: dataclasses would cost `--help` 
     remote_webdriver: str | None = None
     headless: bool | None = None  # None: the stealthy default (headed on a private virtual display)
 
-    def client(self, **kwargs: Any) -> Any:
-        from ..client import AuraClient
+    def settings(self, **changes: Any) -> Settings:
+        """These options as `Settings`, with `changes` (more Settings fields: transport, timeouts, model...)."""
+        from ..settings import Settings
 
+        return Settings(**{**self._asdict(), **changes})
+
+    def client(self, **kwargs: Any) -> AuraClient:
+        """An AuraClient on these options, changed by `kwargs` (Settings fields: `connect.client_kwargs()`...)."""
         if self.insecure:
             click.echo("aura-browser: warning: --insecure: TLS certificates are not verified", err=True)
-        return AuraClient(
-            self.base_url,
-            profile=self.profile,
-            profile_dir=self.profile_dir,
-            driver=self.driver,  # type: ignore[arg-type]
-            browser=self.browser,
-            proxy=self.proxy,
-            insecure=self.insecure,
-            browser_ws=self.browser_ws,
-            cdp_url=self.cdp_url,
-            remote_webdriver=self.remote_webdriver,
-            **{"headless": self.headless, **kwargs},
-        )
+        return self.settings().client(**kwargs)
 
 
 def _setup_logging(verbose: int) -> None:
@@ -65,7 +62,7 @@ def _setup_logging(verbose: int) -> None:
 def profile_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--profile-dir",
-        envvar=SITE_ENV["profile_dir"],
+        envvar=env_name("profile_dir"),
         show_envvar=True,
         type=click.Path(file_okay=False),
         help="Folder of saved profiles [default: the user data folder of aura-browser].",
@@ -86,27 +83,27 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options that say which site, which profile, and which browser; collected into `site`."""
 
     @click.option(
-        "--base-url", envvar=SITE_ENV["base_url"], show_envvar=True, default=DEFAULT_BASE_URL, show_default=True,
+        "--base-url", envvar=env_name("base_url"), show_envvar=True, default=default_of("base_url"), show_default=True,
         help="The OpenChat UI deployment to talk to.",
     )
-    @click.option("--profile", envvar=SITE_ENV["profile"], show_envvar=True, default="default", show_default=True,
+    @click.option("--profile", envvar=env_name("profile"), show_envvar=True, default=default_of("profile"), show_default=True,
                   help="Name of the saved session profile.")
     @profile_dir_option
-    @click.option("--browser", envvar=SITE_ENV["browser"], show_envvar=True,
+    @click.option("--browser", envvar=env_name("browser"), show_envvar=True,
                   help="Chromium binary [default: Playwright's, then /usr/lib/chromium/chromium, then PATH].")
-    @click.option("--driver", envvar=SITE_ENV["driver"], show_envvar=True, default="playwright", show_default=True,
+    @click.option("--driver", envvar=env_name("driver"), show_envvar=True, default=default_of("driver"), show_default=True,
                   type=click.Choice(["playwright", "selenium"]), help="What drives the browser.")
-    @click.option("--proxy", envvar=SITE_ENV["proxy"], show_envvar=True,
+    @click.option("--proxy", envvar=env_name("proxy"), show_envvar=True,
                   help="http://[user:password@]host:port for the browser and the direct requests; kept in the profile.")
-    @click.option("--insecure", envvar=SITE_ENV["insecure"], show_envvar=True, is_flag=True,
+    @click.option("--insecure", envvar=env_name("insecure"), show_envvar=True, is_flag=True,
                   help="Accept self-signed TLS certificates (browser and direct).")
-    @click.option("--browser-ws", envvar=SITE_ENV["browser_ws"], show_envvar=True, metavar="WS_URL",
+    @click.option("--browser-ws", envvar=env_name("browser_ws"), show_envvar=True, metavar="WS_URL",
                   help="Use a remote Playwright browser server (ws://host:port/...) instead of a local browser.")
-    @click.option("--cdp-url", envvar=SITE_ENV["cdp_url"], show_envvar=True, metavar="URL",
+    @click.option("--cdp-url", envvar=env_name("cdp_url"), show_envvar=True, metavar="URL",
                   help="Use a remote Chromium's DevTools endpoint (http://host:9222), e.g. a browserless-style service.")
-    @click.option("--remote-webdriver", envvar=SITE_ENV["remote_webdriver"], show_envvar=True, metavar="URL",
+    @click.option("--remote-webdriver", envvar=env_name("remote_webdriver"), show_envvar=True, metavar="URL",
                   help="Use a remote WebDriver server (http://host:4444, Selenium Grid); implies --driver selenium.")
-    @click.option("--headless/--headed", envvar=SITE_ENV["headless"], show_envvar=True, default=None,
+    @click.option("--headless/--headed", envvar=env_name("headless"), show_envvar=True, default=None,
                   help="Force a headless browser, or a headed one (on $DISPLAY, else on a private Xvfb) "
                        "[default: headed on a private Xvfb when installed, which is what passes bot checks].")
     @verbose_option
@@ -151,16 +148,20 @@ class ReplyOptions(NamedTuple):
     temperature: float
     max_tokens: int
 
+    def client_kwargs(self) -> dict[str, Any]:
+        """The Settings fields these options set."""
+        return self._asdict()
+
 
 def reply_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--model, --temperature, --max-tokens: what every request is sent with; collected into `reply`."""
 
-    @click.option("--model", envvar="AURA_MODEL", show_envvar=True, default="openchat_3.6", show_default=True,
-                  callback=_utf8_text)
-    @click.option("--temperature", type=click.FloatRange(0, 2), default=0.5, show_default=True,
-                  envvar="AURA_TEMPERATURE", show_envvar=True)
-    @click.option("--max-tokens", type=click.IntRange(min=1), default=8192, show_default=True,
-                  envvar="AURA_MAX_TOKENS", show_envvar=True,
+    @click.option("--model", envvar=env_name("model"), show_envvar=True, default=default_of("model"),
+                  show_default=True, callback=_utf8_text)
+    @click.option("--temperature", type=click.FloatRange(0, 2), default=default_of("temperature"), show_default=True,
+                  envvar=env_name("temperature"), show_envvar=True)
+    @click.option("--max-tokens", type=click.IntRange(min=1), default=default_of("max_tokens"), show_default=True,
+                  envvar=env_name("max_tokens"), show_envvar=True,
                   help="The model's tokenLimit: the budget the app trims the conversation to, 768 of it kept "
                        "for the reply. Not the reply's length (the app caps that at 1000 tokens).")
     @functools.wraps(command)
@@ -178,29 +179,29 @@ class ConnectOptions(NamedTuple):
     login_timeout: float
 
     def client_kwargs(self) -> dict[str, Any]:
-        """What `SiteOptions.client` takes besides the site: the transport, the timeouts."""
-        from ..transports.base import Timeouts
+        """The Settings fields these options set (what `SiteOptions.client` takes besides the site)."""
+        from ..settings import timeouts_for
 
-        timeouts = Timeouts(first_byte=self.first_byte_timeout or self.timeout, idle=self.idle_timeout or self.timeout)
+        timeouts = timeouts_for(self.timeout, self.first_byte_timeout, self.idle_timeout)
         return {"transport": self.transport, "timeouts": timeouts, "login_timeout": self.login_timeout}
 
 
 def connect_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--transport and the timeouts of a request and of a login; collected into `connect`."""
 
-    @click.option("--transport", type=click.Choice(["auto", "direct", "impersonate", "page"]), default="auto",
-                  show_default=True, envvar="AURA_TRANSPORT", show_envvar=True,
+    @click.option("--transport", type=click.Choice(["auto", "direct", "impersonate", "page"]),
+                  default=default_of("transport"), show_default=True, envvar=env_name("transport"), show_envvar=True,
                   help="auto: direct HTTP, then impersonate (Chrome's TLS fingerprint), then a refreshed profile, "
                        "then in-page.")
-    @click.option("--timeout", type=Seconds(min=0.1), default=60.0, show_default=True,
-                  envvar="AURA_TIMEOUT", show_envvar=True,
+    @click.option("--timeout", type=Seconds(min=0.1), default=default_of("timeout"), show_default=True,
+                  envvar=env_name("timeout"), show_envvar=True,
                   help="Seconds of silence allowed (first byte and between chunks).")
-    @click.option("--first-byte-timeout", type=Seconds(min=0.1), envvar="AURA_FIRST_BYTE_TIMEOUT",
+    @click.option("--first-byte-timeout", type=Seconds(min=0.1), envvar=env_name("first_byte_timeout"),
                   show_envvar=True, help="Seconds to the first byte [default: --timeout].")
-    @click.option("--idle-timeout", type=Seconds(min=0.1), envvar="AURA_IDLE_TIMEOUT", show_envvar=True,
+    @click.option("--idle-timeout", type=Seconds(min=0.1), envvar=env_name("idle_timeout"), show_envvar=True,
                   help="Seconds between two chunks [default: --timeout].")
-    @click.option("--login-timeout", type=Seconds(min=1), default=120.0, show_default=True,
-                  envvar="AURA_LOGIN_TIMEOUT", show_envvar=True, help="Seconds a login may take, when one is needed.")
+    @click.option("--login-timeout", type=Seconds(min=1), default=default_of("login_timeout"), show_default=True,
+                  envvar=env_name("login_timeout"), show_envvar=True, help="Seconds a login may take, when one is needed.")
     @functools.wraps(command)
     def wrapper(*args: Any, transport: str, timeout: float, first_byte_timeout: float | None,
                 idle_timeout: float | None, login_timeout: float, **kwargs: Any) -> Any:

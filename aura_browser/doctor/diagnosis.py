@@ -381,9 +381,9 @@ async def _models_in_page(site: SiteUnderTest, profile: Profile) -> list[str] | 
 async def diagnose(site: SiteUnderTest, *, in_page: bool = True) -> Diagnosis:
     """Every check, in table order. `in_page=False` skips what needs a browser page after login."""
     started = time.time()
-    settings = site.client()  # never used to connect: it tells the store, the browser and the driver in use
-    store = settings.store
-    browser, browser_version = check_browser(settings.launch_options)
+    store = site.settings.store()
+    launch_options = site.settings.launch_options()
+    browser, browser_version = check_browser(launch_options)
     stranger = await site.probe(None)
     transports = await check_transports(site, store, stranger, browser, in_page)
     # Probed again with the profile as it is now (the transport checks may have logged in); when plain
@@ -393,6 +393,6 @@ async def diagnose(site: SiteUnderTest, *, in_page: bool = True) -> Diagnosis:
     in_page_models = None
     if profile is not None and insider is not None and insider.gated and in_page and browser.status != FAILED:
         in_page_models = await _models_in_page(site, profile)
-    checks = [browser, *check_drivers(settings.driver, browser_version, remote_browser(settings.launch_options) is not None), *check_profile(site, store, started),
+    checks = [browser, *check_drivers(site.settings.chosen_driver(), browser_version, remote_browser(launch_options) is not None), *check_profile(site, store, started),
               *check_site(stranger, insider, in_page_models), *transports]
     return Diagnosis(site.base_url, site.profile, checks)

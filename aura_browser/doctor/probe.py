@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, AsyncIterator, Mapping
+from typing import Any, AsyncIterator
 
 from ..wire.api import MODELS_PATH, encode_body, parse_model_list
 from .. import drivers
@@ -23,6 +23,7 @@ from ..errors import AuraError, Blocked, LoginRequired, NotThisApp, Redirected, 
 from ..wire.page import PageKind, classify_reply
 from ..origin import join, normalise_base_url, origin_of
 from ..profile import Profile, Usability
+from ..settings import Settings
 from ..transports.base import StreamStats, Timeouts
 from ..transports.direct import DirectTransport, PlainReply
 from ..transports.replies import error_for_reply
@@ -126,47 +127,54 @@ async def probe_site(
 
 @dataclass(frozen=True)
 class SiteUnderTest:
-    """A site, a profile name and the AuraClient options that reach it, with the checks the smoke suite and
-    doctor run. Each check opens and closes what it needs."""
+    """A site, a profile and the rest of the `Settings` that reach it, with the checks the smoke suite and doctor
+    run. Each check opens and closes what it needs; only those that ask the site make a client."""
 
-    base_url: str
-    profile: str = "default"
-    options: Mapping[str, Any] = field(default_factory=dict)  # AuraClient keyword options: profile_dir, proxy, ...
+    settings: Settings
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    @property
+    def profile(self) -> str:
+        return self.settings.profile
 
     def for_replica(self, profile_dir: Path) -> SiteUnderTest:
         """These settings for an embedded replica: its own profile folder, no proxy, its self-signed TLS accepted."""
         insecure = self.base_url.startswith("https:")
-        return replace(self, options={**self.options, "profile_dir": profile_dir, "proxy": None, "insecure": insecure})
+        return replace(self, settings=self.settings.replace(profile_dir=profile_dir, proxy=None, insecure=insecure))
 
     def client(self, **options: Any) -> AuraClient:
-        return AuraClient(self.base_url, profile=self.profile, **{**self.options, **options})
+        """A client on these settings, changed by `options` (e.g. `transport="page"`). Close it."""
+        return self.settings.client(**options)
 
     def usability(self, profile: Profile, now: float | None = None) -> Usability:
         """Whether `ask` with these settings would use `profile` as it is (else it logs in first), and why not."""
-        settings = self.client()  # never connects: it normalises the URL and the proxy as ask's client does
-        return profile.usable_for(origin_of(settings.base_url), settings.proxy, now)
+        return profile.usable_for(self.settings.origin, self.settings.proxy, now)
 
     async def logged_in_profile(self) -> Profile:
         """The saved profile when it is usable for this site, else a fresh headless login."""
-        async with self.client() as client:
-            profile = client.store.load(self.profile)
-            if profile is None:
-                return await client.login()
+        profile = self.settings.store().load(self.profile)
+        if profile is not None:
             usability = self.usability(profile)
             if usability.site:
                 raise LoginRequired(f"profile {self.profile!r} was {usability.site}; use another profile name")
-            return profile if usability.ok else await client.login()
+            if usability.ok:
+                return profile
+        async with self.client() as client:
+            return await client.login()
 
     async def probe(self, profile: Profile | None = None) -> SiteProbe:
-        client = self.client()
-        return await probe_site(self.base_url, profile, proxy=client.proxy, insecure=client.insecure,
-                                timeout=min(30.0, client.timeouts.first_byte))
+        settings = self.settings
+        return await probe_site(self.base_url, profile, proxy=settings.proxy, insecure=settings.insecure,
+                                timeout=min(30.0, settings.timeouts.first_byte))
 
     @contextlib.asynccontextmanager
     async def browser_on(self, profile: Profile) -> AsyncIterator[BrowserSession]:
         """A fresh browser on the site with the profile, past its gate (or raising why not); closed after."""
-        client = self.client()
-        session = drivers.new_session(client.driver, client.base_url, client.launch_options)
+        settings = self.settings
+        session = drivers.new_session(settings.chosen_driver(), settings.base_url, settings.launch_options())
         try:
             await session.open(profile)
             yield session
@@ -193,8 +201,7 @@ class SiteUnderTest:
 
     async def fetch(self, profile: Profile, method: str, path: str, data: bytes | None = None) -> PlainReply:
         """One plain-HTTP request with the profile, as the direct transport sends it; the start of its reply."""
-        client = self.client()
-        transport = DirectTransport(timeouts=client.timeouts, insecure=client.insecure)
+        transport = DirectTransport(timeouts=self.settings.timeouts, insecure=self.settings.insecure)
         try:
             return await transport.fetch(profile, method, path, data)
         finally:

@@ -19,21 +19,21 @@ try:
 except ImportError as exc:  # the extra is not installed
     raise ImportError("aura_browser.g4f needs gpt4free: pip install 'aura-browser[g4f]'") from exc
 
-from .provider import Aura as AuraProvider
-from .provider import BaseUrl, SiteModels
+from ..wire.api import DEFAULT_MODEL
+from .provider import BaseUrl, SiteModels, stream_reply
 
 
 class Aura(AsyncGeneratorProvider, ProviderModelMixin):
     """OpenChat UI (openchat.team and its replicas) through aura-browser: same profile, transports and AURA_* variables."""
 
     label = "OpenChat Aura (aura-browser)"
-    url = BaseUrl()  # type: ignore[assignment]
+    url = BaseUrl()
     working = True
     supports_stream = True
     supports_system_message = True
     supports_message_history = True
-    default_model = AuraProvider.default_model
-    models = SiteModels()  # type: ignore[assignment]
+    default_model = DEFAULT_MODEL
+    models = SiteModels()
 
-    # The same function as aura_browser.Aura's, bound to this class: `cls.url` and `cls.default_model` are ours.
-    create_async_generator = classmethod(AuraProvider.create_async_generator.__func__)  # type: ignore[attr-defined]
+    # The function aura_browser.Aura uses too, bound to this class: `cls.url` and `cls.default_model` are ours.
+    create_async_generator = classmethod(stream_reply)

@@ -16,25 +16,24 @@ AURA_* variables (see `environment.py`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
 from ..wire.api import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, model_ids
 from .. import drivers
 from ..client import AuraClient
-from ..drivers.base import BrowserSession, LaunchOptions
+from ..drivers.base import BrowserSession
 from ..environment import SITE_ENV, base_url_from_env, site_options_from_env
 from ..errors import AuraError, WrongEventLoop
-from ..origin import normalise_base_url, origin_of
-from ..profile import ProfileStore
+from ..settings import Settings, timeouts_for
 from .base import AsyncGeneratorProvider
 from ..sync import run_in_private_loop
-from ..transports.base import Timeouts
 from .typing import AsyncResult, CreateResult, Messages
 
 log = logging.getLogger("aura_browser")
 
-# Keyword arguments that are AuraClient options: the site options of the AURA_* table, the transport, and
+# Keyword arguments that are Settings: the site options of the AURA_* table, the transport, and
 # `timeout` (seconds of silence allowed).
 CLIENT_KWARGS = frozenset({*SITE_ENV, "transport", "timeout"})
 
@@ -53,26 +52,51 @@ class SiteModels:
     def __get__(self, instance: object, owner: type) -> list[str]:
         site = site_options_from_env()
         try:
-            profile = ProfileStore(site.get("profile_dir")).load(site.get("profile", "default"))
-            ours = profile is not None and profile.origin == origin_of(normalise_base_url(owner.url))  # type: ignore[attr-defined]
+            settings = Settings(owner.url, profile=site.get("profile", "default"), profile_dir=site.get("profile_dir"))  # type: ignore[attr-defined]
+            profile = settings.store().load(settings.profile)
+            ours = profile is not None and profile.origin == settings.origin
         except AuraError:  # a broken profile or URL: the static list
             return model_ids(None)
         return model_ids(profile.models if ours and profile is not None else None)
 
 
-def client_options(provider_url: str, proxy: str | None, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """AuraClient keyword arguments: explicit kwargs first, then the AURA_* variables, then the defaults."""
+def provider_settings(provider_url: str, proxy: str | None, kwargs: dict[str, Any]) -> Settings:
+    """The settings of one call: explicit kwargs first, then the AURA_* variables, then the defaults."""
     ignored = sorted(set(kwargs) - CLIENT_KWARGS)
     if ignored:  # gpt4free passes its own (stream, api_key, ...); they mean nothing here
         log.debug("ignoring keyword arguments: %s", ", ".join(ignored))
     explicit = {k: v for k, v in kwargs.items() if k in CLIENT_KWARGS and v is not None}
-    options = {**site_options_from_env(), "base_url": provider_url, **explicit}
-    if proxy is not None:
-        options["proxy"] = proxy
-    timeout = options.pop("timeout", None)
+    timeout = explicit.pop("timeout", None)
     if timeout is not None:
-        options["timeouts"] = Timeouts(first_byte=float(timeout), idle=float(timeout))
-    return options
+        explicit["timeouts"] = timeouts_for(float(timeout))
+    return Settings.from_env(**{"base_url": provider_url, **explicit, "proxy": proxy})
+
+
+async def stream_reply(
+    cls: Any,  # the provider class (ours, or the gpt4free plug-in's): its `url` and `default_model`
+    model: str,
+    messages: Messages,
+    proxy: str | None = None,
+    temperature: float = DEFAULT_TEMPERATURE,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    webdriver: Any = None,
+    **kwargs: Any,
+) -> AsyncResult:
+    """Yield the reply to `messages` as str chunks, as they arrive.
+
+    `webdriver`: a running Selenium WebDriver or Playwright (async API) Page of your own. When a
+    profile is needed (none saved, expired, or blocked) it is captured from it, and the in-page
+    fallback runs in it. It is never closed.
+    Other keyword arguments: `profile`, `profile_dir`, `base_url`, `browser`, `driver`, `insecure`,
+    `browser_ws`, `cdp_url`, `remote_webdriver`, `transport` ("auto", "direct", "impersonate", "page"), `timeout`
+    (seconds of silence allowed).
+    """
+    settings = provider_settings(cls.url, proxy, kwargs)
+    async with AuraClient(settings=settings, webdriver=webdriver) as client:
+        async for chunk in client.stream(
+            messages, model=model or cls.default_model, temperature=temperature, max_tokens=max_tokens
+        ):
+            yield chunk
 
 
 def refuse_async_page(webdriver: Any, what: str, instead: str) -> None:
@@ -84,40 +108,15 @@ def refuse_async_page(webdriver: Any, what: str, instead: str) -> None:
 class Aura(AsyncGeneratorProvider):
     """OpenChat UI (openchat.team and its replicas), as gpt4free's `Aura` provider offered it."""
 
-    url = BaseUrl()  # type: ignore[assignment]
+    url = BaseUrl()
     working = True
     supports_stream = True
     supports_system_message = True
     supports_message_history = True
     default_model = DEFAULT_MODEL
-    models = SiteModels()  # type: ignore[assignment]
+    models = SiteModels()
 
-    @classmethod
-    async def create_async_generator(
-        cls,
-        model: str,
-        messages: Messages,
-        proxy: str | None = None,
-        temperature: float = DEFAULT_TEMPERATURE,
-        max_tokens: int = DEFAULT_MAX_TOKENS,
-        webdriver: Any = None,
-        **kwargs: Any,
-    ) -> AsyncResult:
-        """Yield the reply to `messages` as str chunks, as they arrive.
-
-        `webdriver`: a running Selenium WebDriver or Playwright (async API) Page of your own. When a
-        profile is needed (none saved, expired, or blocked) it is captured from it, and the in-page
-        fallback runs in it. It is never closed.
-        Other keyword arguments: `profile`, `profile_dir`, `base_url`, `browser`, `driver`, `insecure`,
-        `browser_ws`, `cdp_url`, `remote_webdriver`, `transport` ("auto", "direct", "impersonate", "page"), `timeout`
-        (seconds of silence allowed).
-        """
-        options = client_options(cls.url, proxy, kwargs)
-        async with AuraClient(options.pop("base_url"), webdriver=webdriver, **options) as client:
-            async for chunk in client.stream(
-                messages, model=model or cls.default_model, temperature=temperature, max_tokens=max_tokens
-            ):
-                yield chunk
+    create_async_generator = classmethod(stream_reply)
 
     @classmethod
     def create_completion(cls, model: str, messages: Messages, stream: bool = True, **kwargs: Any) -> CreateResult:
@@ -134,24 +133,14 @@ async def get_args_from_browser_async(
     The other site options (`browser`, `driver`, `insecure`, `browser_ws`, `cdp_url`, `remote_webdriver`) may be
     given as keyword arguments; otherwise their AURA_* variables apply (and AURA_PROXY when `proxy` is None).
     """
-    site = {**site_options_from_env(), **{k: v for k, v in kwargs.items() if k in SITE_ENV and v is not None}}
-    if proxy is not None:
-        site["proxy"] = proxy
-    base_url = normalise_base_url(url)
-    options = LaunchOptions(
-        executable=site.get("browser"),
-        proxy=site.get("proxy"),
-        insecure=bool(site.get("insecure")),
-        headless=site.get("headless"),
-        timeout=timeout,
-        browser_ws=site.get("browser_ws"),
-        cdp_url=site.get("cdp_url"),
-        remote_webdriver=site.get("remote_webdriver"),
-    )
+    site = {k: v for k, v in kwargs.items() if k in SITE_ENV and k != "base_url"}
+    settings = Settings.from_env(**{**site, "base_url": url, "proxy": proxy, "login_timeout": timeout})
+    base_url = settings.base_url
+    options = dataclasses.replace(settings.launch_options(), screenshot_path=None)  # no profile is saved here
     session: BrowserSession = (
         drivers.adopt(webdriver, base_url, options)
         if webdriver is not None
-        else drivers.new_session(drivers.choose_driver(site.get("driver", "playwright"), options), base_url, options)
+        else drivers.new_session(settings.chosen_driver(), base_url, options)
     )
     try:
         await session.open(None)

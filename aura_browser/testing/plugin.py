@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
 import pytest
 
 from ..environment import FLAGS as ENV_FLAGS
-from ..environment import SITE_ENV
+from ..environment import SITE_ENV, default_of, env_name
 
 if TYPE_CHECKING:
     from ..client import AuraClient
@@ -53,8 +53,9 @@ SITE_OPTION_HELP = {
     "remote_webdriver": "a remote WebDriver server (http://host:4444) instead of a local browser",
     "headless": "a headless browser [default: headed on a private Xvfb when installed]",
 }
-TIMEOUTS = {"login_timeout": ("AURA_LOGIN_TIMEOUT", 120.0, "how long a login may wait for the gate"),
-            "timeout": ("AURA_TIMEOUT", 60.0, "seconds to a reply's first byte and between chunks")}
+# Settings timeouts the plugin takes as --aura-NAME, with their AURA_* variable and default from the table.
+TIMEOUTS = {"login_timeout": "how long a login may wait for the gate",
+            "timeout": "seconds to a reply's first byte and between chunks"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -72,9 +73,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             group.addoption(flag, action="store_true", default=None, help=help_text)
         else:
             group.addoption(flag, default=None, metavar=name.split("_")[-1].upper(), help=help_text)
-    for name, (variable, default, help_text) in TIMEOUTS.items():
+    for name, help_text in TIMEOUTS.items():
         group.addoption("--aura-" + name.replace("_", "-"), type=float, default=None, metavar="SECONDS",
-                        help=f"{help_text} [env {variable}; default: {default:g}]")
+                        help=f"{help_text} [env {env_name(name)}; default: {default_of(name):g}]")
 
 
 # --- --base-url: pytest-base-url's, pytest-playwright's, or ours --------------------------------
@@ -151,37 +152,30 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def _seconds(config: pytest.Config, name: str) -> float:
-    variable, default, _ = TIMEOUTS[name]
+    """--aura-NAME, else its AURA_* variable, else the table's default."""
+    from ..environment import settings_from_env
+
     value = config.getoption("aura_" + name)
     if value is not None:
         return float(value)
-    try:
-        return float(os.environ.get(variable) or default)
-    except ValueError:
-        raise pytest.fail.Exception(f"{variable}={os.environ[variable]!r} is not a number of seconds",
-                                    pytrace=False) from None
+    return float(settings_from_env(options=(name,)).get(name, default_of(name)))
 
 
 def configured_site(config: pytest.Config, base_url: str) -> SiteUnderTest:
-    """The site at `base_url` with the --aura-* options, each falling back to its AURA_* variable."""
-    from ..environment import site_options_from_env
-    from ..errors import InvalidRequest
+    """The site at `base_url` with the --aura-* options, each falling back to its AURA_* variable (Settings.from_env)."""
     from ..doctor.probe import SiteUnderTest
-    from ..transports.base import Timeouts
+    from ..errors import InvalidRequest
+    from ..settings import Settings, timeouts_for
 
+    given = {name: config.getoption("aura_" + name, None) for name in SITE_ENV if name != "base_url"}
     try:
-        options = site_options_from_env()
+        settings = Settings.from_env(base_url=base_url, **given)  # the variables in table order, the first bad one told
+        timeout = _seconds(config, "timeout")
+        settings = settings.replace(login_timeout=_seconds(config, "login_timeout"),
+                                    timeouts=timeouts_for(timeout, connect=min(15.0, timeout)))
     except InvalidRequest as exc:
         raise pytest.fail.Exception(str(exc), pytrace=False) from None
-    options.pop("base_url", None)
-    for name in SITE_ENV:
-        value = config.getoption("aura_" + name, None)
-        if value is not None:
-            options[name] = value
-    timeout = _seconds(config, "timeout")
-    options["login_timeout"] = _seconds(config, "login_timeout")
-    options["timeouts"] = Timeouts(connect=min(15.0, timeout), first_byte=timeout, idle=timeout)
-    return SiteUnderTest(base_url, options.pop("profile", "default"), options)
+    return SiteUnderTest(settings)
 
 
 def replica_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
@@ -254,7 +248,7 @@ def aura_context_args(aura_site: SiteUnderTest, aura_profile: Profile) -> dict[s
     """pytest-playwright `browser_context_args` that put its page past the gate, from aura_profile."""
     from .context import context_args
 
-    return context_args(aura_profile, insecure=bool(aura_site.options.get("insecure")))
+    return context_args(aura_profile, insecure=aura_site.settings.insecure)
 
 
 class _ProfileInPlaywrightContext:
@@ -271,7 +265,7 @@ class _ProfileInPlaywrightContext:
         from .context import launch_args
         from .live import explained
 
-        browser = pytestconfig.getoption("aura_browser") or os.environ.get(SITE_ENV["browser"]) or None
+        browser = pytestconfig.getoption("aura_browser") or os.environ.get(env_name("browser")) or None
         with explained("find the Chromium for pytest-playwright"):
             return launch_args(browser_type_launch_args, browser)
 
@@ -280,16 +274,16 @@ try:
     import pytest_asyncio
 except ImportError:  # the plugin must not break pytest runs that have no pytest-asyncio
 
-    @pytest.fixture
-    def aura_client() -> None:
+    @pytest.fixture(name="aura_client")
+    def aura_client_needs_pytest_asyncio() -> None:
         """An AuraClient on aura_profile; needs pytest-asyncio."""
         pytest.fail("the aura_client fixture is async: pip install pytest-asyncio (or 'aura-browser[pytest]')",
                     pytrace=False)
 
 else:
 
-    @pytest_asyncio.fixture
-    async def aura_client(request: pytest.FixtureRequest, aura_site: SiteUnderTest,
+    @pytest_asyncio.fixture(name="aura_client")
+    async def aura_client_on_profile(request: pytest.FixtureRequest, aura_site: SiteUnderTest,
                           aura_profile: Profile) -> AsyncIterator[AuraClient]:
         """An AuraClient on aura_profile; options per test with @pytest.mark.aura_client(transport="page")."""
         marker = request.node.get_closest_marker("aura_client")

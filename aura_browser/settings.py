@@ -1,0 +1,180 @@
+"""`Settings`: every site, browser, transport and reply option, as one frozen value.
+
+As httpx's `Timeout` and `Limits` are, it is a small value object that every entry point takes: the
+client (`AuraClient(settings=...)`), the CLI, the gpt4free face, the pytest plugin and `doctor`.
+Its values are checked once, here, when it is made; `from_env` reads the AURA_* variables of
+`environment.py`'s table. What the tools need without a client (the profile store, the browser's
+launch options, the driver that will speak to it) is derived from it.
+
+```python
+settings = Settings.from_env(profile="work")          # AURA_* variables, then these
+async with AuraClient(settings=settings.replace(transport="direct")) as client:
+    ...
+```
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import KW_ONLY, MISSING, dataclass, field, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Mapping
+
+from .environment import DEFAULT_BASE_URL, settings_from_env
+from .errors import InvalidRequest
+from .origin import check_proxy, normalise_base_url, origin_of, redact_url
+from .transports.base import Timeouts, require_seconds
+from .wire.api import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE
+
+if TYPE_CHECKING:
+    from .client import AuraClient
+    from .drivers.base import LaunchOptions
+    from .profile import ProfileStore
+
+TransportName = Literal["auto", "direct", "impersonate", "page"]
+TRANSPORTS: tuple[TransportName, ...] = ("auto", "direct", "impersonate", "page")
+DriverName = Literal["playwright", "selenium"]
+DRIVERS: tuple[DriverName, ...] = ("playwright", "selenium")
+URL_OPTIONS = frozenset({"proxy", "browser_ws", "cdp_url", "remote_webdriver"})
+
+
+def timeouts_for(timeout: float | None = None, first_byte: float | None = None, idle: float | None = None,
+                 connect: float | None = None) -> Timeouts:
+    """`Timeouts` from seconds of silence: `first_byte` and `idle` default to `timeout`, which defaults to Timeouts'."""
+    default = Timeouts()
+    return Timeouts(
+        connect=default.connect if connect is None else connect,
+        first_byte=first_byte or timeout or default.first_byte,
+        idle=idle or timeout or default.idle,
+    )
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    """Which site, profile and browser; which transport and timeouts; what each request is sent with."""
+
+    base_url: str = DEFAULT_BASE_URL  # normalised when made: https://host[:port][/path], no trailing slash
+    _: KW_ONLY
+    profile: str = "default"
+    profile_dir: str | Path | None = None  # None: aura-browser's user data folder
+    transport: TransportName = "auto"
+    driver: DriverName = "playwright"
+    browser: str | None = None  # the Chromium binary; None: Playwright's, then the system's
+    proxy: str | None = None
+    insecure: bool = False
+    headless: bool | None = None  # None: the stealthy default (headed on a private virtual display)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    login_timeout: float = 120.0
+    # a browser somewhere else instead of one launched here (at most one)
+    browser_ws: str | None = None
+    cdp_url: str | None = None
+    remote_webdriver: str | None = None
+    # what each request is sent with, unless the call says otherwise
+    model: str = DEFAULT_MODEL
+    temperature: float = DEFAULT_TEMPERATURE
+    max_tokens: int = DEFAULT_MAX_TOKENS
+
+    def __post_init__(self) -> None:
+        from .profile import check_name
+
+        set_ = object.__setattr__  # the dataclass is frozen; normalising belongs to making it
+        set_(self, "base_url", normalise_base_url(self.base_url))
+        set_(self, "proxy", check_proxy(self.proxy) if self.proxy else None)
+        if not isinstance(self.profile, str):
+            raise InvalidRequest(f"profile must be a profile name, not {self.profile!r}")
+        check_name(self.profile)
+        if self.transport not in TRANSPORTS:
+            raise InvalidRequest(f"unknown transport {self.transport!r}; use auto, direct, impersonate or page")
+        if self.driver not in DRIVERS:
+            raise InvalidRequest(f"unknown driver {self.driver!r}; use playwright or selenium")
+        if not isinstance(self.timeouts, Timeouts):
+            raise InvalidRequest(f"timeouts must be a Timeouts, not {self.timeouts!r}")
+        require_seconds(self.login_timeout, "login_timeout")
+        if not isinstance(self.model, str) or not self.model:
+            raise InvalidRequest(f"model must be a model id, not {self.model!r}")
+        temperature = self.temperature
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not (
+            math.isfinite(temperature) and 0 <= temperature <= 2
+        ):
+            raise InvalidRequest(f"temperature {temperature!r} is outside [0, 2]")
+        if isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int) or self.max_tokens <= 0:
+            raise InvalidRequest(f"max_tokens must be a positive integer, not {self.max_tokens!r}")
+        self.chosen_driver()  # a remote endpoint must be well formed, and one at most
+
+    def __repr__(self) -> str:
+        # Never a proxy password (or a remote endpoint's credentials), even in a traceback's locals.
+        shown = {name: redact_url(value) if name in URL_OPTIONS and value else value
+                 for name, value in self.options().items()}
+        return f"Settings({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """The AURA_* variables (`environ`, else os.environ), then `overrides`; an override that is None is not given.
+
+        AURA_TIMEOUT is the default of AURA_FIRST_BYTE_TIMEOUT and AURA_IDLE_TIMEOUT; `timeouts=` overrides all three.
+        """
+        options = settings_from_env(environ)
+        timeout, first_byte, idle = (options.pop(name, None) for name in ("timeout", "first_byte_timeout",
+                                                                           "idle_timeout"))
+        if (timeout, first_byte, idle) != (None, None, None):
+            options["timeouts"] = timeouts_for(timeout, first_byte, idle)
+        options.update({name: value for name, value in overrides.items() if value is not None})
+        return cls(**options)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with `changes`, checked again."""
+        return replace(self, **changes)
+
+    def options(self) -> dict[str, Any]:
+        """The settings as keyword arguments (of `Settings`, and of `AuraClient`)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    # --- what the tools derive from them, without a client ------------------------------------
+
+    @property
+    def origin(self) -> str:
+        """`scheme://host[:port]` of the site: what a profile's cookies are bound to."""
+        return origin_of(self.base_url)
+
+    def store(self) -> ProfileStore:
+        """The folder of saved profiles."""
+        from .profile import ProfileStore
+
+        return ProfileStore(self.profile_dir)
+
+    def launch_options(self) -> LaunchOptions:
+        """How a browser for these settings is started (or reached, when it runs somewhere else)."""
+        from .drivers.base import LaunchOptions
+
+        return LaunchOptions(
+            executable=self.browser,
+            headless=self.headless,
+            proxy=self.proxy,
+            insecure=self.insecure,
+            timeout=self.login_timeout,
+            screenshot_path=self.store().screenshot_path(self.profile),
+            browser_ws=self.browser_ws,
+            cdp_url=self.cdp_url,
+            remote_webdriver=self.remote_webdriver,
+        )
+
+    def chosen_driver(self) -> str:
+        """The driver that will speak to the browser: a remote endpoint's own, else `driver`."""
+        from .drivers import choose_driver
+
+        return choose_driver(self.driver, self.launch_options())
+
+    def client(self, **kwargs: Any) -> AuraClient:
+        """An `AuraClient` with these settings, changed by the Settings fields in `kwargs`; the rest
+        (`webdriver=`) go to AuraClient as they are."""
+        from .client import AuraClient
+
+        names = {f.name for f in fields(self)}
+        changes = {name: value for name, value in kwargs.items() if name in names}
+        others = {name: value for name, value in kwargs.items() if name not in names}
+        return AuraClient(settings=self.replace(**changes) if changes else self, **others)
+
+
+def default_options() -> dict[str, Any]:
+    """Each Settings field's default, unchecked (no Settings is made)."""
+    return {f.name: f.default_factory() if f.default_factory is not MISSING else f.default for f in fields(Settings)}
