@@ -12,10 +12,10 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable, Literal, Mapping
+from typing import Any, AsyncIterator, Iterable, Mapping
 
 from .wire.api import (
-    APP_SYSTEM_PROMPT, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, MODELS_PATH, as_messages, build_body,
+    APP_SYSTEM_PROMPT, MODELS_PATH, as_messages, build_body,
     encode_body, model_ids, parse_model_list,
 )
 from . import drivers
@@ -25,7 +25,7 @@ from .environment import DEFAULT_BASE_URL
 from .errors import AuraError, ClientClosed, LoginRequired, WrongEventLoop
 from .origin import origin_of, redact_url
 from .profile import Profile
-from .settings import Settings, default_options
+from .settings import FROM_SETTINGS, DriverName, FromSettings, Settings, default_options
 from .wire.tokens import check_fits
 from .transports.base import StreamStats, Timeouts
 from .transports.direct import DirectTransport
@@ -37,8 +37,6 @@ log = logging.getLogger("aura_browser")
 
 # How long a profile remembers that direct requests were blocked.
 DIRECT_BLOCKED_FOR = 15 * 60.0
-
-DriverName = Literal["playwright", "selenium"]
 
 
 class AuraClient:
@@ -241,9 +239,9 @@ class AuraClient:
         self,
         messages: Iterable[Mapping[str, Any]],
         *,
-        model: str = DEFAULT_MODEL,
-        temperature: float | None = DEFAULT_TEMPERATURE,
-        max_tokens: int = DEFAULT_MAX_TOKENS,
+        model: str | FromSettings = FROM_SETTINGS,
+        temperature: float | None | FromSettings = FROM_SETTINGS,
+        max_tokens: int | FromSettings = FROM_SETTINGS,
         stats: StreamStats | None = None,
     ) -> AsyncIterator[str]:
         """Yield the reply's text as it arrives.
@@ -255,7 +253,13 @@ class AuraClient:
             raise ClientClosed("this AuraClient is closed")
         self._check_loop()
         # Built (and so checked) before any login: bad input must not cost a browser start.
-        body = build_body(messages, model=model, temperature=temperature, max_tokens=max_tokens)
+        settings = self.settings
+        body = build_body(
+            messages,
+            model=settings.model if model is FROM_SETTINGS else model,
+            temperature=settings.temperature if temperature is FROM_SETTINGS else temperature,
+            max_tokens=settings.max_tokens if max_tokens is FROM_SETTINGS else max_tokens,
+        )
         fit = check_fits(body, APP_SYSTEM_PROMPT)  # the app would drop a question that does not fit, silently
         stats = self.last_stats = stats if stats is not None else StreamStats()
         stats.trimmed_messages, stats.estimated_tokens = fit.dropped, fit.used_tokens
@@ -284,16 +288,16 @@ class AuraClient:
         prompt: str | Iterable[Mapping[str, Any]],
         *,
         system: str | None = None,
-        model: str = DEFAULT_MODEL,
-        temperature: float | None = DEFAULT_TEMPERATURE,
-        max_tokens: int = DEFAULT_MAX_TOKENS,
+        model: str | FromSettings = FROM_SETTINGS,
+        temperature: float | None | FromSettings = FROM_SETTINGS,
+        max_tokens: int | FromSettings = FROM_SETTINGS,
     ) -> str:
         """The whole reply as one string. `prompt` is a string, or a list of messages.
 
         `system` is prepended as a system message, to a list too; the app joins all system messages,
         this one first, into its system prompt.
         """
-        messages: list[Mapping[str, Any]] = as_messages(prompt, system) if isinstance(prompt, str) else list(prompt)
+        messages: list[Mapping[str, Any]] = [*as_messages(prompt, system)] if isinstance(prompt, str) else [*prompt]
         if system and not isinstance(prompt, str):
             messages.insert(0, {"role": "system", "content": system})
         parts = [text async for text in self.stream(messages, model=model, temperature=temperature, max_tokens=max_tokens)]

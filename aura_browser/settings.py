@@ -16,6 +16,7 @@ async with AuraClient(settings=settings.replace(transport="direct")) as client:
 from __future__ import annotations
 
 import math
+import enum
 from dataclasses import KW_ONLY, MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Mapping
@@ -24,6 +25,7 @@ from .environment import DEFAULT_BASE_URL, settings_from_env
 from .errors import InvalidRequest
 from .origin import check_proxy, normalise_base_url, origin_of, redact_url
 from .transports.base import Timeouts, require_seconds
+from .transports.fallback import TIERS, TransportName
 from .wire.api import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE
 
 if TYPE_CHECKING:
@@ -31,10 +33,18 @@ if TYPE_CHECKING:
     from .drivers.base import LaunchOptions
     from .profile import ProfileStore
 
-TransportName = Literal["auto", "direct", "impersonate", "page"]
-TRANSPORTS: tuple[TransportName, ...] = ("auto", "direct", "impersonate", "page")
+TRANSPORTS: tuple[str, ...] = ("auto", *TIERS)
 DriverName = Literal["playwright", "selenium"]
 DRIVERS: tuple[DriverName, ...] = ("playwright", "selenium")
+
+
+class FromSettings(enum.Enum):
+    """The default of a per-call reply option (`model`, `temperature`, `max_tokens`): the client's `Settings`."""
+
+    FROM_SETTINGS = "the client's settings"
+
+
+FROM_SETTINGS = FromSettings.FROM_SETTINGS
 URL_OPTIONS = frozenset({"proxy", "browser_ws", "cdp_url", "remote_webdriver"})
 
 

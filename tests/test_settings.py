@@ -143,6 +143,23 @@ def test_the_client_keeps_its_settings_and_its_keyword_options_change_them(tmp_p
     assert plain.settings == settings
 
 
+async def test_a_request_is_sent_with_the_settings_reply_options_unless_the_call_says_otherwise(make_replica, profile_dir):
+    from aura_browser.profile import Profile, ProfileStore
+
+    site = make_replica(gate="off", models=[{"id": "openchat_3.6", "name": "OpenChat 3.6"}, {"id": "other", "name": "Other"}])
+    ProfileStore(profile_dir).save("default", Profile(base_url=site.url, user_agent="Mozilla/5.0 Test"))
+    settings = Settings(site.url, profile_dir=profile_dir, transport="direct", model="other", temperature=0.2, max_tokens=2048)
+    async with AuraClient(settings=settings) as client:
+        await client.ask("Hi")
+        sent = site.stats.last_chat_body
+        assert sent is not None
+        assert (sent["model"]["id"], sent["temperature"], sent["model"]["tokenLimit"]) == ("other", 0.2, 2048)
+        await client.ask("Hi", model="openchat_3.6", temperature=None, max_tokens=4096)
+        sent = site.stats.last_chat_body
+        assert sent is not None
+        assert (sent["model"]["id"], sent["temperature"], sent["model"]["tokenLimit"]) == ("openchat_3.6", None, 4096)
+
+
 # --- doctor and the smoke suite read settings; a client only asks the site ------------------------------
 
 
