@@ -111,7 +111,7 @@ class _Progress:
     def __init__(self, total: int) -> None:
         import os
 
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hints
 
         # A pty nobody sized reports 0x0, and tqdm draws nothing on a screen that small.
         size = {} if os.get_terminal_size(sys.stderr.fileno()).columns else {"ncols": 80, "nrows": 24}
