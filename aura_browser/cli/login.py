@@ -8,11 +8,20 @@ from ..run import run_async
 from .options import Seconds, SiteOptions, site_options
 
 
+def _warn_deprecated_timeout(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None:
+        click.echo("aura-browser: warning: login --timeout is deprecated; use --login-timeout (the same seconds, "
+                   "named as in ask, chat, batch, serve and doctor)", err=True)
+    return value
+
+
 @click.command()
 @site_options
-@click.option("--timeout", type=Seconds(min=1), default=120.0, show_default=True, envvar="AURA_LOGIN_TIMEOUT",
+@click.option("--login-timeout", type=Seconds(min=1), default=120.0, show_default=True, envvar="AURA_LOGIN_TIMEOUT",
               show_envvar=True, help="Seconds to wait for the gate to let the browser through.")
-def login(site: SiteOptions, timeout: float) -> None:
+# The old name, kept for users' scripts: everywhere else --timeout is seconds of silence in a reply.
+@click.option("--timeout", "deprecated_timeout", type=Seconds(min=1), hidden=True, callback=_warn_deprecated_timeout)
+def login(site: SiteOptions, login_timeout: float, deprecated_timeout: float | None) -> None:
     """Open the site in Chromium, pass its gate, and save the session profile.
 
     The profile keeps the cookies, the user agent, the request headers the browser
@@ -27,8 +36,11 @@ def login(site: SiteOptions, timeout: float) -> None:
       aura-browser login --headed      # watch it, or solve a challenge by hand
     """
 
+    if deprecated_timeout is not None and not _given_on_command_line("login_timeout"):
+        login_timeout = deprecated_timeout
+
     async def main() -> None:
-        async with site.client(login_timeout=timeout) as client:
+        async with site.client(login_timeout=login_timeout) as client:
             profile = await client.login()
             path = client.store.path(site.profile)
         summary = profile.summary()
@@ -38,3 +50,7 @@ def login(site: SiteOptions, timeout: float) -> None:
         click.echo(f"  gate cookie expires: {summary['gate_expires_at'] or 'no gate cookie'}")
 
     run_async(main())
+
+
+def _given_on_command_line(name: str) -> bool:
+    return click.get_current_context().get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
