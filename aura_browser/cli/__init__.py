@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..errors import AuraError, OutputError, exit_code_for
-from ..run import Terminated
+from ..sync import Terminated
 
 EXIT_CODES_HELP = """\b
 Exit codes:

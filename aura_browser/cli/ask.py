@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..errors import AuraError, InvalidRequest, StreamInterrupted
-from ..run import Terminated, run_async
+from ..sync import Terminated, run_command
 from .options import (
     ConnectOptions,
     ReplyOptions,
@@ -93,7 +93,7 @@ def ask(prompt: str | None, site: SiteOptions, system: str | None, reply: ReplyO
 
     try:
         text = _read_prompt(prompt)
-        run_async(main())
+        run_command(main())
     except (AuraError, KeyboardInterrupt, Terminated) as exc:
         # What was streamed stays printed; end its line so the error message stands on its own.
         if printed and not as_json and not printed[-1].endswith("\n"):

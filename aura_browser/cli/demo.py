@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..run import run_async
+from ..sync import run_command
 from .options import verbose_option
 
 
@@ -21,4 +21,4 @@ def demo(question: str) -> None:
     """
     from ..demo import run_demo
 
-    run_async(run_demo(question, echo=click.echo))
+    run_command(run_demo(question, echo=click.echo))

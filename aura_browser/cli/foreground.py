@@ -6,12 +6,12 @@ from typing import Any, Coroutine
 
 import click
 
-from ..run import Terminated, run_async
+from ..sync import Terminated, run_command
 
 
 def run_until_stopped(server: Coroutine[Any, Any, None], name: str) -> None:
     """Run a server until a signal stops it; being stopped is its normal end (exit 0), said in one line."""
     try:
-        run_async(server)
+        run_command(server)
     except (KeyboardInterrupt, Terminated):
         click.echo(f"{name} stopped.", err=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..run import run_async
+from ..sync import run_command
 from .options import Seconds, SiteOptions, site_options
 
 
@@ -49,7 +49,7 @@ def login(site: SiteOptions, login_timeout: float, deprecated_timeout: float | N
         click.echo(f"  user agent: {profile.user_agent}")
         click.echo(f"  gate cookie expires: {summary['gate_expires_at'] or 'no gate cookie'}")
 
-    run_async(main())
+    run_command(main())
 
 
 def _given_on_command_line(name: str) -> bool:
