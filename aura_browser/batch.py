@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, TextIO
 
-from .wire.api import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE
+from .wire.api import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_MODEL,
+    DEFAULT_TEMPERATURE,
+    is_model_id,
+    is_temperature,
+    is_token_limit,
+)
 from .errors import AuraError, FileUnusable, InvalidRequest, OutputError
 from .transports.base import StreamStats
 
@@ -112,16 +119,15 @@ def _fill(item: BatchItem, data: Mapping[str, Any], defaults: ItemDefaults) -> N
     item.messages = [{"role": "system", "content": system}] if system else []
     item.messages += messages if messages is not None else [{"role": "user", "content": prompt}]
     if "model" in data:
-        if not isinstance(data["model"], str) or not data["model"]:
+        if not is_model_id(data["model"]):
             raise InvalidRequest("'model' must be a non-empty string")
         item.model = data["model"]
     if "temperature" in data:
-        temperature = data["temperature"]
-        if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))):
+        if not is_temperature(data["temperature"]):
             raise InvalidRequest("'temperature' must be a number or null")
-        item.temperature = temperature
+        item.temperature = data["temperature"]
     if "max_tokens" in data:
-        if isinstance(data["max_tokens"], bool) or not isinstance(data["max_tokens"], int):
+        if not is_token_limit(data["max_tokens"]):
             raise InvalidRequest("'max_tokens' must be an integer")
         item.max_tokens = data["max_tokens"]
 

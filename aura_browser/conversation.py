@@ -1,4 +1,6 @@
-"""A conversation as OpenChat UI keeps one, and the interactive session (`aura-browser chat`) around it.
+"""A conversation as OpenChat UI keeps one: its messages, settings, and the page's saved form.
+
+The interactive session around it (`aura-browser chat`) is `aura_browser.cli.chat_session`.
 
 The saved form is the page's own: localStorage `conversationHistory` is a list of
 {id, name, messages, model, prompt, temperature, folderId}, and `/save` writes such a list.
@@ -6,18 +8,15 @@ The saved form is the page's own: localStorage `conversationHistory` is a list o
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import signal
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .wire.api import APP_SYSTEM_PROMPT, APP_TEMPERATURE, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, model_object
-from .errors import AuraError, FileUnusable, OutputError, StreamInterrupted, exit_code_for
-from .run import ENDING_SIGNALS, Terminated
+from .errors import FileUnusable
 
 if TYPE_CHECKING:
     from .client import AuraClient
@@ -90,134 +89,3 @@ class Conversation:
             if parts:  # an unanswered message is left out, so asking again does not send it twice
                 self.add_exchange(text, "".join(parts))
         return "".join(parts)
-
-
-HELP = "/system TEXT (no TEXT: none), /reset, /save FILE, /exit. Ctrl-C stops a reply; Ctrl-D leaves."
-
-
-class ChatSession:
-    """The read-send-print loop of `aura-browser chat`, on one client and one event loop for its whole life.
-
-    Ctrl-C during a reply cancels that reply only; Ctrl-C at the prompt drops the line typed so far.
-    SIGTERM or SIGHUP ends the session (Terminated) after the reply in flight is cancelled and the browser closed.
-    """
-
-    def __init__(self, client: AuraClient, conversation: Conversation, *, read_line: Callable[[], str],
-                 write: Callable[[str], None], note: Callable[[str], None]) -> None:
-        self.client = client
-        self.conversation = conversation
-        self.read_line = read_line  # raises EOFError at the end, KeyboardInterrupt on Ctrl-C
-        self.write = write  # reply text (stdout)
-        self.note = note  # everything else (stderr)
-        self.loop = asyncio.new_event_loop()
-        self._terminated_by: int | None = None
-        self.failure_code = 0  # the exit code `ask` would give for the last reply that failed; 0: none did
-
-    def run(self) -> None:
-        previous = {signum: signal.signal(signum, self._raise_terminated) for signum in ENDING_SIGNALS}
-        try:
-            while self.step():
-                pass
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-            try:
-                self.loop.run_until_complete(self.client.close())
-            finally:
-                self.loop.close()
-
-    def step(self) -> bool:
-        """Read one line and act on it; False when the session is over."""
-        try:
-            line = self.read_line()
-        except EOFError:
-            return False
-        except KeyboardInterrupt:
-            self.note("")  # the typed line is dropped; the session goes on
-            return True
-        text = line.strip()
-        if not text:
-            return True
-        if text.startswith("/") and not text.startswith("//"):
-            return self.command(text)
-        self.reply(text[1:] if text.startswith("//") else text)  # "//x" sends "/x"
-        return True
-
-    def command(self, text: str) -> bool:
-        name, _, argument = text.partition(" ")
-        argument = argument.strip()
-        if name in ("/exit", "/quit"):
-            return False
-        if name == "/system":
-            self.conversation.system = argument
-            self.note(f"system prompt: {argument}" if argument else "system prompt cleared")
-        elif name == "/reset":
-            self.conversation.reset()
-            self.note("conversation reset")
-        elif name == "/save":
-            if not argument:
-                self.note("aura-browser: /save needs a FILE")
-            else:
-                path = Path(argument).expanduser()
-                try:
-                    self.conversation.save(path)
-                    self.note(f"saved {len(self.conversation.messages)} messages to {path}")
-                except FileUnusable as exc:
-                    self.note(f"aura-browser: error: {exc}")
-        elif name == "/help":
-            self.note(HELP)
-        else:
-            self.note(f"aura-browser: unknown command {name}; {HELP}")
-        return True
-
-    def reply(self, text: str) -> None:
-        printed: list[str] = []
-
-        def show(chunk: str) -> None:
-            printed.append(chunk)
-            self.write(chunk)
-
-        try:
-            self.loop.run_until_complete(self._interruptible(self.conversation.send(self.client, text, show)))
-        except asyncio.CancelledError:
-            self._end_line(printed)
-            if self._terminated_by is not None:
-                raise Terminated(self._terminated_by) from None
-            self.note("[reply stopped]")
-            self.failure_code = 130
-            return
-        except OutputError:
-            raise  # stdout is closed, full or gone: the session cannot go on
-        except AuraError as exc:
-            self._end_line(printed)
-            kept = " (what arrived is kept)" if isinstance(exc, StreamInterrupted) else ""
-            self.note(f"aura-browser: error: {exc}{kept}")
-            self.failure_code = exit_code_for(exc)
-            return
-        self._end_line(printed)
-
-    async def _interruptible(self, work: Any) -> Any:
-        """Run `work` with SIGINT (and SIGTERM) cancelling it instead of ending the program."""
-        task = asyncio.ensure_future(work)
-
-        def on_ending(signum: int) -> None:
-            self._terminated_by = signum
-            task.cancel()
-
-        self.loop.add_signal_handler(signal.SIGINT, task.cancel)
-        for signum in ENDING_SIGNALS:
-            self.loop.add_signal_handler(signum, on_ending, signum)
-        try:
-            return await task
-        finally:
-            self.loop.remove_signal_handler(signal.SIGINT)  # restores Python's KeyboardInterrupt handler
-            for signum in ENDING_SIGNALS:
-                self.loop.remove_signal_handler(signum)
-                signal.signal(signum, self._raise_terminated)
-
-    def _end_line(self, printed: list[str]) -> None:
-        if printed and not printed[-1].endswith("\n"):
-            self.write("\n")
-
-    def _raise_terminated(self, signum: int, frame: Any) -> None:
-        raise Terminated(signum)

@@ -16,6 +16,7 @@ from tests.support.cli import err, run_cli
     (["ask", "--login-timeout", "nan", "Hi"], "Invalid value for '--login-timeout'"),
     (["ask", "--first-byte-timeout", "inf", "Hi"], "Invalid value for '--first-byte-timeout'"),
     (["login", "--timeout", "nan"], "Invalid value for '--timeout'"),
+    (["login", "--login-timeout", "inf"], "Invalid value for '--login-timeout'"),
     (["ask", "--model", b"\xff", "Hi"], "not valid UTF-8"),
     (["batch", "-", "--model", b"caf\xe9"], "Invalid value for '--model'"),
 ])

@@ -57,11 +57,11 @@ def test_default_login_on_a_server_without_display_passes_the_botcheck_gate(make
 
 
 def test_a_forced_headless_login_is_blocked_and_says_how_long_it_really_waited(make_replica, tmp_path):
-    """--headless gives itself away (README, Stealth); the error names the real wait, not --timeout."""
+    """--headless gives itself away (README, Stealth); the error names the real wait, not --login-timeout."""
     replica = make_replica(gate="botcheck")
     started = time.monotonic()
     result = run_cli("login", "--headless", "--base-url", replica.url, "--profile-dir", str(tmp_path),
-                     "--timeout", "60", env=server_env())
+                     "--login-timeout", "60", env=server_env())
     elapsed = time.monotonic() - started
     line = assert_one_line_error(result, 4, "blocked", BLOCK_TITLE)
     waited = float(re.search(r"after ([\d.]+)s", line).group(1))

@@ -29,7 +29,7 @@ def test_a_failed_login_screenshot_replaces_a_planted_link_instead_of_writing_th
     link = planted_link(profile_dir, "default.failed-login.png", victim)
     replica = make_replica(gate="challenge", challenge_delay=60)
 
-    result = run_cli("login", "--base-url", replica.url, "--timeout", "2", env={"AURA_PROFILE_DIR": str(profile_dir)})
+    result = run_cli("login", "--base-url", replica.url, "--login-timeout", "2", env={"AURA_PROFILE_DIR": str(profile_dir)})
 
     assert result.returncode == 3, result.stderr.decode()
     assert victim.read_bytes() == PRECIOUS and stat.S_IMODE(victim.stat().st_mode) == 0o644

@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..errors import AuraError, OutputError, exit_code_for
-from ..run import Terminated
+from ..sync import Terminated
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -29,14 +29,14 @@ Exit codes:
 # when that command runs, so `aura-browser --help` costs little more than importing click.
 # tests/test_cli.py checks each short help against the command's own docstring.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "ask": ("core", "Ask one question and stream the reply to stdout as it arrives."),
+    "ask": ("ask", "Ask one question and stream the reply to stdout as it arrives."),
     "batch": ("batch", "Ask every line of IN.jsonl ('-': stdin) and write one JSON record per item as it finishes."),
     "chat": ("chat", "Talk with the site: each line you type is sent with the conversation so far."),
-    "demo": ("core", "Show the whole flow against the embedded replica: login, a direct answer, an in-page answer."),
+    "demo": ("demo", "Show the whole flow against the embedded replica: login, a direct answer, an in-page answer."),
     "doctor": ("doctor", "Check what works now: browser, drivers, profile, the site, and each transport."),
-    "login": ("core", "Open the site in Chromium, pass its gate, and save the session profile."),
-    "profiles": ("core", "List, show and delete saved profiles."),
-    "replica": ("core", "Run the embedded replica of OpenChat UI and its gate, for trying things out and for tests."),
+    "login": ("login", "Open the site in Chromium, pass its gate, and save the session profile."),
+    "profiles": ("profiles", "List, show and delete saved profiles."),
+    "replica": ("replica", "Run the embedded replica of OpenChat UI and its gate, for trying things out and for tests."),
     "serve": ("serve", "Serve an OpenAI-compatible API: POST /v1/chat/completions (streaming or not) and GET /v1/models."),
 }
 

@@ -10,7 +10,7 @@ from typing import IO, Any
 
 import click
 
-from ..run import run_async
+from ..sync import run_command
 from .options import ConnectOptions, ReplyOptions, SiteOptions, connect_options, reply_options, site_options
 
 ITEMS_FAILED = 8  # exit code: the run finished, and at least one record carries an error
@@ -85,7 +85,7 @@ def batch(source: IO[bytes], output: str, resume: bool, allow_duplicate_ids: boo
             return await run_batch(client, todo, record_writer(out), concurrency=concurrency, on_record=progress)
 
     try:
-        outcome = run_async(main())
+        outcome = run_command(main())
     finally:
         if progress is not None:
             progress.close()
@@ -111,7 +111,7 @@ class _Progress:
     def __init__(self, total: int) -> None:
         import os
 
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped]  # tqdm ships no type hints
 
         # A pty nobody sized reports 0x0, and tqdm draws nothing on a screen that small.
         size = {} if os.get_terminal_size(sys.stderr.fileno()).columns else {"ncols": 80, "nrows": 24}

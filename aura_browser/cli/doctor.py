@@ -8,7 +8,7 @@ import click
 
 from ..environment import default_of, env_name
 from ..redaction import printable
-from ..run import run_async
+from ..sync import run_command
 from .options import Seconds, SiteOptions, site_options
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def _stealth(site: SiteOptions, as_json: bool) -> int:
 
     options = LaunchOptions(executable=site.browser, headless=site.headless, proxy=site.proxy, insecure=site.insecure,
                             browser_ws=site.browser_ws, cdp_url=site.cdp_url, remote_webdriver=site.remote_webdriver)
-    report = run_async(stealth_report(site.driver, options))
+    report = run_command(stealth_report(site.driver, options))
     click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if as_json else render_stealth(report))
     return STEALTH_FAILED_EXIT if report.failing else 0
 
@@ -114,7 +114,7 @@ def doctor(site: SiteOptions, skip_in_page: bool, timeout: float, login_timeout:
 
     timeouts = timeouts_for(timeout, connect=min(15.0, timeout))
     target = SiteUnderTest(site.settings(login_timeout=login_timeout, timeouts=timeouts))
-    diagnosis = run_async(diagnose(target, in_page=not skip_in_page))
+    diagnosis = run_command(diagnose(target, in_page=not skip_in_page))
     if as_json:
         click.echo(json.dumps(diagnosis.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..run import Terminated, run_async
+from .foreground import run_until_stopped
 from .options import ConnectOptions, SiteOptions, connect_options, site_options
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -62,7 +62,4 @@ def serve(site: SiteOptions, host: str, port: int, api_key: str | None, allow_ho
             await serve_api(client, host, port, api_key=api_key, allow_hosts=allow_hosts, cors_origins=cors_origins,
                             on_ready=ready)
 
-    try:
-        run_async(main())
-    except (KeyboardInterrupt, Terminated):
-        click.echo("Server stopped.", err=True)
+    run_until_stopped(main(), "Server")

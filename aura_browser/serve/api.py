@@ -15,11 +15,11 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, AsyncGenerator, Awaitable, Callable, Sequence, cast
 
 from aiohttp import web
 
-from ..wire.api import DEFAULT_TEMPERATURE, require_utf8
+from ..wire.api import DEFAULT_TEMPERATURE, is_model_id, is_temperature, require_utf8
 from ..client import AuraClient
 from ..errors import AuraError, CannotListen, InvalidRequest
 from .guard import RequestGuard
@@ -68,7 +68,7 @@ def parse_request(body: Any) -> CompletionRequest:
     if not isinstance(body, dict):
         raise InvalidRequest("the body must be a JSON object")
     model = body.get("model")
-    if not isinstance(model, str) or not model:
+    if not is_model_id(model):
         raise InvalidRequest("you must provide a model parameter")
     require_utf8(model, "'model'")
     raw = body.get("messages")
@@ -76,7 +76,7 @@ def parse_request(body: Any) -> CompletionRequest:
         raise InvalidRequest("'messages' must be a non-empty array")
     messages = [_message(index, message) for index, message in enumerate(raw)]
     temperature = body.get("temperature", DEFAULT_TEMPERATURE)
-    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))):
+    if not is_temperature(temperature):
         raise InvalidRequest("'temperature' must be a number")
     if body.get("n") not in (None, 1):
         raise InvalidRequest("only n=1 is supported")
@@ -153,7 +153,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     client = request.app[CLIENT]
     stats = StreamStats()
     answer = Completion(asked.model)
-    chunks = client.stream(asked.messages, model=asked.model, temperature=asked.temperature, stats=stats)
+    # AuraClient.stream is an async generator (typed as an iterator): aclose() is what ends the site's reply.
+    chunks = cast(AsyncGenerator[str, None],
+                  client.stream(asked.messages, model=asked.model, temperature=asked.temperature, stats=stats))
     try:
         if not asked.stream:
             text = "".join([chunk async for chunk in chunks])

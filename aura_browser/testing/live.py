@@ -8,8 +8,6 @@ by every check.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 from typing import Any, Coroutine, Iterator, TypeVar
 
@@ -19,15 +17,9 @@ from ..errors import AuraError
 from ..doctor.probe import SiteProbe, SiteUnderTest
 from ..doctor.problems import problem_of
 from ..profile import Profile
+from ..sync import run_in_worker_thread
 
 T = TypeVar("T")
-
-
-def run_in_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run `coroutine` on a fresh event loop in a worker thread: it works from sync tests and never meets
-    the test's own loop (pytest-asyncio's) or pytest-playwright's sync browser."""
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="aura-browser") as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 def failure_message(check: str, error: BaseException) -> str:
@@ -57,7 +49,9 @@ class LiveSmoke:
         self._profile: Profile | AuraError | None = None
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return run_in_own_loop(coroutine)
+        # A worker thread: it works from sync tests and never meets the test's own loop (pytest-asyncio's)
+        # or pytest-playwright's sync browser.
+        return run_in_worker_thread(coroutine)
 
     def probe(self) -> SiteProbe:
         if self._probe is None:

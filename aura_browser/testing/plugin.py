@@ -225,10 +225,11 @@ def aura_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 @pytest.fixture
 def aura_profile(aura_site: SiteUnderTest) -> Profile:
     """A logged-in profile for the site under test: the saved one when usable, else a headless login."""
-    from .live import explained, run_in_own_loop
+    from ..sync import run_in_worker_thread
+    from .live import explained
 
     with explained(f"log in to {aura_site.base_url}"):
-        profile = run_in_own_loop(aura_site.logged_in_profile())
+        profile = run_in_worker_thread(aura_site.logged_in_profile())
     return profile
 
 

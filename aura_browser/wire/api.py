@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, TypeGuard
 
 from ..errors import InvalidRequest
 
@@ -67,6 +67,30 @@ def model_ids(site_models: list[dict[str, str]] | None) -> list[str]:
     return [m["id"] for m in site_models] if site_models else list(MODELS)
 
 
+# What a request's settings must be, checked here for every face (client, batch lines, the OpenAI API); each
+# face words its refusal in its own terms ('temperature' in a JSON line, `temperature=` in Python).
+TEMPERATURE_RANGE = (0, 2)
+
+
+def is_number(value: Any) -> TypeGuard[int | float]:
+    """An int or a float; not a bool, which Python counts as an int and JSON does not."""
+    return not isinstance(value, bool) and isinstance(value, (int, float))
+
+
+def is_temperature(value: Any) -> TypeGuard[float | None]:
+    """A number, or None for the app's own temperature. Whether it is in TEMPERATURE_RANGE is checked on sending."""
+    return value is None or is_number(value)
+
+
+def is_token_limit(value: Any) -> TypeGuard[int]:
+    """An integer (not a bool). Whether it is positive is checked on sending."""
+    return not isinstance(value, bool) and isinstance(value, int)
+
+
+def is_model_id(value: Any) -> TypeGuard[str]:
+    return isinstance(value, str) and bool(value)
+
+
 def validate_messages(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     checked: list[dict[str, str]] = []
     for index, message in enumerate(messages):
@@ -102,15 +126,16 @@ def build_body(
 ) -> dict[str, Any]:
     """The body OpenChat UI's page posts: system messages are joined into `prompt`."""
     checked = validate_messages(messages)
-    if not isinstance(model, str) or not model:
+    if not is_model_id(model):
         raise InvalidRequest("the model must be a non-empty string")
     require_utf8(model, "the model")
-    if temperature is not None and (isinstance(temperature, bool) or not isinstance(temperature, (int, float))):
+    if not is_temperature(temperature):
         raise InvalidRequest(f"temperature must be a number or None, not {temperature!r}")
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+    if not is_token_limit(max_tokens):
         raise InvalidRequest(f"max_tokens must be an integer, not {max_tokens!r}")
-    if temperature is not None and not 0 <= temperature <= 2:
-        raise InvalidRequest(f"temperature {temperature} is outside [0, 2]")
+    low, high = TEMPERATURE_RANGE
+    if temperature is not None and not low <= temperature <= high:
+        raise InvalidRequest(f"temperature {temperature} is outside [{low}, {high}]")
     if max_tokens <= 0:
         raise InvalidRequest(f"max_tokens must be positive, not {max_tokens}")
     return {

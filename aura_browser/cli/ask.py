@@ -1,0 +1,106 @@
+"""`aura-browser ask`: one question, its reply streamed to stdout as it arrives."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import AuraError, InvalidRequest, StreamInterrupted
+from ..sync import Terminated, run_command
+from .options import (
+    ConnectOptions,
+    ReplyOptions,
+    SiteOptions,
+    connect_options,
+    reply_options,
+    site_options,
+)
+
+
+def _read_prompt(prompt: str | None) -> str:
+    if prompt is None and sys.stdin.isatty():
+        raise click.UsageError("give a PROMPT, or '-' to read it from stdin")
+    if prompt is None or prompt == "-":
+        data = sys.stdin.buffer.read()
+        try:
+            prompt = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidRequest(f"stdin is not valid UTF-8 (byte {exc.start})") from None
+    if not prompt.strip():
+        raise InvalidRequest("the prompt is empty")
+    return prompt
+
+
+@click.command()
+@click.argument("prompt", required=False)
+@site_options
+@click.option("--system", envvar="AURA_SYSTEM", show_envvar=True, help="System prompt (sent as the body's `prompt`).")
+@reply_options
+@connect_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end instead of streaming.")
+def ask(prompt: str | None, site: SiteOptions, system: str | None, reply: ReplyOptions, connect: ConnectOptions,
+        as_json: bool) -> None:
+    """Ask one question and stream the reply to stdout as it arrives.
+
+    Logs in first when there is no usable profile. PROMPT '-' (or no PROMPT, with
+    stdin piped) reads the prompt from stdin.
+
+    \b
+    Examples:
+      aura-browser ask "Hello, how are you?"
+      echo "Summarise this" | aura-browser ask -
+      aura-browser ask --system "Answer in French" --temperature 0.2 "Hi"
+      aura-browser ask --json "Hi" | jq .ttfb_ms
+    """
+    import json
+
+    from ..wire.api import as_messages
+    from ..transports.base import StreamStats
+
+    printed: list[str] = []
+    stats: StreamStats | None = None
+
+    def record(answer: str, error: str | None) -> str:
+        return json.dumps({
+            "text": answer,
+            "error": error,
+            "transport": stats.transport if stats else None,
+            "model": reply.model,
+            "ttfb_ms": stats.ttfb_ms if stats else None,
+            "elapsed_ms": stats.elapsed_ms if stats else None,
+            "queue_ms": stats.queue_ms if stats else None,
+            "trimmed_messages": stats.trimmed_messages if stats else 0,
+        }, ensure_ascii=False)
+
+    async def main() -> None:
+        nonlocal stats
+        async with site.client(**connect.client_kwargs()) as client:
+            try:
+                async for chunk in client.stream(as_messages(text, system), model=reply.model,
+                                                 temperature=reply.temperature, max_tokens=reply.max_tokens):
+                    printed.append(chunk)
+                    if not as_json:
+                        sys.stdout.write(chunk)
+                        sys.stdout.flush()
+            finally:
+                stats = client.last_stats
+        answer = "".join(printed)
+        if as_json:
+            click.echo(record(answer, None))
+        elif not answer.endswith("\n"):
+            sys.stdout.write("\n")
+
+    try:
+        text = _read_prompt(prompt)
+        run_command(main())
+    except (AuraError, KeyboardInterrupt, Terminated) as exc:
+        # What was streamed stays printed; end its line so the error message stands on its own.
+        if printed and not as_json and not printed[-1].endswith("\n"):
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+        if as_json:  # one object whatever happened; the exit code still says what it was
+            partial = exc.partial_text if isinstance(exc, StreamInterrupted) else "".join(printed)
+            reason = str(exc) or {KeyboardInterrupt: "interrupted", Terminated: "terminated"}.get(type(exc), "")
+            click.echo(record(partial, reason))
+        raise

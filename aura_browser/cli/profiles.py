@@ -1,0 +1,81 @@
+"""`aura-browser profiles`: list, show and delete saved profiles, never their secrets."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import AuraError, InvalidRequest
+from .options import profile_dir_option
+
+
+@click.group()
+def profiles() -> None:
+    """List, show and delete saved profiles. Secrets are never shown."""
+
+
+@profiles.command("list")
+@profile_dir_option
+def profiles_list(profile_dir: str | None) -> None:
+    """List saved profiles: name, site, age, and whether the gate cookie has expired.
+
+    \b
+    Example:
+      aura-browser profiles list
+    """
+    from ..profile import ProfileStore
+
+    store = ProfileStore(profile_dir)
+    names = store.names()
+    if not names:
+        click.echo(f"No profiles in {store.directory}")
+        return
+    for name in names:
+        try:
+            profile = store.load(name)
+        except AuraError as exc:
+            click.echo(f"{name}\tunreadable: {exc}")
+            continue
+        assert profile is not None
+        summary = profile.summary()
+        state = "expired" if summary["expired"] else "ok"
+        click.echo(f"{name}\t{profile.base_url}\tcaptured {summary['captured_at']}\t{state}")
+
+
+@profiles.command("show")
+@click.argument("name")
+@profile_dir_option
+def profiles_show(name: str, profile_dir: str | None) -> None:
+    """Show one profile as JSON, without cookie values, tokens or passwords.
+
+    \b
+    Example:
+      aura-browser profiles show default
+    """
+    import json
+
+    from ..errors import LoginRequired
+    from ..profile import ProfileStore
+
+    store = ProfileStore(profile_dir)
+    profile = store.load(name)
+    if profile is None:
+        raise LoginRequired(f"no profile {name!r} in {store.directory}")
+    click.echo(json.dumps({"name": name, "path": str(store.path(name)), **profile.summary()}, indent=2))
+
+
+@profiles.command("delete")
+@click.argument("name")
+@profile_dir_option
+def profiles_delete(name: str, profile_dir: str | None) -> None:
+    """Delete a saved profile.
+
+    \b
+    Example:
+      aura-browser profiles delete old
+    """
+    from ..profile import ProfileStore
+
+    store = ProfileStore(profile_dir)
+    if not store.delete(name):
+        raise InvalidRequest(f"no profile {name!r} in {store.directory}")
+    click.echo(f"Deleted profile {name!r}")

@@ -1,0 +1,69 @@
+"""`aura-browser replica`: the embedded replica of OpenChat UI and its gate, in the foreground."""
+
+from __future__ import annotations
+
+import click
+
+from .foreground import run_until_stopped
+from .options import verbose_option
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="AURA_REPLICA_HOST", show_envvar=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              envvar="AURA_REPLICA_PORT", show_envvar=True, help="0 picks a free port.")
+@click.option("--gate", type=click.Choice(["off", "challenge", "strict", "botcheck"]), default="off", show_default=True,
+              envvar="AURA_REPLICA_GATE", show_envvar=True,
+              help="challenge: a JS challenge sets cf_clearance. strict: also blocks non-browser TLS fingerprints. "
+                   "botcheck: the challenge also checks that no program drives the browser (README: Stealth).")
+@click.option("--tls", is_flag=True, envvar="AURA_REPLICA_TLS", show_envvar=True,
+              help="Serve HTTPS with a self-signed certificate (strict implies it).")
+@click.option("--challenge-delay", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Seconds the challenge script waits.")
+@click.option("--cookie-ttl", type=click.FloatRange(min=1), default=1800.0, show_default=True,
+              help="Seconds a cf_clearance cookie stays valid.")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--chunk-delay", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Seconds between reply chunks.")
+@click.option("--drop-after", type=click.IntRange(min=0), help="Drop the connection after this many reply bytes.")
+@click.option("--status", type=click.IntRange(100, 599), help="Answer /api/chat with this status instead.")
+@click.option("--reason", help="Reason phrase to go with --status (and with --upstream-down).")
+@click.option("--upstream-down", is_flag=True, help="The app's model upstream fails: /api/models and /api/chat answer 500.")
+@click.option("--truncate-after", type=click.IntRange(min=0), metavar="BYTES",
+              help="End each reply cleanly after this many bytes, as the app does when its upstream breaks off.")
+@click.option("--hang-after", type=click.IntRange(min=0), metavar="BYTES",
+              help="Send nothing after this many reply bytes, and never end the reply.")
+@click.option("--decode-per-packet", is_flag=True,
+              help="Decode each chunk on its own, as the app does: characters split across chunks become U+FFFD.")
+@click.option("--tls-allow", default="chromium", show_default=True, envvar="AURA_REPLICA_TLS_ALLOW", show_envvar=True,
+              help="Which TLS fingerprints the strict gate admits, comma-separated: 'chromium' (Chromium-like "
+                   "hellos), a JA4 or a JA3 hash; '!' before one refuses it.")
+@verbose_option
+def replica(host: str, port: int, gate: str, tls: bool, challenge_delay: float, cookie_ttl: float, chunk_size: int,
+            chunk_delay: float, drop_after: int | None, status: int | None, reason: str | None, upstream_down: bool,
+            truncate_after: int | None, hang_after: int | None, decode_per_packet: bool, tls_allow: str) -> None:
+    """Run the embedded replica of OpenChat UI and its gate, for trying things out and for tests.
+
+    It answers GET /, POST /api/models and POST /api/chat as the real app does, with a
+    deterministic reply. /__replica__/config (GET, POST JSON) changes any knob at run time.
+
+    \b
+    Example:
+      aura-browser replica --port 8765 --gate challenge
+      aura-browser ask --base-url http://127.0.0.1:8765 "Hi"
+    """
+    from ..replica import ReplicaConfig, serve
+
+    try:
+        config = ReplicaConfig(gate=gate, tls=tls or gate == "strict", challenge_delay=challenge_delay,
+                               cookie_ttl=cookie_ttl, chunk_size=chunk_size, chunk_delay=chunk_delay,
+                               drop_after=drop_after, status=status, reason=reason, upstream_down=upstream_down,
+                               truncate_after=truncate_after, hang_after=hang_after,
+                               decode_per_packet=decode_per_packet, tls_allow=tls_allow)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--tls-allow") from None
+
+    def ready(url: str) -> None:
+        click.echo(f"Replica of OpenChat UI listening on {url} (gate: {config.gate}). Ctrl-C stops it.")
+
+    run_until_stopped(serve(config, host, port, on_ready=ready), "Replica")
