@@ -26,7 +26,9 @@ from .errors import InvalidRequest
 from .origin import check_proxy, normalise_base_url, origin_of, redact_url
 from .transports.base import Timeouts, require_seconds
 from .transports.fallback import TIERS, TransportName
-from .wire.api import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE
+from .wire.api import (
+    DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, TEMPERATURE_RANGE, is_model_id, is_temperature, is_token_limit,
+)
 
 if TYPE_CHECKING:
     from .client import AuraClient
@@ -81,7 +83,7 @@ class Settings:
     remote_webdriver: str | None = None
     # what each request is sent with, unless the call says otherwise
     model: str = DEFAULT_MODEL
-    temperature: float = DEFAULT_TEMPERATURE
+    temperature: float | None = DEFAULT_TEMPERATURE  # None: the app's own (1)
     max_tokens: int = DEFAULT_MAX_TOKENS
 
     def __post_init__(self) -> None:
@@ -100,14 +102,15 @@ class Settings:
         if not isinstance(self.timeouts, Timeouts):
             raise InvalidRequest(f"timeouts must be a Timeouts, not {self.timeouts!r}")
         require_seconds(self.login_timeout, "login_timeout")
-        if not isinstance(self.model, str) or not self.model:
+        if not is_model_id(self.model):
             raise InvalidRequest(f"model must be a model id, not {self.model!r}")
         temperature = self.temperature
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not (
-            math.isfinite(temperature) and 0 <= temperature <= 2
-        ):
-            raise InvalidRequest(f"temperature {temperature!r} is outside [0, 2]")
-        if isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int) or self.max_tokens <= 0:
+        low, high = TEMPERATURE_RANGE
+        if not is_temperature(temperature) or (temperature is not None and not (
+            math.isfinite(temperature) and low <= temperature <= high
+        )):
+            raise InvalidRequest(f"temperature {temperature!r} is outside [{low}, {high}]")
+        if not is_token_limit(self.max_tokens) or self.max_tokens <= 0:
             raise InvalidRequest(f"max_tokens must be a positive integer, not {self.max_tokens!r}")
         self.chosen_driver()  # a remote endpoint must be well formed, and one at most
 

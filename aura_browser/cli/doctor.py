@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..environment import default_of, env_name
+from ..environment import env_name
 from ..redaction import printable
 from ..sync import run_command
-from .options import Seconds, SiteOptions, site_options
+from .options import Seconds, SiteOptions, login_timeout_option, site_options
 
 if TYPE_CHECKING:
     from ..doctor.diagnosis import Diagnosis
@@ -74,8 +74,7 @@ def _stealth(site: SiteOptions, as_json: bool) -> int:
               help="Do not try the in-page transport (it starts a browser; skipping it is faster).")
 @click.option("--timeout", type=Seconds(min=0.1), default=30.0, show_default=True, envvar=env_name("timeout"),
               show_envvar=True, help="Seconds each probe and each reply may stay silent.")
-@click.option("--login-timeout", type=Seconds(min=1), default=default_of("login_timeout"), show_default=True,
-              envvar=env_name("login_timeout"), show_envvar=True, help="Seconds a login may take, when one is needed.")
+@login_timeout_option
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as one JSON object instead of a table.")
 @click.option("--stealth", is_flag=True,
               help="Instead: run the bot checks of real gates in the browser `login` would use (same driver, flags "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..sync import run_command
-from .options import Seconds, SiteOptions, site_options
+from .options import Seconds, SiteOptions, login_timeout_option, site_options
 
 
 def _warn_deprecated_timeout(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
@@ -17,8 +17,7 @@ def _warn_deprecated_timeout(ctx: click.Context, param: click.Parameter, value: 
 
 @click.command()
 @site_options
-@click.option("--login-timeout", type=Seconds(min=1), default=120.0, show_default=True, envvar="AURA_LOGIN_TIMEOUT",
-              show_envvar=True, help="Seconds to wait for the gate to let the browser through.")
+@login_timeout_option
 # The old name, kept for users' scripts: everywhere else --timeout is seconds of silence in a reply.
 @click.option("--timeout", "deprecated_timeout", type=Seconds(min=1), hidden=True, callback=_warn_deprecated_timeout)
 def login(site: SiteOptions, login_timeout: float, deprecated_timeout: float | None) -> None:

@@ -186,6 +186,15 @@ class ConnectOptions(NamedTuple):
         return {"transport": self.transport, "timeouts": timeouts, "login_timeout": self.login_timeout}
 
 
+def login_timeout_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--login-timeout: the seconds a login may take (every command that may log in)."""
+    return click.option(
+        "--login-timeout", type=Seconds(min=1), default=default_of("login_timeout"), show_default=True,
+        envvar=env_name("login_timeout"), show_envvar=True,
+        help="Seconds a login may take: for the gate to let the browser through.",
+    )(command)
+
+
 def connect_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--transport and the timeouts of a request and of a login; collected into `connect`."""
 
@@ -200,8 +209,7 @@ def connect_options(command: Callable[..., Any]) -> Callable[..., Any]:
                   show_envvar=True, help="Seconds to the first byte [default: --timeout].")
     @click.option("--idle-timeout", type=Seconds(min=0.1), envvar=env_name("idle_timeout"), show_envvar=True,
                   help="Seconds between two chunks [default: --timeout].")
-    @click.option("--login-timeout", type=Seconds(min=1), default=default_of("login_timeout"), show_default=True,
-                  envvar=env_name("login_timeout"), show_envvar=True, help="Seconds a login may take, when one is needed.")
+    @login_timeout_option
     @functools.wraps(command)
     def wrapper(*args: Any, transport: str, timeout: float, first_byte_timeout: float | None,
                 idle_timeout: float | None, login_timeout: float, **kwargs: Any) -> Any:
