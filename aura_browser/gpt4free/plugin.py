@@ -19,21 +19,10 @@ try:
 except ImportError as exc:  # the extra is not installed
     raise ImportError("aura_browser.g4f needs gpt4free: pip install 'aura-browser[g4f]'") from exc
 
-from ..wire.api import DEFAULT_MODEL
-from .provider import BaseUrl, SiteModels, stream_reply
+from .provider import AuraTraits
 
 
-class Aura(AsyncGeneratorProvider, ProviderModelMixin):
+class Aura(AuraTraits, AsyncGeneratorProvider, ProviderModelMixin):
     """OpenChat UI (openchat.team and its replicas) through aura-browser: same profile, transports and AURA_* variables."""
 
     label = "OpenChat Aura (aura-browser)"
-    url = BaseUrl()
-    working = True
-    supports_stream = True
-    supports_system_message = True
-    supports_message_history = True
-    default_model = DEFAULT_MODEL
-    models = SiteModels()
-
-    # The function aura_browser.Aura uses too, bound to this class: `cls.url` and `cls.default_model` are ours.
-    create_async_generator = classmethod(stream_reply)

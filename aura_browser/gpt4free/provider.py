@@ -105,8 +105,8 @@ def refuse_async_page(webdriver: Any, what: str, instead: str) -> None:
         raise WrongEventLoop(f"{what} cannot drive a Playwright async-API Page; use {instead}")
 
 
-class Aura(AsyncGeneratorProvider):
-    """OpenChat UI (openchat.team and its replicas), as gpt4free's `Aura` provider offered it."""
+class AuraTraits:
+    """What both `Aura` classes (this one and `aura_browser.g4f`'s) tell gpt4free, and their one generator."""
 
     url = BaseUrl()
     working = True
@@ -117,6 +117,10 @@ class Aura(AsyncGeneratorProvider):
     models = SiteModels()
 
     create_async_generator = classmethod(stream_reply)
+
+
+class Aura(AuraTraits, AsyncGeneratorProvider):
+    """OpenChat UI (openchat.team and its replicas), as gpt4free's `Aura` provider offered it."""
 
     @classmethod
     def create_completion(cls, model: str, messages: Messages, stream: bool = True, **kwargs: Any) -> CreateResult:
