@@ -31,7 +31,6 @@ from .wire.api import (
 )
 
 if TYPE_CHECKING:
-    from .client import AuraClient
     from .drivers.base import LaunchOptions
     from .profile import ProfileStore
 
@@ -176,16 +175,6 @@ class Settings:
         from .drivers import choose_driver
 
         return choose_driver(self.driver, self.launch_options())
-
-    def client(self, **kwargs: Any) -> AuraClient:
-        """An `AuraClient` with these settings, changed by the Settings fields in `kwargs`; the rest
-        (`webdriver=`) go to AuraClient as they are."""
-        from .client import AuraClient
-
-        names = {f.name for f in fields(self)}
-        changes = {name: value for name, value in kwargs.items() if name in names}
-        others = {name: value for name, value in kwargs.items() if name not in names}
-        return AuraClient(settings=self.replace(**changes) if changes else self, **others)
 
 
 def default_options() -> dict[str, Any]:

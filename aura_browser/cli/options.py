@@ -35,11 +35,13 @@ class SiteOptions(NamedTuple):  # a NamedTuple: `--help` need not import the Set
 
         return Settings(**{**self._asdict(), **changes})
 
-    def client(self, **kwargs: Any) -> AuraClient:
-        """An AuraClient on these options, changed by `kwargs` (Settings fields: `connect.client_kwargs()`...)."""
+    def client(self, **changes: Any) -> AuraClient:
+        """An AuraClient on these options, with `changes` (Settings fields: `connect.client_kwargs()`...)."""
+        from ..client import AuraClient
+
         if self.insecure:
             click.echo("aura-browser: warning: --insecure: TLS certificates are not verified", err=True)
-        return self.settings().client(**kwargs)
+        return AuraClient(settings=self.settings(**changes))
 
 
 def _setup_logging(verbose: int) -> None:

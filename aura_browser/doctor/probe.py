@@ -26,7 +26,7 @@ from ..profile import Profile, Usability
 from ..settings import Settings
 from ..transports.base import StreamStats, Timeouts
 from ..transports.direct import DirectTransport, PlainReply
-from ..transports.replies import error_for_reply
+from ..wire.replies import error_for_reply
 
 SHORT_PROMPT = "Reply with one word: ok"
 
@@ -147,7 +147,7 @@ class SiteUnderTest:
 
     def client(self, **options: Any) -> AuraClient:
         """A client on these settings, changed by `options` (e.g. `transport="page"`). Close it."""
-        return self.settings.client(**options)
+        return AuraClient(settings=self.settings.replace(**options))
 
     def usability(self, profile: Profile, now: float | None = None) -> Usability:
         """Whether `ask` with these settings would use `profile` as it is (else it logs in first), and why not."""

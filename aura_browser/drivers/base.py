@@ -25,7 +25,7 @@ from ..wire.page import PAGE_STATE_JS, PageKind
 from ..origin import join, origin_of, redact_url
 from ..profile import GATE_COOKIES, Profile, cookie_domain_matches, replacing
 from ..wire.headers import wire_order
-from ..transports.replies import redirect_error
+from ..wire.replies import redirect_error
 from .display import BrowserMode, browser_args
 
 log = logging.getLogger("aura_browser.browser")

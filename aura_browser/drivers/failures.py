@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import BrowserError, NetworkError, SiteDown
-from ..transports.replies import error_for_reply
+from ..wire.replies import error_for_reply
 
 # What a navigation through a proxy fails with once the proxy has refused the browser's credentials (407).
 PROXY_AUTH_FAILURES = ("net::ERR_HTTP_RESPONSE_CODE_FAILURE", "net::ERR_INVALID_AUTH_CREDENTIALS",

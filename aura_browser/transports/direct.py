@@ -16,7 +16,8 @@ from ..origin import join, origin_of, redact_url
 from ..profile import Profile
 from ..wire.headers import replay_headers
 from .base import StreamStats, Timeouts
-from .replies import ErrorReply, decoded_text, is_text_stream, open_stream, silence_error
+from ..wire.replies import is_text_stream
+from .replies import ErrorReply, decoded_text, open_stream, silence_error
 
 log = logging.getLogger("aura_browser.direct")
 

@@ -23,7 +23,8 @@ from ..profile import Profile
 from ..wire.headers import replay_headers
 from .base import StreamStats, Timeouts
 from .direct import ERROR_BODY_LIMIT
-from .replies import ErrorReply, decoded_text, is_text_stream, open_stream
+from ..wire.replies import is_text_stream
+from .replies import ErrorReply, decoded_text, open_stream
 
 log = logging.getLogger("aura_browser.impersonate")
 

@@ -17,7 +17,8 @@ from ..errors import BrowserError, NetworkError, StreamInterrupted
 from ..origin import join
 from ..profile import Profile
 from .base import StreamStats, Timeouts
-from .replies import error_for_reply, redirect_error, retry_delay, silence_error
+from ..wire.replies import error_for_reply, redirect_error
+from .replies import retry_delay, silence_error
 
 log = logging.getLogger("aura_browser.page")
 
