@@ -14,6 +14,7 @@ from ..errors import InvalidRequest
 if TYPE_CHECKING:
     from .base import BrowserSession, LaunchOptions
 
+
 def choose_driver(name: str, options: LaunchOptions) -> str:
     """The driver to use: the one the remote endpoint in `options` needs, else `name`.
 
