@@ -268,3 +268,20 @@ def test_importing_the_package_stays_cheap():
             "aura_browser.Aura; assert 'aiohttp' in sys.modules and 'playwright' not in sys.modules")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr.decode()
+
+
+async def test_temperature_and_max_tokens_not_given_are_the_settings(gateless_site, profile_dir, monkeypatch):
+    monkeypatch.setenv("AURA_BASE_URL", gateless_site.url)
+    monkeypatch.setenv("AURA_PROFILE_DIR", str(profile_dir))
+    monkeypatch.setenv("AURA_TEMPERATURE", "0.25")
+    monkeypatch.setenv("AURA_MAX_TOKENS", "4096")
+    messages = as_messages("Hi")
+
+    async def sent(**options: Any) -> tuple[Any, Any]:
+        assert "".join([chunk async for chunk in Aura.create_async_generator("openchat_3.6", messages, **options)])
+        body = gateless_site.stats.last_chat_body
+        assert body is not None
+        return body["temperature"], body["model"]["tokenLimit"]
+
+    assert await sent() == (0.25, 4096)
+    assert await sent(temperature=1.5, max_tokens=2000) == (1.5, 2000)  # the call's own win

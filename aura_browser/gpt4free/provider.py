@@ -20,13 +20,13 @@ import dataclasses
 import logging
 from typing import Any
 
-from ..wire.api import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, model_ids
+from ..wire.api import DEFAULT_MODEL, model_ids
 from .. import drivers
 from ..client import AuraClient
 from ..drivers.base import BrowserSession
 from ..environment import SITE_ENV, base_url_from_env, site_options_from_env
 from ..errors import AuraError, WrongEventLoop
-from ..settings import Settings, timeouts_for
+from ..settings import FROM_SETTINGS, Settings, timeouts_for
 from .base import AsyncGeneratorProvider
 from ..sync import run_in_private_loop
 from .typing import AsyncResult, CreateResult, Messages
@@ -77,8 +77,8 @@ async def stream_reply(
     model: str,
     messages: Messages,
     proxy: str | None = None,
-    temperature: float = DEFAULT_TEMPERATURE,
-    max_tokens: int = DEFAULT_MAX_TOKENS,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
     webdriver: Any = None,
     **kwargs: Any,
 ) -> AsyncResult:
@@ -89,12 +89,16 @@ async def stream_reply(
     fallback runs in it. It is never closed.
     Other keyword arguments: `profile`, `profile_dir`, `base_url`, `browser`, `driver`, `insecure`,
     `browser_ws`, `cdp_url`, `remote_webdriver`, `transport` ("auto", "direct", "impersonate", "page"), `timeout`
-    (seconds of silence allowed).
+    (seconds of silence allowed). `temperature` and `max_tokens` left None are the settings' (AURA_TEMPERATURE,
+    AURA_MAX_TOKENS, else 0.5 and 8192).
     """
     settings = provider_settings(cls.url, proxy, kwargs)
     async with AuraClient(settings=settings, webdriver=webdriver) as client:
         async for chunk in client.stream(
-            messages, model=model or cls.default_model, temperature=temperature, max_tokens=max_tokens
+            messages,
+            model=model or cls.default_model,
+            temperature=FROM_SETTINGS if temperature is None else temperature,
+            max_tokens=FROM_SETTINGS if max_tokens is None else max_tokens,
         ):
             yield chunk
 
