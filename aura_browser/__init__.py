@@ -28,9 +28,9 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .settings import Settings
     from .client import AuraClient
     from .gpt4free.provider import Aura, get_args_from_browser, get_args_from_browser_async
+    from .settings import Settings
     from .transports.base import Timeouts
 
 __all__ = [

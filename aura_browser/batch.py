@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, TextIO
 
+from .errors import AuraError, FileUnusable, InvalidRequest, OutputError
+from .transports.base import StreamStats
 from .wire.api import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_MODEL,
@@ -23,8 +25,6 @@ from .wire.api import (
     is_temperature,
     is_token_limit,
 )
-from .errors import AuraError, FileUnusable, InvalidRequest, OutputError
-from .transports.base import StreamStats
 
 if TYPE_CHECKING:
     from .client import AuraClient

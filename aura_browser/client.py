@@ -14,10 +14,6 @@ import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, Mapping
 
-from .wire.api import (
-    APP_SYSTEM_PROMPT, MODELS_PATH, as_messages, build_body,
-    encode_body, model_ids, parse_model_list,
-)
 from . import drivers
 from .drivers.base import BrowserSession
 from .drivers.display import choose_mode
@@ -26,12 +22,13 @@ from .errors import AuraError, ClientClosed, LoginRequired, WrongEventLoop
 from .origin import origin_of, redact_url
 from .profile import Profile
 from .settings import FROM_SETTINGS, DriverName, FromSettings, Settings, default_options
-from .wire.tokens import check_fits
 from .transports.base import StreamStats, Timeouts
 from .transports.direct import DirectTransport
 from .transports.fallback import Fallback, TransportName
 from .transports.impersonate import ImpersonateTransport
 from .transports.page import PageTransport
+from .wire.api import APP_SYSTEM_PROMPT, MODELS_PATH, as_messages, build_body, encode_body, model_ids, parse_model_list
+from .wire.tokens import check_fits
 
 log = logging.getLogger("aura_browser")
 

@@ -15,8 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .wire.api import APP_SYSTEM_PROMPT, APP_TEMPERATURE, DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, model_object
 from .errors import FileUnusable
+from .wire.api import (
+    APP_SYSTEM_PROMPT,
+    APP_TEMPERATURE,
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_MODEL,
+    DEFAULT_TEMPERATURE,
+    model_object,
+)
 
 if TYPE_CHECKING:
     from .client import AuraClient

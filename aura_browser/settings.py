@@ -15,8 +15,8 @@ async with AuraClient(settings=settings.replace(transport="direct")) as client:
 
 from __future__ import annotations
 
-import math
 import enum
+import math
 from dataclasses import KW_ONLY, MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Mapping
@@ -27,7 +27,13 @@ from .origin import check_proxy, normalise_base_url, origin_of, redact_url
 from .transports.base import Timeouts, require_seconds
 from .transports.fallback import TIERS, TransportName
 from .wire.api import (
-    DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, TEMPERATURE_RANGE, is_model_id, is_temperature, is_token_limit,
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_MODEL,
+    DEFAULT_TEMPERATURE,
+    TEMPERATURE_RANGE,
+    is_model_id,
+    is_temperature,
+    is_token_limit,
 )
 
 if TYPE_CHECKING:

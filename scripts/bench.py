@@ -29,10 +29,10 @@ import aiohttp
 
 from aura_browser import AuraClient
 from aura_browser.drivers.browser_path import find_chromium
-from aura_browser.wire.api import as_messages, build_body, encode_body
 from aura_browser.profile import Profile, ProfileStore
 from aura_browser.replica.process import ReplicaProcess as Replica
 from aura_browser.transports.base import Timeouts
+from aura_browser.wire.api import as_messages, build_body, encode_body
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
 MESSAGES = as_messages("Benchmark me")
@@ -488,8 +488,8 @@ async def b7_stealth(profiles: str, n: int, driver: str = "playwright") -> list[
 
 async def b9_flagged(drivers: tuple[str, ...] = ("playwright", "selenium")) -> list[Row]:
     """How many of the botcheck gate's checks flag each driver's default browser, beside a forced headless one."""
-    from aura_browser.drivers.base import LaunchOptions
     from aura_browser.doctor.stealth import stealth_report
+    from aura_browser.drivers.base import LaunchOptions
 
     rows = []
     for driver in drivers:

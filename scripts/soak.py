@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from aura_browser import AuraClient
-from aura_browser.wire.api import as_messages
 from aura_browser.errors import NetworkError, SiteError, StreamInterrupted
 from aura_browser.replica import reply_text
 from aura_browser.replica.process import ReplicaProcess
 from aura_browser.transports.base import Timeouts
+from aura_browser.wire.api import as_messages
 
 FAULT_KINDS = ("faults_drop", "faults_error", "faults_stall")
 # What a fault may look like to the caller: a drop or stall mid-reply, a stall before it, the 500, and (in the

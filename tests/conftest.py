@@ -18,6 +18,7 @@ pytest.register_assert_rewrite("tests.support")
 from aura_browser import AuraClient
 from aura_browser.replica import ReplicaConfig, ReplicaServer
 from aura_browser.transports.base import Timeouts
+
 from tests.support.cli import SECRET
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 from tests.support.profiles import save_plain_profile

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from aura_browser.wire.api import as_messages
 from aura_browser.replica import reply_text
+from aura_browser.wire.api import as_messages
+
 from tests.support.cli import err, out, run_cli
 
 

@@ -4,9 +4,9 @@ import time
 
 import pytest
 
-from aura_browser.wire.api import as_messages
 from aura_browser.profile import Profile, ProfileStore
 from aura_browser.replica import reply_text
+from aura_browser.wire.api import as_messages
 
 
 @pytest.fixture

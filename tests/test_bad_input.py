@@ -11,9 +11,10 @@ import json
 import pytest
 
 from aura_browser import AuraClient
-from aura_browser.wire.api import as_messages
 from aura_browser.errors import InvalidRequest
 from aura_browser.replica import reply_text
+from aura_browser.wire.api import as_messages
+
 from tests.support.cli import assert_one_line_error, err, out, run_cli
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 from tests.support.profiles import save_plain_profile

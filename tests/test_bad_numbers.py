@@ -8,6 +8,7 @@ import pytest
 from aura_browser import AuraClient
 from aura_browser.errors import InvalidRequest
 from aura_browser.transports.base import Timeouts
+
 from tests.support.cli import err, run_cli
 
 

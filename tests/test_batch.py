@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from aura_browser.profile import Profile, ProfileStore
+
 from tests.support.cli import run_cli
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 from tests.support.replies import answer

@@ -4,7 +4,6 @@ and output that must stay strict JSON, across `--resume` too."""
 import json
 from pathlib import Path
 
-
 from tests.support.cli import assert_one_line_error, run_cli
 from tests.support.replies import answer
 

@@ -11,11 +11,11 @@ import logging
 import re
 import time
 
-
-from aura_browser.drivers.browser_path import find_chromium
 from aura_browser.drivers.base import LaunchOptions
+from aura_browser.drivers.browser_path import find_chromium
 from aura_browser.drivers.playwright import PlaywrightSession
 from aura_browser.replica.botcheck import CHECKS
+
 from tests.support.botcheck import failing, server_env
 from tests.support.cli import assert_one_line_error, run_cli
 from tests.support.detectors import automation_hits, detector_site, detector_verdict, needs_detectors

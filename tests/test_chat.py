@@ -2,8 +2,8 @@
 
 import pytest
 
-from aura_browser.wire.api import as_messages, build_body
 from aura_browser.errors import InvalidRequest
+from aura_browser.wire.api import as_messages, build_body
 
 
 def test_system_messages_become_the_prompt_and_leave_the_messages():

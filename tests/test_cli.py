@@ -9,11 +9,11 @@ import sys
 import time
 
 import click
-
 import pytest
 
-from aura_browser.wire.api import as_messages
 from aura_browser.replica import reply_text
+from aura_browser.wire.api import as_messages
+
 from tests.support.cli import err, out, run_cli
 from tests.support.drivers import both_drivers
 

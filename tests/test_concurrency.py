@@ -12,9 +12,10 @@ import time
 
 import pytest
 
-from aura_browser.wire.api import as_messages
 from aura_browser.profile import Profile, ProfileStore
 from aura_browser.replica import reply_text
+from aura_browser.wire.api import as_messages
+
 from tests.support.cli import cli_process, err, finish, out
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"

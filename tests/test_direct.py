@@ -4,10 +4,11 @@ import time
 
 import pytest
 
-from aura_browser.wire.api import as_messages
 from aura_browser.errors import LoginRequired, NotThisApp, SiteDown, SiteError, StreamInterrupted
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
+from aura_browser.wire.api import as_messages
+
 from tests.support.drivers import both_drivers
 from tests.support.profiles import save_plain_profile
 

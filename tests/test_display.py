@@ -15,8 +15,8 @@ import pytest
 
 from aura_browser.drivers.display import BrowserMode, VirtualDisplay, choose_mode, xvfb_available
 from aura_browser.errors import BrowserError
-from tests.support.drivers import needs_xvfb
 
+from tests.support.drivers import needs_xvfb
 
 
 def x11_handshake(display: str, authority: str | None) -> int:

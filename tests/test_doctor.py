@@ -8,6 +8,7 @@ import time
 import pytest
 
 from aura_browser.profile import Profile, ProfileStore
+
 from tests.support.cli import assert_one_line_error, err, out, run_cli
 from tests.support.servers.remote_browsers import chromium_with_remote_debugging
 

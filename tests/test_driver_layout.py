@@ -16,6 +16,7 @@ from aura_browser.drivers import new_session
 from aura_browser.drivers.base import LaunchOptions
 from aura_browser.drivers.failures import first_line
 from aura_browser.profile import cookie_domain_matches
+
 from tests.support.drivers import DRIVERS
 
 PACKAGE = Path(aura_browser.drivers.__file__).parent

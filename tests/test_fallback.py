@@ -4,10 +4,11 @@ import asyncio
 
 import pytest
 
-from aura_browser.wire.api import as_messages
 from aura_browser.errors import Blocked, SiteError
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
+from aura_browser.wire.api import as_messages
+
 from tests.support.drivers import both_drivers
 
 pytestmark = both_drivers

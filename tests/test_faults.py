@@ -12,11 +12,12 @@ import signal
 
 import pytest
 
-from aura_browser.wire.api import as_messages
 from aura_browser.errors import BrowserError, ResponseTimeout, SiteDown, StreamInterrupted
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
 from aura_browser.replica.reply import reply_body
+from aura_browser.wire.api import as_messages
+
 from tests.support.cli import CHROME_IMPERSONATION, assert_one_line_error, cli_process, err, finish, out, run_cli
 from tests.support.drivers import both_drivers
 from tests.support.processes import chromium_pids, descendants, still_present, wait_for_no_new_chromium, zombie_children

@@ -16,8 +16,9 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
-from aura_browser.wire.api import as_messages
 from aura_browser.replica import reply_text
+from aura_browser.wire.api import as_messages
+
 from tests.support.cli import assert_one_line_error, out
 
 MARKER = "AURA_HANGUP_TEST"

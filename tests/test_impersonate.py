@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from aura_browser.wire.api import as_messages
 from aura_browser.errors import Blocked, ResponseTimeout
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
 from aura_browser.transports.base import Timeouts
 from aura_browser.transports.impersonate import chrome_targets, target_for
+from aura_browser.wire.api import as_messages
+
 from tests.support.cli import CHROME_IMPERSONATION, cli_process, err, finish, run_cli
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 from tests.support.profiles import save_plain_profile

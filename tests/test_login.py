@@ -5,6 +5,7 @@ import stat
 import pytest
 
 from aura_browser.errors import LoginRequired, NotThisApp, SiteDown
+
 from tests.support.drivers import both_drivers
 
 pytestmark = both_drivers

@@ -14,6 +14,7 @@ import pytest
 
 from aura_browser import AuraClient
 from aura_browser.errors import AuraError, WrongEventLoop
+
 from tests.support.cli import assert_one_line_error, err, out, run_cli
 from tests.support.replies import answer
 

@@ -12,10 +12,11 @@ import json
 
 import openai
 
-from aura_browser.wire.api import as_messages
 from aura_browser.drivers.base import MAX_IN_PAGE_STREAMS
 from aura_browser.replica import reply_text
 from aura_browser.transports.base import StreamStats, Timeouts
+from aura_browser.wire.api import as_messages
+
 from tests.support.cli import run_cli
 from tests.support.profiles import save_plain_profile
 

@@ -3,6 +3,8 @@
 import pytest
 from aiohttp import web
 
+from aura_browser.doctor.probe import probe_site
+from aura_browser.doctor.problems import Problem, describe, problem_of
 from aura_browser.errors import (
     Blocked,
     DeploymentDisabled,
@@ -12,8 +14,7 @@ from aura_browser.errors import (
     SiteError,
 )
 from aura_browser.wire.page import PageKind
-from aura_browser.doctor.probe import probe_site
-from aura_browser.doctor.problems import Problem, describe, problem_of
+
 from tests.support.servers.loopback_app import nginx_app, serve_app
 
 

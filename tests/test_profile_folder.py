@@ -8,6 +8,7 @@ import stat
 import pytest
 
 from aura_browser.profile import ProfileStore
+
 from tests.support.cli import assert_one_line_error, run_cli
 from tests.support.profiles import save_plain_profile
 

@@ -15,16 +15,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aura_browser.wire.api import ROLES, as_messages, build_body, encode_body
 from aura_browser.errors import InvalidRequest
-from aura_browser.wire.page import (
-    BLOCK_TITLES, CHALLENGE_MARKERS, CHALLENGE_TITLES, DISABLED_MARKERS, PAGE_STATE_JS, PageKind, classify_html,
-    classify_reply,
-)
 from aura_browser.profile import Profile
 from aura_browser.replica.page import page_html
 from aura_browser.transports.base import Timeouts
 from aura_browser.transports.direct import DirectTransport
+from aura_browser.wire.api import ROLES, as_messages, build_body, encode_body
+from aura_browser.wire.page import (
+    BLOCK_TITLES,
+    CHALLENGE_MARKERS,
+    CHALLENGE_TITLES,
+    DISABLED_MARKERS,
+    PAGE_STATE_JS,
+    PageKind,
+    classify_html,
+    classify_reply,
+)
+
 from tests.support.servers.cut_server import cut_server, spec
 
 # --- decoding: any cut of any text --------------------------------------------------------------------------

@@ -15,11 +15,11 @@ import pytest
 
 from aura_browser import Aura, get_args_from_browser, get_args_from_browser_async
 from aura_browser.drivers.browser_path import find_chromium
-from aura_browser.wire.api import as_messages, build_body
 from aura_browser.environment import SITE_ENV, site_options_from_env
 from aura_browser.errors import InvalidRequest, SiteError, WrongEventLoop
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
+from aura_browser.wire.api import as_messages, build_body
 
 from tests.support.cli import run_cli
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium

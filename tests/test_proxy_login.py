@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from aura_browser.drivers.playwright import playwright_proxy
+
 from tests.support.cli import assert_one_line_error, err, run_cli
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 from tests.support.servers.auth_proxy import auth_proxy

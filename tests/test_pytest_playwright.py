@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from aura_browser.profile import ProfileStore
+
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 
 # A page that opened on the challenge would show its title ("Just a moment...") right after goto.

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from aura_browser.wire.api import as_messages
 from aura_browser.replica import reply_text
+from aura_browser.wire.api import as_messages
 
 
 async def test_aura_client_streams_from_the_replica_behind_its_challenge(aura_replica, aura_profile, aura_client):

@@ -2,8 +2,9 @@
 
 import pytest
 
-from aura_browser.errors import Redirected
 from aura_browser.doctor.probe import probe_site
+from aura_browser.errors import Redirected
+
 from tests.support.cli import run_cli
 from tests.support.profiles import save_plain_profile
 

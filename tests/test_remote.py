@@ -10,13 +10,16 @@ import re
 
 import pytest
 
-from aura_browser.wire.api import as_messages
 from aura_browser.errors import BrowserError, InvalidRequest
 from aura_browser.replica import reply_text
+from aura_browser.wire.api import as_messages
+
 from tests.support.cli import run_cli
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 from tests.support.servers.remote_browsers import (
-    chromedriver_server, chromium_with_remote_debugging, playwright_browser_server,
+    chromedriver_server,
+    chromium_with_remote_debugging,
+    playwright_browser_server,
 )
 
 

@@ -8,8 +8,9 @@ import json
 
 import aiohttp
 
-from aura_browser.wire.api import APP_SYSTEM_PROMPT, as_messages, build_body
 from aura_browser.replica import reply_text
+from aura_browser.wire.api import APP_SYSTEM_PROMPT, as_messages, build_body
+
 from tests.support.cli import assert_one_line_error, err, out, run_cli
 
 

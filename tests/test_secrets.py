@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from aura_browser.wire.api import as_messages
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
+from aura_browser.wire.api import as_messages
+
 from tests.support.cli import assert_one_line_error, cli_process, err, finish, out, run_cli
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 from tests.support.profiles import save_plain_profile

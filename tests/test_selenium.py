@@ -9,13 +9,14 @@ import os
 
 import pytest
 
-from aura_browser.drivers.browser_path import find_chromium
-from aura_browser.wire.api import as_messages
 from aura_browser.drivers import new_session
 from aura_browser.drivers.base import LaunchOptions
+from aura_browser.drivers.browser_path import find_chromium
 from aura_browser.errors import InvalidRequest
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
+from aura_browser.wire.api import as_messages
+
 from tests.support.cli import run_cli
 
 

@@ -19,6 +19,7 @@ from aura_browser.drivers.chromedriver import CDC_BLOCK, blank_cdc_block, patche
 from aura_browser.drivers.selenium import SeleniumSession, find_chromedriver
 from aura_browser.drivers.selenium_local import LocalSeleniumSession
 from aura_browser.replica.botcheck import CHECKS
+
 from tests.support.botcheck import failing, server_env
 from tests.support.cli import run_cli
 from tests.support.detectors import automation_hits, needs_detectors, verdict_and_close

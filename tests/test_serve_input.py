@@ -7,6 +7,7 @@ import socket
 import pytest
 
 from aura_browser.profile import Profile, ProfileStore
+
 from tests.support.cli import cli_process, finish
 
 KEY = "s3cret-key-for-tests"

@@ -10,8 +10,9 @@ import signal
 
 import pytest
 
-from aura_browser.wire.api import as_messages
 from aura_browser.replica import reply_text
+from aura_browser.wire.api import as_messages
+
 from tests.support.cli import CHROME_IMPERSONATION, cli_process, err, finish, out
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 from tests.support.profiles import save_plain_profile

@@ -5,8 +5,9 @@ from __future__ import annotations
 import openai
 
 from aura_browser import Aura
-from aura_browser.wire.api import model_ids
 from aura_browser.profile import ProfileStore
+from aura_browser.wire.api import model_ids
+
 from tests.support.profiles import save_plain_profile
 
 NEXT = {"id": "openchat_next", "name": "OpenChat Next"}

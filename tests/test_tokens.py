@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from aura_browser.wire.api import APP_SYSTEM_PROMPT, as_messages, build_body
 from aura_browser.errors import InvalidRequest
+from aura_browser.wire.api import APP_SYSTEM_PROMPT, as_messages, build_body
 from aura_browser.wire.tokens import REPLY_RESERVE, check_fits, estimate_tokens, plan_trimming
 
 TOKENIZER = Path(__file__).parent / "node" / "node_modules" / "llama3-tokenizer-js"

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from aura_browser.profile import Profile, ProfileStore
+
 from tests.support.cli import assert_one_line_error, run_cli
 
 TOKEN = "tok-SECRET-3f9a1b"

@@ -15,7 +15,6 @@ from tests.support.drivers import needs_xvfb
 from tests.support.processes import chromium_pids, descendants, still_present, wait_for_no_new_chromium
 
 
-
 def no_display(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "AURA_HEADLESS")}
     return {**env, **extra}

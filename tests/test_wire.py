@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from aura_browser.wire.api import as_messages
 from aura_browser.profile import Profile, ProfileStore
 from aura_browser.replica import reply_text
+from aura_browser.wire.api import as_messages
+
 from tests.support.servers.raw_server import raw_server
 
 REPLY = "Grüße, 中文, 🌍 — the whole reply"

@@ -6,9 +6,10 @@ import asyncio
 
 import pytest
 
-from aura_browser.wire.api import as_messages
 from aura_browser.errors import NotThisApp
 from aura_browser.replica import reply_text
+from aura_browser.wire.api import as_messages
+
 from tests.support.cli import assert_one_line_error, err, out, run_cli
 from tests.support.drivers import both_drivers
 from tests.support.profiles import save_plain_profile

@@ -55,8 +55,8 @@ def ask(prompt: str | None, site: SiteOptions, system: str | None, reply: ReplyO
     """
     import json
 
-    from ..wire.api import as_messages
     from ..transports.base import StreamStats
+    from ..wire.api import as_messages
 
     printed: list[str] = []
     stats: StreamStats | None = None

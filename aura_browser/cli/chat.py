@@ -9,7 +9,6 @@ import click
 from .options import ConnectOptions, ReplyOptions, SiteOptions, connect_options, reply_options, site_options
 
 
-
 @click.command()
 @site_options
 @click.option("--system", envvar="AURA_SYSTEM", show_envvar=True, help="System prompt to start with (/system changes it).")

@@ -58,8 +58,8 @@ def render_stealth(report: StealthReport) -> str:
 def _stealth(site: SiteOptions, as_json: bool) -> int:
     import json
 
-    from ..drivers.base import LaunchOptions
     from ..doctor.stealth import stealth_report
+    from ..drivers.base import LaunchOptions
 
     options = LaunchOptions(executable=site.browser, headless=site.headless, proxy=site.proxy, insecure=site.insecure,
                             browser_ws=site.browser_ws, cdp_url=site.cdp_url, remote_webdriver=site.remote_webdriver)

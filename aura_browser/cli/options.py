@@ -134,8 +134,8 @@ class Seconds(click.FloatRange):
 
 def _utf8_text(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Refuse an argument that was not UTF-8 (Python hands it over with lone surrogates)."""
-    from ..wire.api import require_utf8
     from ..errors import InvalidRequest
+    from ..wire.api import require_utf8
 
     if value is not None:
         try:

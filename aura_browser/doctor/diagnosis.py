@@ -15,8 +15,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..drivers.browser_path import find_chromium
 from ..drivers.base import LaunchOptions
+from ..drivers.browser_path import find_chromium
 from ..drivers.remote import REMOTE_KINDS
 from ..errors import (
     AuraError,
@@ -28,10 +28,10 @@ from ..errors import (
     exit_code_for,
 )
 from ..origin import redact_url
+from ..profile import Profile, ProfileStore
 from ..wire.page import PageKind
 from .probe import SiteProbe, SiteUnderTest
 from .problems import describe, problem_of
-from ..profile import Profile, ProfileStore
 
 OK, WARNING, FAILED, SKIPPED = "ok", "warning", "failed", "skipped"
 STATUSES = (OK, WARNING, FAILED, SKIPPED)

@@ -15,17 +15,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from ..wire.api import MODELS_PATH, encode_body, parse_model_list
 from .. import drivers
 from ..client import AuraClient
 from ..drivers.base import BrowserSession, normal_user_agent
 from ..errors import AuraError, Blocked, LoginRequired, NotThisApp, Redirected, SiteError
-from ..wire.page import PageKind, classify_reply
 from ..origin import join, normalise_base_url, origin_of
 from ..profile import Profile, Usability
 from ..settings import Settings
 from ..transports.base import StreamStats, Timeouts
 from ..transports.direct import DirectTransport, PlainReply
+from ..wire.api import MODELS_PATH, encode_body, parse_model_list
+from ..wire.page import PageKind, classify_reply
 from ..wire.replies import error_for_reply
 
 SHORT_PROMPT = "Reply with one word: ok"

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any, AsyncGenerator
 from urllib.parse import urlsplit
 
-from ..wire.api import MODELS_PATH, parse_model_list
 from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp
-from ..wire.page import PAGE_STATE_JS, PageKind
 from ..origin import join, origin_of, redact_url
 from ..profile import GATE_COOKIES, Profile, cookie_domain_matches, replacing
+from ..wire.api import MODELS_PATH, parse_model_list
 from ..wire.headers import wire_order
+from ..wire.page import PAGE_STATE_JS, PageKind
 from ..wire.replies import redirect_error
 from .display import BrowserMode, browser_args
 

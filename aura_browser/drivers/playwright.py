@@ -9,15 +9,22 @@ import json
 import re
 from typing import Any
 
-from .browser_path import find_chromium, installed_version
-from ..wire.api import MODELS_PATH
 from ..errors import BrowserError
 from ..origin import join, proxy_credentials, proxy_server, redact_url
 from ..profile import Profile
+from ..wire.api import MODELS_PATH
 from .base import (
-    MODELS_PROBE_JS, PUSH_BINDING, USER_AGENT_JS, AdoptedBrowser, BrowserSession, LaunchOptions, PageStreams,
-    chromium_args, normal_user_agent,
+    MODELS_PROBE_JS,
+    PUSH_BINDING,
+    USER_AGENT_JS,
+    AdoptedBrowser,
+    BrowserSession,
+    LaunchOptions,
+    PageStreams,
+    chromium_args,
+    normal_user_agent,
 )
+from .browser_path import find_chromium, installed_version
 from .display import BrowserMode, VirtualDisplay, choose_mode
 from .failures import first_line, navigation_error
 

@@ -19,14 +19,20 @@ import threading
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from .browser_path import find_chromium
-from ..wire.api import MODELS_PATH
 from ..errors import AuraError, BrowserError, InvalidRequest
 from ..origin import join, origin_of, proxy_server, redact_url
 from ..profile import Profile
+from ..wire.api import MODELS_PATH
 from .base import (
-    MODELS_PROBE_JS, PUSH_BINDING, AdoptedBrowser, BrowserSession, LaunchOptions, PageStreams, chromium_args,
+    MODELS_PROBE_JS,
+    PUSH_BINDING,
+    AdoptedBrowser,
+    BrowserSession,
+    LaunchOptions,
+    PageStreams,
+    chromium_args,
 )
+from .browser_path import find_chromium
 from .display import BrowserMode
 from .failures import first_line, navigation_error
 from .watchdog import OWN_GROUP, GroupWatchdog

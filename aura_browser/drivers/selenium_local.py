@@ -29,12 +29,12 @@ import time
 import urllib.request
 from typing import Any
 
-from .browser_path import find_chromium, installed_version
-from ..wire.api import MODELS_PATH
 from ..errors import BrowserError
 from ..origin import join, origin_of
 from ..profile import Profile
+from ..wire.api import MODELS_PATH
 from .base import MODELS_PROBE_JS, LaunchOptions, normal_user_agent
+from .browser_path import find_chromium, installed_version
 from .chromedriver import patched_chromedriver
 from .chromium_process import ChromiumProcess
 from .display import VirtualDisplay, choose_mode, parent_death_signal

@@ -20,15 +20,15 @@ import dataclasses
 import logging
 from typing import Any
 
-from ..wire.api import DEFAULT_MODEL, model_ids
 from .. import drivers
 from ..client import AuraClient
 from ..drivers.base import BrowserSession
 from ..environment import SITE_ENV, base_url_from_env, site_options_from_env
 from ..errors import AuraError, WrongEventLoop
 from ..settings import FROM_SETTINGS, Settings, timeouts_for
-from .base import AsyncGeneratorProvider
 from ..sync import run_in_private_loop
+from ..wire.api import DEFAULT_MODEL, model_ids
+from .base import AsyncGeneratorProvider
 from .typing import AsyncResult, CreateResult, Messages
 
 log = logging.getLogger("aura_browser")

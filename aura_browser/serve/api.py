@@ -19,11 +19,11 @@ from typing import Any, AsyncGenerator, Awaitable, Callable, Sequence, cast
 
 from aiohttp import web
 
-from ..wire.api import DEFAULT_TEMPERATURE, is_model_id, is_temperature, require_utf8
 from ..client import AuraClient
 from ..errors import AuraError, CannotListen, InvalidRequest
-from .guard import RequestGuard
 from ..transports.base import StreamStats
+from ..wire.api import DEFAULT_TEMPERATURE, is_model_id, is_temperature, require_utf8
+from .guard import RequestGuard
 
 log = logging.getLogger("aura_browser.serve")
 

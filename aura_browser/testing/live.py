@@ -13,9 +13,9 @@ from typing import Any, Coroutine, Iterator, TypeVar
 
 import pytest
 
-from ..errors import AuraError
 from ..doctor.probe import SiteProbe, SiteUnderTest
 from ..doctor.problems import problem_of
+from ..errors import AuraError
 from ..profile import Profile
 from ..sync import run_in_worker_thread
 

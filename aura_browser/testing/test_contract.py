@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from aura_browser.wire.api import CHAT_PATH, MODELS_PATH, build_body, encode_body
-from aura_browser.wire.page import PageKind, classify_reply
 from aura_browser.profile import Profile
 from aura_browser.testing.live import LiveSmoke
 from aura_browser.transports.direct import PlainReply
+from aura_browser.wire.api import CHAT_PATH, MODELS_PATH, build_body, encode_body
+from aura_browser.wire.page import PageKind, classify_reply
 
 pytestmark = pytest.mark.aura_live
 

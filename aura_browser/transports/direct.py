@@ -10,13 +10,13 @@ from typing import Any, AsyncGenerator, NamedTuple
 
 import aiohttp
 
-from ..wire.api import CHAT_PATH, encode_body
 from ..errors import NetworkError, SiteDown
 from ..origin import join, origin_of, redact_url
 from ..profile import Profile
+from ..wire.api import CHAT_PATH, encode_body
 from ..wire.headers import replay_headers
-from .base import StreamStats, Timeouts
 from ..wire.replies import is_text_stream
+from .base import StreamStats, Timeouts
 from .replies import ErrorReply, decoded_text, open_stream, silence_error
 
 log = logging.getLogger("aura_browser.direct")

@@ -16,14 +16,14 @@ import os
 import re
 from typing import Any, AsyncGenerator
 
-from ..wire.api import CHAT_PATH, encode_body
 from ..errors import NetworkError, SiteDown
 from ..origin import join, origin_of, redact_url
 from ..profile import Profile
+from ..wire.api import CHAT_PATH, encode_body
 from ..wire.headers import replay_headers
+from ..wire.replies import is_text_stream
 from .base import StreamStats, Timeouts
 from .direct import ERROR_BODY_LIMIT
-from ..wire.replies import is_text_stream
 from .replies import ErrorReply, decoded_text, open_stream
 
 log = logging.getLogger("aura_browser.impersonate")

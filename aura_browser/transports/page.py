@@ -11,13 +11,13 @@ import logging
 import time
 from typing import Any, AsyncGenerator, Awaitable, Callable
 
-from ..wire.api import CHAT_PATH
 from ..drivers.base import BrowserSession
 from ..errors import BrowserError, NetworkError, StreamInterrupted
 from ..origin import join
 from ..profile import Profile
-from .base import StreamStats, Timeouts
+from ..wire.api import CHAT_PATH
 from ..wire.replies import error_for_reply, redirect_error
+from .base import StreamStats, Timeouts
 from .replies import retry_delay, silence_error
 
 log = logging.getLogger("aura_browser.page")

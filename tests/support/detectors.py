@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from aura_browser.drivers.base import BrowserSession
+
 from tests.support.servers.loopback_app import serve_app
 
 NODE_MODULES = Path(__file__).parents[1] / "node" / "node_modules"

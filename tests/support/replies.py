@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from aura_browser.wire.api import as_messages
 from aura_browser.replica import reply_text
+from aura_browser.wire.api import as_messages
 
 
 def answer(prompt: str, system: str = "") -> str:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import IO, Iterator
 from urllib.parse import urlsplit
 
-from aura_browser.drivers.browser_path import find_chromium
 from aura_browser.drivers.base import LEAN_ARGS
+from aura_browser.drivers.browser_path import find_chromium
 
 
 @dataclass
