@@ -110,11 +110,8 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
                        "[default: headed on a private Xvfb when installed, which is what passes bot checks].")
     @verbose_option
     @functools.wraps(command)
-    def wrapper(*args: Any, base_url: str, profile: str, profile_dir: str | None, browser: str | None,
-                driver: str, proxy: str | None, insecure: bool, browser_ws: str | None, cdp_url: str | None,
-                remote_webdriver: str | None, headless: bool | None, **kwargs: Any) -> Any:
-        site = SiteOptions(base_url, profile, profile_dir, browser, driver, proxy, insecure,
-                           browser_ws, cdp_url, remote_webdriver, headless)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        site = SiteOptions(**{name: kwargs.pop(name) for name in SiteOptions._fields})
         return command(*args, site=site, **kwargs)
 
     return wrapper
