@@ -283,7 +283,7 @@ async def serve_api(client: AuraClient, host: str = "127.0.0.1", port: int = 800
     """Serve until cancelled. A caller that leaves mid-reply cancels its handler, which aborts the site's reply.
 
     Only requests whose Host is `host`, a loopback name or one of `allow_hosts` are answered, and of those
-    sent by web pages only the ones from `cors_origins` (see serve_guard).
+    sent by web pages only the ones from `cors_origins` (see serve/guard.py).
     """
     guard = RequestGuard(host, allow_hosts, cors_origins)
     # On Ctrl-C, replies still streaming get SHUTDOWN_GRACE to finish, not aiohttp's default minute.
