@@ -8,7 +8,6 @@ import os
 import signal
 import stat
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from aura_browser.drivers.selenium_local import LocalSeleniumSession
 from aura_browser.replica.botcheck import CHECKS
 
 from tests.support.botcheck import failing, server_env
-from tests.support.cli import run_cli
+from tests.support.cli import cli_process, err, finish, run_cli
 from tests.support.detectors import automation_hits, needs_detectors, verdict_and_close
 from tests.support.drivers import needs_xvfb
 from tests.support.processes import RUN_MARKER, chromium_pids, wait_for_no_new_chromium
@@ -109,20 +108,15 @@ def test_a_signal_mid_login_stops_chromium_chromedriver_and_the_virtual_display(
     """Ctrl-C and SIGTERM close them; kill -9 gives no chance to, and Linux ends them with us (PDEATHSIG)."""
     replica = make_replica(gate="challenge", challenge_delay=60)  # the gate holds the browser until we signal
     before = chromium_pids()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aura_browser", "login", "--driver", "selenium", "--base-url", replica.url],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "AURA_PROFILE_DIR": str(profile_dir)},
-    )
-    try:
+    login = ("login", "--driver", "selenium", "--base-url", replica.url)
+    with cli_process(*login, env={"AURA_PROFILE_DIR": str(profile_dir)}) as process:
         assert replica.stats.wait_until(lambda s: s.challenges_served >= 1, 60), "the browser never reached the gate"
         assert our_xvfb_running(), "the default mode did not run on our own Xvfb"
         assert our_processes("chromedriver")
         process.send_signal(sig)
-        _, stderr = process.communicate(timeout=30)
-    finally:
-        process.kill()
-    assert process.returncode == code, stderr.decode()
-    assert "Traceback" not in stderr.decode()
+        result = finish(process)
+    assert result.returncode == code, err(result)
+    assert "Traceback" not in err(result)
     wait_for_no_new_chromium(before)  # chromedriver included
     assert not our_xvfb_running()
 
