@@ -77,16 +77,10 @@ class AuraClient:
         defaults = default_options()
         changes = {name: value for name, value in given.items() if value is not None and value != defaults[name]}
         self.settings = settings.replace(**changes) if settings is not None else Settings(**changes)
-        settings = self.settings
-        self.base_url = settings.base_url
-        self.profile_name = settings.profile
-        self.store = settings.store()
-        self.transport = settings.transport
-        self.proxy = settings.proxy
-        self.insecure = settings.insecure
-        self.timeouts = settings.timeouts
-        self.launch_options = settings.launch_options()
-        self.driver = drivers.choose_driver(settings.driver, self.launch_options)  # a remote browser decides which driver speaks to it
+        self.store = self.settings.store()
+        self.launch_options = self.settings.launch_options()
+        # A remote browser decides which driver speaks to it.
+        self.driver = drivers.choose_driver(self.settings.driver, self.launch_options)
         self.last_stats = StreamStats()
         self._profile: Profile | None = None
         self._direct: DirectTransport | None = None
@@ -102,6 +96,31 @@ class AuraClient:
         self._browser_lock = asyncio.Lock()
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None  # the one its sessions, locks and browser belong to
+
+    # What the settings say, read from them so that the two cannot disagree.
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    @property
+    def profile_name(self) -> str:
+        return self.settings.profile
+
+    @property
+    def transport(self) -> TransportName:
+        return self.settings.transport
+
+    @property
+    def proxy(self) -> str | None:
+        return self.settings.proxy
+
+    @property
+    def insecure(self) -> bool:
+        return self.settings.insecure
+
+    @property
+    def timeouts(self) -> Timeouts:
+        return self.settings.timeouts
 
     def _check_loop(self) -> None:
         """Bind the client to the event loop of its first use, and refuse any other (another thread has another)."""
