@@ -17,7 +17,7 @@ from typing import Any, AsyncIterator, Iterable, Mapping
 from . import drivers
 from .drivers.base import BrowserSession
 from .drivers.display import choose_mode
-from .environment import DEFAULT_BASE_URL
+from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT
 from .errors import AuraError, ClientClosed, LoginRequired, WrongEventLoop
 from .origin import origin_of, redact_url
 from .profile import Profile
@@ -59,7 +59,7 @@ class AuraClient:
         insecure: bool = False,
         headless: bool | None = None,
         timeouts: Timeouts | None = None,
-        login_timeout: float = 120.0,
+        login_timeout: float = DEFAULT_LOGIN_TIMEOUT,
         webdriver: Any = None,
         browser_ws: str | None = None,
         cdp_url: str | None = None,

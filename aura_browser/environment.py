@@ -14,6 +14,7 @@ from .errors import InvalidRequest
 from .wire.api import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE
 
 DEFAULT_BASE_URL = "https://openchat.team"
+DEFAULT_LOGIN_TIMEOUT = 120.0  # seconds a login may wait for the gate
 
 
 class Variable(NamedTuple):  # a NamedTuple: this module is read by `aura-browser CMD --help`, so it stays cheap
@@ -43,7 +44,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("AURA_TIMEOUT", "timeout", 60.0, "seconds"),
     Variable("AURA_FIRST_BYTE_TIMEOUT", "first_byte_timeout", None, "seconds"),
     Variable("AURA_IDLE_TIMEOUT", "idle_timeout", None, "seconds"),
-    Variable("AURA_LOGIN_TIMEOUT", "login_timeout", 120.0, "seconds"),
+    Variable("AURA_LOGIN_TIMEOUT", "login_timeout", DEFAULT_LOGIN_TIMEOUT, "seconds"),
     # Settings: what each request is sent with.
     Variable("AURA_MODEL", "model", DEFAULT_MODEL),
     Variable("AURA_TEMPERATURE", "temperature", DEFAULT_TEMPERATURE, "number"),

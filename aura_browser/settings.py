@@ -21,7 +21,7 @@ from dataclasses import KW_ONLY, MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Mapping
 
-from .environment import DEFAULT_BASE_URL, settings_from_env
+from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT, settings_from_env
 from .errors import InvalidRequest
 from .origin import check_proxy, normalise_base_url, origin_of, redact_url
 from .transports.base import Timeouts, require_seconds
@@ -81,7 +81,7 @@ class Settings:
     insecure: bool = False
     headless: bool | None = None  # None: the stealthy default (headed on a private virtual display)
     timeouts: Timeouts = field(default_factory=Timeouts)
-    login_timeout: float = 120.0
+    login_timeout: float = DEFAULT_LOGIN_TIMEOUT
     # a browser somewhere else instead of one launched here (at most one)
     browser_ws: str | None = None
     cdp_url: str | None = None
