@@ -15,6 +15,8 @@ from .wire.api import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE
 
 DEFAULT_BASE_URL = "https://openchat.team"
 DEFAULT_LOGIN_TIMEOUT = 120.0  # seconds a login may wait for the gate
+# Playwright takes at most 2**31-1 ms (24.8 days) for a wait; a longer one fails at once.
+MAX_LOGIN_TIMEOUT = 24 * 24 * 3600.0
 
 
 class Variable(NamedTuple):  # a NamedTuple: this module is read by `aura-browser CMD --help`, so it stays cheap

@@ -21,7 +21,7 @@ from dataclasses import KW_ONLY, MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Mapping
 
-from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT, settings_from_env
+from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT, MAX_LOGIN_TIMEOUT, settings_from_env
 from .errors import InvalidRequest
 from .origin import check_proxy, normalise_base_url, origin_of, redact_url
 from .transports.base import Timeouts, require_seconds
@@ -107,6 +107,9 @@ class Settings:
         if not isinstance(self.timeouts, Timeouts):
             raise InvalidRequest(f"timeouts must be a Timeouts, not {self.timeouts!r}")
         require_seconds(self.login_timeout, "login_timeout")
+        if self.login_timeout > MAX_LOGIN_TIMEOUT:
+            raise InvalidRequest(f"login_timeout must be at most {MAX_LOGIN_TIMEOUT:.0f} seconds (24 days), "
+                                 f"not {self.login_timeout!r}")
         if not is_model_id(self.model):
             raise InvalidRequest(f"model must be a model id, not {self.model!r}")
         temperature = self.temperature

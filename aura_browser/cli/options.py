@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import click
 
-from ..environment import default_of, env_name
+from ..environment import MAX_LOGIN_TIMEOUT, default_of, env_name
 
 if TYPE_CHECKING:
     from ..client import AuraClient
@@ -188,7 +188,7 @@ class ConnectOptions(NamedTuple):
 def login_timeout_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """--login-timeout: the seconds a login may take (every command that may log in)."""
     return click.option(
-        "--login-timeout", type=Seconds(min=1), default=default_of("login_timeout"), show_default=True,
+        "--login-timeout", type=Seconds(min=1, max=MAX_LOGIN_TIMEOUT), default=default_of("login_timeout"), show_default=True,
         envvar=env_name("login_timeout"), show_envvar=True,
         help="Seconds a login may take: for the gate to let the browser through.",
     )(command)
