@@ -215,7 +215,7 @@ class FileUnusable(AuraError):
 
 
 class CannotListen(AuraError):
-    """`serve` cannot listen on its host and port: in use, privileged, or an address not of this host."""
+    """`serve` or `replica` cannot listen on its host and port: in use, privileged, or an address not of this host."""
 
     exit_code = 2
     problem = "CANNOT_LISTEN"

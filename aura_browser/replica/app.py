@@ -13,6 +13,7 @@ from aiohttp.typedefs import Handler
 
 from . import botcheck, challenge
 from .config import ReplicaConfig
+from .guard import admin_guard
 from .page import not_found_html, page_html
 from .reply import chunk_body, decoded_per_packet, reply_body, reply_text
 from .state import STATE, ReplicaState
@@ -24,9 +25,10 @@ MAX_BODY = 64 * 1024 * 1024
 PAGE_CACHE_CONTROL = "private, no-cache, no-store, max-age=0, must-revalidate"  # a getServerSideProps page's
 
 
-def create_app(state: ReplicaState) -> web.Application:
+def create_app(state: ReplicaState, bound_host: str = "127.0.0.1") -> web.Application:
     # The app takes bodies of many megabytes (and trims what does not fit): no 413 for a 5 MB one.
-    app = web.Application(middlewares=[challenge.gate_middleware(ADMIN_PREFIX), _disabled],
+    app = web.Application(middlewares=[admin_guard(ADMIN_PREFIX, bound_host), challenge.gate_middleware(ADMIN_PREFIX),
+                                       _disabled],
                           client_max_size=MAX_BODY)
     app[STATE] = state
     app.on_response_prepare.append(_strip_content_type)
