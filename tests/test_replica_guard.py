@@ -65,3 +65,16 @@ def test_replica_beyond_loopback_warns_and_announces_the_address_it_listens_on()
         process.send_signal(signal.SIGINT)
         finish(process)
     assert process.returncode == 0
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL])
+def test_the_tls_replica_leaves_no_key_or_certificate_in_the_temp_folder(tmp_path, stop):
+    process = subprocess.Popen([sys.executable, "-m", "aura_browser", "replica", "--port", "0", "--tls"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(tmp_path)})
+    try:
+        assert "listening on https://127.0.0.1:" in process.stdout.readline().decode()
+        assert list(tmp_path.iterdir()) == []  # the key was never written to a folder
+    finally:
+        process.send_signal(stop)
+        finish(process)
+    assert list(tmp_path.iterdir()) == []
