@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from ..errors import BrowserError
+from .scratch import private_folder
 
 XVFB = "Xvfb"
 SCREEN = (1920, 1080)
@@ -126,7 +127,7 @@ class VirtualDisplay:
                 "Xvfb is not installed, so there is no display for a headed browser; "
                 "install it ('apt-get install xvfb'), or pass --headless"
             )
-        self._folder = tempfile.TemporaryDirectory(prefix="aura-xvfb-")  # 0700
+        self._folder = private_folder("xvfb")  # 0700
         self._authority = os.path.join(self._folder.name, "Xauthority")
         self._cookie = secrets.token_bytes(16)
         self._write_authority(_xauth_entry("", self._cookie))
