@@ -25,7 +25,7 @@ from .base import (
     normal_user_agent,
 )
 from .browser_path import find_chromium, installed_version
-from .display import BrowserMode, VirtualDisplay, choose_mode
+from .display import BrowserMode, VirtualDisplay, check_display, choose_mode
 from .failures import first_line, navigation_error
 
 
@@ -184,6 +184,8 @@ class PlaywrightSession(BrowserSession):
             # gives every page and worker the UA of a headed browser.
             version = await asyncio.to_thread(installed_version, self._executable)
             self._user_agent_flag = normal_user_agent(version) if version else None
+        else:  # headed on the user's display
+            await asyncio.to_thread(check_display)
 
     async def _connect(self) -> None:
         """Attach to a remote browser. We create only a context in it, and close only that."""

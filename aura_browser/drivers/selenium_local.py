@@ -27,6 +27,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import tempfile
 import threading
 import time
@@ -39,7 +40,7 @@ from ..wire.api import MODELS_PATH
 from .base import MODELS_PROBE_JS, LaunchOptions, normal_user_agent
 from .browser_path import find_chromium, installed_version
 from .chromedriver import patched_chromedriver
-from .display import VirtualDisplay, choose_mode
+from .display import VirtualDisplay, check_display, choose_mode
 from .failures import first_line, navigation_error
 from .scratch import private_folder
 from .selenium import (
@@ -121,7 +122,15 @@ class LocalSeleniumSession(SeleniumSession):
                 self._display = VirtualDisplay()
                 self._display.start()
                 env = self._display.environment()
+            else:  # headed on the user's display
+                check_display()
             self._folder = private_folder("chromium")
+            # chromedriver writes its own defaults (pop-ups and geolocation allowed...) into a profile that has no
+            # Preferences yet; empty ones keep Chromium's own, as a person's browser has them.
+            os.mkdir(os.path.join(self._folder.name, "Default"), 0o700)
+            for preferences in ("Default/Preferences", "Local State"):
+                with open(os.path.join(self._folder.name, preferences), "x") as file:
+                    file.write("{}")
             log.info("starting Chromium %s for the selenium driver", mode.describe())
             options = webdriver.ChromeOptions()
             options.binary_location = executable
@@ -327,6 +336,16 @@ class RequestHeaders:
             self._extra[params.get("requestId", "")] = params.get("headers") or {}
 
 
+# A line of Chromium's log: [pid:tid:date/time:ERROR:source.cc:line] message
+_CHROMIUM_ERROR = re.compile(r"^\[[0-9:/.]+:(?:ERROR|FATAL):[^\]]*\] (.+)$")
+
+
 def launch_failure(error: str, log_path: str) -> str:
-    """Why Chromium did not start: chromedriver's "exited abnormally" says nothing, Chromium's own stderr does."""
+    """Why Chromium did not start: chromedriver's "exited abnormally" says nothing, Chromium's first error does
+    (the last ones are its helpers' "Broken pipe" as it goes)."""
+    with contextlib.suppress(OSError), open(log_path, errors="replace") as file:
+        for line in file:
+            found = _CHROMIUM_ERROR.match(line.strip())
+            if found:
+                return f"{error.rstrip('.')}: {found.group(1)[:300]}"
     return error
