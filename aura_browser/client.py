@@ -17,11 +17,10 @@ from typing import Any, AsyncIterator, Iterable, Mapping
 from . import drivers
 from .drivers.base import BrowserSession
 from .drivers.display import choose_mode
-from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT
 from .errors import AuraError, ClientClosed, LoginRequired, WrongEventLoop
 from .origin import origin_of, redact_url
 from .profile import Profile
-from .settings import FROM_SETTINGS, DriverName, FromSettings, Settings, default_options
+from .settings import FROM_SETTINGS, DriverName, FromSettings, Settings
 from .transports.base import StreamStats, Timeouts
 from .transports.direct import DirectTransport
 from .transports.fallback import Fallback, TransportName
@@ -48,34 +47,33 @@ class AuraClient:
 
     def __init__(
         self,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | FromSettings = FROM_SETTINGS,
         *,
-        profile: str = "default",
-        profile_dir: str | Path | None = None,
-        transport: TransportName = "auto",
-        driver: DriverName = "playwright",
-        browser: str | None = None,
-        proxy: str | None = None,
-        insecure: bool = False,
-        headless: bool | None = None,
-        timeouts: Timeouts | None = None,
-        login_timeout: float = DEFAULT_LOGIN_TIMEOUT,
+        profile: str | FromSettings = FROM_SETTINGS,
+        profile_dir: str | Path | None | FromSettings = FROM_SETTINGS,
+        transport: TransportName | FromSettings = FROM_SETTINGS,
+        driver: DriverName | FromSettings = FROM_SETTINGS,
+        browser: str | None | FromSettings = FROM_SETTINGS,
+        proxy: str | None | FromSettings = FROM_SETTINGS,
+        insecure: bool | FromSettings = FROM_SETTINGS,
+        headless: bool | None | FromSettings = FROM_SETTINGS,
+        timeouts: Timeouts | None | FromSettings = FROM_SETTINGS,
+        login_timeout: float | FromSettings = FROM_SETTINGS,
         webdriver: Any = None,
-        browser_ws: str | None = None,
-        cdp_url: str | None = None,
-        remote_webdriver: str | None = None,
+        browser_ws: str | None | FromSettings = FROM_SETTINGS,
+        cdp_url: str | None | FromSettings = FROM_SETTINGS,
+        remote_webdriver: str | None | FromSettings = FROM_SETTINGS,
         settings: Settings | None = None,
     ) -> None:
-        """The options are `Settings`' (see there). With `settings=`, the options given here change those settings;
-        an option left at its default keeps the settings' value."""
+        """The options are `Settings`' (see there, for their defaults). An option given here, whatever its value,
+        changes `settings=` (or Settings' default); one not given keeps it. `timeouts=None` is the default Timeouts."""
         given: dict[str, Any] = {
             "base_url": base_url, "profile": profile, "profile_dir": profile_dir, "transport": transport,
             "driver": driver, "browser": browser, "proxy": proxy, "insecure": insecure, "headless": headless,
-            "timeouts": timeouts, "login_timeout": login_timeout, "browser_ws": browser_ws, "cdp_url": cdp_url,
-            "remote_webdriver": remote_webdriver,
+            "timeouts": Timeouts() if timeouts is None else timeouts, "login_timeout": login_timeout,
+            "browser_ws": browser_ws, "cdp_url": cdp_url, "remote_webdriver": remote_webdriver,
         }
-        defaults = default_options()
-        changes = {name: value for name, value in given.items() if value is not None and value != defaults[name]}
+        changes = {name: value for name, value in given.items() if value is not FROM_SETTINGS}
         self.settings = settings.replace(**changes) if settings is not None else Settings(**changes)
         self.store = self.settings.store()
         self.launch_options = self.settings.launch_options()

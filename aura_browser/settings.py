@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import KW_ONLY, MISSING, dataclass, field, fields, replace
+from dataclasses import KW_ONLY, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Mapping
 
@@ -46,7 +46,8 @@ DRIVERS: tuple[DriverName, ...] = ("playwright", "selenium")
 
 
 class FromSettings(enum.Enum):
-    """The default of a per-call reply option (`model`, `temperature`, `max_tokens`): the client's `Settings`."""
+    """The default of an option that was not given: the client's `Settings` decide (its keywords, and the
+    per-call reply options `model`, `temperature`, `max_tokens`). A value equal to a default is still given."""
 
     FROM_SETTINGS = "the client's settings"
 
@@ -182,7 +183,3 @@ class Settings:
 
         return choose_driver(self.driver, self.launch_options())
 
-
-def default_options() -> dict[str, Any]:
-    """Each Settings field's default, unchecked (no Settings is made)."""
-    return {f.name: f.default_factory() if f.default_factory is not MISSING else f.default for f in fields(Settings)}
