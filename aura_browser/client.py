@@ -18,8 +18,9 @@ from . import drivers
 from .drivers.base import BrowserSession
 from .drivers.display import choose_mode
 from .errors import AuraError, ClientClosed, LoginRequired, WrongEventLoop
-from .origin import origin_of, redact_url
+from .origin import origin_of
 from .profile import Profile
+from .redaction import redact_url
 from .settings import FROM_SETTINGS, DriverName, FromSettings, Settings
 from .transports.base import StreamStats, Timeouts
 from .transports.direct import DirectTransport
@@ -154,8 +155,9 @@ class AuraClient:
         profile = self.store.load(self.profile_name)
         wrong_site = profile.usable_for(origin_of(self.base_url)).site if profile is not None else ""
         if wrong_site:
-            raise LoginRequired(f"profile {self.profile_name!r} was {wrong_site}; "
-                                f"run: aura-browser login --base-url {self.base_url} --profile NAME")
+            raise LoginRequired(f"profile {self.profile_name!r} was {wrong_site}; log in to this site with another "
+                                f"profile: AuraClient(..., profile=NAME).login(), or aura-browser login --base-url "
+                                f"{self.base_url} --profile NAME")
         if profile is not None:
             # One origin, another path (a sub-path deployment): requests go where the user said.
             # The cookies still follow their own paths (Profile.cookies_for).
@@ -279,7 +281,7 @@ class AuraClient:
         stats.trimmed_messages, stats.estimated_tokens = fit.dropped, fit.used_tokens
         if fit.dropped:
             log.warning("the app will leave out the %d oldest message(s): the conversation does not fit its "
-                        "tokenLimit %d (--max-tokens)", fit.dropped, fit.token_limit)
+                        "tokenLimit %d (max_tokens, --max-tokens)", fit.dropped, fit.token_limit)
         started = time.perf_counter()
         profile = await self._current_profile()
         async for text in self._fallback_policy().stream(profile, body, stats, started):

@@ -13,9 +13,20 @@ Each class owns its outcomes, as click's exceptions own `exit_code`; a subclass 
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .redaction import printable
+
+
+def named(option: str, value: Any = None) -> str:
+    """An option as a Python caller and the command line both name it, for an error either may read (the CLI's
+    flag is the option's name, dashed):
+    `named("transport", "page") == "transport='page' (--transport page)"`, `named("headless", True) ==
+    "headless=True (--headless)"`, `named("profile_dir") == "profile_dir (--profile-dir)"`."""
+    flag = "--" + option.replace("_", "-")
+    if value is None:
+        return f"{option} ({flag})"
+    return f"{option}={value!r} ({flag})" if value is True else f"{option}={value!r} ({flag} {value})"
 
 
 class AuraError(Exception):

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator, Mapping, TypeVar
 from urllib.parse import urlsplit
 
-from .errors import InvalidRequest, ProfileBusy, ProfileError
-from .origin import origin_of, redact_url
+from .errors import InvalidRequest, ProfileBusy, ProfileError, named
+from .origin import origin_of
 from .profile_schema import SchemaError, check_profile_data
+from .redaction import redact_url
 
 FORMAT = "aura-browser-profile"
 FORMAT_VERSION = 1
@@ -82,7 +83,8 @@ class Profile:
 
     @property
     def cookies(self) -> list[dict[str, Any]]:
-        return self.storage_state.get("cookies", [])
+        cookies: list[dict[str, Any]] = self.storage_state.get("cookies", [])
+        return cookies
 
     def local_storage(self) -> dict[str, str]:
         for entry in self.storage_state.get("origins", []):
@@ -269,7 +271,7 @@ def check_private(path: Path, status: os.stat_result, fix: str) -> None:
     """
     if status.st_uid not in (os.geteuid(), 0):
         raise ProfileError(str(path), f"is owned by another user (uid {status.st_uid}); only your own profiles are "
-                                      "used: delete it, or use another --profile-dir")
+                                      f"used: delete it, or use another {named('profile_dir')}")
     writers = " and ".join(who for who, bit in (("group", stat.S_IWGRP), ("others", stat.S_IWOTH))
                            if status.st_mode & bit)
     if writers:
@@ -295,7 +297,7 @@ def _reports_unwritable_folder(method: Method) -> Method:
             return method(self, *args, **kwargs)
         except OSError as exc:
             raise ProfileError(str(self.directory), f"cannot write in this folder ({exc.strerror or exc}); "
-                               "free some space, make it writable, or choose another with --profile-dir") from None
+                               f"free some space, make it writable, or choose another {named('profile_dir')}") from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Literal, Mapping
 
 from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT, settings_from_env
 from .errors import InvalidRequest
-from .origin import check_proxy, normalise_base_url, origin_of, redact_url
+from .origin import check_proxy, normalise_base_url, origin_of
+from .redaction import redact_url
 from .transports.base import Timeouts, require_seconds
 from .transports.fallback import TIERS, TransportName
 from .wire.api import (

@@ -1,6 +1,7 @@
 """Strict gate (blocks non-browser TLS fingerprints): auto falls back to streaming inside the page."""
 
 import asyncio
+import re
 
 import pytest
 
@@ -49,7 +50,7 @@ async def test_after_a_fallback_the_profile_remembers_that_direct_is_blocked(mak
 
 async def test_transport_direct_does_not_fall_back(make_replica, make_client):
     replica = make_replica(gate="strict")
-    with pytest.raises(Blocked, match="try --transport page"):
+    with pytest.raises(Blocked, match=re.escape("try transport='page' (--transport page)")):
         await make_client(replica.url, transport="direct").ask("Hi")
     assert replica.stats.clearances_issued == 2  # one login and exactly one refresh
 

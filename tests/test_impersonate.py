@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import time
 import urllib.request
@@ -64,7 +65,7 @@ async def test_a_curl_cffi_target_of_another_browser_is_refused_by_the_chromium_
     replica, _ = await logged_in(make_replica, make_client)
     monkeypatch.setenv("AURA_IMPERSONATE", target)
     blocked = replica.stats.tls_blocked
-    with pytest.raises(Blocked, match="try --transport page"):
+    with pytest.raises(Blocked, match=re.escape("try transport='page' (--transport page)")):
         await make_client(replica.url, transport="impersonate").ask("Hi")
     assert replica.stats.tls_blocked == blocked + 2  # with the profile, and again after one refresh
 

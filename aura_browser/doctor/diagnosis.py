@@ -27,8 +27,8 @@ from ..errors import (
     SiteError,
     exit_code_for,
 )
-from ..origin import redact_url
 from ..profile import Profile, ProfileStore
+from ..redaction import redact_url
 from ..wire.page import PageKind
 from .probe import SiteProbe, SiteUnderTest
 from .problems import describe, problem_of

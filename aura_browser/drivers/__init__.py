@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, named
 
 if TYPE_CHECKING:
     from .base import BrowserSession, LaunchOptions
@@ -27,7 +27,8 @@ def choose_driver(name: str, options: LaunchOptions) -> str:
     if kind is None:
         return name
     if name == "selenium" and kind.driver == "playwright":
-        raise InvalidRequest(f"{kind.option} is a Playwright endpoint; use --remote-webdriver with --driver selenium")
+        raise InvalidRequest(f"{named(kind.field)} is a Playwright endpoint; use {named('remote_webdriver')} with "
+                             f"{named('driver', 'selenium')}")
     return kind.driver
 
 

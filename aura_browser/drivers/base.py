@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any, AsyncGenerator
 from urllib.parse import urlsplit
 
-from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp
-from ..origin import join, origin_of, redact_url
+from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp, named
+from ..origin import join, origin_of
 from ..profile import GATE_COOKIES, Profile, cookie_domain_matches, replacing
+from ..redaction import redact_url
 from ..wire.api import MODELS_PATH, parse_model_list
 from ..wire.headers import wire_order
 from ..wire.page import PAGE_STATE_JS, PageKind
@@ -323,7 +324,7 @@ class BrowserSession(ABC):
             raise Blocked(await self._describe_failure("the site's gate blocked the browser", waited))
         url, title = await self._where()
         raise NotThisApp(self.last_status or 0, "", f"{redact_url(url)} is not an OpenChat UI page (title {title!r}); "
-                         "check --base-url")
+                         f"check {named('base_url')}")
 
     async def _where(self) -> tuple[str, str]:
         try:

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from ..errors import BrowserError
+from ..errors import BrowserError, named
 
 XVFB = "Xvfb"
 SCREEN = (1920, 1080)
@@ -124,7 +124,7 @@ class VirtualDisplay:
         if executable is None:
             raise BrowserError(
                 "Xvfb is not installed, so there is no display for a headed browser; "
-                "install it ('apt-get install xvfb'), or pass --headless"
+                f"install it ('apt-get install xvfb'), or pass {named('headless', True)}"
             )
         self._folder = tempfile.TemporaryDirectory(prefix="aura-xvfb-")  # 0700
         self._authority = os.path.join(self._folder.name, "Xauthority")

@@ -9,9 +9,10 @@ import json
 import re
 from typing import Any
 
-from ..errors import BrowserError
-from ..origin import join, proxy_credentials, proxy_server, redact_url
+from ..errors import BrowserError, named
+from ..origin import join, proxy_credentials, proxy_server
 from ..profile import Profile
+from ..redaction import redact_url
 from ..wire.api import MODELS_PATH
 from .base import (
     MODELS_PROBE_JS,
@@ -111,7 +112,7 @@ def launch_failure(executable: str, message: str) -> str:
     reason = f"cannot start Chromium at {executable}: {first_line(message)}"
     if MISSING_X in message:
         reason += (
-            f" ({MISSING_X}): a headed browser needs a display; pass --headless, or install Xvfb "
+            f" ({MISSING_X}): a headed browser needs a display; pass {named('headless', True)}, or install Xvfb "
             "('apt-get install xvfb') and aura-browser runs the browser on a virtual display of its own"
         )
     return reason
@@ -308,10 +309,12 @@ class PlaywrightSession(BrowserSession):
         return {header["name"]: header["value"] for header in await request.headers_array()}
 
     async def _storage_state(self) -> dict[str, Any]:
-        return await self._context.storage_state()
+        state: dict[str, Any] = await self._context.storage_state()
+        return state
 
     async def _screenshot(self) -> bytes:
-        return await self._page.screenshot(type="png")
+        png: bytes = await self._page.screenshot(type="png")
+        return png
 
     async def _page_info(self) -> tuple[str, str]:
         return self._page.url, await self._page.title()

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from ..errors import InvalidRequest
-from ..origin import redact_url
+from ..errors import InvalidRequest, named
+from ..redaction import redact_url
 from .base import LaunchOptions
 
 
@@ -37,12 +37,12 @@ def remote_endpoint(options: LaunchOptions) -> RemoteKind | None:
     if not given:
         return None
     if len(given) > 1:
-        raise InvalidRequest(f"{' and '.join(kind.option for kind in given)} exclude each other; give one")
+        raise InvalidRequest(f"{' and '.join(named(kind.field) for kind in given)} exclude each other; give one")
     kind = given[0]
     url = getattr(options, kind.field)
     parts = urlsplit(url)
     if parts.scheme not in kind.schemes or not parts.hostname:
         raise InvalidRequest(
-            f"{kind.option} {redact_url(url)!r} must look like {kind.schemes[0]}://host:port[/path]"
+            f"{named(kind.field)} {redact_url(url)!r} must look like {kind.schemes[0]}://host:port[/path]"
         )
     return kind

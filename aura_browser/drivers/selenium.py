@@ -16,12 +16,13 @@ import logging
 import os
 import shutil
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
 
 from ..errors import AuraError, BrowserError, InvalidRequest
-from ..origin import join, origin_of, proxy_server, redact_url
+from ..origin import join, origin_of, proxy_server
 from ..profile import Profile
+from ..redaction import redact_url
 from ..wire.api import MODELS_PATH
 from .base import (
     MODELS_PROBE_JS,
@@ -38,6 +39,7 @@ from .failures import first_line, navigation_error
 from .watchdog import OWN_GROUP, GroupWatchdog
 
 log = logging.getLogger("aura_browser.browser")
+T = TypeVar("T")
 
 SYSTEM_CHROMEDRIVER = "/usr/bin/chromedriver"
 CHANNEL = "aura-push"
@@ -330,11 +332,12 @@ class SeleniumSession(BrowserSession):
                 self.streams.push(payload)
 
     def _take_pushes(self, driver: Any, ids: list[str]) -> list[str]:
-        return driver.execute_script(f"return ({TAKE_QUEUES_JS})(arguments[0]);", ids)
+        queues: list[str] = driver.execute_script(f"return ({TAKE_QUEUES_JS})(arguments[0]);", ids)
+        return queues
 
     # --- the primitives -------------------------------------------------------------------
 
-    async def _call(self, function: Callable[[], Any], what: str = "browser failed") -> Any:
+    async def _call(self, function: Callable[[], T], what: str = "browser failed") -> T:
         """Run one blocking Selenium call in a worker thread; its errors become BrowserError."""
         try:
             return await asyncio.to_thread(function)
@@ -372,7 +375,8 @@ class SeleniumSession(BrowserSession):
                 self._driver.get(url)
             except WebDriverException as exc:
                 raise navigation_error(url, first_line(exc), self.options.proxy) from None
-            return self._driver.execute_script(NAVIGATION_STATUS_JS)
+            status: int | None = self._driver.execute_script(NAVIGATION_STATUS_JS)
+            return status
 
         return await self._call(navigate, f"browser failed to open {url}")
 

@@ -268,7 +268,8 @@ class NetworkListener:
             targets = json.load(reply)
         for target in targets:
             if target.get("id") == self.target_id and target.get("webSocketDebuggerUrl"):
-                return target["webSocketDebuggerUrl"]
+                url: str = target["webSocketDebuggerUrl"]
+                return url
         raise BrowserError("the browser's page is gone")
 
     def connect(self) -> None:

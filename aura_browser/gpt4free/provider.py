@@ -74,6 +74,7 @@ def provider_settings(provider_url: str, proxy: str | None, kwargs: dict[str, An
 
 async def stream_reply(
     cls: Any,  # the provider class (ours, or the gpt4free plug-in's): its `url` and `default_model`
+    /,
     model: str,
     messages: Messages,
     proxy: str | None = None,

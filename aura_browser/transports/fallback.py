@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, AsyncGenerator, Awaitable, Callable, Literal, Mapping
 
-from ..errors import Blocked
+from ..errors import Blocked, named
 from ..profile import Profile
 from .base import StreamStats, Transport
 
@@ -91,7 +91,7 @@ class Fallback:
                 profile = await self._fresh(profile)
                 refreshed, index = True, 0
             elif not auto:
-                raise Blocked(f"{reason} even with a fresh profile; try --transport page") from None
+                raise Blocked(f"{reason} even with a fresh profile; try {named('transport', 'page')}") from None
             else:
                 log.info("still blocked; streaming from inside the browser page")
                 index += 1

@@ -128,7 +128,7 @@ def check_fits(body: Mapping[str, Any], default_prompt: str) -> Fit:
         question = sum(estimate_tokens(m["content"]) for m in messages[newest_user:])
         size = fit.prompt_tokens + question + REPLY_RESERVE
         raise InvalidRequest(
-            f"the question does not fit the app's tokenLimit {fit.token_limit} (--max-tokens): about {size} tokens "
+            f"the question does not fit the app's tokenLimit {fit.token_limit} (max_tokens, --max-tokens): about {size} tokens "
             f"(question ~{question}, system prompt ~{fit.prompt_tokens}, {REPLY_RESERVE} kept for the reply); "
             "the app would drop it and answer nothing"
         )
