@@ -32,9 +32,10 @@ from .errors import (
 if _typing.TYPE_CHECKING:
     from .client import AuraClient
     from .gpt4free.provider import Aura, get_args_from_browser, get_args_from_browser_async
+    from .option_values import Timeouts
     from .profile import Profile
     from .settings import Settings
-    from .transports.base import StreamStats, Timeouts
+    from .transports.base import StreamStats
 
 # The public API: these names, and the documented import paths `aura_browser.typing`, `.providers`, `.g4f`
 # (gpt4free's) and `aura_browser.testing` (the pytest plugin). Every other module is internal: its names may change.
@@ -77,7 +78,7 @@ _LAZY = {
     "Profile": "profile",
     "Settings": "settings",
     "StreamStats": "transports.base",
-    "Timeouts": "transports.base",
+    "Timeouts": "option_values",
 }
 
 

@@ -17,14 +17,15 @@ from typing import Any, AsyncIterator, Iterable, Mapping
 from . import drivers
 from .drivers.base import BrowserSession
 from .drivers.display import choose_mode
-from .errors import AuraError, ClientClosed, LoginRequired, WrongEventLoop
+from .errors import AuraError, ClientClosed, InvalidRequest, LoginRequired, WrongEventLoop
+from .option_values import TIERS, Timeouts, TransportName
 from .origin import origin_of
 from .profile import Profile
 from .redaction import redact_url
 from .settings import FROM_SETTINGS, DriverName, FromSettings, Settings
-from .transports.base import StreamStats, Timeouts
+from .transports.base import StreamStats, Transport
 from .transports.direct import DirectTransport
-from .transports.fallback import Fallback, TransportName
+from .transports.fallback import Fallback
 from .transports.impersonate import ImpersonateTransport
 from .transports.page import PageTransport
 from .wire.api import APP_SYSTEM_PROMPT, MODELS_PATH, as_messages, build_body, encode_body, model_ids, parse_model_list
@@ -65,9 +66,13 @@ class AuraClient:
         cdp_url: str | None | FromSettings = FROM_SETTINGS,
         remote_webdriver: str | None | FromSettings = FROM_SETTINGS,
         settings: Settings | None = None,
+        transports: Mapping[str, Transport] | None = None,
     ) -> None:
         """The options are `Settings`' (see there, for their defaults). An option given here, whatever its value,
-        changes `settings=` (or Settings' default); one not given keeps it. `timeouts=None` is the default Timeouts."""
+        changes `settings=` (or Settings' default); one not given keeps it. `timeouts=None` is the default Timeouts.
+
+        `transports`: tiers ("direct", "impersonate", "page") to send with instead of the ones the client makes, as
+        httpx's `transport=`: any object that implements `transports.base.Transport`. The client closes them."""
         given: dict[str, Any] = {
             "base_url": base_url, "profile": profile, "profile_dir": profile_dir, "transport": transport,
             "driver": driver, "browser": browser, "proxy": proxy, "insecure": insecure, "headless": headless,
@@ -80,11 +85,14 @@ class AuraClient:
         self.launch_options = self.settings.launch_options()
         # A remote browser decides which driver speaks to it.
         self.driver = drivers.choose_driver(self.settings.driver, self.launch_options)
+        unknown = set(transports or ()) - set(TIERS)
+        if unknown:
+            raise InvalidRequest(f"transports: unknown tiers {sorted(unknown)}; the tiers are {', '.join(TIERS)}")
+        self._given_transports = dict(transports or {})
         self.last_stats = StreamStats()
         self._profile: Profile | None = None
-        self._direct: DirectTransport | None = None
-        self._impersonate: ImpersonateTransport | None = None
-        self._fallback: Fallback | None = None  # made at the first stream, with the three transports
+        self._transports: dict[str, Transport] = {}  # made at the first stream, with the policy
+        self._fallback: Fallback | None = None
         # `webdriver`: a browser the caller already has open (Playwright Page, Selenium WebDriver).
         # Logins and the in-page fallback then run in it, and closing the client leaves it open.
         self._browser: BrowserSession | None = (
@@ -290,14 +298,17 @@ class AuraClient:
     def _fallback_policy(self) -> Fallback:
         """The one policy of this client's streams, over its three transports (their connections made when used)."""
         if self._fallback is None:
-            self._direct = DirectTransport(timeouts=self.timeouts, insecure=self.insecure)
-            self._impersonate = ImpersonateTransport(timeouts=self.timeouts, insecure=self.insecure)
-            page = PageTransport(self._page_session, timeouts=self.timeouts)
-            self._fallback = Fallback(
-                {"direct": self._direct, "impersonate": self._impersonate, "page": page},
-                transport=self.transport, refresh=self._refresh, remember=self._remember_tier,
-            )
+            self._transports = {tier: self._given_transports.get(tier) or self._make_transport(tier) for tier in TIERS}
+            self._fallback = Fallback(self._transports, transport=self.transport, refresh=self._refresh,
+                                      remember=self._remember_tier)
         return self._fallback
+
+    def _make_transport(self, tier: str) -> Transport:
+        if tier == "direct":
+            return DirectTransport(timeouts=self.timeouts, insecure=self.insecure)
+        if tier == "impersonate":
+            return ImpersonateTransport(timeouts=self.timeouts, insecure=self.insecure)
+        return PageTransport(self._page_session, timeouts=self.timeouts)
 
     async def ask(
         self,
@@ -344,13 +355,13 @@ class AuraClient:
         if self._fallback is not None or self._browser is not None:
             self._check_loop()  # they can only be closed on their own loop
         self._closed = True
-        replays = [replay for replay in (self._direct, self._impersonate) if replay is not None]
+        transports = [*self._transports.values(), *self._given_transports.values()]
         browser = self._browser
-        self._direct = self._impersonate = self._browser = None
+        self._transports, self._given_transports, self._browser = {}, {}, None
         self._fallback = None
         try:
-            for replay in replays:
-                await replay.aclose()
+            for transport in dict.fromkeys(transports):  # each once
+                await transport.aclose()
         finally:
             if browser is not None:
                 await browser.close()

@@ -23,10 +23,9 @@ from typing import TYPE_CHECKING, Any, Literal, Mapping
 
 from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT, settings_from_env
 from .errors import InvalidRequest
+from .option_values import TIERS, Timeouts, TransportName, require_seconds
 from .origin import check_proxy, normalise_base_url, origin_of
 from .redaction import redact_url
-from .transports.base import Timeouts, require_seconds
-from .transports.fallback import TIERS, TransportName
 from .wire.api import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_MODEL,

@@ -16,17 +16,15 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, AsyncGenerator, Awaitable, Callable, Literal, Mapping
+from typing import Any, AsyncGenerator, Awaitable, Callable, Mapping
 
 from ..errors import Blocked, named
+from ..option_values import TIERS, TransportName
 from ..profile import Profile
 from .base import StreamStats, Transport
 
 log = logging.getLogger("aura_browser")
 
-TransportName = Literal["auto", "direct", "impersonate", "page"]
-# The tiers `auto` climbs, cheapest first; the last one needs a browser.
-TIERS = ("direct", "impersonate", "page")
 
 
 @dataclass
