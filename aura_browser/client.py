@@ -9,14 +9,13 @@ tier got through, so the next calls start there.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Mapping
 
 from . import drivers
-from .drivers.base import BrowserSession
-from .drivers.display import choose_mode
 from .errors import AuraError, ClientClosed, InvalidRequest, LoginRequired, WrongEventLoop
 from .option_values import TIERS, Timeouts, TransportName
 from .origin import origin_of
@@ -26,15 +25,28 @@ from .settings import FROM_SETTINGS, DriverName, FromSettings, Settings
 from .transports.base import StreamStats, Transport
 from .transports.direct import DirectTransport
 from .transports.fallback import Fallback
-from .transports.impersonate import ImpersonateTransport
-from .transports.page import PageTransport
 from .wire.api import APP_SYSTEM_PROMPT, MODELS_PATH, as_messages, build_body, encode_body, model_ids, parse_model_list
 from .wire.tokens import check_fits
+
+if TYPE_CHECKING:
+    from .drivers.base import BrowserSession, LaunchOptions
 
 log = logging.getLogger("aura_browser")
 
 # How long a profile remembers that direct requests were blocked.
 DIRECT_BLOCKED_FOR = 15 * 60.0
+
+
+class _Tiers(dict[str, Transport]):
+    """The transports of a client's tiers: the given ones, and each other one made when first asked for."""
+
+    def __init__(self, make: Callable[[str], Transport], given: Mapping[str, Transport]) -> None:
+        super().__init__(given)
+        self._make = make
+
+    def __missing__(self, tier: str) -> Transport:
+        transport = self[tier] = self._make(tier)
+        return transport
 
 
 class AuraClient:
@@ -82,16 +94,15 @@ class AuraClient:
         changes = {name: value for name, value in given.items() if value is not FROM_SETTINGS}
         self.settings = settings.replace(**changes) if settings is not None else Settings(**changes)
         self.store = self.settings.store()
-        self.launch_options = self.settings.launch_options()
         # A remote browser decides which driver speaks to it.
-        self.driver = drivers.choose_driver(self.settings.driver, self.launch_options)
+        self.driver = self.settings.chosen_driver()
         unknown = set(transports or ()) - set(TIERS)
         if unknown:
             raise InvalidRequest(f"transports: unknown tiers {sorted(unknown)}; the tiers are {', '.join(TIERS)}")
         self._given_transports = dict(transports or {})
         self.last_stats = StreamStats()
         self._profile: Profile | None = None
-        self._transports: dict[str, Transport] = {}  # made at the first stream, with the policy
+        self._transports: dict[str, Transport] = {}  # each tier made when the policy first needs it
         self._fallback: Fallback | None = None
         # `webdriver`: a browser the caller already has open (Playwright Page, Selenium WebDriver).
         # Logins and the in-page fallback then run in it, and closing the client leaves it open.
@@ -103,6 +114,11 @@ class AuraClient:
         self._browser_lock = asyncio.Lock()
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None  # the one its sessions, locks and browser belong to
+
+    @functools.cached_property
+    def launch_options(self) -> LaunchOptions:
+        """How this client's browser starts (made when first needed: a direct ask never imports the drivers)."""
+        return self.settings.launch_options()
 
     # What the settings say, read from them so that the two cannot disagree.
     @property
@@ -203,6 +219,8 @@ class AuraClient:
                 return await self._capture_and_save()
 
     async def _capture_and_save(self) -> Profile:
+        from .drivers.display import choose_mode
+
         log.info("logging in to %s (%s, %s)", self.base_url, self.driver, choose_mode(self.launch_options.headless).describe())
         async with self._browser_lock:
             session = self._browser_session()
@@ -298,16 +316,21 @@ class AuraClient:
     def _fallback_policy(self) -> Fallback:
         """The one policy of this client's streams, over its three transports (their connections made when used)."""
         if self._fallback is None:
-            self._transports = {tier: self._given_transports.get(tier) or self._make_transport(tier) for tier in TIERS}
+            self._transports = _Tiers(self._make_transport, self._given_transports)
             self._fallback = Fallback(self._transports, transport=self.transport, refresh=self._refresh,
                                       remember=self._remember_tier)
         return self._fallback
 
     def _make_transport(self, tier: str) -> Transport:
+        # Each imported when made: the direct tier answers most asks, and an ask starts a process.
         if tier == "direct":
             return DirectTransport(timeouts=self.timeouts, insecure=self.insecure)
         if tier == "impersonate":
+            from .transports.impersonate import ImpersonateTransport
+
             return ImpersonateTransport(timeouts=self.timeouts, insecure=self.insecure)
+        from .transports.page import PageTransport
+
         return PageTransport(self._page_session, timeouts=self.timeouts)
 
     async def ask(

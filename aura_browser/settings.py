@@ -181,5 +181,5 @@ class Settings:
         """The driver that will speak to the browser: a remote endpoint's own, else `driver`."""
         from .drivers import choose_driver
 
-        return choose_driver(self.driver, self.launch_options())
+        return choose_driver(self.driver, self)  # the settings name the remote endpoints as LaunchOptions do
 

@@ -185,3 +185,18 @@ def test_help_imports_no_command_module():
             "print(sorted(m for m in sys.modules if m.startswith('aura_browser.cli.')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_direct_ask_imports_no_driver_and_no_other_transport(site, env):
+    # An ask is a process: what it imports is part of its time (scripts/bench.py, B5).
+    code = ("import runpy, sys\n"
+            f"sys.argv = ['aura-browser', 'ask', '--base-url', {site.url!r}, '--transport', 'direct', 'Hi']\n"
+            "try: runpy.run_module('aura_browser', run_name='__main__')\n"
+            "except SystemExit as exit: assert not exit.code, exit.code\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('aura_browser.drivers.', 'aura_browser.transports.'))"
+            " or m.startswith('curl_cffi')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(sorted(
+        ["aura_browser.transports.base", "aura_browser.transports.direct", "aura_browser.transports.fallback",
+         "aura_browser.transports.replies"]))

@@ -13,14 +13,17 @@ from ..errors import InvalidRequest, named
 
 if TYPE_CHECKING:
     from .base import BrowserSession, LaunchOptions
+    from .remote import Endpoints
 
 
-def choose_driver(name: str, options: LaunchOptions) -> str:
+def choose_driver(name: str, options: Endpoints) -> str:
     """The driver to use: the one the remote endpoint in `options` needs, else `name`.
 
     Raises InvalidRequest for two endpoints at once, a malformed one, or `name` naming the other driver
     (the default, playwright, gives way to --remote-webdriver).
     """
+    if not (options.browser_ws or options.cdp_url or options.remote_webdriver):
+        return name  # (the common case, without importing the checks of an endpoint)
     from .remote import remote_endpoint
 
     kind = remote_endpoint(options)

@@ -54,7 +54,7 @@ class Fallback:
         refresh: Callable[[Profile], Awaitable[Profile]],
         remember: Callable[[Profile, str], None],
     ) -> None:
-        self.tiers = dict(tiers)
+        self.tiers = tiers  # as given: a client's mapping makes each tier when first asked for
         self.transport = transport
         self._refresh = refresh
         self._remember = remember
