@@ -15,6 +15,7 @@ warning (or a refusal) a little early, never a question the app silently drops.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -42,11 +43,23 @@ _ASCII_WORD = re.compile(r"(?:[^\r\n\w]|_)?([A-Za-z]+)")
 _VOWELS = frozenset("aeiouyAEIOUY")
 
 
+# Texts short enough to remember their estimate: a system prompt and a conversation's history are sent again
+# with every request, and estimating them again is most of the work an ask does before it sends.
+REMEMBERED_LENGTH = 4096
+
+
 def estimate_tokens(text: str) -> int:
     """At least as many tokens as the app's Llama 3 tokenizer counts for `text` (markers included)."""
+    return _remembered_estimate(text) if len(text) <= REMEMBERED_LENGTH else _estimate(text)
+
+
+def _estimate(text: str) -> int:
     size = len(text.encode("utf-8", "surrogatepass"))
     pieces = sum(_piece_cost(piece) for piece in _PIECE.findall(text))
     return min(size, math.ceil(MARGIN * pieces)) + MARKERS_PER_TEXT
+
+
+_remembered_estimate = functools.lru_cache(maxsize=512)(_estimate)  # at most 512 x 4096 characters held
 
 
 def _piece_cost(piece: str) -> float:
