@@ -34,7 +34,6 @@ from .probe import SiteProbe, SiteUnderTest
 from .problems import describe, problem_of
 
 OK, WARNING, FAILED, SKIPPED = "ok", "warning", "failed", "skipped"
-STATUSES = (OK, WARNING, FAILED, SKIPPED)
 
 
 @dataclass
