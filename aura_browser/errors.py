@@ -242,6 +242,10 @@ class OutputError(AuraError):
         self.broken_pipe = broken_pipe  # the reader left (`| head`): nothing to say about it
 
 
+# The one exit code that is not an error's: a batch run that finished, with at least one record carrying an error.
+BATCH_ITEMS_FAILED = 8
+
+
 def exit_code_for(error: BaseException) -> int:
     """The CLI's exit code for `error`: its class's, or 1 for anything that is not ours."""
     return error.exit_code if isinstance(error, AuraError) else 1

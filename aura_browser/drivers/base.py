@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, AsyncGenerator
 from urllib.parse import urlsplit
 
+from ..environment import DEFAULT_LOGIN_TIMEOUT
 from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp, named
 from ..origin import join, origin_of
 from ..profile import GATE_COOKIES, Profile, cookie_domain_matches, replacing
@@ -144,7 +145,7 @@ class LaunchOptions:
     headless: bool | None = None  # None: the stealthy default; drivers.display.choose_mode decides
     proxy: str | None = None
     insecure: bool = False
-    timeout: float = 120.0  # how long the gate may take
+    timeout: float = DEFAULT_LOGIN_TIMEOUT  # how long the gate may take
     screenshot_path: Path | None = None  # where a failed login leaves its screenshot
     extra_args: list[str] = field(default_factory=list)
     # A browser somewhere else, instead of launching one here (at most one of these):
