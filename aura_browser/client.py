@@ -276,10 +276,14 @@ class AuraClient:
             temperature=settings.temperature if temperature is FROM_SETTINGS else temperature,
             max_tokens=settings.max_tokens if max_tokens is FROM_SETTINGS else max_tokens,
         )
-        fit = check_fits(body, APP_SYSTEM_PROMPT)  # the app would drop a question that does not fit, silently
+        # The app would drop a question that does not fit, silently: refused here unless sent anyway.
+        fit = check_fits(body, APP_SYSTEM_PROMPT, send_anyway=settings.send_anyway)
         stats = self.last_stats = stats if stats is not None else StreamStats()
         stats.trimmed_messages, stats.estimated_tokens = fit.dropped, fit.used_tokens
-        if fit.dropped:
+        if fit.dropped and not fit.kept:
+            log.warning("sending anyway: by the estimate the app may drop even the newest message (tokenLimit %d, "
+                        "--max-tokens) and answer nothing", fit.token_limit)
+        elif fit.dropped:
             log.warning("the app will leave out the %d oldest message(s): the conversation does not fit its "
                         "tokenLimit %d (--max-tokens)", fit.dropped, fit.token_limit)
         started = time.perf_counter()

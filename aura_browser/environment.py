@@ -49,6 +49,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("AURA_MODEL", "model", DEFAULT_MODEL),
     Variable("AURA_TEMPERATURE", "temperature", DEFAULT_TEMPERATURE, "number"),
     Variable("AURA_MAX_TOKENS", "max_tokens", DEFAULT_MAX_TOKENS, "integer"),
+    Variable("AURA_SEND_ANYWAY", "send_anyway", False, "flag"),  # send what the estimate says may not fit
     # One command's (or one transport's) own options.
     Variable("AURA_SYSTEM", "system", None, "text", "ask, chat, batch"),
     Variable("AURA_BATCH_OUTPUT", "output", "-", "text", "batch"),

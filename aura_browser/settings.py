@@ -90,6 +90,7 @@ class Settings:
     model: str = DEFAULT_MODEL
     temperature: float | None = DEFAULT_TEMPERATURE  # None: the app's own (1)
     max_tokens: int = DEFAULT_MAX_TOKENS
+    send_anyway: bool = False  # send a question the token estimate says the app may drop
 
     def __post_init__(self) -> None:
         from .profile import check_name
@@ -117,6 +118,8 @@ class Settings:
             raise InvalidRequest(f"temperature {temperature!r} is outside [{low}, {high}]")
         if not is_token_limit(self.max_tokens) or self.max_tokens <= 0:
             raise InvalidRequest(f"max_tokens must be a positive integer, not {self.max_tokens!r}")
+        if not isinstance(self.send_anyway, bool):
+            raise InvalidRequest(f"send_anyway must be true or false, not {self.send_anyway!r}")
         self.chosen_driver()  # a remote endpoint must be well formed, and one at most
 
     def __repr__(self) -> str:
