@@ -97,6 +97,10 @@ def kept_messages(messages: list[dict[str, Any]], prompt: str, token_limit: floa
 
     Raises TokenizerOverflow where the app's tokenizer would throw on a message it counts.
     """
+    texts = [prompt, *(str(message.get("content", "")) for message in messages)]
+    sizes = [len(text.encode("utf-8", "surrogatepass")) + 2 for text in texts]
+    if sum(sizes) + REPLY_RESERVE <= token_limit and max(sizes) < OVERFLOWING_PIECE:
+        return messages  # no token is shorter than a byte: all of it fits, whatever its words
     used = count_tokens(prompt) + REPLY_RESERVE
     kept = 0
     for message in reversed(messages):

@@ -97,7 +97,7 @@ def test_a_question_over_the_token_limit_is_dropped_silently_not_refused(aura_li
 @pytest.mark.aura_heavy
 def test_a_five_megabyte_body_is_the_apps_500_error(aura_live: LiveSmoke) -> None:
     """Heavy (--aura-heavy only): the app's tokenizer overflows its stack on 5 MiB of one letter and answers
-    `500 Error`, after half a minute or more during which the whole server answers nothing else."""
+    `500 Error`, after half a minute to several minutes during which the whole server answers nothing else."""
     body = chat_body(key_of(aura_live))
     body["messages"] = [{"role": "user", "content": "a" * FIVE_MEGABYTES}]
     assert_next_js_error(send(aura_live, "a 5 MiB body is 500 Error (heavy)", "POST", CHAT_PATH, body))
