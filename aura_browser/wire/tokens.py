@@ -109,8 +109,8 @@ def _ranks() -> dict[bytes, int]:
 
 def _piece_tokens(text: str, ranks: Mapping[bytes, int]) -> int:
     piece = text.encode("utf-8", "surrogatepass")
-    if piece in ranks or len(piece) < 2:
-        return len(piece) if piece not in ranks else 1
+    if piece in ranks:
+        return 1  # the tokenizer takes a piece its vocabulary has whole as one token, without merging
     return _merged_parts(piece, ranks)
 
 
@@ -118,6 +118,8 @@ def _merged_parts(piece: bytes, ranks: Mapping[bytes, int]) -> int:
     """Byte-pair merging by rank (the pair whose joined bytes rank lowest first, leftmost on a tie), with a heap
     and a linked list of parts, so a 50,000-byte run of one letter takes a moment, not minutes."""
     size = len(piece)
+    if size < 2:
+        return size
     end = list(range(1, size + 1))  # end[i]: where the part starting at i ends
     after = list(range(1, size + 1))  # the next part's start
     before = list(range(-1, size - 1))
