@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up, then run the end-to-end demo: login through a JS challenge, a direct answer, an in-page answer.
+# Set up what the demo needs, then run it: login through a JS challenge, a direct answer, one over impersonate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
