@@ -50,7 +50,7 @@ class AuraClient:
         self,
         base_url: str = DEFAULT_BASE_URL,
         *,
-        profile: str = "default",
+        profile: str | None = None,
         profile_dir: str | Path | None = None,
         transport: TransportName = "auto",
         driver: DriverName = "playwright",
@@ -104,7 +104,7 @@ class AuraClient:
 
     @property
     def profile_name(self) -> str:
-        return self.settings.profile
+        return self.settings.profile_name
 
     @property
     def transport(self) -> TransportName:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 class SiteOptions(NamedTuple):  # a NamedTuple: `--help` need not import the Settings module
     base_url: str
-    profile: str
+    profile: str | None  # None: the site's own
     profile_dir: str | None
     browser: str | None
     driver: str
@@ -102,8 +102,8 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
         "--base-url", envvar=env_name("base_url"), show_envvar=True, default=default_of("base_url"), show_default=True,
         help="The OpenChat UI deployment to talk to.",
     )
-    @click.option("--profile", envvar=env_name("profile"), show_envvar=True, default=default_of("profile"), show_default=True,
-                  help="Name of the saved session profile.")
+    @click.option("--profile", envvar=env_name("profile"), show_envvar=True,
+                  help="Name of the saved session profile [default: the site's own, default-HOST...].")
     @profile_dir_option
     @click.option("--browser", envvar=env_name("browser"), show_envvar=True,
                   help="Chromium binary [default: Playwright's, then /usr/lib/chromium/chromium, then PATH].")

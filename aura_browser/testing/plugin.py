@@ -42,7 +42,7 @@ REPLICA_DEFAULTS: dict[str, Any] = {"gate": "challenge", "challenge_delay": 0.2}
 
 # AuraClient options the plugin takes as --aura-NAME; each falls back to its AURA_* variable (SITE_ENV).
 SITE_OPTION_HELP = {
-    "profile": "saved profile to use and refresh [default: default]",
+    "profile": "saved profile to use and refresh [default: the site's own, as aura-browser's]",
     "profile_dir": "folder of saved profiles [default: aura-browser's user data folder]",
     "browser": "Chromium binary",
     "driver": "what drives the browser: playwright or selenium [default: playwright]",
