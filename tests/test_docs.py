@@ -33,7 +33,7 @@ ANSWER = "Hello! You said: Hello, how are you?"  # the replica's reply to the ex
 
 @dataclass
 class Example:
-    kind: str  # "run" or "background"
+    kind: str  # "run", "background", or "pytest" (a test file, run by pytest in a fresh project)
     language: str  # "sh" or "python"
     code: str
     line: int
@@ -44,7 +44,7 @@ def runnable_examples(path: Path) -> list[Example]:
     lines = path.read_text().split("\n")
     found = []
     for index, line in enumerate(lines):
-        marker = re.fullmatch(r"<!-- run(?:: (background))? -->", line.strip())
+        marker = re.fullmatch(r"<!-- run(?:: (background|pytest))? -->", line.strip())
         if not marker:
             continue
         fence = lines[index + 1]
@@ -97,6 +97,12 @@ class Page:
     def run(self, example: Example) -> subprocess.CompletedProcess[str]:
         code = example.code.replace(DOCUMENTED_URL, self.url)
         command = ["bash", "-euo", "pipefail", "-c", code] if example.language == "sh" else [sys.executable, "-c", code]
+        if example.kind == "pytest":  # a fresh project: this file alone, no configuration, every warning an error
+            (self.home / "project").mkdir(exist_ok=True)
+            (self.home / "project" / "test_example.py").write_text(code)
+            command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-W", "error", "-W",
+                       "ignore::pytest.PytestDeprecationWarning:pytest_asyncio.plugin", "-rA",
+                       str(self.home / "project" / "test_example.py")]
         environment = {**self.environment, "AURA_BASE_URL": self.url}
         result = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=self.home, timeout=180)
         assert result.returncode == 0, f"line {example.line}: exit {result.returncode}\n{result.stdout}\n{result.stderr}"
@@ -152,6 +158,14 @@ def test_every_runnable_example_runs(document: str, page: Page) -> None:
             page.start(example)
         else:
             page.run(example)
+
+
+def test_the_pytest_plugin_example_passes_in_a_fresh_project(page: Page) -> None:
+    """docs/pytest-plugin.md's example, alone in a folder with no configuration, under -W error: both tests pass."""
+    examples = [e for e in runnable_examples(DOCS / "pytest-plugin.md") if e.kind == "pytest"]
+    assert len(examples) == 1 and "async def test_" in examples[0].code
+    result = page.run(examples[0])
+    assert "2 passed" in result.stdout and "warning" not in result.stdout, result.stdout
 
 
 def test_the_readme_is_a_front_door() -> None:
