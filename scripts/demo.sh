@@ -2,5 +2,6 @@
 # Set up what the demo needs, then run it: login through a JS challenge, a direct answer, one over impersonate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh demo
+echo "demo: running aura-browser demo"
 .venv/bin/aura-browser demo "$@"
