@@ -3,6 +3,10 @@
 Drawn only on a terminal (a pipe or a file gets nothing), and not with -q, nor with -v (the log lines say it
 then). A stage that waits (the challenge) shows its seconds, redrawn each second by a small thread that exists
 only while such a stage runs.
+
+Plain ANSI (carriage return, erase line), not `rich`: one line needs nothing more, rich's import would cost every
+command that logs in, and `--help` must stay near click's own start (bench B5). doctor's table is plain text
+that pipes and greps, and batch's progress bar stays tqdm's.
 """
 
 from __future__ import annotations
