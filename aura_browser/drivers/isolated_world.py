@@ -57,6 +57,13 @@ class IsolatedWorld:
             return reply.get("result", {}).get("value")
         raise BrowserError("the page kept replacing its document")
 
+    async def detach(self) -> None:
+        """Leave the page: our CDP session ends, and our world's handles with it. Never raises."""
+        try:
+            await self._session.detach()
+        except Exception:  # the page or its browser is gone already
+            pass
+
     def _forget(self, world: str | None) -> None:
         if world is None or self._global == world:
             self._global = None

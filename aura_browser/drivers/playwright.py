@@ -410,5 +410,8 @@ class AdoptedPlaywrightSession(AdoptedBrowser, PlaywrightSession):
         """Let go of the page: it stays open, and so do its context and browser."""
         self.streams.fail_all("the session was closed")
         await self._stop_pump()
-        self._page = self._context = self._world = None
+        world, self._world = self._world, None
+        if world is not None:
+            await world.detach()
+        self._page = self._context = None
         self.browser_version = ""
