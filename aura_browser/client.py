@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Mapping
 
-from . import drivers
+from . import drivers, progress
 from .errors import AuraError, ClientClosed, InvalidRequest, LoginRequired, WrongEventLoop
 from .option_values import TIERS, Timeouts, TransportName
 from .origin import origin_of
@@ -63,7 +63,7 @@ class AuraClient:
         self,
         base_url: str | FromSettings = FROM_SETTINGS,
         *,
-        profile: str | FromSettings = FROM_SETTINGS,
+        profile: str | None | FromSettings = FROM_SETTINGS,
         profile_dir: str | Path | None | FromSettings = FROM_SETTINGS,
         transport: TransportName | FromSettings = FROM_SETTINGS,
         driver: DriverName | FromSettings = FROM_SETTINGS,
@@ -127,7 +127,7 @@ class AuraClient:
 
     @property
     def profile_name(self) -> str:
-        return self.settings.profile
+        return self.settings.profile_name
 
     @property
     def transport(self) -> TransportName:
@@ -234,6 +234,8 @@ class AuraClient:
             profile.transport_tier = previous.transport_tier
         path = self.store.save(self.profile_name, profile)
         log.info("saved profile %r to %s (proxy %s)", self.profile_name, path, redact_url(profile.proxy) if profile.proxy else "none")
+        progress.report(progress.SAVED)
+        progress.report(None)  # the login is done: its status line goes before any reply is printed
         self._profile = profile
         self._browser_has_profile = True
         return profile
@@ -302,10 +304,14 @@ class AuraClient:
             temperature=settings.temperature if temperature is FROM_SETTINGS else temperature,
             max_tokens=settings.max_tokens if max_tokens is FROM_SETTINGS else max_tokens,
         )
-        fit = check_fits(body, APP_SYSTEM_PROMPT)  # the app would drop a question that does not fit, silently
+        # The app would drop a question that does not fit, silently: refused here unless sent anyway.
+        fit = check_fits(body, APP_SYSTEM_PROMPT, send_anyway=settings.send_anyway)
         stats = self.last_stats = stats if stats is not None else StreamStats()
         stats.trimmed_messages, stats.estimated_tokens = fit.dropped, fit.used_tokens
-        if fit.dropped:
+        if fit.dropped and not fit.kept:
+            log.warning("sending anyway: by the estimate the app may drop even the newest message (tokenLimit %d, "
+                        "--max-tokens) and answer nothing", fit.token_limit)
+        elif fit.dropped:
             log.warning("the app will leave out the %d oldest message(s): the conversation does not fit its "
                         "tokenLimit %d (max_tokens, --max-tokens)", fit.dropped, fit.token_limit)
         started = time.perf_counter()
