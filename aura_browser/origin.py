@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from .errors import InvalidRequest
@@ -62,6 +63,7 @@ def proxy_credentials(proxy: str) -> tuple[str, str] | None:
     return unquote(parts.username), unquote(parts.password or "")
 
 
+@functools.lru_cache(maxsize=256)  # asked several times per request, of the same few URLs
 def origin_of(url: str) -> str:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()

@@ -1,6 +1,6 @@
 """Headed or headless, and the private virtual display (Xvfb) a headed browser runs on when there is no screen.
 
-A headed Chromium is what passes the gates' checks (see the README's Stealth section); on a server it
+A headed Chromium is what passes the gates' checks (see docs/stealth.md); on a server it
 needs an X display. `VirtualDisplay` starts Debian's Xvfb on a free display number (`-displayfd`),
 guarded by a MIT-MAGIC-COOKIE so that other local users cannot watch or type into it, and the
 browser alone is given its DISPLAY (our own process environment is never changed).
@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from ..errors import BrowserError
+from ..errors import BrowserError, named
 from .scratch import private_folder
 
 XVFB = "Xvfb"
@@ -97,7 +97,7 @@ def check_display(environ: Mapping[str, str] | None = None) -> None:
     match = _DISPLAY.fullmatch(display)
     if match is None:
         raise BrowserError(f"DISPLAY={display!r} is not an X display (like :0 or host:10.0); fix or unset it "
-                           "(aura-browser then runs a virtual display of its own), or pass --headless")
+                           f"(aura-browser then runs a virtual display of its own), or pass {named('headless', True)}")
     host, number = match.group("host"), int(match.group("number"))
     if host in ("", "unix"):
         where = f"{X11_SOCKETS}/X{number}"
@@ -111,7 +111,8 @@ def check_display(environ: Mapping[str, str] | None = None) -> None:
             sock.connect(address)
             return
     raise BrowserError(f"no X server answers on DISPLAY={display} (nothing accepts connections at {where}); "
-                       "start it, unset DISPLAY (aura-browser then runs a virtual display of its own), or pass --headless")
+                       "start it, unset DISPLAY (aura-browser then runs a virtual display of its own), "
+                       f"or pass {named('headless', True)}")
 
 
 def _x11_sockets_problem() -> str | None:
@@ -171,7 +172,7 @@ class VirtualDisplay:
         if executable is None:
             raise BrowserError(
                 "Xvfb is not installed, so there is no display for a headed browser; "
-                "install it ('apt-get install xvfb'), or pass --headless"
+                f"install it ('apt-get install xvfb'), or pass {named('headless', True)}"
             )
         self._folder = private_folder("xvfb")  # 0700
         self._authority = os.path.join(self._folder.name, "Xauthority")
@@ -232,7 +233,7 @@ class VirtualDisplay:
             if not chunk:  # Xvfb exited before it had a display
                 code = self._process.wait() if self._process else None
                 raise BrowserError(f"Xvfb exited at start (exit code {code}): {self._why_it_failed()}; fix that, "
-                                   "or pass --headless")
+                                   f"or pass {named('headless', True)}")
             data += chunk
         return data.decode().strip()
 

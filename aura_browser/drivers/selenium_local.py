@@ -44,6 +44,7 @@ from .display import VirtualDisplay, check_display, choose_mode
 from .failures import first_line, navigation_error
 from .scratch import private_folder
 from .selenium import (
+    DIALOGS_ARE_OURS,
     HEADERS_WAIT,
     PUSH_QUEUE_JS,
     TAKE_QUEUES_JS,
@@ -139,6 +140,7 @@ class LocalSeleniumSession(SeleniumSession):
             options.add_experimental_option("excludeSwitches", list(CHROMEDRIVER_SWITCHES))
             options.add_experimental_option("perfLoggingPrefs", {"enableNetwork": True, "enablePage": False})
             options.set_capability("goog:loggingPrefs", {PERFORMANCE_LOG: "ALL"})
+            options.unhandled_prompt_behavior = DIALOGS_ARE_OURS
             # chromedriver leads a process group of its own, which Chromium and its helpers join; a watchdog kills
             # the group when we die, however we die (kill -9 too). Given the driver's path, Selenium Manager is
             # never consulted (nothing to download, no environment to set).
@@ -221,6 +223,9 @@ class LocalSeleniumSession(SeleniumSession):
             # A fresh start on one browser: leave the site, forget its cookies and storage.
             self._cdp("Page.navigate", {"url": "about:blank"})
             self._context = None
+            # The window has the focus (document.hasFocus()), as a person's foreground window has. With no window
+            # manager on our Xvfb nothing else gives it; this is the real focus of the X window, not an emulation.
+            self._cdp("Page.bringToFront")
             self._cdp("Network.clearBrowserCookies")
             self._cdp("Storage.clearDataForOrigin", {"origin": origin_of(self.base_url), "storageTypes": "all"})
             # Our own UA needs no override (one would not reach the workers); a profile's other UA does.
