@@ -11,8 +11,6 @@ import sys
 
 import pytest
 
-from aura_browser.drivers.selenium_local import launch_failure
-
 from tests.support.cli import assert_one_line_error, run_cli
 from tests.support.drivers import needs_xvfb
 
@@ -51,6 +49,9 @@ CHROMIUM_LOG = """\
 
 
 def test_a_failed_start_names_chromiums_first_reason_not_its_helpers_last(tmp_path):
+    # Imported here: test_error_outcomes walks the error classes loaded when it is collected.
+    from aura_browser.drivers.selenium_local import launch_failure
+
     log = tmp_path / "chromedriver.log"
     log.write_text(CHROMIUM_LOG)
     reason = launch_failure("session not created: Chrome failed to start: exited abnormally.", str(log))
