@@ -7,7 +7,9 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -102,3 +104,23 @@ def test_a_killed_login_leaves_no_private_folder_the_next_run_keeps(make_replica
     assert result.returncode == 0, result.stderr.decode()
     assert not set(made) & set(folders(tmp)), folders(tmp)
     wait_for_no_new_chromium(before)
+
+
+def test_kill_9_while_chromedriver_is_still_starting_chromium_leaves_neither(make_replica, tmp_path):
+    # An X server that accepts and never answers: Chromium hangs at start, and chromedriver waits for it.
+    silent_x = socket.socket(socket.AF_UNIX)
+    silent_x.bind("\0/tmp/.X11-unix/X4713")
+    silent_x.listen()
+    before = chromium_pids()
+    try:
+        with cli_process("login", "--driver", "selenium", "--headed", "--base-url", "http://127.0.0.1:1",
+                         env={"DISPLAY": ":4713", "AURA_PROFILE_DIR": str(tmp_path)}) as process:
+            deadline = time.monotonic() + 60
+            while not [pid for pid in chromium_pids() - before if "--remote-debugging-pipe" in command_line(pid)]:
+                assert time.monotonic() < deadline and process.poll() is None, "Chromium never started"
+                time.sleep(0.1)
+            process.kill()
+            finish(process)
+        wait_for_no_new_chromium(before)  # chromedriver included
+    finally:
+        silent_x.close()

@@ -141,21 +141,22 @@ class LocalSeleniumSession(SeleniumSession):
             options.add_experimental_option("perfLoggingPrefs", {"enableNetwork": True, "enablePage": False})
             options.set_capability("goog:loggingPrefs", {PERFORMANCE_LOG: "ALL"})
             options.unhandled_prompt_behavior = DIALOGS_ARE_OURS
-            # chromedriver leads a process group of its own, which Chromium and its helpers join; a watchdog kills
-            # the group when we die, however we die (kill -9 too). Given the driver's path, Selenium Manager is
-            # never consulted (nothing to download, no environment to set).
+            # chromedriver leads a process group of its own, which Chromium and its helpers join; from the moment
+            # chromedriver is started, a watchdog kills the group when we die, however we die (kill -9 too), even
+            # while Chromium is still starting. Given the driver's path, Selenium Manager is never consulted
+            # (nothing to download, no environment to set).
             log_path = os.path.join(self._folder.name, "chromedriver.log")  # Chromium's stderr too
-            service = Service(executable_path=chromedriver, env=env, log_output=log_path, popen_kw=dict(OWN_GROUP))
+            service = watched_service(Service)(executable_path=chromedriver, env=env, log_output=log_path,
+                                               popen_kw=dict(OWN_GROUP))
             importing.join()
             try:
                 driver: Any = webdriver.Chrome(service=service, options=options)
             except Exception as exc:
-                process = service.process
-                if process is not None:
-                    GroupWatchdog(process.pid).release()  # a Chromium that chromedriver left behind
+                if service.watchdog is not None:
+                    service.watchdog.release()  # a Chromium that chromedriver left behind
                 raise BrowserError(f"cannot start Chromium ({executable}) through chromedriver: "
                                    f"{launch_failure(first_line(exc), log_path)}") from None
-            driver.aura_watchdog = GroupWatchdog(driver.service.process.pid)
+            driver.aura_watchdog = service.watchdog
             return driver
         except BaseException:
             self._stop_processes()
@@ -306,6 +307,20 @@ class LocalSeleniumSession(SeleniumSession):
         display, self._display = self._display, None
         if display is not None:
             display.stop()
+
+
+def watched_service(service_class: Any) -> Any:
+    """Selenium's chromedriver Service, with a GroupWatchdog on chromedriver's group from the moment it starts
+    (Selenium starts it inside `webdriver.Chrome`, and waits there for Chromium, with nothing of ours running)."""
+
+    class WatchedService(service_class):  # type: ignore[misc]
+        watchdog: GroupWatchdog | None = None
+
+        def _start_process(self, path: str) -> None:
+            super()._start_process(path)
+            self.watchdog = GroupWatchdog(self.process.pid)
+
+    return WatchedService
 
 
 class RequestHeaders:
