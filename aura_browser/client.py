@@ -195,7 +195,7 @@ class AuraClient:
                 return await self._capture_and_save()
 
     async def _capture_and_save(self) -> Profile:
-        log.info("logging in to %s (%s, %s)", self.base_url, self.driver, choose_mode(self.launch_options.headless).describe())
+        log.info("logging in to %s (%s, %s)", self.base_url, self.driver, self._mode_asked())
         async with self._browser_lock:
             session = self._browser_session()
             await session.open(None)
@@ -211,6 +211,17 @@ class AuraClient:
         self._profile = profile
         self._browser_has_profile = True
         return profile
+
+    def _mode_asked(self) -> str:
+        """How the browser is asked to run; a remote one says itself how it really runs, once started."""
+        if self._remote:
+            return "remote, " + ("headless" if self.launch_options.headless else "headed when the server allows")
+        return choose_mode(self.launch_options.headless).describe()
+
+    @property
+    def _remote(self) -> bool:
+        options = self.launch_options
+        return bool(options.remote_webdriver or options.browser_ws or options.cdp_url)
 
     def _saved_or_none(self) -> Profile | None:
         """The profile on disk, if there is a readable one for this site (a login replaces a broken one)."""

@@ -15,13 +15,15 @@ from .wire.api import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE
 
 DEFAULT_BASE_URL = "https://openchat.team"
 DEFAULT_LOGIN_TIMEOUT = 120.0  # seconds a login may wait for the gate
+# Seconds a remote browser (a Grid slot) may sit unused before the client lets it go; a Grid ends it after 300.
+DEFAULT_REMOTE_IDLE_TIMEOUT = 120.0
 
 
 class Variable(NamedTuple):  # a NamedTuple: this module is read by `aura-browser CMD --help`, so it stays cheap
     name: str
     option: str  # the Settings field it sets; for a command's own option, that option's parameter name
     default: Any = None  # None: no default, or one worked out from other options
-    kind: str = "text"  # how the value is read: text, flag, seconds, number or integer
+    kind: str = "text"  # how the value is read: text, flag, seconds, number, integer or json (an object)
     scope: str = "settings"  # "settings", or who else reads it: a command, a transport
 
 
@@ -38,6 +40,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("AURA_BROWSER_WS", "browser_ws"),
     Variable("AURA_CDP_URL", "cdp_url"),
     Variable("AURA_REMOTE_WEBDRIVER", "remote_webdriver"),
+    Variable("AURA_REMOTE_CAPABILITIES", "remote_capabilities", None, "json"),  # a JSON object
+    Variable("AURA_REMOTE_IDLE_TIMEOUT", "remote_idle_timeout", DEFAULT_REMOTE_IDLE_TIMEOUT, "seconds"),
     Variable("AURA_HEADLESS", "headless", None, "flag"),  # unset: headed on a private virtual display
     # Settings: the transport and its timeouts (AURA_TIMEOUT is the default of the two after it).
     Variable("AURA_TRANSPORT", "transport", "auto"),
@@ -101,12 +105,27 @@ def read_value(variable: Variable, value: str) -> Any:
         if flag is None:
             raise InvalidRequest(f"{variable.name}={value!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
         return flag
+    if variable.kind == "json":
+        return json_object(value, variable.name)
     if variable.kind in ("seconds", "number", "integer"):
         what = {"seconds": "a number of seconds", "number": "a number", "integer": "an integer"}[variable.kind]
         try:
             return int(value) if variable.kind == "integer" else float(value)
         except ValueError:
             raise InvalidRequest(f"{variable.name}={value!r} is not {what}") from None
+    return value
+
+
+def json_object(text: str, what: str) -> dict[str, Any]:
+    """`text` read as a JSON object; InvalidRequest naming `what` when it is not one."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InvalidRequest(f"{what} is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"{what} must be a JSON object, not {type(value).__name__}")
     return value
 
 

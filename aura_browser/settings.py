@@ -21,7 +21,7 @@ from dataclasses import KW_ONLY, MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Mapping
 
-from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT, settings_from_env
+from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT, DEFAULT_REMOTE_IDLE_TIMEOUT, settings_from_env
 from .errors import InvalidRequest
 from .origin import check_proxy, normalise_base_url, origin_of, redact_url
 from .transports.base import Timeouts, require_seconds
@@ -86,6 +86,9 @@ class Settings:
     browser_ws: str | None = None
     cdp_url: str | None = None
     remote_webdriver: str | None = None
+    # merged into a remote WebDriver's new-session request (browserVersion, platformName, a node's own tag...)
+    remote_capabilities: Mapping[str, Any] = field(default_factory=dict)
+    remote_idle_timeout: float = DEFAULT_REMOTE_IDLE_TIMEOUT  # seconds before an unused remote browser is let go
     # what each request is sent with, unless the call says otherwise
     model: str = DEFAULT_MODEL
     temperature: float | None = DEFAULT_TEMPERATURE  # None: the app's own (1)
@@ -107,6 +110,12 @@ class Settings:
         if not isinstance(self.timeouts, Timeouts):
             raise InvalidRequest(f"timeouts must be a Timeouts, not {self.timeouts!r}")
         require_seconds(self.login_timeout, "login_timeout")
+        require_seconds(self.remote_idle_timeout, "remote_idle_timeout")
+        if not isinstance(self.remote_capabilities, Mapping) or not all(
+            isinstance(name, str) and name for name in self.remote_capabilities
+        ):
+            raise InvalidRequest(f"remote_capabilities must map capability names to values, not {self.remote_capabilities!r}")
+        set_(self, "remote_capabilities", dict(self.remote_capabilities))
         if not is_model_id(self.model):
             raise InvalidRequest(f"model must be a model id, not {self.model!r}")
         temperature = self.temperature
@@ -123,6 +132,8 @@ class Settings:
         # Never a proxy password (or a remote endpoint's credentials), even in a traceback's locals.
         shown = {name: redact_url(value) if name in URL_OPTIONS and value else value
                  for name, value in self.options().items()}
+        # Capabilities may hold a cloud Grid's access key: their names only.
+        shown["remote_capabilities"] = {name: "..." for name in self.remote_capabilities}
         return f"Settings({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
 
     @classmethod
@@ -174,6 +185,7 @@ class Settings:
             browser_ws=self.browser_ws,
             cdp_url=self.cdp_url,
             remote_webdriver=self.remote_webdriver,
+            remote_capabilities=dict(self.remote_capabilities),
         )
 
     def chosen_driver(self) -> str:

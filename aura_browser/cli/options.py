@@ -28,6 +28,8 @@ class SiteOptions(NamedTuple):  # a NamedTuple: `--help` need not import the Set
     cdp_url: str | None = None
     remote_webdriver: str | None = None
     headless: bool | None = None  # None: the stealthy default (headed on a private virtual display)
+    remote_capabilities: dict[str, Any] = {}  # never changed in place (a NamedTuple's default is shared)
+    remote_idle_timeout: float = default_of("remote_idle_timeout")
 
     def settings(self, **changes: Any) -> Settings:
         """These options as `Settings`, with `changes` (more Settings fields: transport, timeouts, model...)."""
@@ -105,6 +107,14 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
                   help="Use a remote Chromium's DevTools endpoint (http://host:9222), e.g. a browserless-style service.")
     @click.option("--remote-webdriver", envvar=env_name("remote_webdriver"), show_envvar=True, metavar="URL",
                   help="Use a remote WebDriver server (http://host:4444, Selenium Grid); implies --driver selenium.")
+    @click.option("--remote-capability", "remote_capabilities", multiple=True, metavar="KEY=JSON",
+                  callback=_remote_capabilities,
+                  help=f"A capability for --remote-webdriver's new-session request, e.g. browserVersion='\"126\"' "
+                       f"(repeatable; added to the JSON object in ${env_name('remote_capabilities')}).")
+    @click.option("--remote-idle-timeout", envvar=env_name("remote_idle_timeout"), show_envvar=True,
+                  type=Seconds(min=0, min_open=True), default=default_of("remote_idle_timeout"), show_default=True,
+                  help="Seconds a remote browser (a Grid slot) may sit unused before it is let go; a new one is "
+                       "started when needed.")
     @click.option("--headless/--headed", envvar=env_name("headless"), show_envvar=True, default=None,
                   help="Force a headless browser, or a headed one (on $DISPLAY, else on a private Xvfb) "
                        "[default: headed on a private Xvfb when installed, which is what passes bot checks].")
@@ -115,6 +125,31 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
         return command(*args, site=site, **kwargs)
 
     return wrapper
+
+
+def _remote_capabilities(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, Any]:
+    """$AURA_REMOTE_CAPABILITIES (a JSON object), then each KEY=JSON given."""
+    import json
+    import os
+
+    from ..environment import json_object
+    from ..errors import InvalidRequest
+
+    variable = env_name("remote_capabilities")
+    try:
+        capabilities = json_object(os.environ[variable], variable) if os.environ.get(variable) else {}
+    except InvalidRequest as exc:
+        raise click.BadParameter(str(exc)) from None
+    for entry in values:
+        name, sep, text = entry.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{entry!r} is not KEY=JSON (e.g. platformName='\"linux\"')")
+        try:
+            capabilities[name.strip()] = json.loads(text)
+        except ValueError:
+            raise click.BadParameter(f"the value of {name.strip()} is not JSON: {text!r} (a string needs its quotes: "
+                                     f"'\"{text}\"')") from None
+    return capabilities
 
 
 class Seconds(click.FloatRange):

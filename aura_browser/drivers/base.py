@@ -150,6 +150,7 @@ class LaunchOptions:
     browser_ws: str | None = None  # a Playwright browser server: chromium.connect()
     cdp_url: str | None = None  # any Chromium with remote debugging: chromium.connect_over_cdp()
     remote_webdriver: str | None = None  # a W3C WebDriver server (Selenium Grid, chromedriver): webdriver.Remote
+    remote_capabilities: dict[str, Any] = field(default_factory=dict)  # merged into a remote WebDriver's request
 
 
 # Chromium flags that keep a headless start lean and quiet on a machine with no network of its own.

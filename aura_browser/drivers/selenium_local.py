@@ -18,69 +18,47 @@ What gives a chromedriver session away, and what this session does instead:
 from __future__ import annotations
 
 import asyncio
-import base64
-import contextlib
 import importlib
 import json
 import logging
 import signal
 import threading
-import time
 import urllib.request
 from typing import Any
 
 from ..errors import BrowserError
-from ..origin import join, origin_of
-from ..profile import Profile
+from ..origin import join
 from ..wire.api import MODELS_PATH
-from .base import MODELS_PROBE_JS, LaunchOptions, normal_user_agent
+from .base import LaunchOptions, normal_user_agent
 from .browser_path import find_chromium, installed_version
 from .chromedriver import patched_chromedriver
 from .chromium_process import ChromiumProcess
 from .display import VirtualDisplay, choose_mode, parent_death_signal
-from .failures import first_line, navigation_error
+from .failures import first_line
 from .selenium import (
     HEADERS_WAIT,
-    PUSH_QUEUE_JS,
-    TAKE_QUEUES_JS,
-    SeleniumSession,
-    cdp_cookie,
+    NetworkListener,
+    StealthySeleniumSession,
     find_chromedriver,
     quit_driver,
     selenium_chromium_args,
-    user_agent_metadata,
 )
 
 log = logging.getLogger("aura_browser.browser")
 
-WORLD_NAME = "aura"  # our isolated world in each document
 STEALTH_ARGS = ("--disable-blink-features=AutomationControlled",)
 # Headless Chromium has no pointing device, so (hover: hover) and (pointer: fine) fail; Playwright's headless
 # launch passes the same settings.
 HEADLESS_POINTER_ARGS = ("--blink-settings=primaryHoverType=2,availableHoverTypes=2,primaryPointerType=4,availablePointerTypes=4",)
-# Resolves once the document that Page.navigate committed has been parsed: its HTTP status (0 when unknown).
-LOADED_JS = """() => {
-  if (document.readyState === "loading" || location.href === "about:blank") return null;
-  const e = performance.getEntriesByType("navigation")[0];
-  return {status: e && e.responseStatus || 0};
-}"""
-PAGE_INFO_JS = "() => [location.href, document.title]"
 
 
-class ScriptError(BrowserError):
-    """A function we ran in the page threw."""
-
-
-class LocalSeleniumSession(SeleniumSession):
+class LocalSeleniumSession(StealthySeleniumSession):
     """A Chromium we start here (headed on our own Xvfb by default), driven by a patched chromedriver."""
 
     def __init__(self, base_url: str, options: LaunchOptions) -> None:
         super().__init__(base_url, options)
         self._chromium = ChromiumProcess()
         self._display: VirtualDisplay | None = None
-        self._frame = ""  # the page's main frame (its isolated worlds are made in it)
-        self._context: int | None = None  # our isolated world in the current document
-        self._native_user_agent = ""
         self._devtools = ""
 
     # --- starting -------------------------------------------------------------------------
@@ -122,113 +100,16 @@ class LocalSeleniumSession(SeleniumSession):
             self._stop_processes()
             raise
 
-    async def _hear_the_page(self) -> None:
-        def prepare() -> None:
-            self._cdp("Runtime.disable")  # chromedriver enabled it on attaching: the leak a page can see
-            # ... and it would enable it in every cross-site iframe (a Turnstile widget) and worker it attaches to.
-            self._cdp("Target.setAutoAttach", {"autoAttach": False, "waitForDebuggerOnStart": False, "flatten": True})
-            self._frame = self._cdp("Page.getFrameTree")["frameTree"]["frame"]["id"]
-            self._native_user_agent = self._cdp("Browser.getVersion")["userAgent"]
+    def _network_listener(self) -> NetworkListener:
+        return NetworkListener(self._page_websocket, join(self.base_url, MODELS_PATH))
 
-        await self._call(prepare, "browser failed to prepare the page")
-        self._poller = asyncio.create_task(self._poll_pushes())
-
-    # --- running JavaScript in our isolated world -----------------------------------------
-
-    def _run(self, function_js: str, arg: Any = None) -> Any:
-        """Call a JS function with one argument in our isolated world of the current document; its result."""
-        from selenium.common.exceptions import WebDriverException
-
-        for attempt in range(2):
-            if self._context is None:
-                world = self._cdp("Page.createIsolatedWorld", {"frameId": self._frame, "worldName": WORLD_NAME})
-                self._context = world["executionContextId"]
-            try:
-                reply = self._cdp("Runtime.callFunctionOn", {
-                    "functionDeclaration": function_js, "executionContextId": self._context,
-                    "arguments": [{"value": arg}], "returnByValue": True, "awaitPromise": True,
-                })
-            except WebDriverException as exc:
-                if attempt == 0 and "context" in str(exc).lower():  # a new document replaced ours: make the world anew
-                    self._context = None
-                    continue
-                raise
-            details = reply.get("exceptionDetails")
-            if details:
-                exception = details.get("exception") or {}
-                raise ScriptError(first_line(exception.get("description") or details.get("text") or "error"))
-            return reply.get("result", {}).get("value")
-        raise BrowserError("the page kept replacing its document")
-
-    def _take_pushes(self, driver: Any, ids: list[str]) -> list[str]:
-        try:
-            return self._run(TAKE_QUEUES_JS, ids) or []
-        except ScriptError:  # between two documents
-            return []
-
-    # --- the primitives -------------------------------------------------------------------
-
-    async def _new_page(self, profile: Profile | None, user_agent: str) -> None:
-        def prepare() -> None:
-            # A fresh start on one browser: leave the site, forget its cookies and storage.
-            self._cdp("Page.navigate", {"url": "about:blank"})
-            self._context = None
-            self._cdp("Network.clearBrowserCookies")
-            self._cdp("Storage.clearDataForOrigin", {"origin": origin_of(self.base_url), "storageTypes": "all"})
-            # Our own UA needs no override (one would not reach the workers); a profile's other UA does.
-            if user_agent != self._native_user_agent:
-                self._cdp("Network.setUserAgentOverride", {"userAgent": user_agent, "userAgentMetadata": user_agent_metadata(user_agent)})
-            if profile is not None and profile.cookies:
-                self._cdp("Network.setCookies", {"cookies": [cdp_cookie(c) for c in profile.cookies]})
-
-        await self._call(prepare, "browser failed to prepare the page")
-
-    async def _goto(self, url: str) -> int | None:
-        def navigate() -> None:
-            from selenium.common.exceptions import WebDriverException
-
-            try:
-                reply = self._cdp("Page.navigate", {"url": url})
-            except WebDriverException as exc:  # chromedriver reports net::ERR_* as errors of the command
-                raise navigation_error(url, first_line(exc)) from None
-            if reply.get("errorText"):
-                raise navigation_error(url, reply["errorText"])
-
-        await self._call(navigate, f"browser failed to open {url}")
-        try:
-            loaded = await self._wait_for(LOADED_JS, self.options.timeout)
-        except asyncio.TimeoutError:
-            raise BrowserError(f"browser failed to open {url}: no page after {self.options.timeout:g}s") from None
-        return loaded.get("status") or None
-
-    def _ask(self, predicate_js: str) -> Any:
-        try:
-            return self._run(predicate_js)
-        except ScriptError:  # the document is being replaced; ask the next one
-            return None
-
-    async def _evaluate(self, js: str, arg: Any = None) -> Any:
-        # The stream's queue lives in our world, where the page cannot see it.
-        return await self._call(lambda: self._run(f"(arg) => {{ {PUSH_QUEUE_JS} return ({js})(arg); }}", arg))
-
-    async def _capture_request_headers(self, key: str) -> dict[str, str]:
-        listener = NetworkListener(self._devtools, self._window, join(self.base_url, MODELS_PATH))
-        await self._call(listener.connect, "cannot watch the browser's requests")
-        try:
-            await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
-            headers = await asyncio.to_thread(listener.headers, HEADERS_WAIT)
-        finally:
-            listener.close()
-        if not headers:
-            log.info("the api/models probe never showed up on the DevTools network log; no headers saved")
-        return headers
-
-    async def _screenshot(self) -> bytes:
-        return base64.b64decode((await self._call(lambda: self._cdp("Page.captureScreenshot")))["data"])
-
-    async def _page_info(self) -> tuple[str, str]:
-        url, title = await self._call(lambda: self._run(PAGE_INFO_JS))
-        return url, title
+    def _page_websocket(self) -> str:
+        with urllib.request.urlopen(f"http://{self._devtools}/json/list", timeout=HEADERS_WAIT) as reply:
+            targets = json.load(reply)
+        for target in targets:
+            if target.get("id") == self._window and target.get("webSocketDebuggerUrl"):
+                return target["webSocketDebuggerUrl"]
+        raise BrowserError("the browser's page is gone")
 
     # --- closing --------------------------------------------------------------------------
 
@@ -251,61 +132,3 @@ class LocalSeleniumSession(SeleniumSession):
         display, self._display = self._display, None
         if display is not None:
             display.stop()
-
-
-class NetworkListener:
-    """A DevTools connection of our own to the page, with only the Network domain on, that waits for
-    one POST to `url` and collects the headers Chromium really sent with it."""
-
-    def __init__(self, devtools_address: str, target_id: str, url: str) -> None:
-        self.devtools_address = devtools_address
-        self.target_id = target_id
-        self.url = url
-        self._socket: Any = None
-
-    def _page_websocket(self) -> str:
-        with urllib.request.urlopen(f"http://{self.devtools_address}/json/list", timeout=HEADERS_WAIT) as reply:
-            targets = json.load(reply)
-        for target in targets:
-            if target.get("id") == self.target_id and target.get("webSocketDebuggerUrl"):
-                return target["webSocketDebuggerUrl"]
-        raise BrowserError("the browser's page is gone")
-
-    def connect(self) -> None:
-        import websocket  # websocket-client, which Selenium depends on
-
-        # No Origin header: Chromium refuses DevTools connections from origins it was not told to allow.
-        self._socket = websocket.create_connection(self._page_websocket(), suppress_origin=True, timeout=HEADERS_WAIT)
-        self._socket.send(json.dumps({"id": 1, "method": "Network.enable"}))
-        while json.loads(self._socket.recv()).get("id") != 1:
-            pass
-
-    def headers(self, timeout: float) -> dict[str, str]:
-        """Lower-cased request headers of the first POST to `url`; {} when none is seen in `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        request_id = ""
-        seen: dict[str, dict[str, str]] = {}  # per request id: the headers of its ExtraInfo event (the full set)
-        basic: dict[str, str] = {}
-        while time.monotonic() < deadline:
-            self._socket.settimeout(max(0.05, deadline - time.monotonic()))
-            try:
-                message = json.loads(self._socket.recv())
-            except Exception:
-                break
-            params = message.get("params") or {}
-            if message.get("method") == "Network.requestWillBeSent" and not request_id:
-                request = params.get("request") or {}
-                if request.get("url") == self.url and request.get("method") == "POST":
-                    request_id, basic = params["requestId"], request.get("headers") or {}
-            elif message.get("method") == "Network.requestWillBeSentExtraInfo":
-                seen[params.get("requestId", "")] = params.get("headers") or {}
-            if request_id and request_id in seen:
-                break
-        found = {**basic, **seen.get(request_id, {})} if request_id else {}
-        return {name.lower(): str(value) for name, value in found.items()}
-
-    def close(self) -> None:
-        socket, self._socket = self._socket, None
-        if socket is not None:
-            with contextlib.suppress(Exception):
-                socket.close()
