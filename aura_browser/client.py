@@ -64,6 +64,8 @@ class AuraClient:
         browser_ws: str | None = None,
         cdp_url: str | None = None,
         remote_webdriver: str | None = None,
+        remote_capabilities: Mapping[str, Any] | None = None,
+        remote_idle_timeout: float | None = None,
         settings: Settings | None = None,
     ) -> None:
         """The options are `Settings`' (see there). With `settings=`, the options given here change those settings;
@@ -72,7 +74,8 @@ class AuraClient:
             "base_url": base_url, "profile": profile, "profile_dir": profile_dir, "transport": transport,
             "driver": driver, "browser": browser, "proxy": proxy, "insecure": insecure, "headless": headless,
             "timeouts": timeouts, "login_timeout": login_timeout, "browser_ws": browser_ws, "cdp_url": cdp_url,
-            "remote_webdriver": remote_webdriver,
+            "remote_webdriver": remote_webdriver, "remote_capabilities": remote_capabilities,
+            "remote_idle_timeout": remote_idle_timeout,
         }
         defaults = default_options()
         changes = {name: value for name, value in given.items() if value is not None and value != defaults[name]}
@@ -91,10 +94,12 @@ class AuraClient:
         self._browser: BrowserSession | None = (
             drivers.adopt(webdriver, self.base_url, self.launch_options) if webdriver is not None else None
         )
+        self._adopted = webdriver is not None
         self._browser_has_profile = False
         self._refresh_lock = asyncio.Lock()
         self._browser_lock = asyncio.Lock()
         self._closed = False
+        self._idle_timer: asyncio.TimerHandle | None = None  # lets an unused remote browser go (release_idle_browser)
         self._loop: asyncio.AbstractEventLoop | None = None  # the one its sessions, locks and browser belong to
 
     # What the settings say, read from them so that the two cannot disagree.
@@ -210,6 +215,7 @@ class AuraClient:
         log.info("saved profile %r to %s (proxy %s)", self.profile_name, path, redact_url(profile.proxy) if profile.proxy else "none")
         self._profile = profile
         self._browser_has_profile = True
+        self._keep_browser_for_a_while()
         return profile
 
     def _mode_asked(self) -> str:
@@ -250,7 +256,32 @@ class AuraClient:
             if not self._browser_has_profile:
                 await session.open(profile)
                 self._browser_has_profile = True
+        self._keep_browser_for_a_while()
         return session
+
+    def _keep_browser_for_a_while(self) -> None:
+        """A remote browser (a Grid slot) is let go once unused for `remote_idle_timeout` seconds."""
+        if not self._remote or self._browser is None or self._adopted:
+            return
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._idle_timer = loop.call_later(self.settings.remote_idle_timeout,
+                                           lambda: loop.create_task(self.release_idle_browser()))
+
+    async def release_idle_browser(self) -> None:
+        """Close the remote browser now if no in-page stream uses it; the next login or in-page request starts another."""
+        self._idle_timer = None
+        async with self._browser_lock:
+            browser = self._browser
+            if browser is None or self._closed:
+                return
+            if browser.streams.open_ids:  # still streaming: look again later
+                self._keep_browser_for_a_while()
+                return
+            self._browser, self._browser_has_profile = None, False
+            log.info("the remote browser was unused for %gs; letting it go", self.settings.remote_idle_timeout)
+            await browser.close()
 
     def _remember_tier(self, profile: Profile, tier: str) -> None:
         """Direct was blocked and `tier` got through: the next calls start there, for a while."""
@@ -355,6 +386,9 @@ class AuraClient:
         if self._fallback is not None or self._browser is not None:
             self._check_loop()  # they can only be closed on their own loop
         self._closed = True
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
         replays = [replay for replay in (self._direct, self._impersonate) if replay is not None]
         browser = self._browser
         self._direct = self._impersonate = self._browser = None
