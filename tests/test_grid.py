@@ -140,3 +140,11 @@ def test_bad_remote_capabilities_are_refused_before_any_browser(args, environmen
         return
     assert result.returncode == 2, result.stderr.decode()
     assert phrase in result.stderr.decode() and "Traceback" not in result.stderr.decode()
+
+
+def test_doctor_stealth_checks_a_browser_on_a_loopback_grid(selenium_grid):
+    result = run_cli("doctor", "--stealth", "--json", "--remote-webdriver", selenium_grid.url, *on_node("main"),
+                     env=server_env())
+    assert result.returncode == 0, result.stderr.decode() + result.stdout.decode()
+    report = json.loads(result.stdout)
+    assert report["driver"] == "selenium" and report["mode"] == "headed" and report["passed"] is True, report
