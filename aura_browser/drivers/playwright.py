@@ -104,6 +104,8 @@ _WAIT_SLICE = 2.0
 # A navigation replaced the document while we evaluated in it: try again in the new one.
 _NAVIGATED = ("Execution context was destroyed", "navigat", "Cannot find context", "context was destroyed")
 MISSING_X = "Missing X server or $DISPLAY"
+# What a browser server of another Playwright version answers (under a bare "428 Precondition Required").
+VERSION_MISMATCH = re.compile(r"server version: v?([\d.]+).*?client version: v?([\d.]+)", re.S)
 
 
 def launch_failure(executable: str, message: str) -> str:
@@ -196,6 +198,12 @@ class PlaywrightSession(BrowserSession):
         except self._api.Error as exc:
             await self.close()
             kind = "Playwright browser server" if self.options.browser_ws else "Chromium DevTools endpoint"
+            mismatch = VERSION_MISMATCH.search(str(exc))
+            if mismatch:  # Playwright's own explanation is a box of lines below a bare "428 Precondition Required"
+                server, client = mismatch.groups()
+                raise BrowserError(f"the Playwright browser server at {redact_url(endpoint)} runs Playwright v{server}, "
+                                   f"this aura-browser's client is v{client}; the two must match: run a server of "
+                                   f"v{client} (e.g. 'npx playwright@{client} run-server')") from None
             raise BrowserError(f"cannot connect to the {kind} at {redact_url(endpoint)}: {first_line(exc)}") from None
         self.browser_version = self._browser.version
         self._browser.on("disconnected", lambda _: self.streams.fail_all("the remote browser disconnected"))
@@ -229,8 +237,9 @@ class PlaywrightSession(BrowserSession):
         self._context = await self._browser.new_context(
             # A per-page override would leave workers with the browser's own UA: override only when they differ.
             user_agent=None if user_agent == self._native_user_agent else user_agent,
-            # The window's real size, not Playwright's fixed 1280x720 viewport.
-            no_viewport=None if remote else True,
+            # The window's real size, not Playwright's fixed 1280x720 viewport (which a bot check sees on a headed
+            # browser too); a browser server's browser is headless, with no window size of its own to keep.
+            no_viewport=None if self.options.browser_ws else True,
             storage_state=profile.storage_state if profile else None,
             ignore_https_errors=self.options.insecure,
             proxy=playwright_proxy(self.options.proxy) if remote else None,  # a launched browser has it already

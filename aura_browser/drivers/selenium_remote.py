@@ -49,7 +49,8 @@ LOST_SESSION = ("invalid session id", "cannot find session", "unable to find ses
                 "session deleted", "session not found", "unable to execute request for an existing session",
                 "session timed out", "not connected to devtools", "chrome not reachable")
 # A headed browser on a node with no display: Chromium exits at once.
-NO_DISPLAY = ("missing x server", "$display", "devtoolsactiveport file doesn't exist", "cannot open display")
+NO_DISPLAY = ("missing x server", "$display", "devtoolsactiveport file doesn't exist", "cannot open display",
+              "chrome instance exited")
 QUIT_TIMEOUT = 10  # seconds an end-of-session request may take (a dead Grid must not hold up a close)
 
 
