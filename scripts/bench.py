@@ -8,6 +8,7 @@ time is the client's alone. This is a benchmark, not a test: nothing here assert
     python scripts/bench.py                 # the full table (a few minutes)
     python scripts/bench.py --quick         # a fast smoke run: every row, few repetitions
     python scripts/bench.py --json out.json # also save the raw numbers
+    python scripts/bench.py --grid auto --only B10   # login through a Selenium Grid (auto: the tests' own Grid)
 """
 
 from __future__ import annotations
@@ -501,6 +502,46 @@ async def b9_flagged(drivers: tuple[str, ...] = ("playwright", "selenium")) -> l
     return rows
 
 
+# --- B10 ------------------------------------------------------------------------------------
+
+
+async def b10_grid_login(profiles: str, n: int, grid: str) -> list[Row]:
+    """Login with the Selenium driver through a Selenium Grid (hub and headed node) against the local Selenium
+    driver, both in their stealthy default (headed), through the same 1 s challenge, interleaved.
+
+    `grid`: a running Grid's URL, or "auto" for the tests' own (a hub and one node on loopback, tests/support/grid.py).
+    """
+    started_grid = None
+    if grid == "auto":
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from tests.support.grid import Grid, NodeSpec
+
+        started_grid = Grid(Path(tempfile.mkdtemp(prefix="aura-bench-grid-")), (NodeSpec("bench", 1),)).start()
+        grid = started_grid.url
+    gated = Replica(gate="challenge")
+    try:
+        gated.configure(challenge_delay=1.0)
+
+        def login(remote: str | None) -> Callable[[], Awaitable[float]]:
+            async def run() -> float:
+                started = time.perf_counter()
+                async with AuraClient(gated.url, profile="b10", profile_dir=profiles, driver="selenium",
+                                      remote_webdriver=remote) as client:
+                    await client.login()
+                return time.perf_counter() - started
+
+            return run
+
+        mine, theirs = await interleaved(n, login(grid), login(None))
+    finally:
+        gated.close()
+        if started_grid is not None:
+            started_grid.stop()
+    ratio = median(mine) / median(theirs)
+    return [Row("B10", "login through a Selenium Grid vs the local selenium driver", median(mine) * 1000,
+                median(theirs) * 1000, "ms", "<= 1.3x", ratio <= 1.3, f"{ratio:.2f}x")]
+
+
 # --- the table ------------------------------------------------------------------------------
 
 
@@ -519,6 +560,9 @@ async def main(args: argparse.Namespace) -> list[Row]:
     quick = args.quick
     executable = find_chromium()
     rows: list[Row] = []
+    if args.only == "B10":
+        with tempfile.TemporaryDirectory(prefix="aura-bench-") as profiles:
+            return await b10_grid_login(profiles, 1 if quick else 5, args.grid or "auto")
     replica = Replica()
     try:
         with tempfile.TemporaryDirectory(prefix="aura-bench-") as profiles:
@@ -533,6 +577,8 @@ async def main(args: argparse.Namespace) -> list[Row]:
             rows += await b7_stealth(profiles, 1 if quick else 5)
             rows += await b7_stealth(profiles, 1 if quick else 5, "selenium")
             rows += await b9_flagged()
+            if args.grid:
+                rows += await b10_grid_login(profiles, 1 if quick else 5, args.grid)
     finally:
         replica.close()
     return rows
@@ -542,6 +588,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few repetitions: checks every row is produced")
     parser.add_argument("--json", metavar="PATH", help="also write the raw numbers as JSON")
+    parser.add_argument("--grid", metavar="URL", help="add B10, login through this Selenium Grid ('auto': start one)")
+    parser.add_argument("--only", choices=["B10"], help="run only this row")
     arguments = parser.parse_args()
     measured = asyncio.run(main(arguments))
     print(table(measured))

@@ -148,3 +148,17 @@ def test_doctor_stealth_checks_a_browser_on_a_loopback_grid(selenium_grid):
     assert result.returncode == 0, result.stderr.decode() + result.stdout.decode()
     report = json.loads(result.stdout)
     assert report["driver"] == "selenium" and report["mode"] == "headed" and report["passed"] is True, report
+
+
+def test_a_50_prompt_batch_through_the_grid_answers_every_prompt(selenium_grid, make_replica, env):
+    """The strict gate lets no replay through: the login and all 50 replies run in the Grid's browser, at -c 8."""
+    replica = make_replica(gate="strict")
+    lines = "".join(json.dumps({"id": n, "prompt": f"question {n}"}) + "\n" for n in range(50))
+    result = run_cli("batch", "-", "-c", "8", "--base-url", replica.url, "--remote-webdriver", selenium_grid.url,
+                     input=lines.encode(), env=env, timeout=300)
+    assert result.returncode == 0, result.stderr.decode()
+    got = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert sorted(r["id"] for r in got) == list(range(50))
+    assert all(r["text"] == answer(f"question {r['id']}") and r["error"] is None for r in got), got
+    assert replica.stats.chat_completed >= 50
+    selenium_grid.wait_until(lambda: not selenium_grid.sessions(), 5, "every Grid session ended")

@@ -108,6 +108,7 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--remote-webdriver", envvar=env_name("remote_webdriver"), show_envvar=True, metavar="URL",
                   help="Use a remote WebDriver server (http://host:4444, Selenium Grid); implies --driver selenium.")
     @click.option("--remote-capability", "remote_capabilities", multiple=True, metavar="KEY=JSON",
+                  cls=_CapabilitiesOption, envvar=env_name("remote_capabilities"), show_envvar=True,
                   callback=_remote_capabilities,
                   help=f"A capability for --remote-webdriver's new-session request, e.g. browserVersion='\"126\"' "
                        f"(repeatable; added to the JSON object in ${env_name('remote_capabilities')}).")
@@ -125,6 +126,14 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
         return command(*args, site=site, **kwargs)
 
     return wrapper
+
+
+class _CapabilitiesOption(click.Option):
+    """Its variable holds one JSON object, which click would split at whitespace: the callback reads it instead,
+    and adds the options' KEY=JSON pairs to it."""
+
+    def value_from_envvar(self, ctx: click.Context) -> Any:
+        return None
 
 
 def _remote_capabilities(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, Any]:
