@@ -1,8 +1,9 @@
-"""The Selenium driver: Chromium through chromedriver on a remote WebDriver server (Selenium Grid), or a
-WebDriver the caller hands us. (On this machine, `selenium_local.LocalSeleniumSession` builds on this class.)
+"""What every Selenium session shares: `SeleniumSession`, a plain chromedriver session (a WebDriver the caller
+hands us is driven as one), and `StealthySeleniumSession`, the base of the two we start ourselves:
+`selenium_local.LocalSeleniumSession` (Chromium here) and `selenium_remote.RemoteSeleniumSession` (a Grid).
 
 Selenium's calls block, so each one runs in a worker thread and the event loop stays free. The session is
-a WebDriver BiDi one (`webSocketUrl`): the page pushes stream events over a BiDi channel (`script.message`)
+a WebDriver BiDi one (`webSocketUrl`) in the plain session: the page pushes stream events over a BiDi channel (`script.message`)
 and the real request headers are read from `network.beforeRequestSent`. A driver without BiDi (one the
 caller started and hands us) is polled every 10 ms instead, and its request headers cannot be seen.
 User agent and cookies go through chromedriver's CDP endpoint (`goog/cdp/execute`).
