@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, Mapping
 
-from . import drivers
+from . import drivers, progress
 from .drivers.base import BrowserSession
 from .drivers.display import choose_mode
 from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT
@@ -50,7 +50,7 @@ class AuraClient:
         self,
         base_url: str = DEFAULT_BASE_URL,
         *,
-        profile: str = "default",
+        profile: str | None = None,
         profile_dir: str | Path | None = None,
         transport: TransportName = "auto",
         driver: DriverName = "playwright",
@@ -109,7 +109,7 @@ class AuraClient:
 
     @property
     def profile_name(self) -> str:
-        return self.settings.profile
+        return self.settings.profile_name
 
     @property
     def transport(self) -> TransportName:
@@ -213,6 +213,8 @@ class AuraClient:
             profile.transport_tier = previous.transport_tier
         path = self.store.save(self.profile_name, profile)
         log.info("saved profile %r to %s (proxy %s)", self.profile_name, path, redact_url(profile.proxy) if profile.proxy else "none")
+        progress.report(progress.SAVED)
+        progress.report(None)  # the login is done: its status line goes before any reply is printed
         self._profile = profile
         self._browser_has_profile = True
         self._keep_browser_for_a_while()
@@ -318,10 +320,14 @@ class AuraClient:
             temperature=settings.temperature if temperature is FROM_SETTINGS else temperature,
             max_tokens=settings.max_tokens if max_tokens is FROM_SETTINGS else max_tokens,
         )
-        fit = check_fits(body, APP_SYSTEM_PROMPT)  # the app would drop a question that does not fit, silently
+        # The app would drop a question that does not fit, silently: refused here unless sent anyway.
+        fit = check_fits(body, APP_SYSTEM_PROMPT, send_anyway=settings.send_anyway)
         stats = self.last_stats = stats if stats is not None else StreamStats()
         stats.trimmed_messages, stats.estimated_tokens = fit.dropped, fit.used_tokens
-        if fit.dropped:
+        if fit.dropped and not fit.kept:
+            log.warning("sending anyway: by the estimate the app may drop even the newest message (tokenLimit %d, "
+                        "--max-tokens) and answer nothing", fit.token_limit)
+        elif fit.dropped:
             log.warning("the app will leave out the %d oldest message(s): the conversation does not fit its "
                         "tokenLimit %d (--max-tokens)", fit.dropped, fit.token_limit)
         started = time.perf_counter()

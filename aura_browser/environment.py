@@ -30,7 +30,7 @@ class Variable(NamedTuple):  # a NamedTuple: this module is read by `aura-browse
 VARIABLES: tuple[Variable, ...] = (
     # Settings: which site, which profile, which browser.
     Variable("AURA_BASE_URL", "base_url", DEFAULT_BASE_URL),
-    Variable("AURA_PROFILE", "profile", "default"),
+    Variable("AURA_PROFILE", "profile"),  # unset: one profile per site (default-HOST...)
     Variable("AURA_PROFILE_DIR", "profile_dir"),  # unset: aura-browser's user data folder
     Variable("AURA_BROWSER", "browser"),  # unset: Playwright's Chromium, then the system's
     Variable("AURA_DRIVER", "driver", "playwright"),
@@ -53,6 +53,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("AURA_MODEL", "model", DEFAULT_MODEL),
     Variable("AURA_TEMPERATURE", "temperature", DEFAULT_TEMPERATURE, "number"),
     Variable("AURA_MAX_TOKENS", "max_tokens", DEFAULT_MAX_TOKENS, "integer"),
+    Variable("AURA_SEND_ANYWAY", "send_anyway", False, "flag"),  # send what the estimate says may not fit
     # One command's (or one transport's) own options.
     Variable("AURA_SYSTEM", "system", None, "text", "ask, chat, batch"),
     Variable("AURA_BATCH_OUTPUT", "output", "-", "text", "batch"),

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 class SiteOptions(NamedTuple):  # a NamedTuple: `--help` need not import the Settings module
     base_url: str
-    profile: str
+    profile: str | None  # None: the site's own
     profile_dir: str | None
     browser: str | None
     driver: str
@@ -73,12 +73,26 @@ def profile_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+VERBOSE_HELP = "Say what happens (-vv: more). Secrets are never printed."
+QUIET_HELP = "No status line on stderr while a login runs (errors and warnings still show)."
+
+
 def verbose_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    @click.option("-v", "--verbose", count=True, help="Say what happens (-vv: more). Secrets are never printed.")
+    """-v and -q, after the command name; the group's own, given before it (`aura-browser -v ask`), count too."""
+
+    @click.option("-v", "--verbose", count=True, help=VERBOSE_HELP)
+    @click.option("-q", "--quiet", is_flag=True, help=QUIET_HELP)
     @functools.wraps(command)
-    def wrapper(*args: Any, verbose: int, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, verbose: int, quiet: bool, **kwargs: Any) -> Any:
+        before_command = click.get_current_context().find_root().params
+        verbose += before_command.get("verbose") or 0
+        quiet = quiet or bool(before_command.get("quiet"))
         _setup_logging(verbose)
-        return command(*args, **kwargs)
+        from .status_line import showing_progress
+
+        # With -v the log lines say what the login does; a status line redrawn among them would garble both.
+        with showing_progress(enabled=not quiet and not verbose):
+            return command(*args, **kwargs)
 
     return wrapper
 
@@ -90,8 +104,8 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
         "--base-url", envvar=env_name("base_url"), show_envvar=True, default=default_of("base_url"), show_default=True,
         help="The OpenChat UI deployment to talk to.",
     )
-    @click.option("--profile", envvar=env_name("profile"), show_envvar=True, default=default_of("profile"), show_default=True,
-                  help="Name of the saved session profile.")
+    @click.option("--profile", envvar=env_name("profile"), show_envvar=True,
+                  help="Name of the saved session profile [default: the site's own, default-HOST...].")
     @profile_dir_option
     @click.option("--browser", envvar=env_name("browser"), show_envvar=True,
                   help="Chromium binary [default: Playwright's, then /usr/lib/chromium/chromium, then PATH].")
@@ -220,13 +234,15 @@ class ConnectOptions(NamedTuple):
     first_byte_timeout: float | None
     idle_timeout: float | None
     login_timeout: float
+    send_anyway: bool
 
     def client_kwargs(self) -> dict[str, Any]:
         """The Settings fields these options set (what `SiteOptions.client` takes besides the site)."""
         from ..settings import timeouts_for
 
         timeouts = timeouts_for(self.timeout, self.first_byte_timeout, self.idle_timeout)
-        return {"transport": self.transport, "timeouts": timeouts, "login_timeout": self.login_timeout}
+        return {"transport": self.transport, "timeouts": timeouts, "login_timeout": self.login_timeout,
+                "send_anyway": self.send_anyway}
 
 
 def login_timeout_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -239,7 +255,7 @@ def login_timeout_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def connect_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--transport and the timeouts of a request and of a login; collected into `connect`."""
+    """--transport, the timeouts of a request and of a login, and --send-anyway; collected into `connect`."""
 
     @click.option("--transport", type=click.Choice(["auto", "direct", "impersonate", "page"]),
                   default=default_of("transport"), show_default=True, envvar=env_name("transport"), show_envvar=True,
@@ -253,10 +269,14 @@ def connect_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--idle-timeout", type=Seconds(min=0.1), envvar=env_name("idle_timeout"), show_envvar=True,
                   help="Seconds between two chunks [default: --timeout].")
     @login_timeout_option
+    @click.option("--send-anyway", is_flag=True, default=default_of("send_anyway"), envvar=env_name("send_anyway"),
+                  show_envvar=True,
+                  help="Send a question even when the token estimate says it may not fit --max-tokens (the app "
+                       "then drops it and answers nothing, if its own count is over).")
     @functools.wraps(command)
     def wrapper(*args: Any, transport: str, timeout: float, first_byte_timeout: float | None,
-                idle_timeout: float | None, login_timeout: float, **kwargs: Any) -> Any:
-        connect = ConnectOptions(transport, timeout, first_byte_timeout, idle_timeout, login_timeout)
+                idle_timeout: float | None, login_timeout: float, send_anyway: bool, **kwargs: Any) -> Any:
+        connect = ConnectOptions(transport, timeout, first_byte_timeout, idle_timeout, login_timeout, send_anyway)
         return command(*args, connect=connect, **kwargs)
 
     return wrapper

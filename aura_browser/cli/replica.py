@@ -15,7 +15,7 @@ from .options import verbose_option
 @click.option("--gate", type=click.Choice(["off", "challenge", "strict", "botcheck"]), default="off", show_default=True,
               envvar="AURA_REPLICA_GATE", show_envvar=True,
               help="challenge: a JS challenge sets cf_clearance. strict: also blocks non-browser TLS fingerprints. "
-                   "botcheck: the challenge also checks that no program drives the browser (README: Stealth).")
+                   "botcheck: the challenge also checks that no program drives the browser (docs/stealth.md).")
 @click.option("--tls", is_flag=True, envvar="AURA_REPLICA_TLS", show_envvar=True,
               help="Serve HTTPS with a self-signed certificate (strict implies it).")
 @click.option("--challenge-delay", type=click.FloatRange(min=0), default=1.0, show_default=True,
@@ -30,9 +30,11 @@ from .options import verbose_option
 @click.option("--reason", help="Reason phrase to go with --status (and with --upstream-down).")
 @click.option("--upstream-down", is_flag=True, help="The app's model upstream fails: /api/models and /api/chat answer 500.")
 @click.option("--truncate-after", type=click.IntRange(min=0), metavar="BYTES",
-              help="End each reply cleanly after this many bytes, as the app does when its upstream breaks off.")
+              help="End each reply cleanly after this many bytes: a short reply that looks whole (the app "
+                   "itself never does this; see --hang-after).")
 @click.option("--hang-after", type=click.IntRange(min=0), metavar="BYTES",
-              help="Send nothing after this many reply bytes, and never end the reply.")
+              help="Send nothing after this many reply bytes, and never end the reply: what the app does when its "
+                   "upstream breaks off mid-reply (it sends what it has and holds the connection open).")
 @click.option("--decode-per-packet", is_flag=True,
               help="Decode each chunk on its own, as the app does: characters split across chunks become U+FFFD.")
 @click.option("--tls-allow", default="chromium", show_default=True, envvar="AURA_REPLICA_TLS_ALLOW", show_envvar=True,

@@ -36,6 +36,7 @@ from .chromium_process import ChromiumProcess
 from .display import VirtualDisplay, choose_mode, parent_death_signal
 from .failures import first_line
 from .selenium import (
+    DIALOGS_ARE_OURS,
     HEADERS_WAIT,
     NetworkListener,
     StealthySeleniumSession,
@@ -88,6 +89,7 @@ class LocalSeleniumSession(StealthySeleniumSession):
             self._devtools = self._chromium.start(executable, args, env)
             options = webdriver.ChromeOptions()
             options.debugger_address = self._devtools
+            options.unhandled_prompt_behavior = DIALOGS_ARE_OURS
             # chromedriver, too, dies with us if we are killed (kill -9) without quitting it.
             # Given the driver's path, Selenium Manager is never consulted (nothing to download, no environment to set).
             service = Service(executable_path=chromedriver, popen_kw={"preexec_fn": parent_death_signal(signal.SIGKILL)})

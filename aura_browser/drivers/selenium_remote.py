@@ -34,7 +34,13 @@ from .browser_path import find_chromium
 from .display import BrowserMode
 from .failures import first_line
 from .reaper import SessionReaper
-from .selenium import NetworkListener, StealthySeleniumSession, quit_driver, selenium_chromium_args
+from .selenium import (
+    DIALOGS_ARE_OURS,
+    NetworkListener,
+    StealthySeleniumSession,
+    quit_driver,
+    selenium_chromium_args,
+)
 
 log = logging.getLogger("aura_browser.browser")
 
@@ -161,6 +167,7 @@ class RemoteSeleniumSession(StealthySeleniumSession):
         if self.options.insecure:
             options.accept_insecure_certs = True
         options.enable_bidi = False
+        options.unhandled_prompt_behavior = DIALOGS_ARE_OURS  # answered as a person would (SeleniumSession)
         merge_capabilities(options, dict(self.options.remote_capabilities))
         return options
 
