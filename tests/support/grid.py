@@ -106,8 +106,15 @@ class Grid:
 
     def start(self) -> "Grid":
         try:
-            self._display = VirtualDisplay()
-            self._display.start()
+            # The nodes' display is the Grid's, not a browser's of this run: it lives as long as the Grid, so it goes
+            # without the run's marker (tests that check that no Xvfb of theirs outlives a login count by it).
+            marker = os.environ.pop("AURA_TEST_RUN", None)
+            try:
+                self._display = VirtualDisplay()
+                self._display.start()
+            finally:
+                if marker is not None:
+                    os.environ["AURA_TEST_RUN"] = marker
             publish, subscribe = free_port(), free_port()
             bus = ["--publish-events", f"tcp://127.0.0.1:{publish}", "--subscribe-events", f"tcp://127.0.0.1:{subscribe}"]
             self._java("hub", "hub", "--host", "127.0.0.1", "--port", str(self.port), *bus)
