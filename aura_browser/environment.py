@@ -7,6 +7,7 @@ cannot drift apart. tests/test_settings.py checks that every AURA_* name in the 
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Mapping, NamedTuple
 
@@ -15,6 +16,17 @@ from .wire.api import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE
 
 DEFAULT_BASE_URL = "https://openchat.team"
 DEFAULT_LOGIN_TIMEOUT = 120.0  # seconds a login may wait for the gate
+# The one rule of every timeout, for the CLI, Settings (and its AURA_* variables) and the Python API alike.
+MIN_TIMEOUT = 0.1  # seconds: the connect, first-byte and idle timeouts
+MIN_LOGIN_TIMEOUT = 1.0  # seconds: a login's
+
+
+def seconds_problem(value: Any, minimum: float = MIN_TIMEOUT) -> str | None:
+    """Why `value` is not a timeout of at least `minimum` seconds, or None when it is one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < minimum:
+        # NaN passes every comparison, so finiteness is checked first
+        return f"must be a positive number of seconds, not {value!r} (the least allowed is {minimum:g})"
+    return None
 
 
 class Variable(NamedTuple):  # a NamedTuple: this module is read by `aura-browser CMD --help`, so it stays cheap

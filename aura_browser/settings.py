@@ -21,7 +21,14 @@ from dataclasses import KW_ONLY, MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Mapping
 
-from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT, settings_from_env
+from .environment import (
+    DEFAULT_BASE_URL,
+    DEFAULT_LOGIN_TIMEOUT,
+    MIN_LOGIN_TIMEOUT,
+    MIN_TIMEOUT,
+    env_name,
+    settings_from_env,
+)
 from .errors import InvalidRequest
 from .origin import check_proxy, normalise_base_url, origin_of, redact_url
 from .transports.base import Timeouts, require_seconds
@@ -59,10 +66,11 @@ def timeouts_for(timeout: float | None = None, first_byte: float | None = None, 
                  connect: float | None = None) -> Timeouts:
     """`Timeouts` from seconds of silence: `first_byte` and `idle` default to `timeout`, which defaults to Timeouts'."""
     default = Timeouts()
+    timeout = default.first_byte if timeout is None else timeout
     return Timeouts(
         connect=default.connect if connect is None else connect,
-        first_byte=first_byte or timeout or default.first_byte,
-        idle=idle or timeout or default.idle,
+        first_byte=timeout if first_byte is None else first_byte,
+        idle=timeout if idle is None else idle,
     )
 
 
@@ -106,7 +114,7 @@ class Settings:
             raise InvalidRequest(f"unknown driver {self.driver!r}; use playwright or selenium")
         if not isinstance(self.timeouts, Timeouts):
             raise InvalidRequest(f"timeouts must be a Timeouts, not {self.timeouts!r}")
-        require_seconds(self.login_timeout, "login_timeout")
+        require_seconds(self.login_timeout, "login_timeout", MIN_LOGIN_TIMEOUT)
         if not is_model_id(self.model):
             raise InvalidRequest(f"model must be a model id, not {self.model!r}")
         temperature = self.temperature
@@ -132,6 +140,10 @@ class Settings:
         AURA_TIMEOUT is the default of AURA_FIRST_BYTE_TIMEOUT and AURA_IDLE_TIMEOUT; `timeouts=` overrides all three.
         """
         options = settings_from_env(environ)
+        for option in ("timeout", "first_byte_timeout", "idle_timeout", "login_timeout"):
+            if option in options:  # held to the CLI's rule, and named as the user wrote it
+                require_seconds(options[option], env_name(option),
+                                MIN_LOGIN_TIMEOUT if option == "login_timeout" else MIN_TIMEOUT)
         timeout, first_byte, idle = (options.pop(name, None) for name in ("timeout", "first_byte_timeout",
                                                                            "idle_timeout"))
         if (timeout, first_byte, idle) != (None, None, None):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import click
 
-from ..environment import default_of, env_name
+from ..environment import MIN_LOGIN_TIMEOUT, MIN_TIMEOUT, default_of, env_name, seconds_problem
 
 if TYPE_CHECKING:
     from ..client import AuraClient
@@ -117,15 +117,21 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-class Seconds(click.FloatRange):
-    """click's FloatRange without NaN and infinity: NaN passes every range check."""
+class Seconds(click.ParamType):
+    """A timeout, held to the one rule Settings holds every timeout to (`environment.seconds_problem`)."""
 
     name = "seconds"
 
+    def __init__(self, minimum: float) -> None:
+        self.minimum = minimum
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
+        number = click.FLOAT.convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        problem = seconds_problem(number, self.minimum)
+        if problem:
+            self.fail(f"the timeout {problem}", param, ctx)
         return number
 
 
@@ -188,7 +194,7 @@ class ConnectOptions(NamedTuple):
 def login_timeout_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """--login-timeout: the seconds a login may take (every command that may log in)."""
     return click.option(
-        "--login-timeout", type=Seconds(min=1), default=default_of("login_timeout"), show_default=True,
+        "--login-timeout", type=Seconds(MIN_LOGIN_TIMEOUT), default=default_of("login_timeout"), show_default=True,
         envvar=env_name("login_timeout"), show_envvar=True,
         help="Seconds a login may take: for the gate to let the browser through.",
     )(command)
@@ -201,12 +207,12 @@ def connect_options(command: Callable[..., Any]) -> Callable[..., Any]:
                   default=default_of("transport"), show_default=True, envvar=env_name("transport"), show_envvar=True,
                   help="auto: direct HTTP, then impersonate (Chrome's TLS fingerprint), then a refreshed profile, "
                        "then in-page.")
-    @click.option("--timeout", type=Seconds(min=0.1), default=default_of("timeout"), show_default=True,
+    @click.option("--timeout", type=Seconds(MIN_TIMEOUT), default=default_of("timeout"), show_default=True,
                   envvar=env_name("timeout"), show_envvar=True,
                   help="Seconds of silence allowed (first byte and between chunks).")
-    @click.option("--first-byte-timeout", type=Seconds(min=0.1), envvar=env_name("first_byte_timeout"),
+    @click.option("--first-byte-timeout", type=Seconds(MIN_TIMEOUT), envvar=env_name("first_byte_timeout"),
                   show_envvar=True, help="Seconds to the first byte [default: --timeout].")
-    @click.option("--idle-timeout", type=Seconds(min=0.1), envvar=env_name("idle_timeout"), show_envvar=True,
+    @click.option("--idle-timeout", type=Seconds(MIN_TIMEOUT), envvar=env_name("idle_timeout"), show_envvar=True,
                   help="Seconds between two chunks [default: --timeout].")
     @login_timeout_option
     @functools.wraps(command)

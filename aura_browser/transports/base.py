@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncGenerator, Protocol
 
+from ..environment import MIN_TIMEOUT, seconds_problem
 from ..errors import InvalidRequest
 
 if TYPE_CHECKING:
     from ..profile import Profile
 
 
-def require_seconds(value: Any, what: str) -> None:
-    """A timeout must be a positive, finite number (NaN passes every comparison, so it is named here)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise InvalidRequest(f"{what} must be a positive number of seconds, not {value!r}")
+def require_seconds(value: Any, what: str, minimum: float = MIN_TIMEOUT) -> None:
+    """A timeout must be a finite number of at least `minimum` seconds."""
+    problem = seconds_problem(value, minimum)
+    if problem:
+        raise InvalidRequest(f"{what} {problem}")
 
 
 @dataclass(frozen=True)
