@@ -25,7 +25,7 @@ from .settings import FROM_SETTINGS, DriverName, FromSettings, Settings, default
 from .transports.base import StreamStats, Timeouts
 from .transports.direct import DirectTransport
 from .transports.fallback import Fallback, TransportName
-from .transports.impersonate import ImpersonateTransport
+from .transports.impersonate import ImpersonateTransport, chosen_target
 from .transports.page import PageTransport
 from .wire.api import APP_SYSTEM_PROMPT, MODELS_PATH, as_messages, build_body, encode_body, model_ids, parse_model_list
 from .wire.tokens import check_fits
@@ -77,6 +77,8 @@ class AuraClient:
         defaults = default_options()
         changes = {name: value for name, value in given.items() if value is not None and value != defaults[name]}
         self.settings = settings.replace(**changes) if settings is not None else Settings(**changes)
+        if self.settings.transport in ("auto", "impersonate"):
+            chosen_target()  # a mistaken AURA_IMPERSONATE fails here, before a login costs a browser start
         self.store = self.settings.store()
         self.launch_options = self.settings.launch_options()
         # A remote browser decides which driver speaks to it.

@@ -14,9 +14,9 @@ import functools
 import logging
 import os
 import re
-from typing import Any, AsyncGenerator
+from typing import Any, AsyncGenerator, Mapping
 
-from ..errors import NetworkError, SiteDown
+from ..errors import InvalidRequest, NetworkError, SiteDown
 from ..origin import join, origin_of, redact_url
 from ..profile import Profile
 from ..wire.api import CHAT_PATH, encode_body
@@ -57,10 +57,40 @@ def profile_chrome_major(profile: Profile) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def known_targets() -> list[str]:
+    """Every target name this curl_cffi impersonates: its browser versions, its aliases of the newest ones and
+    its named fingerprints."""
+    from curl_cffi import BrowserType
+    from curl_cffi.fingerprints import FingerprintManager
+    from curl_cffi.requests.impersonate import REAL_TARGET_MAP
+
+    try:  # the fingerprints curl_cffi ships, and those its user saved
+        named = set(FingerprintManager.load_fingerprints())
+    except Exception as exc:  # an unreadable file of the user's: its names are not targets then
+        log.debug("curl_cffi's named fingerprints: %s", exc.__class__.__name__)
+        named = set()
+    return sorted({b.value for b in BrowserType} | set(REAL_TARGET_MAP) | named)
+
+
+def chosen_target(environ: Mapping[str, str] | None = None) -> str | None:
+    """$AURA_IMPERSONATE, checked: a target curl_cffi knows, or None when unset or empty.
+
+    A name it does not know is the user's mistake, not the site's: InvalidRequest, naming the targets.
+    """
+    chosen = (os.environ if environ is None else environ).get(TARGET_VARIABLE, "").strip()
+    if not chosen:
+        return None
+    targets = known_targets()
+    if chosen not in targets:
+        raise InvalidRequest(f"{TARGET_VARIABLE}={chosen!r} is not a target curl_cffi can impersonate; "
+                             f"use one of {', '.join(targets)}, or leave it empty for the Chrome nearest the profile's")
+    return chosen
+
+
 def target_for(profile: Profile) -> str:
     """The curl_cffi target to impersonate: $AURA_IMPERSONATE, else the Chrome target nearest the profile's
     Chrome major (the newer one on a tie), else the newest Chrome target."""
-    chosen = os.environ.get(TARGET_VARIABLE, "").strip()
+    chosen = chosen_target()
     if chosen:
         return chosen
     targets = chrome_targets()
