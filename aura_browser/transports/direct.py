@@ -10,8 +10,8 @@ from typing import Any, AsyncGenerator, NamedTuple
 
 import aiohttp
 
-from ..errors import NetworkError, SiteDown
-from ..origin import join, origin_of, redact_url
+from ..errors import InvalidRequest, NetworkError, SiteDown
+from ..origin import join, origin_of, proxy_credentials, proxy_server, redact_url
 from ..profile import Profile
 from ..wire.api import CHAT_PATH, encode_body
 from ..wire.headers import replay_headers
@@ -56,6 +56,18 @@ class DirectTransport:
         return self._session
 
     @staticmethod
+    def _proxy(proxy: str | None) -> dict[str, Any]:
+        """aiohttp's proxy arguments: the server, and its user and password sent as UTF-8, as the browser and
+        curl send them (aiohttp would send the ones in the URL as Latin-1, and fail on any other character)."""
+        if not proxy:
+            return {"proxy": None}
+        credentials = proxy_credentials(proxy)
+        if credentials and ":" in credentials[0]:
+            raise InvalidRequest("the proxy's user name holds ':', which Basic auth cannot send; check it in --proxy")
+        auth = aiohttp.BasicAuth(*credentials, encoding="utf-8") if credentials else None
+        return {"proxy": proxy_server(proxy), "proxy_auth": auth}
+
+    @staticmethod
     def _headers(profile: Profile, url: str, data: bytes | None) -> list[tuple[str, str]]:
         return replay_headers(
             profile.header_order, profile.headers, profile.user_agent, profile.cookies_for(url),
@@ -89,7 +101,7 @@ class DirectTransport:
                     data=data,
                     headers=self._headers(profile, url, data),
                     skip_auto_headers=SKIPPED_AUTO_HEADERS,
-                    proxy=profile.proxy,
+                    **self._proxy(profile.proxy),
                     ssl=False if self.insecure else True,
                     allow_redirects=False,  # a redirect would re-send the prompt elsewhere
                 )
@@ -115,7 +127,7 @@ class DirectTransport:
             async with asyncio.timeout(self.timeouts.first_byte):
                 async with self._client().request(
                     method, url, data=data, headers=self._headers(profile, url, data), skip_auto_headers=SKIPPED_AUTO_HEADERS,
-                    proxy=profile.proxy,
+                    **self._proxy(profile.proxy),
                     ssl=False if self.insecure else True, allow_redirects=method == "GET",
                 ) as response:
                     raw = await response.content.read(ERROR_BODY_LIMIT)
