@@ -17,11 +17,10 @@ from ..wire.api import CHAT_PATH, encode_body
 from ..wire.headers import replay_headers
 from ..wire.replies import is_text_stream
 from .base import StreamStats, Timeouts
-from .replies import ErrorReply, decoded_text, open_stream, silence_error
+from .replies import ErrorReply, decoded_text, open_stream, read_error_body, silence_error
 
 log = logging.getLogger("aura_browser.direct")
 
-ERROR_BODY_LIMIT = 65536
 # Headers aiohttp would add on its own; the replay sends the browser's, or none.
 SKIPPED_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 
@@ -108,7 +107,7 @@ class DirectTransport:
                 if is_text_stream(response.status, response.headers):
                     return response
                 try:
-                    raw = await response.content.read(ERROR_BODY_LIMIT)
+                    raw = await read_error_body(response.content.readany)
                 finally:
                     response.close()
             except aiohttp.ClientError as exc:
@@ -130,7 +129,7 @@ class DirectTransport:
                     **self._proxy(profile.proxy),
                     ssl=False if self.insecure else True, allow_redirects=method == "GET",
                 ) as response:
-                    raw = await response.content.read(ERROR_BODY_LIMIT)
+                    raw = await read_error_body(response.content.readany)
                     headers = {name.lower(): value for name, value in response.headers.items()}
                     return PlainReply(url, response.status, response.reason or "", headers, raw.decode("utf-8", "replace"))
         except asyncio.TimeoutError:

@@ -23,8 +23,7 @@ from ..wire.api import CHAT_PATH, encode_body
 from ..wire.headers import replay_headers
 from ..wire.replies import is_text_stream
 from .base import StreamStats, Timeouts
-from .direct import ERROR_BODY_LIMIT
-from .replies import ErrorReply, decoded_text, open_stream
+from .replies import ErrorReply, decoded_text, open_stream, read_error_body
 
 log = logging.getLogger("aura_browser.impersonate")
 
@@ -208,7 +207,7 @@ class ImpersonateTransport:
                 if is_text_stream(response.status_code, headers):
                     return response
                 try:
-                    raw = await _read_limited(response)
+                    raw = await read_error_body(QueuedBody(response).read)
                 finally:
                     await self._abort(response)
             except OSError as exc:
@@ -297,20 +296,6 @@ class QueuedBody:
         if not data and self._failure is not None:
             raise self._failure
         return bytes(data)
-
-
-async def _read_limited(response: Any) -> bytes:
-    """At most ERROR_BODY_LIMIT bytes of a reply that is not a chat stream; the rest is not waited for."""
-    raw = bytearray()
-    chunks = response.aiter_content()
-    try:
-        async for chunk in chunks:
-            raw += chunk
-            if len(raw) >= ERROR_BODY_LIMIT:
-                break
-    finally:
-        await chunks.aclose()
-    return bytes(raw[:ERROR_BODY_LIMIT])
 
 
 def _describe(exc: BaseException) -> str:

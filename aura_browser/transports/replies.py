@@ -19,6 +19,7 @@ log = logging.getLogger("aura_browser.replies")
 Stream = TypeVar("Stream")
 
 MAX_RETRY_AFTER = 30.0  # a 429 asking for a longer wait is not retried: the error says how long instead
+ERROR_BODY_LIMIT = 65536  # bytes of a reply that is not a text stream read to judge it (a gate's page, an error)
 
 
 def retry_delay(status: int, headers: Mapping[str, str], timeouts: Timeouts) -> float | None:
@@ -59,6 +60,18 @@ async def open_stream(url: str, timeouts: Timeouts, send: Callable[[], Awaitable
         log.info("429 from %s; retrying once in %.1fs", origin_of(url), delay)
         await asyncio.sleep(delay)
     raise error_for_reply(url, refused.status, refused.reason, refused.headers, refused.body)
+
+
+async def read_error_body(read: Callable[[], Awaitable[bytes]], limit: int = ERROR_BODY_LIMIT) -> bytes:
+    """The start of a reply that is not a text stream: read up to `limit` bytes or its end, whichever comes
+    first, since a gate's page may send its `<title>` after its first bytes. (`read` gives b"" at the end.)"""
+    raw = bytearray()
+    while len(raw) < limit:
+        data = await read()
+        if not data:
+            break
+        raw += data
+    return bytes(raw[:limit])
 
 
 def silence_error(url: str, timeouts: Timeouts, received: list[str]) -> NetworkError:
