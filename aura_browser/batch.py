@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,9 @@ def parse_item(raw: bytes | str, line: int, defaults: ItemDefaults = ItemDefault
         return item
     except RecursionError:
         item.problem = f"line {line}: nested too deeply"
+        return item
+    except ValueError:  # the one ValueError json raises that is no JSONDecodeError: Python's int digit limit
+        item.problem = f"line {line}: a number longer than {sys.get_int_max_str_digits()} digits"
         return item
     if not isinstance(data, dict):
         item.problem = f"line {line}: not a JSON object"
@@ -182,7 +186,7 @@ def finished_items(path: Path) -> Counter[str]:
     for line in raw.splitlines():
         try:
             record = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, a number too long
             continue
         if not isinstance(record, dict):
             continue
