@@ -17,7 +17,7 @@ from typing import Any, AsyncIterator, Iterable, Mapping
 from . import drivers
 from .drivers.base import BrowserSession
 from .drivers.display import choose_mode
-from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT
+from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT, DEFAULT_MAX_REPLY_BYTES
 from .errors import AuraError, ClientClosed, LoginRequired, WrongEventLoop
 from .origin import origin_of, redact_url
 from .profile import Profile
@@ -60,6 +60,7 @@ class AuraClient:
         headless: bool | None = None,
         timeouts: Timeouts | None = None,
         login_timeout: float = DEFAULT_LOGIN_TIMEOUT,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
         webdriver: Any = None,
         browser_ws: str | None = None,
         cdp_url: str | None = None,
@@ -71,8 +72,8 @@ class AuraClient:
         given: dict[str, Any] = {
             "base_url": base_url, "profile": profile, "profile_dir": profile_dir, "transport": transport,
             "driver": driver, "browser": browser, "proxy": proxy, "insecure": insecure, "headless": headless,
-            "timeouts": timeouts, "login_timeout": login_timeout, "browser_ws": browser_ws, "cdp_url": cdp_url,
-            "remote_webdriver": remote_webdriver,
+            "timeouts": timeouts, "login_timeout": login_timeout, "max_reply_bytes": max_reply_bytes,
+            "browser_ws": browser_ws, "cdp_url": cdp_url, "remote_webdriver": remote_webdriver,
         }
         defaults = default_options()
         changes = {name: value for name, value in given.items() if value is not None and value != defaults[name]}
@@ -292,9 +293,11 @@ class AuraClient:
     def _fallback_policy(self) -> Fallback:
         """The one policy of this client's streams, over its three transports (their connections made when used)."""
         if self._fallback is None:
-            self._direct = DirectTransport(timeouts=self.timeouts, insecure=self.insecure)
-            self._impersonate = ImpersonateTransport(timeouts=self.timeouts, insecure=self.insecure)
-            page = PageTransport(self._page_session, timeouts=self.timeouts)
+            limit = self.settings.max_reply_bytes
+            self._direct = DirectTransport(timeouts=self.timeouts, insecure=self.insecure, max_reply_bytes=limit)
+            self._impersonate = ImpersonateTransport(timeouts=self.timeouts, insecure=self.insecure,
+                                                     max_reply_bytes=limit)
+            page = PageTransport(self._page_session, timeouts=self.timeouts, max_reply_bytes=limit)
             self._fallback = Fallback(
                 {"direct": self._direct, "impersonate": self._impersonate, "page": page},
                 transport=self.transport, refresh=self._refresh, remember=self._remember_tier,

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, Mapping
 from .environment import (
     DEFAULT_BASE_URL,
     DEFAULT_LOGIN_TIMEOUT,
+    DEFAULT_MAX_REPLY_BYTES,
     MIN_LOGIN_TIMEOUT,
     MIN_TIMEOUT,
     env_name,
@@ -90,6 +91,7 @@ class Settings:
     headless: bool | None = None  # None: the stealthy default (headed on a private virtual display)
     timeouts: Timeouts = field(default_factory=Timeouts)
     login_timeout: float = DEFAULT_LOGIN_TIMEOUT
+    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES  # past it a reply fails with ReplyTooLarge
     # a browser somewhere else instead of one launched here (at most one)
     browser_ws: str | None = None
     cdp_url: str | None = None
@@ -115,6 +117,8 @@ class Settings:
         if not isinstance(self.timeouts, Timeouts):
             raise InvalidRequest(f"timeouts must be a Timeouts, not {self.timeouts!r}")
         require_seconds(self.login_timeout, "login_timeout", MIN_LOGIN_TIMEOUT)
+        if isinstance(self.max_reply_bytes, bool) or not isinstance(self.max_reply_bytes, int) or self.max_reply_bytes < 1:
+            raise InvalidRequest(f"max_reply_bytes must be a positive integer, not {self.max_reply_bytes!r}")
         if not is_model_id(self.model):
             raise InvalidRequest(f"model must be a model id, not {self.model!r}")
         temperature = self.temperature

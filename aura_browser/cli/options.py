@@ -182,13 +182,15 @@ class ConnectOptions(NamedTuple):
     first_byte_timeout: float | None
     idle_timeout: float | None
     login_timeout: float
+    max_reply_bytes: int = default_of("max_reply_bytes")
 
     def client_kwargs(self) -> dict[str, Any]:
         """The Settings fields these options set (what `SiteOptions.client` takes besides the site)."""
         from ..settings import timeouts_for
 
         timeouts = timeouts_for(self.timeout, self.first_byte_timeout, self.idle_timeout)
-        return {"transport": self.transport, "timeouts": timeouts, "login_timeout": self.login_timeout}
+        return {"transport": self.transport, "timeouts": timeouts, "login_timeout": self.login_timeout,
+                "max_reply_bytes": self.max_reply_bytes}
 
 
 def login_timeout_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -215,10 +217,14 @@ def connect_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--idle-timeout", type=Seconds(MIN_TIMEOUT), envvar=env_name("idle_timeout"), show_envvar=True,
                   help="Seconds between two chunks [default: --timeout].")
     @login_timeout_option
+    @click.option("--max-reply-bytes", type=click.IntRange(min=1), default=default_of("max_reply_bytes"),
+                  show_default=True, envvar=env_name("max_reply_bytes"), show_envvar=True,
+                  help="The most of one reply kept in memory (its text as UTF-8, decompressed); a longer reply "
+                       "fails (exit 5).")
     @functools.wraps(command)
     def wrapper(*args: Any, transport: str, timeout: float, first_byte_timeout: float | None,
-                idle_timeout: float | None, login_timeout: float, **kwargs: Any) -> Any:
-        connect = ConnectOptions(transport, timeout, first_byte_timeout, idle_timeout, login_timeout)
+                idle_timeout: float | None, login_timeout: float, max_reply_bytes: int, **kwargs: Any) -> Any:
+        connect = ConnectOptions(transport, timeout, first_byte_timeout, idle_timeout, login_timeout, max_reply_bytes)
         return command(*args, connect=connect, **kwargs)
 
     return wrapper

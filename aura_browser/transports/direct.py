@@ -10,6 +10,7 @@ from typing import Any, AsyncGenerator, NamedTuple
 
 import aiohttp
 
+from ..environment import DEFAULT_MAX_REPLY_BYTES
 from ..errors import InvalidRequest, NetworkError, SiteDown
 from ..origin import join, origin_of, proxy_credentials, proxy_server, redact_url
 from ..profile import Profile
@@ -40,9 +41,11 @@ class DirectTransport:
 
     name = "direct"
 
-    def __init__(self, *, timeouts: Timeouts = Timeouts(), insecure: bool = False) -> None:
+    def __init__(self, *, timeouts: Timeouts = Timeouts(), insecure: bool = False,
+                 max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES) -> None:
         self.timeouts = timeouts
         self.insecure = insecure
+        self.max_reply_bytes = max_reply_bytes
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
@@ -79,7 +82,8 @@ class DirectTransport:
         complete = False
         try:
             async with contextlib.aclosing(
-                decoded_text(response.content.readany, url, self.timeouts, aiohttp.ClientError)
+                decoded_text(response.content.readany, url, self.timeouts, aiohttp.ClientError,
+                             limit=self.max_reply_bytes)
             ) as chunks:
                 async for text in chunks:
                     yield text

@@ -16,6 +16,7 @@ import os
 import re
 from typing import Any, AsyncGenerator, Mapping
 
+from ..environment import DEFAULT_MAX_REPLY_BYTES
 from ..errors import InvalidRequest, NetworkError, SiteDown
 from ..origin import join, origin_of, redact_url
 from ..profile import Profile
@@ -104,9 +105,11 @@ class ImpersonateTransport:
 
     name = "impersonate"
 
-    def __init__(self, *, timeouts: Timeouts = Timeouts(), insecure: bool = False) -> None:
+    def __init__(self, *, timeouts: Timeouts = Timeouts(), insecure: bool = False,
+                 max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES) -> None:
         self.timeouts = timeouts
         self.insecure = insecure
+        self.max_reply_bytes = max_reply_bytes
         self._session: Any = None  # one curl_cffi AsyncSession, shared by concurrent streams
         self._announced: str | None = None
 
@@ -119,6 +122,7 @@ class ImpersonateTransport:
                 trust_env=False,  # the profile decides the proxy, as for direct
                 curl_options={CurlOpt.CONNECTTIMEOUT_MS: int(self.timeouts.connect * 1000)},
             )
+            self._session.reply_limit = self.max_reply_bytes
         return self._session
 
     def _target(self, profile: Profile) -> str:
@@ -175,7 +179,8 @@ class ImpersonateTransport:
         try:
             # Every curl_cffi request error is an OSError.
             async with contextlib.aclosing(
-                decoded_text(QueuedBody(response).read, url, self.timeouts, OSError, _describe)
+                decoded_text(QueuedBody(response).read, url, self.timeouts, OSError, _describe,
+                             limit=self.max_reply_bytes)
             ) as chunks:
                 async for text in chunks:
                     yield text
@@ -252,12 +257,45 @@ def _session_class() -> type:
     from curl_cffi.requests import AsyncSession
 
     class Session(AsyncSession):
+        reply_limit: int | None = None  # bytes a transfer may hand over before libcurl is told to stop it
+
         async def pop_curl(self) -> Any:
             curl = await super().pop_curl()
             _started.set(curl)
+            if self.reply_limit is not None:
+                _cap_writes(curl, self.reply_limit)
             return curl
 
     return Session
+
+
+def _cap_writes(curl: Any, limit: int) -> None:
+    """Stop `curl`'s next transfer once libcurl has handed over more than `limit` bytes of its body.
+
+    curl_cffi queues what libcurl writes (decompressed, in pieces of at most 16 KiB) with no bound, however
+    slowly it is read: a compression bomb would fill memory between two reads. The write function curl_cffi
+    sets for the transfer is wrapped: past the limit it still queues the piece (so the reader counts it
+    and raises ReplyTooLarge) and then tells libcurl to stop.
+    """
+    from curl_cffi import CurlOpt
+    from curl_cffi.curl import CURL_WRITEFUNC_ERROR
+
+    setopt = type(curl).setopt.__get__(curl)  # the class's own, not an earlier transfer's wrapper
+
+    def capped_setopt(option: Any, value: Any) -> Any:
+        if option == CurlOpt.WRITEFUNCTION and callable(value):
+            write, written = value, 0
+
+            def capped_write(piece: bytes) -> Any:
+                nonlocal written
+                written += len(piece)
+                wrote = write(piece)
+                return CURL_WRITEFUNC_ERROR if written > limit else wrote
+
+            value = capped_write
+        return setopt(option, value)
+
+    curl.setopt = capped_setopt
 
 
 class QueuedBody:

@@ -10,7 +10,8 @@ import codecs
 import logging
 from typing import AsyncGenerator, Awaitable, Callable, Mapping, NamedTuple, TypeVar
 
-from ..errors import NetworkError, ResponseTimeout, StreamInterrupted
+from ..environment import DEFAULT_MAX_REPLY_BYTES
+from ..errors import NetworkError, ReplyTooLarge, ResponseTimeout, StreamInterrupted
 from ..origin import origin_of
 from ..wire.replies import error_for_reply, retry_after
 from .base import Timeouts
@@ -81,18 +82,41 @@ def silence_error(url: str, timeouts: Timeouts, received: list[str]) -> NetworkE
     return StreamInterrupted(f"the reply stalled: nothing for {timeouts.idle:g}s", "".join(received))
 
 
+class ReplyBudget:
+    """What one reply may take in memory: its bytes (as decoded text: decompressed, UTF-8) are counted as they
+    arrive, and past `limit` the reply fails with ReplyTooLarge, holding the text that came before."""
+
+    def __init__(self, url: str, limit: int = DEFAULT_MAX_REPLY_BYTES) -> None:
+        self.url = url
+        self.limit = limit
+        self.used = 0
+
+    def spend(self, size: int, received: list[str]) -> None:
+        self.used += size
+        if self.used > self.limit:
+            raise self.exceeded(received)
+
+    def exceeded(self, received: list[str]) -> ReplyTooLarge:
+        return ReplyTooLarge(
+            f"the reply from {origin_of(self.url)} passed {self.limit} bytes, the most kept of one reply "
+            "(--max-reply-bytes, AURA_MAX_REPLY_BYTES); the rest was not read", "".join(received))
+
+
 async def decoded_text(
     read: Callable[[], Awaitable[bytes]],
     url: str,
     timeouts: Timeouts,
     broken: type[BaseException] | tuple[type[BaseException], ...],
     describe: Callable[[BaseException], str] = lambda exc: exc.__class__.__name__,
+    limit: int = DEFAULT_MAX_REPLY_BYTES,
 ) -> AsyncGenerator[str, None]:
-    """A reply's text as `read` gets its bytes (b"" at its end), decoded as UTF-8 across chunk borders.
+    """A reply's text as `read` gets its bytes (b"" at its end, decompressed), decoded as UTF-8 across chunk borders.
 
-    Silence past the first-byte or idle timeout, or a `broken` connection, raises with the text so far.
+    Silence past the first-byte or idle timeout, or a `broken` connection, raises with the text so far; so
+    does a reply longer than `limit` bytes (ReplyTooLarge): the text so far is all that is kept of it.
     """
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    budget = ReplyBudget(url, limit)
     received: list[str] = []
     while True:
         try:
@@ -104,6 +128,7 @@ async def decoded_text(
             raise StreamInterrupted(
                 f"the connection to {origin_of(url)} broke mid-reply ({describe(exc)})", "".join(received)
             ) from None
+        budget.spend(len(data), received)
         text = decoder.decode(data, final=not data)
         if text:
             received.append(text)
