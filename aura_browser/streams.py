@@ -121,7 +121,7 @@ def guard_standard_streams() -> None:
     # sys.stderr may be replaced too (pytest's capture): only the real one, or a closed one, is wrapped.
     if 2 in closed or (sys.stderr is not None and sys.stderr is sys.__stderr__):
         errors = sys.stderr.errors if sys.stderr is not None and 2 not in closed else "backslashreplace"
-        sys.stderr = io.TextIOWrapper(_Diagnostics(2), encoding="utf-8", errors=errors, write_through=True)  # type: ignore[arg-type]
+        sys.stderr = io.TextIOWrapper(_Diagnostics(2), encoding="utf-8", errors=errors, write_through=True)
     # sys.stdout may already be replaced (pytest, click's test runner): only the real one is wrapped.
     previous = sys.stdout
     if 1 in closed or (previous is not None and previous is sys.__stdout__):

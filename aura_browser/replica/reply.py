@@ -107,7 +107,7 @@ def encoder(name: str | None) -> Encoder:
         try:
             from compression import zstd  # type: ignore[import-not-found]
         except ImportError:
-            from backports import zstd  # type: ignore[no-redef]
+            from backports import zstd
 
         compressor = zstd.ZstdCompressor()
         return Encoder(lambda data: compressor.compress(data, zstd.ZstdCompressor.FLUSH_BLOCK), compressor.flush)
