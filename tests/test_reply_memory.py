@@ -164,3 +164,28 @@ def test_the_cap_is_a_setting_of_its_own_checked_when_made():
             Settings(max_reply_bytes=bad)
     refused = run_cli("ask", "--base-url", "http://127.0.0.1:9", "--max-reply-bytes", "0", "Hi")
     assert refused.returncode == 2 and "Invalid value for '--max-reply-bytes'" in err(refused)
+
+
+def test_serve_answers_a_non_streamed_reply_over_the_cap_with_502_reply_too_large(gateless_site, profile_dir):
+    import signal
+    import urllib.error
+    import urllib.request
+
+    from tests.support.cli import cli_process, finish
+
+    gateless_site.config.update(dict(endless=True, chunk_size=64 * 1024))
+    env = {"AURA_PROFILE_DIR": str(profile_dir), "AURA_MAX_REPLY_BYTES": str(MiB)}
+    with cli_process("serve", "--port", "0", "--base-url", gateless_site.url, env=env) as process:
+        line = process.stdout.readline().decode()  # type: ignore[union-attr]
+        base = "http://127.0.0.1:" + line.split(" at http://127.0.0.1:")[1].split("/")[0]
+        body = json.dumps({"model": "openchat_3.6", "messages": [{"role": "user", "content": "Hi"}]}).encode()
+        request = urllib.request.Request(base + "/v1/chat/completions", data=body,
+                                         headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as answered:
+            urllib.request.urlopen(request, timeout=30)
+        error = json.loads(answered.value.read())["error"]
+        process.send_signal(signal.SIGINT)
+        result = finish(process)
+    assert answered.value.code == 502 and error["code"] == "reply_too_large", error
+    assert f"passed {MiB} bytes" in error["message"]
+    assert "Traceback" not in result.stderr.decode()
