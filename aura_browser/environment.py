@@ -7,7 +7,6 @@ cannot drift apart. tests/test_settings.py checks that every AURA_* name in the 
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Any, Mapping, NamedTuple
 
@@ -18,17 +17,8 @@ DEFAULT_BASE_URL = "https://openchat.team"
 DEFAULT_LOGIN_TIMEOUT = 120.0  # seconds a login may wait for the gate
 # The most of one reply kept in memory (its text, as UTF-8, decompressed): the app's replies are a few KB.
 DEFAULT_MAX_REPLY_BYTES = 8 * 1024 * 1024
-# The one rule of every timeout, for the CLI, Settings (and its AURA_* variables) and the Python API alike.
-MIN_TIMEOUT = 0.1  # seconds: the connect, first-byte and idle timeouts
-MIN_LOGIN_TIMEOUT = 1.0  # seconds: a login's
-
-
-def seconds_problem(value: Any, minimum: float = MIN_TIMEOUT) -> str | None:
-    """Why `value` is not a timeout of at least `minimum` seconds, or None when it is one."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < minimum:
-        # NaN passes every comparison, so finiteness is checked first
-        return f"must be a positive number of seconds, not {value!r} (the least allowed is {minimum:g})"
-    return None
+# Playwright takes at most 2**31-1 ms (24.8 days) for a wait; a longer one fails at once.
+MAX_LOGIN_TIMEOUT = 24 * 24 * 3600.0
 
 
 class Variable(NamedTuple):  # a NamedTuple: this module is read by `aura-browser CMD --help`, so it stays cheap
@@ -42,7 +32,7 @@ class Variable(NamedTuple):  # a NamedTuple: this module is read by `aura-browse
 VARIABLES: tuple[Variable, ...] = (
     # Settings: which site, which profile, which browser.
     Variable("AURA_BASE_URL", "base_url", DEFAULT_BASE_URL),
-    Variable("AURA_PROFILE", "profile", "default"),
+    Variable("AURA_PROFILE", "profile"),  # unset: one profile per site (default-HOST...)
     Variable("AURA_PROFILE_DIR", "profile_dir"),  # unset: aura-browser's user data folder
     Variable("AURA_BROWSER", "browser"),  # unset: Playwright's Chromium, then the system's
     Variable("AURA_DRIVER", "driver", "playwright"),
@@ -64,6 +54,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("AURA_MODEL", "model", DEFAULT_MODEL),
     Variable("AURA_TEMPERATURE", "temperature", DEFAULT_TEMPERATURE, "number"),
     Variable("AURA_MAX_TOKENS", "max_tokens", DEFAULT_MAX_TOKENS, "integer"),
+    Variable("AURA_SEND_ANYWAY", "send_anyway", False, "flag"),  # send what the estimate says may not fit
     # One command's (or one transport's) own options.
     Variable("AURA_SYSTEM", "system", None, "text", "ask, chat, batch"),
     Variable("AURA_BATCH_OUTPUT", "output", "-", "text", "batch"),

@@ -16,8 +16,9 @@ async with AuraClient(settings=settings.replace(transport="direct")) as client:
 from __future__ import annotations
 
 import enum
+import functools
 import math
-from dataclasses import KW_ONLY, MISSING, dataclass, field, fields, replace
+from dataclasses import KW_ONLY, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Mapping
 
@@ -25,15 +26,14 @@ from .environment import (
     DEFAULT_BASE_URL,
     DEFAULT_LOGIN_TIMEOUT,
     DEFAULT_MAX_REPLY_BYTES,
-    MIN_LOGIN_TIMEOUT,
-    MIN_TIMEOUT,
+    MAX_LOGIN_TIMEOUT,
     env_name,
     settings_from_env,
 )
-from .errors import InvalidRequest
-from .origin import check_proxy, normalise_base_url, origin_of, redact_url
-from .transports.base import Timeouts, require_seconds
-from .transports.fallback import TIERS, TransportName
+from .errors import AuraError, InvalidRequest
+from .option_values import MIN_LOGIN_TIMEOUT, MIN_TIMEOUT, TIERS, Timeouts, TransportName, require_seconds
+from .origin import check_proxy, normalise_base_url, origin_of
+from .redaction import redact_url
 from .wire.api import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_MODEL,
@@ -54,7 +54,8 @@ DRIVERS: tuple[DriverName, ...] = ("playwright", "selenium")
 
 
 class FromSettings(enum.Enum):
-    """The default of a per-call reply option (`model`, `temperature`, `max_tokens`): the client's `Settings`."""
+    """The default of an option that was not given: the client's `Settings` decide (its keywords, and the
+    per-call reply options `model`, `temperature`, `max_tokens`). A value equal to a default is still given."""
 
     FROM_SETTINGS = "the client's settings"
 
@@ -81,7 +82,7 @@ class Settings:
 
     base_url: str = DEFAULT_BASE_URL  # normalised when made: https://host[:port][/path], no trailing slash
     _: KW_ONLY
-    profile: str = "default"
+    profile: str | None = None  # None: this site's own (`profile_name`)
     profile_dir: str | Path | None = None  # None: aura-browser's user data folder
     transport: TransportName = "auto"
     driver: DriverName = "playwright"
@@ -100,6 +101,7 @@ class Settings:
     model: str = DEFAULT_MODEL
     temperature: float | None = DEFAULT_TEMPERATURE  # None: the app's own (1)
     max_tokens: int = DEFAULT_MAX_TOKENS
+    send_anyway: bool = False  # send a question the token estimate says the app may drop
 
     def __post_init__(self) -> None:
         from .profile import check_name
@@ -107,9 +109,10 @@ class Settings:
         set_ = object.__setattr__  # the dataclass is frozen; normalising belongs to making it
         set_(self, "base_url", normalise_base_url(self.base_url))
         set_(self, "proxy", check_proxy(self.proxy) if self.proxy else None)
-        if not isinstance(self.profile, str):
-            raise InvalidRequest(f"profile must be a profile name, not {self.profile!r}")
-        check_name(self.profile)
+        if self.profile is not None:
+            if not isinstance(self.profile, str):
+                raise InvalidRequest(f"profile must be a profile name, not {self.profile!r}")
+            check_name(self.profile)
         if self.transport not in TRANSPORTS:
             raise InvalidRequest(f"unknown transport {self.transport!r}; use auto, direct, impersonate or page")
         if self.driver not in DRIVERS:
@@ -117,6 +120,9 @@ class Settings:
         if not isinstance(self.timeouts, Timeouts):
             raise InvalidRequest(f"timeouts must be a Timeouts, not {self.timeouts!r}")
         require_seconds(self.login_timeout, "login_timeout", MIN_LOGIN_TIMEOUT)
+        if self.login_timeout > MAX_LOGIN_TIMEOUT:
+            raise InvalidRequest(f"login_timeout must be at most {MAX_LOGIN_TIMEOUT:.0f} seconds (24 days), "
+                                 f"not {self.login_timeout!r}")
         if isinstance(self.max_reply_bytes, bool) or not isinstance(self.max_reply_bytes, int) or self.max_reply_bytes < 1:
             raise InvalidRequest(f"max_reply_bytes must be a positive integer, not {self.max_reply_bytes!r}")
         if not is_model_id(self.model):
@@ -129,6 +135,8 @@ class Settings:
             raise InvalidRequest(f"temperature {temperature!r} is outside [{low}, {high}]")
         if not is_token_limit(self.max_tokens) or self.max_tokens <= 0:
             raise InvalidRequest(f"max_tokens must be a positive integer, not {self.max_tokens!r}")
+        if not isinstance(self.send_anyway, bool):
+            raise InvalidRequest(f"send_anyway must be true or false, not {self.send_anyway!r}")
         self.chosen_driver()  # a remote endpoint must be well formed, and one at most
 
     def __repr__(self) -> str:
@@ -165,6 +173,27 @@ class Settings:
 
     # --- what the tools derive from them, without a client ------------------------------------
 
+    @functools.cached_property
+    def profile_name(self) -> str:
+        """The profile these settings use: `profile` when given; else this site's own, one per origin
+        (`default-HOST...`, see profile.site_profile_name). A profile saved under the plain name `default`
+        before profiles were per site goes on serving the site it was captured for, until this site's own exists.
+        """
+        if self.profile is not None:
+            return self.profile
+        from .profile import DEFAULT_NAME, site_profile_name
+
+        own = site_profile_name(self.origin)
+        store = self.store()
+        if not store.path(own).exists():
+            try:
+                legacy = store.load(DEFAULT_NAME)
+            except AuraError:  # unreadable: it serves nobody; this site gets its own
+                legacy = None
+            if legacy is not None and legacy.origin == self.origin:
+                return DEFAULT_NAME
+        return own
+
     @property
     def origin(self) -> str:
         """`scheme://host[:port]` of the site: what a profile's cookies are bound to."""
@@ -186,7 +215,7 @@ class Settings:
             proxy=self.proxy,
             insecure=self.insecure,
             timeout=self.login_timeout,
-            screenshot_path=self.store().screenshot_path(self.profile),
+            screenshot_path=self.store().screenshot_path(self.profile_name),
             browser_ws=self.browser_ws,
             cdp_url=self.cdp_url,
             remote_webdriver=self.remote_webdriver,
@@ -196,9 +225,5 @@ class Settings:
         """The driver that will speak to the browser: a remote endpoint's own, else `driver`."""
         from .drivers import choose_driver
 
-        return choose_driver(self.driver, self.launch_options())
+        return choose_driver(self.driver, self)  # the settings name the remote endpoints as LaunchOptions do
 
-
-def default_options() -> dict[str, Any]:
-    """Each Settings field's default, unchecked (no Settings is made)."""
-    return {f.name: f.default_factory() if f.default_factory is not MISSING else f.default for f in fields(Settings)}

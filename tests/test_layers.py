@@ -11,9 +11,9 @@ PACKAGE = Path(aura_browser.__file__).parent
 
 # Lowest first. A part may import from any part of a lower layer, and from itself.
 LAYERS: list[set[str]] = [
-    {"redaction"},
+    {"redaction", "progress"},
     {"errors"},
-    {"origin", "sync", "streams"},
+    {"origin", "sync", "streams", "option_values"},
     {"wire"},
     {"profile_schema"},
     {"profile", "environment"},
@@ -76,3 +76,7 @@ def test_each_part_imports_only_from_the_layers_below_it():
         elif RANK[target] >= RANK[part]:
             upward.append(f"{where}: {part} imports {target}, which is not below it")
     assert not upward, "\n".join(upward)
+
+
+def test_settings_need_nothing_of_the_transports():
+    assert [target for where, _, target in imports() if where == "settings.py" and target == "transports"] == []

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
-
-from ..errors import AuraError, OutputError, exit_code_for
-from ..sync import Terminated
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -32,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ask": ("ask", "Ask one question and stream the reply to stdout as it arrives."),
     "batch": ("batch", "Ask every line of IN.jsonl ('-': stdin) and write one JSON record per item as it finishes."),
     "chat": ("chat", "Talk with the site: each line you type is sent with the conversation so far."),
-    "demo": ("demo", "Show the whole flow against the embedded replica: login, a direct answer, an in-page answer."),
+    "demo": ("demo", "Show the whole flow against the embedded replica: login, a direct answer, one over impersonate."),
     "doctor": ("doctor", "Check what works now: browser, drivers, profile, the site, and each transport."),
     "login": ("login", "Open the site in Chromium, pass its gate, and save the session profile."),
     "profiles": ("profiles", "List, show and delete saved profiles."),
@@ -54,6 +52,12 @@ class LazyGroup(click.Group):
         command: click.Command = getattr(module, name)
         return command
 
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: object) -> click.Context:
+        if click.formatting.FORCED_WIDTH is None:  # (click's test runner forces its own width)
+            extra.setdefault("terminal_width", _help_width())
+        return super().make_context(info_name, args, parent, **extra)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, COMMANDS[name][1]) for name in self.list_commands(ctx)])
@@ -61,20 +65,41 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="aura-browser", prog_name="aura-browser")
-def cli() -> None:
-    """Talk to an OpenChat UI site (openchat.team and its copies) the way your browser does.
+@click.option("-v", "--verbose", count=True, help="Say what happens (-vv: more); the same as after the command.")
+@click.option("-q", "--quiet", is_flag=True, help="No status line while a login runs; the same as after the command.")
+def cli(verbose: int, quiet: bool) -> None:
+    """Talk to an OpenChat UI site (a deployment of the app openchat.team served) the way your browser does.
 
-    `login` opens the site in Chromium once, passes its anti-bot gate and saves a profile.
-    `ask` then streams replies over plain HTTP with that profile, and falls back to
-    streaming from inside the browser page when plain HTTP is blocked.
+    `login` opens the site in Chromium once, passes its anti-bot gate and saves a profile
+    (one per site). `ask` then streams replies over plain HTTP with that profile, then with
+    Chrome's TLS fingerprint, and from inside the browser page when plain HTTP is blocked.
+    The default site, openchat.team, is gone: name yours with --base-url or AURA_BASE_URL.
 
     \b
     Examples:
-      aura-browser login --base-url https://openchat.team
+      aura-browser replica --port 8765 --gate challenge     # a local replica, to try it
+      export AURA_BASE_URL=http://127.0.0.1:8765
+      aura-browser login
       aura-browser ask "Hello, how are you?"
       echo "Summarise this" | aura-browser ask -
       aura-browser demo        # the whole flow against a local replica
     """
+
+
+def _help_width(max_width: int = 80) -> int:
+    """The width click gives help text (shutil.get_terminal_size's answer, narrowed as click narrows it), worked
+    out here because `--help` should cost little more than importing click, and shutil imports the compressors."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+        columns = columns or 80
+    return max(min(columns, max_width) - 2, 50)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -95,32 +120,45 @@ def main(argv: list[str] | None = None) -> None:
     except click.Abort:  # click's form of KeyboardInterrupt
         click.echo("aura-browser: interrupted", err=True)
         sys.exit(130)
-    except OutputError as exc:
+    except BaseException as exc:  # (the package's own outcomes, told apart where the modules they need are loaded)
+        if not isinstance(exc, SystemExit):
+            _end_with(exc)
+        raise
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+def _end_with(exc: BaseException) -> None:
+    """One line for what ended the command, and its documented exit code; returns for what is not ours to end
+    (GeneratorExit and the like), which the caller re-raises."""
+    from ..errors import AuraError, OutputError, exit_code_for
+    from ..sync import Terminated
+
+    if isinstance(exc, OutputError):
         from ..streams import discard_unwritten_output
 
         discard_unwritten_output()
         if not exc.broken_pipe:  # a reader that left (`| head`) wants no message
             click.echo(f"aura-browser: error: {exc}", err=True)
         sys.exit(exit_code_for(exc))
-    except AuraError as exc:
+    if isinstance(exc, AuraError):
         click.echo(f"aura-browser: error: {exc}", err=True)
         sys.exit(exit_code_for(exc))
-    except KeyboardInterrupt:
+    if isinstance(exc, KeyboardInterrupt):
         click.echo("aura-browser: interrupted", err=True)
         sys.exit(130)
-    except Terminated as exc:
+    if isinstance(exc, Terminated):
         click.echo(f"aura-browser: {exc.word}", err=True)
         sys.exit(128 + exc.signum)
-    except BrokenPipeError:
+    if isinstance(exc, BrokenPipeError):
         sys.stderr.close()  # the reader went away: nothing left to say to anyone
         sys.exit(1)
-    except Exception as exc:  # a bug of ours: one line, the traceback only when asked for
-        import logging
+    if not isinstance(exc, Exception):
+        return
+    import logging
 
-        logging.getLogger("aura_browser").debug("internal error", exc_info=True)
-        from ..redaction import printable
+    logging.getLogger("aura_browser").debug("internal error", exc_info=exc)
+    from ..redaction import printable
 
-        message = printable(f"{exc.__class__.__name__}: {exc}")
-        click.echo(f"aura-browser: internal error: {message} (-vv shows the traceback)", err=True)
-        sys.exit(1)
-    sys.exit(result if isinstance(result, int) else 0)
+    message = printable(f"{exc.__class__.__name__}: {exc}")
+    click.echo(f"aura-browser: internal error: {message} (-vv shows the traceback)", err=True)
+    sys.exit(1)

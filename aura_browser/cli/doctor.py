@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..environment import MIN_TIMEOUT, env_name
+from ..environment import env_name
+from ..option_values import MIN_TIMEOUT
 from ..redaction import printable
 from ..sync import run_command
 from .options import Seconds, SiteOptions, login_timeout_option, site_options
@@ -95,7 +96,9 @@ def doctor(site: SiteOptions, skip_in_page: bool, timeout: float, login_timeout:
     --stealth instead opens the embedded replica's botcheck page, on loopback, in the
     browser that `login` would start, and shows what a gate's script sees there:
     navigator.webdriver, HeadlessChrome in workers, client hints, window and screen,
-    automation globals, the Runtime.enable leak, main-world calls, patched natives.
+    automation globals, the Runtime.enable leak, main-world calls, patched natives;
+    and behaviour: user activation without input, the window's focus, how fast and how
+    a confirm() dialog is answered.
 
     \b
     Examples:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import click
 
-from ..environment import MIN_LOGIN_TIMEOUT, MIN_TIMEOUT, default_of, env_name, seconds_problem
+from ..environment import MAX_LOGIN_TIMEOUT, default_of, env_name
+from ..option_values import MIN_LOGIN_TIMEOUT, MIN_TIMEOUT, seconds_problem
 
 if TYPE_CHECKING:
     from ..client import AuraClient
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 class SiteOptions(NamedTuple):  # a NamedTuple: `--help` need not import the Settings module
     base_url: str
-    profile: str
+    profile: str | None  # None: the site's own
     profile_dir: str | None
     browser: str | None
     driver: str
@@ -71,12 +72,26 @@ def profile_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+VERBOSE_HELP = "Say what happens (-vv: more). Secrets are never printed."
+QUIET_HELP = "No status line on stderr while a login runs (errors and warnings still show)."
+
+
 def verbose_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    @click.option("-v", "--verbose", count=True, help="Say what happens (-vv: more). Secrets are never printed.")
+    """-v and -q, after the command name; the group's own, given before it (`aura-browser -v ask`), count too."""
+
+    @click.option("-v", "--verbose", count=True, help=VERBOSE_HELP)
+    @click.option("-q", "--quiet", is_flag=True, help=QUIET_HELP)
     @functools.wraps(command)
-    def wrapper(*args: Any, verbose: int, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, verbose: int, quiet: bool, **kwargs: Any) -> Any:
+        before_command = click.get_current_context().find_root().params
+        verbose += before_command.get("verbose") or 0
+        quiet = quiet or bool(before_command.get("quiet"))
         _setup_logging(verbose)
-        return command(*args, **kwargs)
+        from .status_line import showing_progress
+
+        # With -v the log lines say what the login does; a status line redrawn among them would garble both.
+        with showing_progress(enabled=not quiet and not verbose):
+            return command(*args, **kwargs)
 
     return wrapper
 
@@ -88,8 +103,8 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
         "--base-url", envvar=env_name("base_url"), show_envvar=True, default=default_of("base_url"), show_default=True,
         help="The OpenChat UI deployment to talk to.",
     )
-    @click.option("--profile", envvar=env_name("profile"), show_envvar=True, default=default_of("profile"), show_default=True,
-                  help="Name of the saved session profile.")
+    @click.option("--profile", envvar=env_name("profile"), show_envvar=True,
+                  help="Name of the saved session profile [default: the site's own, default-HOST...].")
     @profile_dir_option
     @click.option("--browser", envvar=env_name("browser"), show_envvar=True,
                   help="Chromium binary [default: Playwright's, then /usr/lib/chromium/chromium, then PATH].")
@@ -117,13 +132,14 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-class Seconds(click.ParamType):
-    """A timeout, held to the one rule Settings holds every timeout to (`environment.seconds_problem`)."""
+class Seconds(click.ParamType[float]):
+    """A timeout, held to the one rule Settings holds every timeout to (`option_values.seconds_problem`)."""
 
     name = "seconds"
 
-    def __init__(self, minimum: float) -> None:
+    def __init__(self, minimum: float, maximum: float | None = None) -> None:
         self.minimum = minimum
+        self.maximum = maximum
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = click.FLOAT.convert(value, param, ctx)
@@ -132,6 +148,8 @@ class Seconds(click.ParamType):
         problem = seconds_problem(number, self.minimum)
         if problem:
             self.fail(f"the timeout {problem}", param, ctx)
+        if self.maximum is not None and number > self.maximum:
+            self.fail(f"{number:g} is not in the range {self.minimum:.0f}<=x<={self.maximum:.0f}", param, ctx)
         return number
 
 
@@ -182,6 +200,7 @@ class ConnectOptions(NamedTuple):
     first_byte_timeout: float | None
     idle_timeout: float | None
     login_timeout: float
+    send_anyway: bool
     max_reply_bytes: int = default_of("max_reply_bytes")
 
     def client_kwargs(self) -> dict[str, Any]:
@@ -190,20 +209,21 @@ class ConnectOptions(NamedTuple):
 
         timeouts = timeouts_for(self.timeout, self.first_byte_timeout, self.idle_timeout)
         return {"transport": self.transport, "timeouts": timeouts, "login_timeout": self.login_timeout,
-                "max_reply_bytes": self.max_reply_bytes}
+                "send_anyway": self.send_anyway, "max_reply_bytes": self.max_reply_bytes}
 
 
 def login_timeout_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """--login-timeout: the seconds a login may take (every command that may log in)."""
     return click.option(
-        "--login-timeout", type=Seconds(MIN_LOGIN_TIMEOUT), default=default_of("login_timeout"), show_default=True,
+        "--login-timeout", type=Seconds(MIN_LOGIN_TIMEOUT, MAX_LOGIN_TIMEOUT), default=default_of("login_timeout"),
+        show_default=True,
         envvar=env_name("login_timeout"), show_envvar=True,
         help="Seconds a login may take: for the gate to let the browser through.",
     )(command)
 
 
 def connect_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--transport and the timeouts of a request and of a login; collected into `connect`."""
+    """--transport, the timeouts of a request and of a login, and --send-anyway; collected into `connect`."""
 
     @click.option("--transport", type=click.Choice(["auto", "direct", "impersonate", "page"]),
                   default=default_of("transport"), show_default=True, envvar=env_name("transport"), show_envvar=True,
@@ -217,14 +237,20 @@ def connect_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--idle-timeout", type=Seconds(MIN_TIMEOUT), envvar=env_name("idle_timeout"), show_envvar=True,
                   help="Seconds between two chunks [default: --timeout].")
     @login_timeout_option
+    @click.option("--send-anyway", is_flag=True, default=default_of("send_anyway"), envvar=env_name("send_anyway"),
+                  show_envvar=True,
+                  help="Send a question even when the token estimate says it may not fit --max-tokens (the app "
+                       "then drops it and answers nothing, if its own count is over).")
     @click.option("--max-reply-bytes", type=click.IntRange(min=1), default=default_of("max_reply_bytes"),
                   show_default=True, envvar=env_name("max_reply_bytes"), show_envvar=True,
                   help="The most of one reply kept in memory (its text as UTF-8, decompressed); a longer reply "
                        "fails (exit 5).")
     @functools.wraps(command)
     def wrapper(*args: Any, transport: str, timeout: float, first_byte_timeout: float | None,
-                idle_timeout: float | None, login_timeout: float, max_reply_bytes: int, **kwargs: Any) -> Any:
-        connect = ConnectOptions(transport, timeout, first_byte_timeout, idle_timeout, login_timeout, max_reply_bytes)
+                idle_timeout: float | None, login_timeout: float, send_anyway: bool, max_reply_bytes: int,
+                **kwargs: Any) -> Any:
+        connect = ConnectOptions(transport, timeout, first_byte_timeout, idle_timeout, login_timeout, send_anyway,
+                                 max_reply_bytes)
         return command(*args, connect=connect, **kwargs)
 
     return wrapper

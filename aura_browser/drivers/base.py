@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any, AsyncGenerator
 from urllib.parse import urlsplit
 
-from ..environment import DEFAULT_MAX_REPLY_BYTES
-from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp
-from ..origin import join, origin_of, redact_url
+from .. import progress
+from ..environment import DEFAULT_LOGIN_TIMEOUT, DEFAULT_MAX_REPLY_BYTES
+from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp, named
+from ..origin import join, origin_of
 from ..profile import GATE_COOKIES, Profile, cookie_domain_matches, replacing
+from ..redaction import redact_url
 from ..wire.api import MODELS_PATH, parse_model_list
 from ..wire.headers import wire_order
 from ..wire.page import PAGE_STATE_JS, PageKind
@@ -50,6 +52,8 @@ PUSH_BINDING = "__auraPush"
 # the rest where no timeout of ours can tell waiting from a silent site; one connection stays for the page.
 MAX_IN_PAGE_STREAMS = 5
 
+# The statuses of a gate's challenge page (403, sometimes 503): the login then waits it out.
+CHALLENGE_STATUSES = (403, 503)
 # Resolves once the page is anything but a challenge still in progress.
 SETTLED_STATE_JS = "() => { const s = (%s)(); return s && s !== 'challenge' ? s : null; }" % PAGE_STATE_JS.strip()
 
@@ -140,6 +144,14 @@ FETCH_JS = r"""
 }
 """
 USER_AGENT_JS = "() => navigator.userAgent"
+# The page's localStorage, as Playwright's storage state holds it (none where the document has no storage).
+LOCAL_STORAGE_JS = """
+() => {
+  let items = [];
+  try { items = Object.keys(localStorage).map((name) => ({name, value: localStorage.getItem(name)})); } catch (e) {}
+  return {origin: location.origin, localStorage: items};
+}
+"""
 ABORT_JS = "(id) => { const c = (window.__auraAborts || {})[id]; if (c) c.abort(); return !!c; }"
 MODELS_PROBE_JS = """
 async ([path, key]) => {
@@ -168,7 +180,7 @@ class LaunchOptions:
     headless: bool | None = None  # None: the stealthy default; drivers.display.choose_mode decides
     proxy: str | None = None
     insecure: bool = False
-    timeout: float = 120.0  # how long the gate may take
+    timeout: float = DEFAULT_LOGIN_TIMEOUT  # how long the gate may take
     screenshot_path: Path | None = None  # where a failed login leaves its screenshot
     extra_args: list[str] = field(default_factory=list)
     # A browser somewhere else, instead of launching one here (at most one of these):
@@ -318,6 +330,8 @@ class BrowserSession(ABC):
 
     async def open(self, profile: Profile | None = None) -> None:
         """Open the site in a fresh context (from `profile` when given) and pass its gate."""
+        if not self.browser_version:
+            progress.report(progress.STARTING_BROWSER)
         await self.version()
         self.user_agent = profile.user_agent if profile else normal_user_agent(self.browser_version)
         await self._new_page(profile, self.user_agent)
@@ -333,7 +347,10 @@ class BrowserSession(ABC):
     async def _pass_gate(self) -> None:
         started = time.monotonic()
         log.info("opening %s in %s", self.base_url, self.driver_name)
+        progress.report(progress.OPENING_SITE)
         self.last_status = await self._goto(self.base_url + "/")
+        if self.last_status in CHALLENGE_STATUSES:
+            progress.report(progress.WAITING_FOR_CHALLENGE)
         try:
             state = await self._wait_for(SETTLED_STATE_JS, self.options.timeout)
         except asyncio.TimeoutError:
@@ -348,7 +365,7 @@ class BrowserSession(ABC):
             raise Blocked(await self._describe_failure("the site's gate blocked the browser", waited))
         url, title = await self._where()
         raise NotThisApp(self.last_status or 0, "", f"{redact_url(url)} is not an OpenChat UI page (title {title!r}); "
-                         "check --base-url")
+                         f"check {named('base_url')}")
 
     async def _where(self) -> tuple[str, str]:
         try:
@@ -375,6 +392,7 @@ class BrowserSession(ABC):
 
     async def capture(self) -> Profile:
         """What the browser learned, as a Profile bound to this UA and proxy."""
+        progress.report(progress.READING_SESSION)
         state = self._site_state(await self._storage_state())
         gate_expiry = [c.get("expires", -1) for c in state.get("cookies", []) if c.get("name") in GATE_COOKIES]
         gate_expiry = [e for e in gate_expiry if e and e > 0]

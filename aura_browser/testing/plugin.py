@@ -37,12 +37,14 @@ if TYPE_CHECKING:
 LIVE_HELP = "run the live smoke tests (marked aura_live) against --base-url"
 CONTEXT_HELP = ("give pytest-playwright's context and page the saved profile (logging in first when it is stale), "
                 "so pages open past the site's gate; its browser becomes aura-browser's Chromium")
+HEAVY_HELP = ("with --aura-live, also send the contract checks' heavy requests (marked aura_heavy: a 5 MiB body), "
+              "which can stall the deployment for a minute or more: never against one that others use")
 REPLICA_DEFAULTS: dict[str, Any] = {"gate": "challenge", "challenge_delay": 0.2}
 
 
 # AuraClient options the plugin takes as --aura-NAME; each falls back to its AURA_* variable (SITE_ENV).
 SITE_OPTION_HELP = {
-    "profile": "saved profile to use and refresh [default: default]",
+    "profile": "saved profile to use and refresh [default: the site's own, as aura-browser's]",
     "profile_dir": "folder of saved profiles [default: aura-browser's user data folder]",
     "browser": "Chromium binary",
     "driver": "what drives the browser: playwright or selenium [default: playwright]",
@@ -64,6 +66,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("aura-browser", "aura-browser (live smoke tests of an OpenChat UI deployment)")
     group.addoption("--aura-live", action="store_true", default=False, help=LIVE_HELP)
     group.addoption("--aura-browser-context", action="store_true", default=False, help=CONTEXT_HELP)
+    group.addoption("--aura-heavy", action="store_true", default=False, help=HEAVY_HELP)
     for name, variable in SITE_ENV.items():
         if name == "base_url":  # that is --base-url, pytest-base-url's
             continue
@@ -88,12 +91,6 @@ def _base_url_provided(pluginmanager: pytest.PytestPluginManager) -> bool:
     return pluginmanager.has_plugin("playwright-base-url")  # pytest-playwright's own fallback
 
 
-class _BaseUrlFallback:
-    @pytest.fixture(scope="session")
-    def base_url(self, pytestconfig: pytest.Config) -> str | None:
-        return site_base_url(pytestconfig)
-
-
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser) -> Iterator[None]:
     # tryfirst makes this wrapper the outermost, so the code after `yield` runs after every other
@@ -104,7 +101,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     parser.addini("base_url", help="base url for the application under test.")
     parser.addoption("--base-url", metavar="url", default=os.environ.get("PYTEST_BASE_URL"),
                      help="base url for the application under test.")
-    early_config.pluginmanager.register(_BaseUrlFallback(), "aura-browser-base-url")
+    from . import base_url
+
+    early_config.pluginmanager.register(base_url, "aura-browser-base-url")
 
 
 def site_base_url(config: pytest.Config) -> str | None:
@@ -122,6 +121,8 @@ def site_base_url(config: pytest.Config) -> str | None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "aura_live: a live smoke test of a real deployment; runs only with --aura-live")
+    config.addinivalue_line("markers", "aura_heavy: a live check that can stall the deployment; runs only with "
+                                       "--aura-heavy")
     config.addinivalue_line("markers", "aura_replica(gate='challenge', **config): settings of the aura_replica fixture")
     config.addinivalue_line("markers", "aura_client(**options): AuraClient options of the aura_client fixture")
     if config.getoption("aura_live") and not site_base_url(config):
@@ -130,11 +131,19 @@ def pytest_configure(config: pytest.Config) -> None:
         if not config.pluginmanager.has_plugin("playwright"):
             raise pytest.UsageError("--aura-browser-context needs pytest-playwright (pip install pytest-playwright; "
                                     "-p playwright where it is switched off)")
-        config.pluginmanager.register(_ProfileInPlaywrightContext(), "aura-browser-context")
+        from . import playwright_context
+
+        config.pluginmanager.register(playwright_context, "aura-browser-context")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("aura_live"):
+        if not config.getoption("aura_heavy"):
+            heavy = pytest.mark.skip(reason="heavy: it can stall the deployment for a minute or more (a 5 MiB body); "
+                                            "--aura-heavy sends it")
+            for item in items:
+                if item.get_closest_marker("aura_heavy"):
+                    item.add_marker(heavy)
         return
     live = [item for item in items if item.get_closest_marker("aura_live")]
     if live:
@@ -250,25 +259,6 @@ def aura_context_args(aura_site: SiteUnderTest, aura_profile: Profile) -> dict[s
     from .context import context_args
 
     return context_args(aura_profile, insecure=aura_site.settings.insecure)
-
-
-class _ProfileInPlaywrightContext:
-    """--aura-browser-context: overrides pytest-playwright's fixtures of the same names (registered after it)."""
-
-    @pytest.fixture
-    def browser_context_args(self, browser_context_args: dict[str, Any],
-                             aura_context_args: dict[str, Any]) -> dict[str, Any]:
-        return {**browser_context_args, **aura_context_args}
-
-    @pytest.fixture(scope="session")
-    def browser_type_launch_args(self, pytestconfig: pytest.Config,
-                                 browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-        from .context import launch_args
-        from .live import explained
-
-        browser = pytestconfig.getoption("aura_browser") or os.environ.get(env_name("browser")) or None
-        with explained("find the Chromium for pytest-playwright"):
-            return launch_args(browser_type_launch_args, browser)
 
 
 try:

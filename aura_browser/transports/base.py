@@ -1,35 +1,19 @@
-"""The one interface every transport implements, and the timeouts they share."""
+"""The one interface every transport implements, and what a stream reports (`StreamStats`).
+
+`Timeouts` (which they share) lives in `option_values.py`, beside the settings; it is named here too.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncGenerator, Protocol
 
-from ..environment import MIN_TIMEOUT, seconds_problem
-from ..errors import InvalidRequest
+from ..option_values import Timeouts, require_seconds
 
 if TYPE_CHECKING:
     from ..profile import Profile
 
-
-def require_seconds(value: Any, what: str, minimum: float = MIN_TIMEOUT) -> None:
-    """A timeout must be a finite number of at least `minimum` seconds."""
-    problem = seconds_problem(value, minimum)
-    if problem:
-        raise InvalidRequest(f"{what} {problem}")
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds. `first_byte` runs from sending the request; `idle` between two chunks."""
-
-    connect: float = 15.0
-    first_byte: float = 60.0
-    idle: float = 60.0
-
-    def __post_init__(self) -> None:
-        for name in ("connect", "first_byte", "idle"):
-            require_seconds(getattr(self, name), f"Timeouts.{name}")
+__all__ = ["StreamStats", "Timeouts", "Transport", "require_seconds"]
 
 
 @dataclass

@@ -12,8 +12,9 @@ import aiohttp
 
 from ..environment import DEFAULT_MAX_REPLY_BYTES
 from ..errors import InvalidRequest, NetworkError, SiteDown
-from ..origin import join, origin_of, proxy_credentials, proxy_server, redact_url
+from ..origin import join, origin_of, proxy_credentials, proxy_server
 from ..profile import Profile
+from ..redaction import redact_url
 from ..wire.api import CHAT_PATH, encode_body
 from ..wire.headers import replay_headers
 from ..wire.replies import is_text_stream

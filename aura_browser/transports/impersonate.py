@@ -18,8 +18,9 @@ from typing import Any, AsyncGenerator, Mapping
 
 from ..environment import DEFAULT_MAX_REPLY_BYTES
 from ..errors import InvalidRequest, NetworkError, SiteDown
-from ..origin import join, origin_of, redact_url
+from ..origin import join, origin_of
 from ..profile import Profile
+from ..redaction import redact_url
 from ..wire.api import CHAT_PATH, encode_body
 from ..wire.headers import replay_headers
 from ..wire.replies import is_text_stream
@@ -256,7 +257,7 @@ def _session_class() -> type:
     """curl_cffi's AsyncSession, telling `_started` which curl handle a request took."""
     from curl_cffi.requests import AsyncSession
 
-    class Session(AsyncSession):
+    class Session(AsyncSession):  # type: ignore[type-arg]  # (generic in its response class; ours is the default)
         reply_limit: int | None = None  # bytes a transfer may hand over before libcurl is told to stop it
 
         async def pop_curl(self) -> Any:

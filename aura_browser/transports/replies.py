@@ -91,6 +91,11 @@ class ReplyBudget:
         self.limit = limit
         self.used = 0
 
+    @property
+    def room(self) -> int:
+        """Bytes the reply may still bring."""
+        return self.limit - self.used
+
     def spend(self, size: int, received: list[str]) -> None:
         self.used += size
         if self.used > self.limit:
@@ -128,6 +133,12 @@ async def decoded_text(
             raise StreamInterrupted(
                 f"the connection to {origin_of(url)} broke mid-reply ({describe(exc)})", "".join(received)
             ) from None
+        if len(data) > budget.room:  # what fits is still handed over, then the reply fails
+            text = decoder.decode(data[:budget.room])
+            if text:
+                received.append(text)
+                yield text
+            raise budget.exceeded(received)
         budget.spend(len(data), received)
         text = decoder.decode(data, final=not data)
         if text:
