@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .foreground import run_until_stopped
+from .foreground import run_until_stopped, warn_when_exposed
 from .options import verbose_option
 
 
@@ -54,6 +54,8 @@ def replica(host: str, port: int, gate: str, tls: bool, challenge_delay: float, 
       aura-browser replica --port 8765 --gate challenge
       aura-browser ask --base-url http://127.0.0.1:8765 "Hi"
     """
+    from ..errors import CannotListen
+    from ..replica import CannotListen as ReplicaCannotListen
     from ..replica import ReplicaConfig, serve
 
     try:
@@ -68,4 +70,11 @@ def replica(host: str, port: int, gate: str, tls: bool, challenge_delay: float, 
     def ready(url: str) -> None:
         click.echo(f"Replica of OpenChat UI listening on {url} (gate: {config.gate}). Ctrl-C stops it.")
 
-    run_until_stopped(serve(config, host, port, on_ready=ready), "Replica")
+    async def main() -> None:
+        try:
+            await serve(config, host, port, on_ready=ready)
+        except ReplicaCannotListen as exc:
+            raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+    warn_when_exposed(host, f"the replica listens on {host}, not on loopback: anyone who can reach it can use it")
+    run_until_stopped(main(), "Replica")

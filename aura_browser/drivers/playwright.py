@@ -9,9 +9,10 @@ import json
 import re
 from typing import Any
 
-from ..errors import BrowserError
-from ..origin import join, proxy_credentials, proxy_server, redact_url
+from ..errors import BrowserError, named
+from ..origin import join, proxy_credentials, proxy_server
 from ..profile import Profile
+from ..redaction import redact_url
 from ..wire.api import MODELS_PATH
 from .base import (
     LOCAL_STORAGE_JS,
@@ -27,7 +28,7 @@ from .base import (
 )
 from .browser_path import find_chromium, installed_version
 from .dialogs import answer_delay
-from .display import BrowserMode, VirtualDisplay, choose_mode
+from .display import BrowserMode, VirtualDisplay, check_display, choose_mode
 from .failures import first_line, navigation_error
 from .isolated_world import IsolatedWorld
 
@@ -116,7 +117,7 @@ def launch_failure(executable: str, message: str) -> str:
     reason = f"cannot start Chromium at {executable}: {first_line(message)}"
     if MISSING_X in message:
         reason += (
-            f" ({MISSING_X}): a headed browser needs a display; pass --headless, or install Xvfb "
+            f" ({MISSING_X}): a headed browser needs a display; pass {named('headless', True)}, or install Xvfb "
             "('apt-get install xvfb') and aura-browser runs the browser on a virtual display of its own"
         )
     return reason
@@ -197,6 +198,8 @@ class PlaywrightSession(BrowserSession):
             # gives every page and worker the UA of a headed browser.
             version = await asyncio.to_thread(installed_version, self._executable)
             self._user_agent_flag = normal_user_agent(version) if version else None
+        else:  # headed on the user's display
+            await asyncio.to_thread(check_display)
 
     async def _connect(self) -> None:
         """Attach to a remote browser. We create only a context in it, and close only that."""
@@ -351,7 +354,8 @@ class PlaywrightSession(BrowserSession):
         return {"cookies": await self._context.cookies(), "origins": origins}
 
     async def _screenshot(self) -> bytes:
-        return await self._page.screenshot(type="png")
+        png: bytes = await self._page.screenshot(type="png")
+        return png
 
     async def _page_info(self) -> tuple[str, str]:
         return self._page.url, await self._evaluate("() => document.title")

@@ -25,9 +25,11 @@ import threading
 from typing import Any, AsyncGenerator, Callable
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from ..environment import DEFAULT_MAX_REPLY_BYTES
 from ..errors import AuraError, BrowserError
-from ..origin import join, redact_url
+from ..origin import join
 from ..profile import Profile
+from ..redaction import redact_url
 from ..wire.api import MODELS_PATH
 from .base import LaunchOptions, PageStreams
 from .browser_path import find_chromium
@@ -288,12 +290,13 @@ class RemoteSeleniumSession(StealthySeleniumSession):
             raise BrowserError(f"browser failed: {first_line(exc)}") from None
         return True
 
-    async def stream_fetch(self, path: str, body: str) -> AsyncGenerator[dict[str, Any], None]:
+    async def stream_fetch(self, path: str, body: str, limit: int = DEFAULT_MAX_REPLY_BYTES
+                           ) -> AsyncGenerator[dict[str, Any], None]:
         async with self._healing:  # concurrent streams replace a lost session once
             if not await self._alive():
                 await self.close()
                 await self.open(self._opened_with)
-        async for event in super().stream_fetch(path, body):
+        async for event in super().stream_fetch(path, body, limit):
             yield event
 
     # --- closing --------------------------------------------------------------------------

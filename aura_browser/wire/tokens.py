@@ -63,10 +63,22 @@ class TokenRange:
         return str(self.high) if self.low == self.high else f"{self.low} to {self.high}"
 
 
+# Texts short enough to remember their count: a system prompt and a conversation's history are sent again
+# with every request, and counting them again is most of the work an ask does before it sends.
+REMEMBERED_LENGTH = 4096
+
+
 def count_tokens(text: str) -> int:
     """The app's count of `text` (`encode(text).length`, its two markers included), made here."""
+    return _remembered_count(text) if len(text) <= REMEMBERED_LENGTH else _count(text)
+
+
+def _count(text: str) -> int:
     ranks = _ranks()
     return sum(_piece_tokens(piece, ranks) for piece in _PIECE.findall(text)) + MARKERS_PER_TEXT
+
+
+_remembered_count = functools.lru_cache(maxsize=512)(_count)  # at most 512 x 4096 characters held
 
 
 def token_range(text: str, give_up_above: int | None = None) -> TokenRange:
@@ -204,8 +216,8 @@ def check_fits(body: Mapping[str, Any], default_prompt: str, *, send_anyway: boo
     if size.low > fit.token_limit:
         about = f"at least {size.low}" if size.high > 2 * size.low else f"about {size.high}"
         raise InvalidRequest(
-            f"the question does not fit the app's tokenLimit {fit.token_limit} (--max-tokens): {about} "
-            f"tokens {parts}; the app would drop it and answer nothing (--send-anyway sends it all the same)"
+            f"the question does not fit the app's tokenLimit {fit.token_limit} (max_tokens, --max-tokens): {about} "
+            f"tokens {parts}; the app would drop it and answer nothing (send_anyway=True, --send-anyway, sends it all the same)"
         )
     raise InvalidRequest(
         f"the question may not fit the app's tokenLimit {fit.token_limit} (--max-tokens): {size} tokens by the "
