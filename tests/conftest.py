@@ -86,6 +86,7 @@ def no_browser_left_behind() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
+@needs(BROWSER)  # its nodes start Chromium for the tests' sessions
 def selenium_grid(tmp_path_factory: pytest.TempPathFactory):
     """A real Selenium Grid on loopback (tests/support/grid.py), started at its first use and once per session:
     a hub, node `main` (2 slots), node `short` (1 slot; it ends a session idle for 10 s) and node `one` (1 slot)."""
