@@ -20,7 +20,7 @@ from .drivers.display import choose_mode
 from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT
 from .errors import AuraError, ClientClosed, LoginRequired, WrongEventLoop
 from .origin import origin_of, redact_url
-from .profile import Profile
+from .profile import DEFAULT_NAME, Profile
 from .settings import FROM_SETTINGS, DriverName, FromSettings, Settings, default_options
 from .transports.base import StreamStats, Timeouts
 from .transports.direct import DirectTransport
@@ -153,6 +153,8 @@ class AuraClient:
         return usability.ok
 
     def _load(self) -> Profile | None:
+        if self.settings.profile is None and self.profile_name == DEFAULT_NAME:
+            log.info("using the profile 'default', saved for this site before profiles were per site")
         profile = self.store.load(self.profile_name)
         wrong_site = profile.usable_for(origin_of(self.base_url)).site if profile is not None else ""
         if wrong_site:
