@@ -25,6 +25,7 @@ from .base import (
     normal_user_agent,
 )
 from .browser_path import find_chromium, installed_version
+from .checkbox import Send, is_challenge_frame
 from .display import BrowserMode, VirtualDisplay, choose_mode
 from .failures import first_line, navigation_error
 
@@ -135,6 +136,8 @@ class PlaywrightSession(BrowserSession):
         self._page: Any = None
         self._display: VirtualDisplay | None = None
         self._pump: asyncio.Task[None] | None = None
+        self._page_session: Any = None  # a DevTools session on the page, for a challenge widget (checkbox.py)
+        self._frame_session: tuple[Any, Any] | None = None  # (the widget's frame, a DevTools session on it)
         self._user_agent_flag: str | None = None  # --user-agent for a headless launch
         self._native_user_agent: str | None = None  # the UA a launched browser presents everywhere, workers too
         self._executable = ""
@@ -236,6 +239,7 @@ class PlaywrightSession(BrowserSession):
             proxy=playwright_proxy(self.options.proxy) if remote else None,  # a launched browser has it already
         )
         self._page = await self._context.new_page()
+        self._page_session = self._frame_session = None
         self._watch_page(self._page)
 
     def _watch_page(self, page: Any, closed_by_others: bool = False) -> None:
@@ -273,6 +277,20 @@ class PlaywrightSession(BrowserSession):
             return await self._page.evaluate(js, arg)
         except self._api.Error as exc:
             raise BrowserError(f"browser failed: {first_line(exc)}") from None
+
+    async def _page_cdp(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if self._page_session is None:
+            self._page_session = await self._context.new_cdp_session(self._page)
+        return await self._page_session.send(method, params)
+
+    async def _challenge_frame(self) -> Send | None:
+        """The widget's frame among the page's: a cross-site one is a target of its own, with its own session."""
+        frame = next((f for f in self._page.frames if is_challenge_frame(f.url)), None)
+        if frame is None:
+            return None
+        if self._frame_session is None or self._frame_session[0] is not frame:
+            self._frame_session = (frame, await self._context.new_cdp_session(frame))
+        return self._frame_session[1].send
 
     async def _listen(self) -> None:
         await self._evaluate(MAILBOX_JS, PUSH_BINDING)
@@ -326,6 +344,7 @@ class PlaywrightSession(BrowserSession):
     async def close(self) -> None:
         context, browser, playwright, display = self._context, self._browser, self._playwright, self._display
         self._context = self._browser = self._playwright = self._page = self._display = None
+        self._page_session = self._frame_session = None
         self.browser_version = ""
         self._native_user_agent = self._user_agent_flag = None
         self.streams.fail_all("the browser was closed")

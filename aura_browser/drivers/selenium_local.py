@@ -21,6 +21,7 @@ import asyncio
 import base64
 import contextlib
 import importlib
+import itertools
 import json
 import logging
 import signal
@@ -35,6 +36,7 @@ from ..profile import Profile
 from ..wire.api import MODELS_PATH
 from .base import MODELS_PROBE_JS, LaunchOptions, normal_user_agent
 from .browser_path import find_chromium, installed_version
+from .checkbox import Send, is_challenge_frame
 from .chromedriver import patched_chromedriver
 from .chromium_process import ChromiumProcess
 from .display import VirtualDisplay, choose_mode, parent_death_signal
@@ -82,6 +84,7 @@ class LocalSeleniumSession(SeleniumSession):
         self._context: int | None = None  # our isolated world in the current document
         self._native_user_agent = ""
         self._devtools = ""
+        self._widget: tuple[str, DevToolsChannel] | None = None  # (target id, channel) of a challenge widget's frame
 
     # --- starting -------------------------------------------------------------------------
 
@@ -230,9 +233,32 @@ class LocalSeleniumSession(SeleniumSession):
         url, title = await self._call(lambda: self._run(PAGE_INFO_JS))
         return url, title
 
+    async def _page_cdp(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._call(lambda: self._cdp(method, params))
+
+    async def _challenge_frame(self) -> Send | None:
+        """A cross-site widget is a target of its own, which chromedriver does not attach to (nor do we let it):
+        we speak to it over a DevTools connection of our own."""
+        targets = (await self._page_cdp("Target.getTargets", {}))["targetInfos"]
+        found = next((t["targetId"] for t in targets if t.get("type") == "iframe" and is_challenge_frame(t.get("url", ""))), None)
+        if found is None:
+            return None
+        if self._widget is None or self._widget[0] != found:
+            self._forget_widget()
+            channel = DevToolsChannel(self._devtools, found)
+            await self._call(channel.connect, "cannot reach the challenge widget")
+            self._widget = (found, channel)
+        return self._widget[1].send
+
+    def _forget_widget(self) -> None:
+        widget, self._widget = self._widget, None
+        if widget is not None:
+            widget[1].close()
+
     # --- closing --------------------------------------------------------------------------
 
     async def close(self) -> None:
+        self._forget_widget()
         driver = await self._let_go()
         await asyncio.to_thread(self._stop_all, driver)
 
@@ -303,6 +329,44 @@ class NetworkListener:
                 break
         found = {**basic, **seen.get(request_id, {})} if request_id else {}
         return {name.lower(): str(value) for name, value in found.items()}
+
+    def close(self) -> None:
+        socket, self._socket = self._socket, None
+        if socket is not None:
+            with contextlib.suppress(Exception):
+                socket.close()
+
+
+class DevToolsChannel:
+    """A DevTools connection of our own to one target (a challenge widget's frame): commands and their results."""
+
+    def __init__(self, devtools_address: str, target_id: str) -> None:
+        self.url = f"ws://{devtools_address}/devtools/page/{target_id}"
+        self._socket: Any = None
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def connect(self) -> None:
+        import websocket  # websocket-client, which Selenium depends on
+
+        self._socket = websocket.create_connection(self.url, suppress_origin=True, timeout=HEADERS_WAIT)
+
+    async def send(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        return await asyncio.to_thread(self._command, method, params)
+
+    def _command(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            if self._socket is None:
+                raise BrowserError("the challenge widget's connection is closed")
+            command_id = next(self._ids)
+            self._socket.send(json.dumps({"id": command_id, "method": method, "params": params}))
+            while True:
+                message = json.loads(self._socket.recv())
+                if message.get("id") != command_id:
+                    continue  # an event
+                if "error" in message:
+                    raise BrowserError(f"{method}: {message['error'].get('message', 'failed')}")
+                return message.get("result") or {}
 
     def close(self) -> None:
         socket, self._socket = self._socket, None
