@@ -23,6 +23,7 @@ class ReplicaConfig:
     tls: bool = False  # serve HTTPS with a self-signed cert; read once, at start
     challenge_delay: float = 1.0  # seconds the challenge script waits before solving
     interactive_delay: float = 1.5  # seconds the interactive widget shows "Verifying..." before its checkbox
+    interactive_refuse: bool = False  # the widget fails every click, as a puzzle no click solves would
     cookie_ttl: float = 1800.0  # cf_clearance lifetime, seconds
     chunk_size: int = 16  # bytes per chunk of the /api/chat reply
     chunk_delay: float = 0.0  # seconds between chunks

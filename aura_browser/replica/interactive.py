@@ -101,6 +101,8 @@ async def verify(request: web.Request) -> web.Response:
     if not _widget_signed(state, answer):
         return web.Response(status=403, text="widget expired")
     rows = judge(events, box, shown)
+    if state.config.interactive_refuse:
+        rows.append({"id": "refuse", "name": "the widget refuses every click", "pass": False, "value": "interactive_refuse"})
     state.stats.record_interactive(rows)
     failing = [row for row in rows if not row["pass"]]
     if failing:
