@@ -230,3 +230,17 @@ def test_a_widget_that_refuses_every_click_ends_the_login_with_a_one_line_error_
     assert_one_line_error(login, 3, "wants a person", "login --headed")
     assert replica.stats.interactive_failed == MAX_CLICKS
     assert replica.stats.clearances_issued == 0
+
+
+@needs_xvfb
+def test_doctor_and_the_in_page_fallbacks_browser_click_through_the_same_widget(make_replica, tmp_path):
+    replica = make_replica(gate="interactive", **FAST_WIDGET)
+    env = {**server_env(), "AURA_PROFILE_DIR": str(tmp_path), "AURA_LOGIN_TIMEOUT": "60"}
+    doctor = run_cli("doctor", "--base-url", replica.url, "--skip-in-page", env=env)
+    assert doctor.returncode == 0, out(doctor) + err(doctor)
+    assert replica.stats.interactive_passed == 1, replica.stats.last_interactive
+    replica.revoke_clearances()  # the saved cookie is now refused: the page's browser meets the widget again
+    ask = run_cli("ask", "--base-url", replica.url, "--transport", "page", "Hi", env=env)
+    assert ask.returncode == 0, err(ask)
+    assert out(ask).strip()
+    assert replica.stats.interactive_passed == 2, replica.stats.last_interactive

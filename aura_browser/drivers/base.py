@@ -17,7 +17,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncGenerator
+from typing import Any, AsyncGenerator, Coroutine
 from urllib.parse import urlsplit
 
 from ..errors import AuraError, Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp
@@ -357,13 +357,14 @@ class BrowserSession(ABC):
                          "check --base-url")
 
     @staticmethod
-    async def _wait_beside(helper: Any, waiting: Any) -> Any:
+    async def _wait_beside(helper: Coroutine[Any, Any, None], waiting: Coroutine[Any, Any, Any]) -> Any:
         """`waiting`'s result, while `helper` runs beside it; an error of `helper` ends both."""
         helping, waited = asyncio.ensure_future(helper), asyncio.ensure_future(waiting)
         try:
             done, _ = await asyncio.wait({helping, waited}, return_when=asyncio.FIRST_COMPLETED)
-            if helping in done and helping.exception() is not None:
-                raise helping.exception()
+            failure = helping.exception() if helping in done else None
+            if failure is not None:
+                raise failure
             return await waited
         finally:
             for task in (helping, waited):
@@ -386,7 +387,7 @@ class BrowserSession(ABC):
                     view = await read_widget(send)
                     if view.checkbox is None and not view.failed:
                         continue
-                    if view.failed and clicks >= MAX_CLICKS:
+                    if clicks >= MAX_CLICKS:  # it failed them, or they never reached it
                         raise GateNotPassed(
                             f"the site's challenge refused {clicks} clicks on its checkbox: it wants a person; "
                             "run 'aura-browser login --headed' and click it yourself")
