@@ -1,4 +1,5 @@
-"""The replica's botcheck gate (issue 10, checks 4-12), and the Playwright driver against it and the public detectors.
+"""The replica's botcheck gate (issue 10, checks 4-12; issue 19, 13-15), and the Playwright driver against it and the
+public detectors.
 
 The gate is checked against a plain Playwright launch (what the driver was before: it must be caught) and
 against aura-browser's defaults (headed on a private Xvfb, through patchright: it must pass).
@@ -25,7 +26,8 @@ BLOCK_TITLE = "Attention Required! | Cloudflare"
 
 
 async def test_plain_playwright_is_blocked_and_the_log_says_why(make_replica, caplog):
-    """What the Playwright driver used to be: automation flags, Runtime.enable, main-world polling, 1280x720."""
+    """What the Playwright driver used to be: automation flags, Runtime.enable, main-world polling, 1280x720, a page
+    activated by evaluations that carry a user gesture, a confirm() dismissed in milliseconds."""
     from playwright.async_api import async_playwright
 
     replica = make_replica(gate="botcheck")
@@ -41,6 +43,9 @@ async def test_plain_playwright_is_blocked_and_the_log_says_why(make_replica, ca
     seen = failing(replica)
     assert {"4", "5", "8", "10", "11"} <= set(seen), seen
     assert "webdriver true" in seen["4"] and "HeadlessChrome" in seen["5"] and "1280x720" in seen["8"]
+    assert {"13", "15"} <= set(seen), seen
+    assert "hasBeenActive true" in seen["13"] and "input events: none" in seen["13"]
+    assert "Cancel (dismissed)" in seen["15"]
     assert replica.stats.botcheck_blocked == 1 and replica.stats.clearances_issued == 0
     logged = " ".join(r.getMessage() for r in caplog.records if "botcheck blocked a browser" in r.getMessage())
     assert "check 4 navigator.webdriver: webdriver true" in logged and "check 10" in logged
@@ -154,3 +159,7 @@ def test_doctor_stealth_names_what_a_headless_browser_gives_away():
     row = next(line for line in table.splitlines() if line.strip().startswith("6 user agent"))
     assert "FAIL" in row and "full versions []" in row
     assert "Failing: 6 (exit 4)" in table
+    for name in ("13 no user activation without input", "14 the window has the focus", "15 dialogs answered like a person"):
+        row = next(line for line in table.splitlines() if line.strip().startswith(name))
+        assert "pass" in row, row
+    assert re.search(r"15 dialogs answered like a person\s+pass\s+confirm\(\) answered OK after \d{3,4} ms", table), table

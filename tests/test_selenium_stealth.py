@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from aura_browser.drivers.base import LaunchOptions
+from aura_browser.drivers.browser_path import find_chromium
 from aura_browser.drivers.chromedriver import CDC_BLOCK, blank_cdc_block, patched_chromedriver
 from aura_browser.drivers.selenium import SeleniumSession, find_chromedriver
 from aura_browser.drivers.selenium_local import LocalSeleniumSession
@@ -130,6 +131,32 @@ def test_default_selenium_login_on_a_server_without_display_passes_the_botcheck_
     assert replica.stats.botcheck_passed == 1 and replica.stats.botcheck_blocked == 0, failing(replica)
     rows = replica.stats.last_botcheck
     assert {row["id"] for row in rows} == set(CHECKS) and all(row["pass"] for row in rows), failing(replica)
+
+
+def test_plain_chromedriver_is_caught_by_the_dialog_check(make_replica):
+    """The control of check 15: chromedriver starting Chromium itself, waiting as a Selenium script waits, dismisses
+    the gate's confirm() at the script's next command. (Its window has the focus: chromedriver activates it; the
+    selenium driver's own Chromium, which chromedriver attaches to, did not, see test_human_tells.)"""
+    from selenium import webdriver
+    from selenium.common.exceptions import UnexpectedAlertPresentException
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    replica = make_replica(gate="botcheck")
+    options = webdriver.ChromeOptions()
+    options.binary_location = find_chromium()
+    options.add_argument("--headless=new")
+    if os.geteuid() == 0:
+        options.add_argument("--no-sandbox")
+    driver = webdriver.Chrome(service=Service(executable_path=find_chromedriver()), options=options)
+    try:
+        driver.get(replica.url + "/")
+        WebDriverWait(driver, 30, ignored_exceptions=[UnexpectedAlertPresentException]).until(
+            lambda d: d.title == "Attention Required! | Cloudflare")
+    finally:
+        driver.quit()
+    seen = failing(replica)
+    assert "15" in seen and "Cancel (dismissed)" in seen["15"], seen
 
 
 @needs_xvfb

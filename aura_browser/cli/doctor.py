@@ -95,7 +95,9 @@ def doctor(site: SiteOptions, skip_in_page: bool, timeout: float, login_timeout:
     --stealth instead opens the embedded replica's botcheck page, on loopback, in the
     browser that `login` would start, and shows what a gate's script sees there:
     navigator.webdriver, HeadlessChrome in workers, client hints, window and screen,
-    automation globals, the Runtime.enable leak, main-world calls, patched natives.
+    automation globals, the Runtime.enable leak, main-world calls, patched natives;
+    and behaviour: user activation without input, the window's focus, how fast and how
+    a confirm() dialog is answered.
 
     \b
     Examples:

@@ -2,7 +2,8 @@
 
 `aura-browser doctor --stealth` prints this report; scripts/bench.py counts its failing rows (B9). The
 replica runs on a free loopback port and its report page (aura_browser/replica/botcheck.py) runs
-issue 10's checks 4 to 12 in a browser started exactly as a login starts it: same driver, flags, mode.
+issue 10's checks 4 to 12 and issue 19's 13 to 15 (activation, focus, dialogs) in a browser started exactly
+as a login starts it: same driver, flags, mode.
 """
 
 from __future__ import annotations

@@ -128,6 +128,14 @@ FETCH_JS = r"""
 }
 """
 USER_AGENT_JS = "() => navigator.userAgent"
+# The page's localStorage, as Playwright's storage state holds it (none where the document has no storage).
+LOCAL_STORAGE_JS = """
+() => {
+  let items = [];
+  try { items = Object.keys(localStorage).map((name) => ({name, value: localStorage.getItem(name)})); } catch (e) {}
+  return {origin: location.origin, localStorage: items};
+}
+"""
 ABORT_JS = "(id) => { const c = (window.__auraAborts || {})[id]; if (c) c.abort(); return !!c; }"
 MODELS_PROBE_JS = """
 async ([path, key]) => {

@@ -14,6 +14,7 @@ from ..origin import join, proxy_credentials, proxy_server, redact_url
 from ..profile import Profile
 from ..wire.api import MODELS_PATH
 from .base import (
+    LOCAL_STORAGE_JS,
     MODELS_PROBE_JS,
     PUSH_BINDING,
     USER_AGENT_JS,
@@ -26,8 +27,10 @@ from .base import (
 )
 from .browser_path import find_chromium, installed_version
 from .checkbox import Send, is_challenge_frame
+from .dialogs import answer_delay
 from .display import BrowserMode, VirtualDisplay, choose_mode
 from .failures import first_line, navigation_error
+from .isolated_world import IsolatedWorld
 
 
 def playwright_proxy(proxy: str | None) -> dict[str, str] | None:
@@ -61,8 +64,8 @@ def _expect_driver_exit(manager: Any) -> None:
 STEALTH_API = "patchright.async_api"
 PLAIN_API = "playwright.async_api"
 
-# The in-page stream's mailbox, in the world our evaluations run in (patchright's isolated world: the page's own
-# scripts cannot see it). FETCH_JS pushes into it; DRAIN_JS hands Python the pushes of the given streams,
+# The in-page stream's mailbox, in the world our evaluations run in (our isolated world, drivers/isolated_world.py:
+# the page's own scripts cannot see it). FETCH_JS pushes into it; DRAIN_JS hands Python the pushes of the given streams,
 # waiting up to `ms` for one. No binding is exposed, so the page's main world gains nothing.
 MAILBOX_JS = """(binding) => {
   if (window.__auraBox) return;
@@ -118,6 +121,13 @@ def launch_failure(executable: str, message: str) -> str:
     return reason
 
 
+async def _answer_dialog(dialog: Any) -> None:
+    """A page's alert, confirm or prompt, answered as a person does (drivers/dialogs.py): OK, after a moment."""
+    await asyncio.sleep(answer_delay())
+    with contextlib.suppress(Exception):  # the page closed, or navigated away from its dialog, meanwhile
+        await dialog.accept(dialog.default_value if dialog.type == "prompt" else None)
+
+
 def _tell(streams: PageStreams, stream_ids: list[str], event: dict[str, Any]) -> None:
     """Give each of these streams `event`, as if its page had pushed it."""
     for stream_id in stream_ids:
@@ -134,6 +144,7 @@ class PlaywrightSession(BrowserSession):
         self._browser: Any = None
         self._context: Any = None
         self._page: Any = None
+        self._world: IsolatedWorld | None = None  # where everything we run in the page runs
         self._display: VirtualDisplay | None = None
         self._pump: asyncio.Task[None] | None = None
         self._page_session: Any = None  # a DevTools session on the page, for a challenge widget (checkbox.py)
@@ -240,7 +251,24 @@ class PlaywrightSession(BrowserSession):
         )
         self._page = await self._context.new_page()
         self._page_session = self._frame_session = None
+        self._page.on("dialog", _answer_dialog)
         self._watch_page(self._page)
+        self._world = await self._open_world(self._page)
+
+    async def _open_world(self, page: Any) -> IsolatedWorld | None:
+        """Our world in `page`, over a CDP session of our own; None where the browser speaks no CDP (the page's
+        own evaluate is used then)."""
+        try:
+            return IsolatedWorld(await page.context.new_cdp_session(page))
+        except self._api.Error:
+            return None
+
+    async def _in_page(self, js: str, arg: Any = None, page: Any = None, world: IsolatedWorld | None = None) -> Any:
+        """Run a JS function in the page (`page` and `world`: this session's unless given), with no user gesture."""
+        page, world = page or self._page, world or self._world
+        if world is not None:
+            return await world.call(js, arg)
+        return await page.evaluate(js, arg)
 
     def _watch_page(self, page: Any, closed_by_others: bool = False) -> None:
         streams = self.streams
@@ -256,13 +284,13 @@ class PlaywrightSession(BrowserSession):
         return response.status if response else None
 
     async def _wait_for(self, predicate_js: str, timeout: float) -> Any:
-        """Polls in the page's isolated world (patchright): no main-world call for the page's hooks to see."""
+        """Polls in our isolated world: no main-world call for the page's hooks to see, no user gesture."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         script = WAIT_JS % predicate_js
         while (left := deadline - loop.time()) > 0:
             try:
-                value = await self._page.evaluate(script, min(left, _WAIT_SLICE) * 1000)
+                value = await self._in_page(script, min(left, _WAIT_SLICE) * 1000)
             except self._api.Error as exc:
                 if not any(sign in str(exc) for sign in _NAVIGATED):
                     raise BrowserError(f"browser failed while waiting for the page: {first_line(exc)}") from None
@@ -274,7 +302,7 @@ class PlaywrightSession(BrowserSession):
 
     async def _evaluate(self, js: str, arg: Any = None) -> Any:
         try:
-            return await self._page.evaluate(js, arg)
+            return await self._in_page(js, arg)
         except self._api.Error as exc:
             raise BrowserError(f"browser failed: {first_line(exc)}") from None
 
@@ -292,6 +320,15 @@ class PlaywrightSession(BrowserSession):
             self._frame_session = (frame, await self._context.new_cdp_session(frame))
         return self._frame_session[1].send
 
+    async def _detach_widget_sessions(self) -> None:
+        """End the DevTools sessions a challenge widget made us open. Never raises."""
+        sessions = [self._page_session, self._frame_session[1] if self._frame_session else None]
+        self._page_session = self._frame_session = None
+        for session in sessions:
+            if session is not None:
+                with contextlib.suppress(Exception):  # the page or its frame is gone already
+                    await session.detach()
+
     async def _listen(self) -> None:
         await self._evaluate(MAILBOX_JS, PUSH_BINDING)
         if self._pump is None or self._pump.done():
@@ -299,10 +336,10 @@ class PlaywrightSession(BrowserSession):
 
     async def _drain_pushes(self) -> None:
         """Carry the page's pushes to their streams while any stream is open."""
-        streams, page = self.streams, self._page
+        streams, page, world = self.streams, self._page, self._world
         while ids := streams.open_ids:
             try:
-                payloads = await page.evaluate(DRAIN_JS, [ids, _DRAIN_WAIT_MS])
+                payloads = await self._in_page(DRAIN_JS, [ids, _DRAIN_WAIT_MS], page, world)
             except Exception as exc:
                 if page.is_closed():  # those streams end; the session (and its next page) stays usable
                     _tell(streams, ids, {"type": "browser-gone", "message": "the page was closed"})
@@ -326,13 +363,16 @@ class PlaywrightSession(BrowserSession):
         return {header["name"]: header["value"] for header in await request.headers_array()}
 
     async def _storage_state(self) -> dict[str, Any]:
-        return await self._context.storage_state()
+        # Not context.storage_state(): it reads localStorage with an evaluation that carries a user gesture.
+        storage = await self._evaluate(LOCAL_STORAGE_JS)
+        origins = [storage] if storage and storage.get("localStorage") else []
+        return {"cookies": await self._context.cookies(), "origins": origins}
 
     async def _screenshot(self) -> bytes:
         return await self._page.screenshot(type="png")
 
     async def _page_info(self) -> tuple[str, str]:
-        return self._page.url, await self._page.title()
+        return self._page.url, await self._evaluate("() => document.title")
 
     async def _stop_pump(self) -> None:
         pump, self._pump = self._pump, None
@@ -345,6 +385,7 @@ class PlaywrightSession(BrowserSession):
         context, browser, playwright, display = self._context, self._browser, self._playwright, self._display
         self._context = self._browser = self._playwright = self._page = self._display = None
         self._page_session = self._frame_session = None
+        self._world = None
         self.browser_version = ""
         self._native_user_agent = self._user_agent_flag = None
         self.streams.fail_all("the browser was closed")
@@ -369,8 +410,8 @@ class PlaywrightSession(BrowserSession):
 class AdoptedPlaywrightSession(AdoptedBrowser, PlaywrightSession):
     """A Playwright (or patchright) async-API Page the caller already has open: used as it is, never closed.
 
-    The caller's Playwright evaluates in the page's main world, so the stream's mailbox is visible to the
-    page there; a patchright Page keeps it in the isolated world.
+    We run in our own isolated world of it, over a CDP session of our own (Chromium); its dialogs are the
+    caller's to answer.
     """
 
     def __init__(self, page: Any, base_url: str, options: LaunchOptions) -> None:
@@ -385,6 +426,7 @@ class AdoptedPlaywrightSession(AdoptedBrowser, PlaywrightSession):
         self.streams = PageStreams()
         self._page, self._context = page, page.context
         self._watch_page(page, closed_by_others=True)
+        self._world = await self._open_world(page)
         browser = page.context.browser  # None for a persistent context
         if browser is not None:
             self.browser_version = browser.version
@@ -396,5 +438,9 @@ class AdoptedPlaywrightSession(AdoptedBrowser, PlaywrightSession):
         """Let go of the page: it stays open, and so do its context and browser."""
         self.streams.fail_all("the session was closed")
         await self._stop_pump()
+        world, self._world = self._world, None
+        if world is not None:
+            await world.detach()
+        await self._detach_widget_sessions()
         self._page = self._context = None
         self.browser_version = ""

@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -24,6 +25,7 @@ from ..origin import join, origin_of, proxy_server, redact_url
 from ..profile import Profile
 from ..wire.api import MODELS_PATH
 from .base import (
+    LOCAL_STORAGE_JS,
     MODELS_PROBE_JS,
     PUSH_BINDING,
     AdoptedBrowser,
@@ -33,6 +35,7 @@ from .base import (
     chromium_args,
 )
 from .browser_path import find_chromium
+from .dialogs import answer_delay
 from .display import BrowserMode
 from .failures import first_line, navigation_error
 from .watchdog import OWN_GROUP, GroupWatchdog
@@ -44,6 +47,10 @@ CHANNEL = "aura-push"
 POLL_INTERVAL = 0.01  # seconds between two reads of the page's queue, when there is no BiDi
 WAIT_INTERVAL = 0.05  # seconds between two checks of a wait_for predicate
 HEADERS_WAIT = 10.0  # seconds to wait for the api/models probe to show up on the BiDi network log
+# A page's alert(), confirm() and prompt() are left open for us (not dismissed at once, failing the command that
+# met them), and answered as a person would: _answer_dialog.
+DIALOGS_ARE_OURS = "ignore"
+MAX_DIALOGS_IN_A_ROW = 10  # a page that opens more dialogs than this around one of our calls fails that call
 
 # Installs the push function in a document. Selenium hands every BiDi event to a thread of its own, so
 # messages may reach us out of order: each carries its stream's id and a count within that stream.
@@ -70,10 +77,6 @@ TAKE_QUEUES_JS = """(ids) => {
   return ids.flatMap((id) => { const taken = queues[id] || []; delete queues[id]; return taken; });
 }"""
 NAVIGATION_STATUS_JS = "const e = performance.getEntriesByType('navigation')[0]; return e ? e.responseStatus || null : null;"
-LOCAL_STORAGE_JS = """
-() => ({origin: location.origin,
-        localStorage: Object.keys(localStorage).map((name) => ({name, value: localStorage.getItem(name)}))})
-"""
 SET_LOCAL_STORAGE_JS = "(items) => { for (const [k, v] of Object.entries(items)) localStorage.setItem(k, v); }"
 
 
@@ -182,6 +185,7 @@ class SeleniumSession(BrowserSession):
         self._poller: asyncio.Task[None] | None = None
         self._next_count: dict[str, int] = {}  # per stream id: the count of its next message
         self._held: dict[str, dict[int, str]] = {}  # per stream id: messages that came before their turn
+        self._answering = threading.Lock()  # one answer per dialog, however many calls met it
 
     # --- starting -------------------------------------------------------------------------
 
@@ -219,6 +223,7 @@ class SeleniumSession(BrowserSession):
             options.accept_insecure_certs = True
         options.enable_bidi = True
         options.page_load_strategy = "eager"
+        options.unhandled_prompt_behavior = DIALOGS_ARE_OURS
         return options
 
     def _start_driver(self) -> Any:
@@ -330,26 +335,54 @@ class SeleniumSession(BrowserSession):
                 self.streams.push(payload)
 
     def _take_pushes(self, driver: Any, ids: list[str]) -> list[str]:
-        return driver.execute_script(f"return ({TAKE_QUEUES_JS})(arguments[0]);", ids)
+        return self._through_dialogs(lambda: driver.execute_script(f"return ({TAKE_QUEUES_JS})(arguments[0]);", ids))
+
+    # --- a page's dialogs -----------------------------------------------------------------
+
+    def _through_dialogs(self, function: Callable[[], Any]) -> Any:
+        """Make one blocking WebDriver call; a dialog the page has open is answered first, as a person would, and
+        the call made again. (chromedriver leaves dialogs to us, but fails every command while one is open.)"""
+        from selenium.common.exceptions import UnexpectedAlertPresentException
+
+        for _ in range(MAX_DIALOGS_IN_A_ROW):
+            try:
+                return function()
+            except UnexpectedAlertPresentException:
+                self._answer_dialog()
+        return function()
+
+    def _answer_dialog(self) -> None:
+        """OK to the page's alert, confirm or prompt (with its default text), after a person's moment."""
+        from selenium.common.exceptions import NoAlertPresentException
+
+        with self._answering:
+            try:
+                alert = self._driver.switch_to.alert
+            except NoAlertPresentException:  # another call met the same dialog and has answered it
+                return
+            time.sleep(answer_delay())
+            with contextlib.suppress(NoAlertPresentException):
+                alert.accept()
 
     # --- the primitives -------------------------------------------------------------------
 
     async def _call(self, function: Callable[[], Any], what: str = "browser failed") -> Any:
         """Run one blocking Selenium call in a worker thread; its errors become BrowserError."""
         try:
-            return await asyncio.to_thread(function)
+            return await asyncio.to_thread(self._through_dialogs, function)
         except AuraError:
             raise
         except Exception as exc:
             raise BrowserError(f"{what}: {first_line(exc)}") from None
 
     def _cdp(self, command: str, params: dict[str, Any] | None = None) -> Any:
-        return self._driver.execute("executeCdpCommand", {"cmd": command, "params": params or {}})["value"]
+        return self._through_dialogs(lambda: self._driver.execute("executeCdpCommand", {"cmd": command, "params": params or {}})["value"])
 
     async def _new_page(self, profile: Profile | None, user_agent: str) -> None:
         def prepare() -> None:
             # A fresh start on one browser: leave the site, forget its cookies and storage.
             self._driver.get("about:blank")
+            self._cdp("Page.bringToFront")  # the window has the focus, as a person's foreground window has
             self._cdp("Network.clearBrowserCookies")
             self._cdp("Storage.clearDataForOrigin", {"origin": origin_of(self.base_url), "storageTypes": "all"})
             self._cdp("Network.setUserAgentOverride", {"userAgent": user_agent, "userAgentMetadata": user_agent_metadata(user_agent)})
@@ -395,7 +428,7 @@ class SeleniumSession(BrowserSession):
         from selenium.common.exceptions import InvalidSessionIdException, NoSuchWindowException, WebDriverException
 
         try:
-            return self._driver.execute_script(f"return ({predicate_js})()")
+            return self._through_dialogs(lambda: self._driver.execute_script(f"return ({predicate_js})()"))
         except (NoSuchWindowException, InvalidSessionIdException):
             raise
         except WebDriverException:

@@ -42,6 +42,7 @@ from .chromium_process import ChromiumProcess
 from .display import VirtualDisplay, choose_mode, parent_death_signal
 from .failures import first_line, navigation_error
 from .selenium import (
+    DIALOGS_ARE_OURS,
     HEADERS_WAIT,
     PUSH_QUEUE_JS,
     TAKE_QUEUES_JS,
@@ -113,6 +114,7 @@ class LocalSeleniumSession(SeleniumSession):
             self._devtools = self._chromium.start(executable, args, env)
             options = webdriver.ChromeOptions()
             options.debugger_address = self._devtools
+            options.unhandled_prompt_behavior = DIALOGS_ARE_OURS
             # chromedriver, too, dies with us if we are killed (kill -9) without quitting it.
             # Given the driver's path, Selenium Manager is never consulted (nothing to download, no environment to set).
             service = Service(executable_path=chromedriver, popen_kw={"preexec_fn": parent_death_signal(signal.SIGKILL)})
@@ -176,6 +178,9 @@ class LocalSeleniumSession(SeleniumSession):
             # A fresh start on one browser: leave the site, forget its cookies and storage.
             self._cdp("Page.navigate", {"url": "about:blank"})
             self._context = None
+            # The window has the focus (document.hasFocus()), as a person's foreground window has. With no window
+            # manager on our Xvfb nothing else gives it; this is the real focus of the X window, not an emulation.
+            self._cdp("Page.bringToFront")
             self._cdp("Network.clearBrowserCookies")
             self._cdp("Storage.clearDataForOrigin", {"origin": origin_of(self.base_url), "storageTypes": "all"})
             # Our own UA needs no override (one would not reach the workers); a profile's other UA does.

@@ -2,7 +2,8 @@
 
 Its script is our own implementation of the checks that Cloudflare's managed challenge, DataDome and the
 public detectors (BotD, fpscanner, CreepJS) make (issue 10, checks 4 to 12; see /work/shared/DESIGN.md,
-"What real gates look for"). The page posts what it saw; the clearance cookie goes only to a browser
+"What real gates look for"), and of the behaviour they read (issue 19, checks 13 to 15: activation, focus,
+dialogs). The page posts what it saw; the clearance cookie goes only to a browser
 that passes every check, and any other gets Cloudflare's block page from then on, with the failing
 checks in the replica's log. `GET REPORT_PATH` runs the same checks and shows them, without a cookie:
 `aura-browser doctor --stealth` reads it.
@@ -43,7 +44,11 @@ CHECKS = {
     "10": "no Runtime.enable leak",
     "11": "no automation calls into the page",
     "12": "native functions stay native",
+    "13": "no user activation without input",
+    "14": "the window has the focus",
+    "15": "dialogs answered like a person",
 }
+DIALOG_MIN_MS = 30  # a confirm() answered sooner than this was answered by a program (infosimples' threshold)
 
 
 async def gate(request: web.Request, handler: Handler, state: ReplicaState) -> web.StreamResponse:
@@ -144,6 +149,7 @@ def _page(state: ReplicaState, report: bool) -> web.Response:
         "worker": WORKER_PATH,
         "report": report,
         "results_id": RESULTS_ID,
+        "dialog_min_ms": DIALOG_MIN_MS,
     }
     title = "Browser check" if report else "Just a moment..."
     html = _PAGE.replace("__TITLE__", title).replace("__CHECKS_JS__", CHECKS_JS)
@@ -208,6 +214,13 @@ CHECKS_JS = r"""
   ["title", "readyState", "cookie"].forEach((name) => hookGetter(Document.prototype, name));
   const querySelector = Document.prototype.querySelector;
   Document.prototype.querySelector = function (selectors) { record("querySelector"); return querySelector.call(this, selectors); };
+
+  // 13: input a person gave the page. Only these (trusted) make a page "user-activated"; an automation call
+  // made with a user gesture activates it with none.
+  const inputs = [];
+  for (const type of ["pointerdown", "mousedown", "pointerup", "touchend", "keydown"]) {
+    addEventListener(type, (event) => { if (event.isTrusted && inputs.length < 20) inputs.push(type); }, true);
+  }
 
   // 10: a DevTools client with Runtime enabled formats a logged Error, and so consults Error.prepareStackTrace.
   const runtimeLeak = () => {
@@ -349,6 +362,29 @@ CHECKS_JS = r"""
     add("9", !found.length, found.join(", ") || "none");
   };
 
+  const checkActivation = () => {
+    const activation = navigator.userActivation;
+    if (!activation) { add("13", true, "no navigator.userActivation"); return; }
+    const value = `hasBeenActive ${activation.hasBeenActive}, isActive ${activation.isActive}, ` +
+      `input events: ${inputs.length ? inputs.join(" ") : "none"}`;
+    add("13", !activation.hasBeenActive || inputs.length > 0, value);
+  };
+
+  // 14: a person's foreground window has the focus.
+  const checkFocus = () => {
+    const focused = document.hasFocus(), visibility = document.visibilityState;
+    add("14", focused && visibility === "visible" && !document.hidden, `hasFocus ${focused}, visibilityState ${visibility}`);
+  };
+
+  // 15: a person reads a dialog before answering it, and says OK to a harmless question.
+  const checkDialogs = () => {
+    const started = performance.now();
+    const answer = confirm("Continue to the site?");
+    const took = Math.round(performance.now() - started);
+    add("15", answer === true && took >= config.dialog_min_ms,
+        `confirm() answered ${answer ? "OK" : "Cancel (dismissed)"} after ${took} ms`);
+  };
+
   const show = (rows, verdict) => {
     const out = document.getElementById(config.results_id);
     out.textContent = JSON.stringify({results: rows, verdict: verdict});
@@ -361,7 +397,13 @@ CHECKS_JS = r"""
     try { checkChrome(); } catch (e) { add("7", false, "error " + e); }
     try { checkWindow(); } catch (e) { add("8", false, "error " + e); }
     try { checkNatives(); } catch (e) { add("12", false, "error " + e); }
-    await new Promise((resolve) => setTimeout(resolve, config.watch_ms));  // automation polls meanwhile
+    const watched = new Promise((resolve) => setTimeout(resolve, config.watch_ms));  // automation polls meanwhile
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Before the dialog: a closing dialog hands the focus back to the page a moment after confirm() returns.
+    try { checkFocus(); } catch (e) { add("14", false, "error " + e); }
+    try { checkDialogs(); } catch (e) { add("15", false, "error " + e); }  // within the watch: its wait overlaps
+    await watched;
+    try { checkActivation(); } catch (e) { add("13", false, "error " + e); }
     checkGlobals();
     const leakedLate = runtimeLeak();
     add("10", !leakedEarly && !leakedLate, leakedEarly || leakedLate ? "Error.prepareStackTrace was consulted" : "not consulted");
