@@ -17,6 +17,7 @@ HOVER_S = (0.09, 0.26)  # resting on the box before pressing
 PRESS_S = (0.06, 0.16)  # the button held down
 STEP_S = (0.006, 0.016)  # between two moves of the pointer; varied per step, so the pace is never even
 CORRECTION_FROM_PX = 150.0  # a reach longer than this ends in a corrective movement
+MIN_BOW_PX = (6.0, 10.0)  # how far the shortest movement bows off its chord, at least
 JITTER_PX = 0.7  # the hand's tremor, perpendicular to the path (none on the last steps)
 
 
@@ -90,7 +91,7 @@ def path(start: Point, end: Point, rng: random.Random) -> list[Step]:
     distance = math.dist((start.x, start.y), (end.x, end.y))
     if distance <= CORRECTION_FROM_PX:
         return _movement(start, end, rng)
-    angle = math.atan2(start.y - end.y, start.x - end.x) + rng.uniform(0.5, 1.2) * rng.choice((-1, 1))
+    angle = math.atan2(start.y - end.y, start.x - end.x) + rng.uniform(0.2, 0.6) * rng.choice((-1, 1))  # short of it
     reach = rng.uniform(30, 70)
     near = Point(end.x + math.cos(angle) * reach, end.y + math.sin(angle) * reach)
     return _movement(start, near, rng) + _movement(near, end, rng)
@@ -103,10 +104,11 @@ def _movement(start: Point, end: Point, rng: random.Random) -> list[Step]:
     # Fitts's law gives the time; the number of moves follows from a varying step interval.
     duration = (0.22 + 0.11 * math.log2(1 + distance / 24)) * rng.uniform(0.85, 1.2)
     count = max(12, int(duration / (sum(STEP_S) / 2)))
-    # A cubic Bezier whose control points bow the path to one side, by 8-25% of its length.
+    # A cubic Bezier whose control points bow the path to one side, by 8-25% of its length; a short correction
+    # bows by a few pixels at least (a wrist turns, it does not slide on a rail).
     ux, uy = (end.x - start.x) / distance, (end.y - start.y) / distance
     nx, ny = -uy, ux
-    bow = distance * rng.uniform(0.08, 0.25) * rng.choice((-1, 1))
+    bow = max(rng.uniform(*MIN_BOW_PX), distance * rng.uniform(0.08, 0.25)) * rng.choice((-1, 1))
     c1 = Point(start.x + (end.x - start.x) * rng.uniform(0.2, 0.4) + nx * bow,
                start.y + (end.y - start.y) * rng.uniform(0.2, 0.4) + ny * bow)
     c2 = Point(start.x + (end.x - start.x) * rng.uniform(0.6, 0.85) + nx * bow * rng.uniform(0.3, 0.8),

@@ -44,8 +44,10 @@ CHECKS = {
 }
 MIN_TRAIL_MOVES = 5  # mousemoves in the widget within TRAIL_WINDOW_MS before the press
 TRAIL_WINDOW_MS = 3000.0
-STRAIGHT_PX = 2.0  # a trail whose every point lies this close to its chord is ruler-straight
-EVEN_PACE = 0.2  # ... and one whose step lengths vary less than this (coefficient of variation) is evenly paced
+# A trail that is both ruler-straight (every point this close to its chord) and evenly paced (its step lengths
+# vary less than this, as a coefficient of variation) is a program's line.
+STRAIGHT_PX = 2.0
+EVEN_PACE = 0.2
 ARRIVAL_PX = 6.0  # the last move must be this close to the press: the pointer arrived, it did not jump
 MIN_HOVER_MS = 40.0  # from the first move over the box to the press
 PRESS_MS = (45.0, 220.0)  # a finger holds a button for about 60-160 ms; a little wider is accepted
@@ -189,7 +191,7 @@ def _trail(moves: list[dict[str, Any]], down: dict[str, Any]) -> tuple[bool, str
     mean = sum(steps) / len(steps)
     spread = math.sqrt(sum((s - mean) ** 2 for s in steps) / len(steps)) / mean if mean else 0.0
     value = f"{len(moves)} moves, {deviation:.1f} px off a straight line, step lengths vary {spread:.2f}"
-    return deviation > STRAIGHT_PX and spread > EVEN_PACE, value
+    return deviation > STRAIGHT_PX or spread > EVEN_PACE, value  # a short approach may be straight, not also even
 
 
 def _num(event: dict[str, Any], name: str) -> float:
