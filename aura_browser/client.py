@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, Mapping
 
-from . import drivers
+from . import drivers, progress
 from .drivers.base import BrowserSession
 from .drivers.display import choose_mode
 from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT
@@ -50,7 +50,7 @@ class AuraClient:
         self,
         base_url: str = DEFAULT_BASE_URL,
         *,
-        profile: str = "default",
+        profile: str | None = None,
         profile_dir: str | Path | None = None,
         transport: TransportName = "auto",
         driver: DriverName = "playwright",
@@ -104,7 +104,7 @@ class AuraClient:
 
     @property
     def profile_name(self) -> str:
-        return self.settings.profile
+        return self.settings.profile_name
 
     @property
     def transport(self) -> TransportName:
@@ -208,6 +208,8 @@ class AuraClient:
             profile.transport_tier = previous.transport_tier
         path = self.store.save(self.profile_name, profile)
         log.info("saved profile %r to %s (proxy %s)", self.profile_name, path, redact_url(profile.proxy) if profile.proxy else "none")
+        progress.report(progress.SAVED)
+        progress.report(None)  # the login is done: its status line goes before any reply is printed
         self._profile = profile
         self._browser_has_profile = True
         return profile

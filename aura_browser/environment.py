@@ -28,7 +28,7 @@ class Variable(NamedTuple):  # a NamedTuple: this module is read by `aura-browse
 VARIABLES: tuple[Variable, ...] = (
     # Settings: which site, which profile, which browser.
     Variable("AURA_BASE_URL", "base_url", DEFAULT_BASE_URL),
-    Variable("AURA_PROFILE", "profile", "default"),
+    Variable("AURA_PROFILE", "profile"),  # unset: one profile per site (default-HOST...)
     Variable("AURA_PROFILE_DIR", "profile_dir"),  # unset: aura-browser's user data folder
     Variable("AURA_BROWSER", "browser"),  # unset: Playwright's Chromium, then the system's
     Variable("AURA_DRIVER", "driver", "playwright"),

@@ -277,6 +277,28 @@ def check_private(path: Path, status: os.stat_result, fix: str) -> None:
                                       f"if it is as you left it, run: {fix} {shlex.quote(str(path))}")
 
 
+DEFAULT_NAME = "default"  # before profiles were per site, the one profile every site shared
+
+
+def site_profile_name(origin: str) -> str:
+    """The profile of a site when no --profile is given: `default-HOST[-PORT][-http]`, one file per origin.
+
+    `https://openchat.team` -> `default-openchat.team`; `http://127.0.0.1:8765` -> `default-127.0.0.1-8765-http`.
+    """
+    parts = urlsplit(origin)
+    name = f"{DEFAULT_NAME}-{(parts.hostname or 'site').strip('[]')}"
+    if parts.port is not None:
+        name += f"-{parts.port}"
+    if parts.scheme != "https":
+        name += f"-{parts.scheme}"
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", name)
+    if len(name) > 64:  # a very long host name: keep it recognisable, and unique by a digest of the origin
+        import hashlib
+
+        name = f"{name[:55]}-{hashlib.sha256(origin.encode()).hexdigest()[:8]}"
+    return name
+
+
 def check_name(name: str) -> str:
     if not _NAME.fullmatch(name):
         raise InvalidRequest(f"profile name {name!r} must be letters, digits, '.', '_' or '-' (at most 64)")

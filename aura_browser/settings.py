@@ -16,13 +16,14 @@ async with AuraClient(settings=settings.replace(transport="direct")) as client:
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from dataclasses import KW_ONLY, MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Mapping
 
 from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT, settings_from_env
-from .errors import InvalidRequest
+from .errors import AuraError, InvalidRequest
 from .origin import check_proxy, normalise_base_url, origin_of, redact_url
 from .transports.base import Timeouts, require_seconds
 from .transports.fallback import TIERS, TransportName
@@ -72,7 +73,7 @@ class Settings:
 
     base_url: str = DEFAULT_BASE_URL  # normalised when made: https://host[:port][/path], no trailing slash
     _: KW_ONLY
-    profile: str = "default"
+    profile: str | None = None  # None: this site's own (`profile_name`)
     profile_dir: str | Path | None = None  # None: aura-browser's user data folder
     transport: TransportName = "auto"
     driver: DriverName = "playwright"
@@ -97,9 +98,10 @@ class Settings:
         set_ = object.__setattr__  # the dataclass is frozen; normalising belongs to making it
         set_(self, "base_url", normalise_base_url(self.base_url))
         set_(self, "proxy", check_proxy(self.proxy) if self.proxy else None)
-        if not isinstance(self.profile, str):
-            raise InvalidRequest(f"profile must be a profile name, not {self.profile!r}")
-        check_name(self.profile)
+        if self.profile is not None:
+            if not isinstance(self.profile, str):
+                raise InvalidRequest(f"profile must be a profile name, not {self.profile!r}")
+            check_name(self.profile)
         if self.transport not in TRANSPORTS:
             raise InvalidRequest(f"unknown transport {self.transport!r}; use auto, direct, impersonate or page")
         if self.driver not in DRIVERS:
@@ -149,6 +151,27 @@ class Settings:
 
     # --- what the tools derive from them, without a client ------------------------------------
 
+    @functools.cached_property
+    def profile_name(self) -> str:
+        """The profile these settings use: `profile` when given; else this site's own, one per origin
+        (`default-HOST...`, see profile.site_profile_name). A profile saved under the plain name `default`
+        before profiles were per site goes on serving the site it was captured for, until this site's own exists.
+        """
+        if self.profile is not None:
+            return self.profile
+        from .profile import DEFAULT_NAME, site_profile_name
+
+        own = site_profile_name(self.origin)
+        store = self.store()
+        if not store.path(own).exists():
+            try:
+                legacy = store.load(DEFAULT_NAME)
+            except AuraError:  # unreadable: it serves nobody; this site gets its own
+                legacy = None
+            if legacy is not None and legacy.origin == self.origin:
+                return DEFAULT_NAME
+        return own
+
     @property
     def origin(self) -> str:
         """`scheme://host[:port]` of the site: what a profile's cookies are bound to."""
@@ -170,7 +193,7 @@ class Settings:
             proxy=self.proxy,
             insecure=self.insecure,
             timeout=self.login_timeout,
-            screenshot_path=self.store().screenshot_path(self.profile),
+            screenshot_path=self.store().screenshot_path(self.profile_name),
             browser_ws=self.browser_ws,
             cdp_url=self.cdp_url,
             remote_webdriver=self.remote_webdriver,

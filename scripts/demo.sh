@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up, then run the end-to-end demo: login through a JS challenge, a direct answer, an in-page answer.
+# Set up what the demo needs, then run it: login through a JS challenge, a direct answer, one over impersonate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh demo
+echo "demo: running aura-browser demo"
 .venv/bin/aura-browser demo "$@"

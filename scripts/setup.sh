@@ -1,21 +1,40 @@
 #!/usr/bin/env bash
-# Idempotent set-up: .venv with aura-browser and its test extras, and a Chromium to drive.
+# Idempotent set-up, one line a step. `setup.sh demo`: what `aura-browser demo` needs (.venv with aura-browser,
+# a Chromium, Xvfb when it can be had). `setup.sh` or `setup.sh test`: that, plus the test toolchain
+# (aura-browser[test]: pytest, ruff, mypy, MkDocs, gpt4free, openai...), chromedriver and the npm detectors.
 # Browser search order (the package uses the same): $AURA_BROWSER, a Playwright-managed Chromium,
 # /usr/lib/chromium/chromium, then chromium / google-chrome on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+mode=${1:-test}
+case "$mode" in
+  demo) extras="" ;;
+  test) extras="[test]" ;;
+  *) echo "usage: scripts/setup.sh [demo|test]" >&2; exit 2 ;;
+esac
+
+step_started=$SECONDS
+say() { echo "setup: $*"; }
+done_in() { echo "setup:   done in $((SECONDS - step_started)) s"; step_started=$SECONDS; }
+
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
-  echo "setup: creating .venv"
+  say "creating .venv with $("$python" --version 2>&1)"
   "$python" -m venv .venv
 fi
+want=$( (cat pyproject.toml; echo "$extras") | sha256sum | cut -d' ' -f1)
+have_test=$( (cat pyproject.toml; echo "[test]") | sha256sum | cut -d' ' -f1)
 stamp=.venv/.aura-installed
-want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "setup: installing aura-browser[test] into .venv"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+installed=$(cat "$stamp" 2>/dev/null || true)
+if [ "$installed" != "$want" ] && [ "$installed" != "$have_test" ]; then  # the test install holds the demo's too
+  step_started=$SECONDS
+  say "installing aura-browser${extras} into .venv (pip; the first time takes a while)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}"
   echo "$want" > "$stamp"
+  done_in
+else
+  say "aura-browser${extras} already installed in .venv"
 fi
 
 find_browser() {
@@ -39,9 +58,11 @@ apt_install() {
 
 browser=$(find_browser)
 if [ -z "$browser" ] || [ ! -x "$browser" ]; then
-  echo "setup: no Chromium found"
-  apt_install chromium chromium-driver || .venv/bin/python -m playwright install chromium
+  step_started=$SECONDS
+  say "no Chromium found; installing one"
+  apt_install chromium || .venv/bin/python -m playwright install chromium
   browser=$(find_browser)
+  done_in
 fi
 if [ -z "$browser" ] || [ ! -x "$browser" ]; then
   echo "setup: still no Chromium; set AURA_BROWSER to a Chromium binary" >&2
@@ -49,17 +70,24 @@ if [ -z "$browser" ] || [ ! -x "$browser" ]; then
 fi
 echo "setup: browser $browser ($("$browser" --version 2>/dev/null | head -n1))"
 
+# Xvfb: a headed browser on a machine with no display runs on a virtual one (without it: headless).
+if ! command -v Xvfb >/dev/null; then
+  apt_install xvfb || say "no Xvfb; logins run headless, which bot checks can tell"
+fi
+if command -v Xvfb >/dev/null; then
+  say "Xvfb $(command -v Xvfb)"
+fi
+
+if [ "$mode" = demo ]; then
+  exit 0
+fi
+
 # The Selenium driver needs chromedriver matching the browser; Selenium Manager must not download one.
 if ! command -v chromedriver >/dev/null; then
   apt_install chromium-driver || echo "setup: no chromedriver; the Selenium driver will not be available"
 fi
 if command -v chromedriver >/dev/null; then
   echo "setup: chromedriver $(command -v chromedriver) ($(chromedriver --version | head -n1))"
-fi
-
-# Xvfb: a headed browser on a machine with no display runs on a virtual one.
-if ! command -v Xvfb >/dev/null; then
-  apt_install xvfb || echo "setup: no Xvfb; headed logins need a display"
 fi
 
 # Node and the npm packages the tests use (BotD, fpscanner, the app's Llama 3 tokenizer). Tests that need
@@ -70,7 +98,7 @@ fi
 if command -v npm >/dev/null; then
   want_node=$(sha256sum tests/node/package.json | cut -d' ' -f1)
   if [ "$(cat tests/node/node_modules/.aura-installed 2>/dev/null)" != "$want_node" ]; then
-    echo "setup: installing the test detectors with npm"
+    say "installing the test detectors with npm"
     if (cd tests/node && npm install --no-audit --no-fund --silent >/dev/null 2>&1); then
       echo "$want_node" > tests/node/node_modules/.aura-installed
     else

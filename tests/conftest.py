@@ -37,6 +37,9 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 # in-page fallback still reach the page. Tests of the impersonate tier itself use the `chrome_impersonation`
 # fixture, or pass tests.support.cli.CHROME_IMPERSONATION in a CLI run's env.
 os.environ.setdefault("AURA_IMPERSONATE", "firefox147")
+# The suite's tests name their profile "default" (an explicit profile name keeps one file whatever the site);
+# tests/test_site_profiles.py and tests/test_docs.py run without it, where each site gets its own profile.
+os.environ.setdefault("AURA_PROFILE", "default")
 
 
 @pytest.fixture
@@ -89,6 +92,7 @@ async def make_client(profile_dir: Path, driver: str):
 
     def make(url: str, **options: object) -> AuraClient:
         options.setdefault("profile_dir", profile_dir)
+        options.setdefault("profile", "default")
         options.setdefault("driver", driver)
         options.setdefault("insecure", url.startswith("https"))
         options.setdefault("timeouts", Timeouts(connect=5, first_byte=20, idle=20))

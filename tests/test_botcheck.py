@@ -62,7 +62,7 @@ def test_default_login_on_a_server_without_display_passes_the_botcheck_gate(make
 
 
 def test_a_forced_headless_login_is_blocked_and_says_how_long_it_really_waited(make_replica, tmp_path):
-    """--headless gives itself away (README, Stealth); the error names the real wait, not --login-timeout."""
+    """--headless gives itself away (docs/stealth.md); the error names the real wait, not --login-timeout."""
     replica = make_replica(gate="botcheck")
     started = time.monotonic()
     result = run_cli("login", "--headless", "--base-url", replica.url, "--profile-dir", str(tmp_path),

@@ -14,7 +14,7 @@ import pytest
 from aura_browser.replica import reply_text
 from aura_browser.wire.api import as_messages
 
-from tests.support.cli import err, out, run_cli
+from tests.support.cli import assert_one_line_error, err, out, run_cli
 from tests.support.drivers import both_drivers
 
 
@@ -52,7 +52,9 @@ def test_login_ask_and_profiles_end_to_end(replica, env):
     delete = run_cli("profiles", "delete", "default", env=env)
     assert delete.returncode == 0 and not env_dir.exists()
     again = run_cli("profiles", "delete", "default", env=env)
-    assert again.returncode == 2 and "no profile 'default'" in err(again)
+    assert_one_line_error(again, 3, "no profile 'default'")  # as `profiles show` of a missing profile
+    missing = run_cli("profiles", "show", "default", env=env)
+    assert_one_line_error(missing, 3, "no profile 'default'")
 
 
 def test_a_500_error_exits_5_with_one_line(make_replica, env):
@@ -185,3 +187,31 @@ def test_help_imports_no_command_module():
             "print(sorted(m for m in sys.modules if m.startswith('aura_browser.cli.')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_verbosity_and_quiet_are_taken_before_the_command_too(make_replica, env):
+    """`aura-browser -v ask` is what people type: -v before the command counts as after it."""
+    replica = make_replica(gate="off")
+    before = run_cli("-v", "ask", "--base-url", replica.url, "--profile", "one", "Hi", env=env)
+    assert before.returncode == 0, err(before)
+    assert err(before).startswith(f"aura-browser: logging in to {replica.url}")  # -v's log lines
+    after = run_cli("ask", "-v", "--base-url", replica.url, "--profile", "two", "Hi", env=env)
+    assert err(after).splitlines()[0] == err(before).splitlines()[0]
+    quiet = run_cli("-q", "ask", "--base-url", replica.url, "--profile", "one", "Hi", env=env)
+    assert quiet.returncode == 0 and err(quiet) == ""
+
+
+def test_ask_json_says_transport_null_when_nothing_answered(site, env):
+    """As batch's records do: no transport carried a reply, so `transport` is null, not an empty string."""
+    result = run_cli("ask", "--json", "--base-url", site.url, "--max-tokens", "10", "Hi " * 50, env=env)
+    record = json.loads(out(result))
+    assert result.returncode == 2, err(result)
+    assert record["transport"] is None and "does not fit" in record["error"]
+    assert site.stats.chat_requests == 0
+
+
+def test_profiles_list_has_a_header(site, env):
+    listing = run_cli("profiles", "list", env=env)
+    header, *rows = out(listing).splitlines()
+    assert header.split("\t") == ["NAME", "SITE", "CAPTURED", "GATE COOKIE"]
+    assert rows and rows[0].startswith("default\t" + site.url)

@@ -5,6 +5,7 @@ test_impersonate.py and test_concurrency.py.
 """
 
 import asyncio
+import re
 import time
 
 import pytest
@@ -126,10 +127,13 @@ async def test_blocked_even_with_a_fresh_profile_streams_in_the_page():
     assert site.remembered == [("fresh1", "page")]
 
 
-@pytest.mark.parametrize("fixed", ["direct", "impersonate"])
-async def test_a_fixed_transport_blocked_after_the_refresh_says_try_the_page(fixed):
+@pytest.mark.parametrize(("fixed", "advice"), [
+    ("direct", "try --transport impersonate (Chrome's TLS fingerprint, still no browser), or --transport page"),
+    ("impersonate", "try --transport page"),
+])
+async def test_a_fixed_transport_blocked_after_the_refresh_says_try_the_next_tier(fixed, advice):
     site = Site(direct=False, impersonate=False, transport=fixed)
-    with pytest.raises(Blocked, match=f"^{fixed} blocked by the gate even with a fresh profile; try --transport page$"):
+    with pytest.raises(Blocked, match="^" + re.escape(f"{fixed} blocked by the gate even with a fresh profile; {advice}") + "$"):
         await site.ask(profile("old"))
     assert getattr(site, fixed).sent == ["old", "fresh1"] and site.refreshed == ["old"]
     other = site.impersonate if fixed == "direct" else site.direct

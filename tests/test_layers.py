@@ -11,7 +11,7 @@ PACKAGE = Path(aura_browser.__file__).parent
 
 # Lowest first. A part may import from any part of a lower layer, and from itself.
 LAYERS: list[set[str]] = [
-    {"redaction"},
+    {"redaction", "progress"},
     {"errors"},
     {"origin", "sync", "streams"},
     {"wire"},

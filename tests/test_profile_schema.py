@@ -84,7 +84,8 @@ def test_profiles_list_reports_each_bad_file_and_goes_on(site, profile_dir):
 
     result = run_cli("profiles", "list", env=env)
     assert result.returncode == 0, result.stderr.decode()
-    lines = out(result).splitlines()
+    header, *lines = out(result).splitlines()
+    assert header == "NAME\tSITE\tCAPTURED\tGATE COOKIE"
     assert len(lines) == len(HOSTILE) + 2
     assert all("unreadable" in line and "damaged" in line for line in lines if line.startswith("bad"))
     assert lines[-1].startswith("zz-good\t" + replica.url)

@@ -17,7 +17,7 @@ from aura_browser import Aura, get_args_from_browser, get_args_from_browser_asyn
 from aura_browser.drivers.browser_path import find_chromium
 from aura_browser.environment import SITE_ENV, site_options_from_env
 from aura_browser.errors import InvalidRequest, SiteError, WrongEventLoop
-from aura_browser.profile import ProfileStore
+from aura_browser.profile import ProfileStore, site_profile_name
 from aura_browser.replica import reply_text
 from aura_browser.wire.api import as_messages, build_body
 
@@ -65,7 +65,7 @@ def test_the_issue_example_runs_with_only_its_import_line_changed(make_replica, 
     run_example(env)
 
     assert replica.stats.chat_completed == 1
-    profile = ProfileStore(tmp_path / "profiles").load("default")  # where AURA_PROFILE_DIR says
+    profile = ProfileStore(tmp_path / "profiles").load(site_profile_name(replica.url))  # AURA_PROFILE_DIR, the site's own
     assert profile is not None and profile.driver == driver  # captured by the AURA_DRIVER browser
     if gate == "strict":
         assert replica.stats.tls_blocked >= 1
@@ -77,7 +77,7 @@ def test_the_example_runs_in_a_remote_browser_named_by_the_environment(make_repl
         before = chromium_pids()  # chromedriver itself among them
         run_example(env_without_aura(AURA_BASE_URL=replica.url, AURA_PROFILE_DIR=str(tmp_path / "profiles"),
                                      AURA_INSECURE="1", **{SITE_ENV["remote_webdriver"]: grid.endpoint}))
-        assert ProfileStore(tmp_path / "profiles").load("default").driver == "selenium"
+        assert ProfileStore(tmp_path / "profiles").load(site_profile_name(replica.url)).driver == "selenium"
         assert replica.stats.chat_completed == 1 and grid.alive()
         wait_for_no_new_chromium(before)  # the session we created on the server, and its browser, are gone
 

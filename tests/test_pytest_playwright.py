@@ -52,7 +52,8 @@ def run_pytest_playwright(folder: Path, replica, profile_dir: Path, *options: st
         (folder / "conftest.py").write_text(conftest)
     env = {**os.environ, "AURA_PROFILE_DIR": str(profile_dir), "AURA_LOGIN_TIMEOUT": "60"}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "playwright", "-p", "no:cacheprovider", "-q",
+        # -W error: no warning from the plugin either (a session fixture written as an instance method was one)
+        [sys.executable, "-m", "pytest", "-p", "playwright", "-p", "no:cacheprovider", "-q", "-W", "error",
          "--base-url", replica.url, *options, "test_ui.py"],
         cwd=folder, env=env, capture_output=True, text=True, timeout=300,
     )

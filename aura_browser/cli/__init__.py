@@ -32,7 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ask": ("ask", "Ask one question and stream the reply to stdout as it arrives."),
     "batch": ("batch", "Ask every line of IN.jsonl ('-': stdin) and write one JSON record per item as it finishes."),
     "chat": ("chat", "Talk with the site: each line you type is sent with the conversation so far."),
-    "demo": ("demo", "Show the whole flow against the embedded replica: login, a direct answer, an in-page answer."),
+    "demo": ("demo", "Show the whole flow against the embedded replica: login, a direct answer, one over impersonate."),
     "doctor": ("doctor", "Check what works now: browser, drivers, profile, the site, and each transport."),
     "login": ("login", "Open the site in Chromium, pass its gate, and save the session profile."),
     "profiles": ("profiles", "List, show and delete saved profiles."),
@@ -61,16 +61,21 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="aura-browser", prog_name="aura-browser")
-def cli() -> None:
-    """Talk to an OpenChat UI site (openchat.team and its copies) the way your browser does.
+@click.option("-v", "--verbose", count=True, help="Say what happens (-vv: more); the same as after the command.")
+@click.option("-q", "--quiet", is_flag=True, help="No status line while a login runs; the same as after the command.")
+def cli(verbose: int, quiet: bool) -> None:
+    """Talk to an OpenChat UI site (a deployment of the app openchat.team served) the way your browser does.
 
-    `login` opens the site in Chromium once, passes its anti-bot gate and saves a profile.
-    `ask` then streams replies over plain HTTP with that profile, and falls back to
-    streaming from inside the browser page when plain HTTP is blocked.
+    `login` opens the site in Chromium once, passes its anti-bot gate and saves a profile
+    (one per site). `ask` then streams replies over plain HTTP with that profile, then with
+    Chrome's TLS fingerprint, and from inside the browser page when plain HTTP is blocked.
+    The default site, openchat.team, is gone: name yours with --base-url or AURA_BASE_URL.
 
     \b
     Examples:
-      aura-browser login --base-url https://openchat.team
+      aura-browser replica --port 8765 --gate challenge     # a local replica, to try it
+      export AURA_BASE_URL=http://127.0.0.1:8765
+      aura-browser login
       aura-browser ask "Hello, how are you?"
       echo "Summarise this" | aura-browser ask -
       aura-browser demo        # the whole flow against a local replica

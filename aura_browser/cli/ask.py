@@ -65,7 +65,7 @@ def ask(prompt: str | None, site: SiteOptions, system: str | None, reply: ReplyO
         return json.dumps({
             "text": answer,
             "error": error,
-            "transport": stats.transport if stats else None,
+            "transport": (stats.transport or None) if stats else None,  # null until a transport answered, as in batch
             "model": reply.model,
             "ttfb_ms": stats.ttfb_ms if stats else None,
             "elapsed_ms": stats.elapsed_ms if stats else None,

@@ -42,7 +42,7 @@ def chat(site: SiteOptions, system: str | None, reply: ReplyOptions, connect: Co
             import readline  # noqa: F401  (line editing and history for input())
         except ImportError:
             pass
-        click.echo(f"Chatting with {site.base_url} (profile {site.profile}). {HELP}", err=True)
+        click.echo(f"Chatting with {site.base_url} (profile {site.settings().profile_name}). {HELP}", err=True)
 
     def read_line() -> str:
         return input("you> " if interactive else "")

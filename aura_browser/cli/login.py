@@ -41,9 +41,10 @@ def login(site: SiteOptions, login_timeout: float, deprecated_timeout: float | N
     async def main() -> None:
         async with site.client(login_timeout=login_timeout) as client:
             profile = await client.login()
-            path = client.store.path(site.profile)
+            name = client.profile_name
+            path = client.store.path(name)
         summary = profile.summary()
-        click.echo(f"Saved profile {site.profile!r} for {profile.base_url} to {path}")
+        click.echo(f"Saved profile {name!r} for {profile.base_url} to {path}")
         click.echo(f"  cookies: {', '.join(summary['cookies']) or 'none'}")
         click.echo(f"  user agent: {profile.user_agent}")
         click.echo(f"  gate cookie expires: {summary['gate_expires_at'] or 'no gate cookie'}")

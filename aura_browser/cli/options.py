@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 class SiteOptions(NamedTuple):  # a NamedTuple: `--help` need not import the Settings module
     base_url: str
-    profile: str
+    profile: str | None  # None: the site's own
     profile_dir: str | None
     browser: str | None
     driver: str
@@ -71,12 +71,26 @@ def profile_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+VERBOSE_HELP = "Say what happens (-vv: more). Secrets are never printed."
+QUIET_HELP = "No status line on stderr while a login runs (errors and warnings still show)."
+
+
 def verbose_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    @click.option("-v", "--verbose", count=True, help="Say what happens (-vv: more). Secrets are never printed.")
+    """-v and -q, after the command name; the group's own, given before it (`aura-browser -v ask`), count too."""
+
+    @click.option("-v", "--verbose", count=True, help=VERBOSE_HELP)
+    @click.option("-q", "--quiet", is_flag=True, help=QUIET_HELP)
     @functools.wraps(command)
-    def wrapper(*args: Any, verbose: int, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, verbose: int, quiet: bool, **kwargs: Any) -> Any:
+        before_command = click.get_current_context().find_root().params
+        verbose += before_command.get("verbose") or 0
+        quiet = quiet or bool(before_command.get("quiet"))
         _setup_logging(verbose)
-        return command(*args, **kwargs)
+        from .status_line import showing_progress
+
+        # With -v the log lines say what the login does; a status line redrawn among them would garble both.
+        with showing_progress(enabled=not quiet and not verbose):
+            return command(*args, **kwargs)
 
     return wrapper
 
@@ -88,8 +102,8 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
         "--base-url", envvar=env_name("base_url"), show_envvar=True, default=default_of("base_url"), show_default=True,
         help="The OpenChat UI deployment to talk to.",
     )
-    @click.option("--profile", envvar=env_name("profile"), show_envvar=True, default=default_of("profile"), show_default=True,
-                  help="Name of the saved session profile.")
+    @click.option("--profile", envvar=env_name("profile"), show_envvar=True,
+                  help="Name of the saved session profile [default: the site's own, default-HOST...].")
     @profile_dir_option
     @click.option("--browser", envvar=env_name("browser"), show_envvar=True,
                   help="Chromium binary [default: Playwright's, then /usr/lib/chromium/chromium, then PATH].")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..errors import AuraError, InvalidRequest
+from ..errors import AuraError, LoginRequired
 from .options import profile_dir_option
 
 
@@ -29,6 +29,7 @@ def profiles_list(profile_dir: str | None) -> None:
     if not names:
         click.echo(f"No profiles in {store.directory}")
         return
+    click.echo("NAME\tSITE\tCAPTURED\tGATE COOKIE")
     for name in names:
         try:
             profile = store.load(name)
@@ -53,13 +54,12 @@ def profiles_show(name: str, profile_dir: str | None) -> None:
     """
     import json
 
-    from ..errors import LoginRequired
     from ..profile import ProfileStore
 
     store = ProfileStore(profile_dir)
     profile = store.load(name)
     if profile is None:
-        raise LoginRequired(f"no profile {name!r} in {store.directory}")
+        raise _missing(name, store.directory)
     click.echo(json.dumps({"name": name, "path": str(store.path(name)), **profile.summary()}, indent=2))
 
 
@@ -77,5 +77,10 @@ def profiles_delete(name: str, profile_dir: str | None) -> None:
 
     store = ProfileStore(profile_dir)
     if not store.delete(name):
-        raise InvalidRequest(f"no profile {name!r} in {store.directory}")
+        raise _missing(name, store.directory)
     click.echo(f"Deleted profile {name!r}")
+
+
+def _missing(name: str, directory: object) -> LoginRequired:
+    """A profile named on the command line that is not there: exit 3 (no profile), for show and delete alike."""
+    return LoginRequired(f"no profile {name!r} in {directory}")

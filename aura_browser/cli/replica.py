@@ -15,7 +15,7 @@ from .options import verbose_option
 @click.option("--gate", type=click.Choice(["off", "challenge", "strict", "botcheck", "interactive"]), default="off",
               show_default=True, envvar="AURA_REPLICA_GATE", show_envvar=True,
               help="challenge: a JS challenge sets cf_clearance. strict: also blocks non-browser TLS fingerprints. "
-                   "botcheck: the challenge also checks that no program drives the browser (README: Stealth). "
+                   "botcheck: the challenge also checks that no program drives the browser (docs/stealth.md). "
                    "interactive: a checkbox in a cross-site iframe, judged on how it is clicked.")
 @click.option("--tls", is_flag=True, envvar="AURA_REPLICA_TLS", show_envvar=True,
               help="Serve HTTPS with a self-signed certificate (strict implies it).")

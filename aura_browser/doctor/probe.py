@@ -138,7 +138,7 @@ class SiteUnderTest:
 
     @property
     def profile(self) -> str:
-        return self.settings.profile
+        return self.settings.profile_name
 
     def for_replica(self, profile_dir: Path) -> SiteUnderTest:
         """These settings for an embedded replica: its own profile folder, no proxy, its self-signed TLS accepted."""

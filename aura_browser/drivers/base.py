@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, AsyncGenerator, Coroutine
 from urllib.parse import urlsplit
 
+from .. import progress
 from ..errors import AuraError, Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp
 from ..origin import join, origin_of, redact_url
 from ..profile import GATE_COOKIES, Profile, cookie_domain_matches, replacing
@@ -62,6 +63,8 @@ PUSH_BINDING = "__auraPush"
 # the rest where no timeout of ours can tell waiting from a silent site; one connection stays for the page.
 MAX_IN_PAGE_STREAMS = 5
 
+# The statuses of a gate's challenge page (403, sometimes 503): the login then waits it out.
+CHALLENGE_STATUSES = (403, 503)
 # Resolves once the page is anything but a challenge still in progress.
 SETTLED_STATE_JS = "() => { const s = (%s)(); return s && s !== 'challenge' ? s : null; }" % PAGE_STATE_JS.strip()
 
@@ -332,6 +335,8 @@ class BrowserSession(ABC):
 
     async def open(self, profile: Profile | None = None) -> None:
         """Open the site in a fresh context (from `profile` when given) and pass its gate."""
+        if not self.browser_version:
+            progress.report(progress.STARTING_BROWSER)
         await self.version()
         self.user_agent = profile.user_agent if profile else normal_user_agent(self.browser_version)
         await self._new_page(profile, self.user_agent)
@@ -347,7 +352,10 @@ class BrowserSession(ABC):
     async def _pass_gate(self) -> None:
         started = time.monotonic()
         log.info("opening %s in %s", self.base_url, self.driver_name)
+        progress.report(progress.OPENING_SITE)
         self.last_status = await self._goto(self.base_url + "/")
+        if self.last_status in CHALLENGE_STATUSES:
+            progress.report(progress.WAITING_FOR_CHALLENGE)
         try:
             state = await self._wait_beside(self._click_checkboxes(), self._wait_for(SETTLED_STATE_JS, self.options.timeout))
         except asyncio.TimeoutError:
@@ -412,6 +420,7 @@ class BrowserSession(ABC):
                         await asyncio.sleep(reaction_time(rng))
                     pointer = pointer or await self._pointer(frame, rng)
                     log.info("clicking the challenge's %s (click %d)", "retry" if view.failed else "checkbox", clicks)
+                    progress.report(progress.CLICKING_CHECKBOX)
                     await click_like_a_hand(pointer, target.moved(frame.left, frame.top), rng)
                     await self._widget_answered(send)
                 except (AuraError, asyncio.CancelledError):
@@ -470,6 +479,7 @@ class BrowserSession(ABC):
 
     async def capture(self) -> Profile:
         """What the browser learned, as a Profile bound to this UA and proxy."""
+        progress.report(progress.READING_SESSION)
         state = self._site_state(await self._storage_state())
         gate_expiry = [c.get("expires", -1) for c in state.get("cookies", []) if c.get("name") in GATE_COOKIES]
         gate_expiry = [e for e in gate_expiry if e and e > 0]

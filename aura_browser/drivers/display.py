@@ -1,6 +1,6 @@
 """Headed or headless, and the private virtual display (Xvfb) a headed browser runs on when there is no screen.
 
-A headed Chromium is what passes the gates' checks (see the README's Stealth section); on a server it
+A headed Chromium is what passes the gates' checks (see docs/stealth.md); on a server it
 needs an X display. `VirtualDisplay` starts Debian's Xvfb on a free display number (`-displayfd`),
 guarded by a MIT-MAGIC-COOKIE so that other local users cannot watch or type into it, and the
 browser alone is given its DISPLAY (our own process environment is never changed).

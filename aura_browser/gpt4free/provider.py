@@ -52,8 +52,8 @@ class SiteModels:
     def __get__(self, instance: object, owner: type) -> list[str]:
         site = site_options_from_env()
         try:
-            settings = Settings(owner.url, profile=site.get("profile", "default"), profile_dir=site.get("profile_dir"))  # type: ignore[attr-defined]
-            profile = settings.store().load(settings.profile)
+            settings = Settings(owner.url, profile=site.get("profile"), profile_dir=site.get("profile_dir"))  # type: ignore[attr-defined]
+            profile = settings.store().load(settings.profile_name)
             ours = profile is not None and profile.origin == settings.origin
         except AuraError:  # a broken profile or URL: the static list
             return model_ids(None)

@@ -42,7 +42,7 @@ REPLICA_DEFAULTS: dict[str, Any] = {"gate": "challenge", "challenge_delay": 0.2}
 
 # AuraClient options the plugin takes as --aura-NAME; each falls back to its AURA_* variable (SITE_ENV).
 SITE_OPTION_HELP = {
-    "profile": "saved profile to use and refresh [default: default]",
+    "profile": "saved profile to use and refresh [default: the site's own, as aura-browser's]",
     "profile_dir": "folder of saved profiles [default: aura-browser's user data folder]",
     "browser": "Chromium binary",
     "driver": "what drives the browser: playwright or selenium [default: playwright]",
@@ -88,12 +88,6 @@ def _base_url_provided(pluginmanager: pytest.PytestPluginManager) -> bool:
     return pluginmanager.has_plugin("playwright-base-url")  # pytest-playwright's own fallback
 
 
-class _BaseUrlFallback:
-    @pytest.fixture(scope="session")
-    def base_url(self, pytestconfig: pytest.Config) -> str | None:
-        return site_base_url(pytestconfig)
-
-
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser) -> Iterator[None]:
     # tryfirst makes this wrapper the outermost, so the code after `yield` runs after every other
@@ -104,7 +98,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     parser.addini("base_url", help="base url for the application under test.")
     parser.addoption("--base-url", metavar="url", default=os.environ.get("PYTEST_BASE_URL"),
                      help="base url for the application under test.")
-    early_config.pluginmanager.register(_BaseUrlFallback(), "aura-browser-base-url")
+    from . import base_url
+
+    early_config.pluginmanager.register(base_url, "aura-browser-base-url")
 
 
 def site_base_url(config: pytest.Config) -> str | None:
@@ -130,7 +126,9 @@ def pytest_configure(config: pytest.Config) -> None:
         if not config.pluginmanager.has_plugin("playwright"):
             raise pytest.UsageError("--aura-browser-context needs pytest-playwright (pip install pytest-playwright; "
                                     "-p playwright where it is switched off)")
-        config.pluginmanager.register(_ProfileInPlaywrightContext(), "aura-browser-context")
+        from . import playwright_context
+
+        config.pluginmanager.register(playwright_context, "aura-browser-context")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -250,25 +248,6 @@ def aura_context_args(aura_site: SiteUnderTest, aura_profile: Profile) -> dict[s
     from .context import context_args
 
     return context_args(aura_profile, insecure=aura_site.settings.insecure)
-
-
-class _ProfileInPlaywrightContext:
-    """--aura-browser-context: overrides pytest-playwright's fixtures of the same names (registered after it)."""
-
-    @pytest.fixture
-    def browser_context_args(self, browser_context_args: dict[str, Any],
-                             aura_context_args: dict[str, Any]) -> dict[str, Any]:
-        return {**browser_context_args, **aura_context_args}
-
-    @pytest.fixture(scope="session")
-    def browser_type_launch_args(self, pytestconfig: pytest.Config,
-                                 browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-        from .context import launch_args
-        from .live import explained
-
-        browser = pytestconfig.getoption("aura_browser") or os.environ.get(env_name("browser")) or None
-        with explained("find the Chromium for pytest-playwright"):
-            return launch_args(browser_type_launch_args, browser)
 
 
 try:

@@ -29,6 +29,13 @@ TransportName = Literal["auto", "direct", "impersonate", "page"]
 TIERS = ("direct", "impersonate", "page")
 
 
+# What to try when a forced tier stays blocked: the next tier up, which costs the least.
+CHEAPER_TIER = {
+    "direct": "--transport impersonate (Chrome's TLS fingerprint, still no browser), or --transport page",
+    "impersonate": "--transport page",
+}
+
+
 @dataclass
 class _Refresh:
     """The last profile a block made us replace, and what replaced it."""
@@ -91,7 +98,7 @@ class Fallback:
                 profile = await self._fresh(profile)
                 refreshed, index = True, 0
             elif not auto:
-                raise Blocked(f"{reason} even with a fresh profile; try --transport page") from None
+                raise Blocked(f"{reason} even with a fresh profile; try {CHEAPER_TIER[self.transport]}") from None
             else:
                 log.info("still blocked; streaming from inside the browser page")
                 index += 1
