@@ -18,15 +18,15 @@ from __future__ import annotations
 import enum
 import functools
 import math
-from dataclasses import KW_ONLY, MISSING, dataclass, field, fields, replace
+from dataclasses import KW_ONLY, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Mapping
 
-from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT, settings_from_env
+from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT, MAX_LOGIN_TIMEOUT, settings_from_env
 from .errors import AuraError, InvalidRequest
-from .origin import check_proxy, normalise_base_url, origin_of, redact_url
-from .transports.base import Timeouts, require_seconds
-from .transports.fallback import TIERS, TransportName
+from .option_values import TIERS, Timeouts, TransportName, require_seconds
+from .origin import check_proxy, normalise_base_url, origin_of
+from .redaction import redact_url
 from .wire.api import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_MODEL,
@@ -47,7 +47,8 @@ DRIVERS: tuple[DriverName, ...] = ("playwright", "selenium")
 
 
 class FromSettings(enum.Enum):
-    """The default of a per-call reply option (`model`, `temperature`, `max_tokens`): the client's `Settings`."""
+    """The default of an option that was not given: the client's `Settings` decide (its keywords, and the
+    per-call reply options `model`, `temperature`, `max_tokens`). A value equal to a default is still given."""
 
     FROM_SETTINGS = "the client's settings"
 
@@ -91,6 +92,7 @@ class Settings:
     model: str = DEFAULT_MODEL
     temperature: float | None = DEFAULT_TEMPERATURE  # None: the app's own (1)
     max_tokens: int = DEFAULT_MAX_TOKENS
+    send_anyway: bool = False  # send a question the token estimate says the app may drop
 
     def __post_init__(self) -> None:
         from .profile import check_name
@@ -109,6 +111,9 @@ class Settings:
         if not isinstance(self.timeouts, Timeouts):
             raise InvalidRequest(f"timeouts must be a Timeouts, not {self.timeouts!r}")
         require_seconds(self.login_timeout, "login_timeout")
+        if self.login_timeout > MAX_LOGIN_TIMEOUT:
+            raise InvalidRequest(f"login_timeout must be at most {MAX_LOGIN_TIMEOUT:.0f} seconds (24 days), "
+                                 f"not {self.login_timeout!r}")
         if not is_model_id(self.model):
             raise InvalidRequest(f"model must be a model id, not {self.model!r}")
         temperature = self.temperature
@@ -119,6 +124,8 @@ class Settings:
             raise InvalidRequest(f"temperature {temperature!r} is outside [{low}, {high}]")
         if not is_token_limit(self.max_tokens) or self.max_tokens <= 0:
             raise InvalidRequest(f"max_tokens must be a positive integer, not {self.max_tokens!r}")
+        if not isinstance(self.send_anyway, bool):
+            raise InvalidRequest(f"send_anyway must be true or false, not {self.send_anyway!r}")
         self.chosen_driver()  # a remote endpoint must be well formed, and one at most
 
     def __repr__(self) -> str:
@@ -203,9 +210,5 @@ class Settings:
         """The driver that will speak to the browser: a remote endpoint's own, else `driver`."""
         from .drivers import choose_driver
 
-        return choose_driver(self.driver, self.launch_options())
+        return choose_driver(self.driver, self)  # the settings name the remote endpoints as LaunchOptions do
 
-
-def default_options() -> dict[str, Any]:
-    """Each Settings field's default, unchecked (no Settings is made)."""
-    return {f.name: f.default_factory() if f.default_factory is not MISSING else f.default for f in fields(Settings)}

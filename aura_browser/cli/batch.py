@@ -10,11 +10,9 @@ from typing import IO, Any
 
 import click
 
+from ..errors import BATCH_ITEMS_FAILED
 from ..sync import run_command
 from .options import ConnectOptions, ReplyOptions, SiteOptions, connect_options, reply_options, site_options
-
-ITEMS_FAILED = 8  # exit code: the run finished, and at least one record carries an error
-
 
 
 @click.command()
@@ -102,7 +100,7 @@ def batch(source: IO[bytes], output: str, resume: bool, allow_duplicate_ids: boo
     if outcome.stopped_by is not None:
         raise outcome.stopped_by
     if outcome.failed:
-        click.get_current_context().exit(ITEMS_FAILED)
+        click.get_current_context().exit(BATCH_ITEMS_FAILED)
 
 
 class _Progress:

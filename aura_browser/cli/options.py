@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import click
 
-from ..environment import default_of, env_name
+from ..environment import MAX_LOGIN_TIMEOUT, default_of, env_name
 
 if TYPE_CHECKING:
     from ..client import AuraClient
@@ -190,26 +190,28 @@ class ConnectOptions(NamedTuple):
     first_byte_timeout: float | None
     idle_timeout: float | None
     login_timeout: float
+    send_anyway: bool
 
     def client_kwargs(self) -> dict[str, Any]:
         """The Settings fields these options set (what `SiteOptions.client` takes besides the site)."""
         from ..settings import timeouts_for
 
         timeouts = timeouts_for(self.timeout, self.first_byte_timeout, self.idle_timeout)
-        return {"transport": self.transport, "timeouts": timeouts, "login_timeout": self.login_timeout}
+        return {"transport": self.transport, "timeouts": timeouts, "login_timeout": self.login_timeout,
+                "send_anyway": self.send_anyway}
 
 
 def login_timeout_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """--login-timeout: the seconds a login may take (every command that may log in)."""
     return click.option(
-        "--login-timeout", type=Seconds(min=1), default=default_of("login_timeout"), show_default=True,
+        "--login-timeout", type=Seconds(min=1, max=MAX_LOGIN_TIMEOUT), default=default_of("login_timeout"), show_default=True,
         envvar=env_name("login_timeout"), show_envvar=True,
         help="Seconds a login may take: for the gate to let the browser through.",
     )(command)
 
 
 def connect_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--transport and the timeouts of a request and of a login; collected into `connect`."""
+    """--transport, the timeouts of a request and of a login, and --send-anyway; collected into `connect`."""
 
     @click.option("--transport", type=click.Choice(["auto", "direct", "impersonate", "page"]),
                   default=default_of("transport"), show_default=True, envvar=env_name("transport"), show_envvar=True,
@@ -223,10 +225,14 @@ def connect_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--idle-timeout", type=Seconds(min=0.1), envvar=env_name("idle_timeout"), show_envvar=True,
                   help="Seconds between two chunks [default: --timeout].")
     @login_timeout_option
+    @click.option("--send-anyway", is_flag=True, default=default_of("send_anyway"), envvar=env_name("send_anyway"),
+                  show_envvar=True,
+                  help="Send a question even when the token estimate says it may not fit --max-tokens (the app "
+                       "then drops it and answers nothing, if its own count is over).")
     @functools.wraps(command)
     def wrapper(*args: Any, transport: str, timeout: float, first_byte_timeout: float | None,
-                idle_timeout: float | None, login_timeout: float, **kwargs: Any) -> Any:
-        connect = ConnectOptions(transport, timeout, first_byte_timeout, idle_timeout, login_timeout)
+                idle_timeout: float | None, login_timeout: float, send_anyway: bool, **kwargs: Any) -> Any:
+        connect = ConnectOptions(transport, timeout, first_byte_timeout, idle_timeout, login_timeout, send_anyway)
         return command(*args, connect=connect, **kwargs)
 
     return wrapper

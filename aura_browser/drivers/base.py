@@ -21,9 +21,11 @@ from typing import Any, AsyncGenerator, Coroutine
 from urllib.parse import urlsplit
 
 from .. import progress
-from ..errors import AuraError, Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp
-from ..origin import join, origin_of, redact_url
+from ..environment import DEFAULT_LOGIN_TIMEOUT
+from ..errors import AuraError, Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp, named
+from ..origin import join, origin_of
 from ..profile import GATE_COOKIES, Profile, cookie_domain_matches, replacing
+from ..redaction import redact_url
 from ..wire.api import MODELS_PATH, parse_model_list
 from ..wire.headers import wire_order
 from ..wire.page import PAGE_STATE_JS, PageKind
@@ -174,7 +176,7 @@ class LaunchOptions:
     headless: bool | None = None  # None: the stealthy default; drivers.display.choose_mode decides
     proxy: str | None = None
     insecure: bool = False
-    timeout: float = 120.0  # how long the gate may take
+    timeout: float = DEFAULT_LOGIN_TIMEOUT  # how long the gate may take
     screenshot_path: Path | None = None  # where a failed login leaves its screenshot
     extra_args: list[str] = field(default_factory=list)
     # A browser somewhere else, instead of launching one here (at most one of these):
@@ -370,7 +372,7 @@ class BrowserSession(ABC):
             raise Blocked(await self._describe_failure("the site's gate blocked the browser", waited))
         url, title = await self._where()
         raise NotThisApp(self.last_status or 0, "", f"{redact_url(url)} is not an OpenChat UI page (title {title!r}); "
-                         "check --base-url")
+                         f"check {named('base_url')}")
 
     @staticmethod
     async def _wait_beside(helper: Coroutine[Any, Any, None], waiting: Coroutine[Any, Any, Any]) -> Any:

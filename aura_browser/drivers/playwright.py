@@ -9,9 +9,10 @@ import json
 import re
 from typing import Any
 
-from ..errors import BrowserError
-from ..origin import join, proxy_credentials, proxy_server, redact_url
+from ..errors import BrowserError, named
+from ..origin import join, proxy_credentials, proxy_server
 from ..profile import Profile
+from ..redaction import redact_url
 from ..wire.api import MODELS_PATH
 from .base import (
     LOCAL_STORAGE_JS,
@@ -28,7 +29,7 @@ from .base import (
 from .browser_path import find_chromium, installed_version
 from .checkbox import Send, is_challenge_frame
 from .dialogs import answer_delay
-from .display import BrowserMode, VirtualDisplay, choose_mode
+from .display import BrowserMode, VirtualDisplay, check_display, choose_mode
 from .failures import first_line, navigation_error
 from .isolated_world import IsolatedWorld
 
@@ -115,7 +116,7 @@ def launch_failure(executable: str, message: str) -> str:
     reason = f"cannot start Chromium at {executable}: {first_line(message)}"
     if MISSING_X in message:
         reason += (
-            f" ({MISSING_X}): a headed browser needs a display; pass --headless, or install Xvfb "
+            f" ({MISSING_X}): a headed browser needs a display; pass {named('headless', True)}, or install Xvfb "
             "('apt-get install xvfb') and aura-browser runs the browser on a virtual display of its own"
         )
     return reason
@@ -198,6 +199,8 @@ class PlaywrightSession(BrowserSession):
             # gives every page and worker the UA of a headed browser.
             version = await asyncio.to_thread(installed_version, self._executable)
             self._user_agent_flag = normal_user_agent(version) if version else None
+        else:  # headed on the user's display
+            await asyncio.to_thread(check_display)
 
     async def _connect(self) -> None:
         """Attach to a remote browser. We create only a context in it, and close only that."""
@@ -309,7 +312,8 @@ class PlaywrightSession(BrowserSession):
     async def _page_cdp(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if self._page_session is None:
             self._page_session = await self._context.new_cdp_session(self._page)
-        return await self._page_session.send(method, params)
+        reply: dict[str, Any] = await self._page_session.send(method, params)
+        return reply
 
     async def _challenge_frame(self) -> Send | None:
         """The widget's frame among the page's: a cross-site one is a target of its own, with its own session."""
@@ -318,7 +322,8 @@ class PlaywrightSession(BrowserSession):
             return None
         if self._frame_session is None or self._frame_session[0] is not frame:
             self._frame_session = (frame, await self._context.new_cdp_session(frame))
-        return self._frame_session[1].send
+        send: Send = self._frame_session[1].send
+        return send
 
     async def _detach_widget_sessions(self) -> None:
         """End the DevTools sessions a challenge widget made us open. Never raises."""
@@ -369,7 +374,8 @@ class PlaywrightSession(BrowserSession):
         return {"cookies": await self._context.cookies(), "origins": origins}
 
     async def _screenshot(self) -> bytes:
-        return await self._page.screenshot(type="png")
+        png: bytes = await self._page.screenshot(type="png")
+        return png
 
     async def _page_info(self) -> tuple[str, str]:
         return self._page.url, await self._evaluate("() => document.title")

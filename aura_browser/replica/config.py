@@ -40,13 +40,15 @@ class ReplicaConfig:
     api_key: str = ""  # if set, the server has no key of its own and requires this one
     first_byte_delay: float = 0.0  # seconds before /api/chat answers at all (a slow upstream model)
     faults_left: int | None = None  # how many more /api/chat requests get status/drop_after/first_byte_delay; None: all
-    fault_rate: float = 0.0  # chance that an /api/chat request gets a random fault: drop, 500 or stall
+    # chance that an /api/chat request gets a random fault: drop, stall, or 500 with the upstream's message
+    fault_rate: float = 0.0
     fault_seed: int | None = None  # seed of the random faults, for a run that can be repeated
     stall_seconds: float = 3600.0  # how long a random "stall" fault pauses the reply
     # What /api/models lists, and the ids /api/chat accepts (default: OpenChat 3.6 only, as the last deployment)
     models: list[dict[str, str]] = field(default_factory=lambda: [dict(m) for m in MODELS])
-    truncate_after: int | None = None  # end /api/chat cleanly after this many body bytes (a reply cut short upstream)
-    hang_after: int | None = None  # after this many body bytes, send nothing more and never end the reply
+    truncate_after: int | None = None  # end /api/chat cleanly after this many body bytes (the app never does this)
+    # after this many body bytes, send nothing more and never end the reply: the app, when its upstream breaks off
+    hang_after: int | None = None
     decode_per_packet: bool = False  # decode each chunk on its own, as the app does: split characters become U+FFFD
     upstream_down: bool = False  # the app's model upstream fails: /api/models and /api/chat answer 500 (`reason`)
     # Which ClientHellos the strict gate lets call /api/*: "chromium" (Chromium's fingerprint), a JA4, or a JA3

@@ -40,6 +40,7 @@ class ReplicaStats:
     faults_error: int = 0  # ... answered 500 Error
     faults_stall: int = 0  # ... reply paused for stall_seconds
     last_chat_body: dict[str, Any] | None = None  # None also when the body was not JSON
+    largest_chat_body: int = 0  # bytes of the largest /api/chat body so far
     last_upstream: dict[str, Any] | None = None  # what the app would forward to its upstream for the last chat
     last_chat_headers: dict[str, str] = field(default_factory=dict)  # header names lower-cased
     last_chat_header_names: list[str] = field(default_factory=list)  # as sent: the client's order and case
@@ -59,9 +60,10 @@ class ReplicaStats:
             self.changed.notify_all()
 
     def record_chat(self, body: dict[str, Any] | None, headers: dict[str, str], cookies: dict[str, str],
-                    header_names: list[str] | None = None) -> None:
+                    header_names: list[str] | None = None, size: int = 0) -> None:
         with self.changed:
             self.last_chat_body = body
+            self.largest_chat_body = max(self.largest_chat_body, size)
             self.last_chat_headers = headers
             self.last_chat_header_names = header_names or []
             self.chat_cookies.append(cookies)

@@ -11,8 +11,9 @@ from typing import Any, AsyncGenerator, NamedTuple
 import aiohttp
 
 from ..errors import NetworkError, SiteDown
-from ..origin import join, origin_of, redact_url
+from ..origin import join, origin_of
 from ..profile import Profile
+from ..redaction import redact_url
 from ..wire.api import CHAT_PATH, encode_body
 from ..wire.headers import replay_headers
 from ..wire.replies import is_text_stream

@@ -17,8 +17,9 @@ import re
 from typing import Any, AsyncGenerator
 
 from ..errors import NetworkError, SiteDown
-from ..origin import join, origin_of, redact_url
+from ..origin import join, origin_of
 from ..profile import Profile
+from ..redaction import redact_url
 from ..wire.api import CHAT_PATH, encode_body
 from ..wire.headers import replay_headers
 from ..wire.replies import is_text_stream
@@ -222,7 +223,7 @@ def _session_class() -> type:
     """curl_cffi's AsyncSession, telling `_started` which curl handle a request took."""
     from curl_cffi.requests import AsyncSession
 
-    class Session(AsyncSession):
+    class Session(AsyncSession):  # type: ignore[type-arg]  # (generic in its response class; ours is the default)
         async def pop_curl(self) -> Any:
             curl = await super().pop_curl()
             _started.set(curl)
