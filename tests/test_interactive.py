@@ -10,7 +10,7 @@ import pytest
 
 from aura_browser.drivers import hand
 from aura_browser.drivers.browser_path import find_chromium
-from aura_browser.drivers.checkbox import MAX_CLICKS, is_challenge_frame, read_widget
+from aura_browser.drivers.checkbox import MAX_CLICKS, WidgetBySight, is_challenge_frame, known_checkbox, read_widget
 from aura_browser.replica.interactive import CHECKS, judge
 
 from tests.support.botcheck import server_env
@@ -246,3 +246,24 @@ def test_doctor_and_the_in_page_fallbacks_browser_click_through_the_same_widget(
     assert ask.returncode == 0, err(ask)
     assert out(ask).strip()
     assert replica.stats.interactive_passed == 2, replica.stats.last_interactive
+
+
+def test_a_widget_watched_by_sight_is_clicked_once_its_look_changed_and_kept_still():
+    """For the selenium driver, which cannot reach the widget's frame: "Verifying..." must give way first."""
+    sight = WidgetBySight()
+    assert not sight.ready("blank", 0.0)
+    assert not sight.ready("verifying", 0.2)  # a change: the widget is alive
+    assert not sight.ready("verifying", 2.0)  # still, but "Verifying..." may last a second or two
+    assert not sight.ready("checkbox", 2.1)  # a change again: wait until it keeps still
+    assert not sight.ready("checkbox", 2.4)
+    assert sight.ready("checkbox", 2.7)
+    sight.reset()
+    assert not sight.ready("same", 0.0) and not sight.ready("same", 7.0)  # never changed: only after the limit
+    assert sight.ready("same", 8.1)
+
+
+def test_turnstiles_known_checkbox_place_is_inside_the_replicas_box():
+    box = known_checkbox(hand.Box(0, 0, *FRAME))
+    left, top, right, bottom = BOX
+    assert left <= box.left + box.width * 0.25 and box.left + box.width * 0.75 <= right  # hand.aim's inner half
+    assert top <= box.top + box.height * 0.25 and box.top + box.height * 0.75 <= bottom

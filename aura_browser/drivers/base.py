@@ -32,12 +32,16 @@ from ..wire.page import PAGE_STATE_JS, PageKind
 from ..wire.replies import redirect_error
 from .checkbox import (
     MAX_CLICKS,
+    SIGHT_ANSWER_S,
     DevToolsPointer,
     Pointer,
     ScreenPointer,
     Send,
+    WidgetBySight,
+    WidgetView,
     click_like_a_hand,
     find_frame_box,
+    known_checkbox,
     read_widget,
 )
 from .display import BrowserMode, VirtualDisplay, browser_args
@@ -257,6 +261,7 @@ class BrowserSession(ABC):
 
     driver_name: str = "?"
     _display: VirtualDisplay | None = None  # our private Xvfb, when the browser runs on one
+    reads_widget_frames = False  # whether _challenge_frame reaches a widget's frame; else it is watched by sight
 
     def __init__(self, base_url: str, options: LaunchOptions) -> None:
         self.base_url = base_url
@@ -317,7 +322,8 @@ class BrowserSession(ABC):
         raise NotImplementedError
 
     async def _challenge_frame(self) -> Send | None:
-        """A DevTools channel to a challenge widget's frame on the page (`checkbox.is_challenge_frame`), or None."""
+        """A DevTools channel to a challenge widget's frame on the page (`checkbox.is_challenge_frame`), or None
+        (a driver that has it says so with `reads_widget_frames`)."""
         return None
 
     # --- what every driver does the same way -----------------------------------------------
@@ -395,23 +401,25 @@ class BrowserSession(ABC):
         rng = random.Random()
         clicks = 0
         pointer: Pointer | None = None
+        sight = WidgetBySight()
         try:
             while True:
                 await asyncio.sleep(WIDGET_POLL)
                 try:
-                    send = await self._challenge_frame()
-                    if send is None:
+                    send = await self._challenge_frame() if self.reads_widget_frames else None
+                    if self.reads_widget_frames and send is None:
                         continue
-                    view = await read_widget(send)
+                    frame = await find_frame_box(self._page_cdp)
+                    if frame is None:
+                        sight.reset()
+                        continue
+                    view = await read_widget(send) if send is not None else await self._look_at(frame, sight)
                     if view.checkbox is None and not view.failed:
                         continue
                     if clicks >= MAX_CLICKS:  # it failed them, or they never reached it
                         raise GateNotPassed(
                             f"the site's challenge refused {clicks} clicks on its checkbox: it wants a person; "
                             "run 'aura-browser login --headed' and click it yourself")
-                    frame = await find_frame_box(self._page_cdp)
-                    if frame is None:
-                        continue
                     if view.failed and view.retry is None:  # nothing to click: a fresh challenge
                         self.last_status = await self._goto(self.base_url + "/")
                         continue
@@ -424,7 +432,12 @@ class BrowserSession(ABC):
                     log.info("clicking the challenge's %s (click %d)", "retry" if view.failed else "checkbox", clicks)
                     progress.report(progress.CLICKING_CHECKBOX)
                     await click_like_a_hand(pointer, target.moved(frame.left, frame.top), rng)
-                    await self._widget_answered(send)
+                    if send is not None:
+                        await self._widget_answered(send)
+                    else:  # its verdict cannot be read: a page still on the challenge gets a fresh one
+                        await asyncio.sleep(SIGHT_ANSWER_S)
+                        sight.reset()
+                        self.last_status = await self._goto(self.base_url + "/")
                 except (AuraError, asyncio.CancelledError):
                     raise
                 except Exception as exc:  # the widget or its page went away mid-look: look again
@@ -432,6 +445,14 @@ class BrowserSession(ABC):
         finally:
             if pointer is not None:
                 pointer.close()
+
+    async def _look_at(self, frame: Box, sight: WidgetBySight) -> WidgetView:
+        """The widget of a driver that cannot read its frame: its checkbox's known place, once it shows by sight."""
+        clip = {"x": frame.left, "y": frame.top, "width": frame.width, "height": frame.height, "scale": 1}
+        shot = await self._page_cdp("Page.captureScreenshot", {"format": "png", "clip": clip})
+        if sight.ready(shot["data"], time.monotonic()):
+            return WidgetView(known_checkbox(frame), None, "")
+        return WidgetView(None, None, "")
 
     async def _pointer(self, near: Box, rng: random.Random) -> Pointer:
         """The mouse to click with. On our own Xvfb, real X input (XTEST): it comes from the display as a person's

@@ -180,3 +180,40 @@ async def click_like_a_hand(pointer: Pointer, target: Box, rng: random.Random) -
     aim_at = hand.aim(target, rng)
     steps = hand.path(await pointer.where(), aim_at, rng) + hand.settle(aim_at, rng)
     await pointer.gesture(steps, aim_at, hand.press_time(rng))
+
+
+# By sight, for a driver that cannot reach the widget's frame over DevTools (chromedriver holds Chromium's only
+# DevTools pipe and speaks to the page alone): the widget's pixels, in screenshots of the page, and the place where
+# Turnstile draws its checkbox.
+SIGHT_STILL_S = 0.5  # the widget unchanged this long ...
+SIGHT_MIN_S = 2.5  # ... this long after it first showed, once its look has changed ("Verifying..." gave way)
+SIGHT_LIMIT_S = 8.0  # ... or, if it never changed, after this long
+SIGHT_ANSWER_S = 5.0  # after a click by sight, how long the page has to leave the challenge before a fresh one
+
+
+def known_checkbox(frame: Box) -> Box:
+    """Where Turnstile's checkbox is in its widget (frame coordinates): a 24 px square 16 px from the left, centred."""
+    return Box(16, frame.height / 2 - 12, 24, 24)
+
+
+class WidgetBySight:
+    """Decides when a widget watched in screenshots shows its checkbox: it changed, then kept still."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._first: float | None = None
+        self._image = ""
+        self._changed = False
+        self._still_since = 0.0
+
+    def ready(self, image: str, now: float) -> bool:
+        """Look at the widget's screenshot `image` taken at `now`; whether its checkbox is there to click."""
+        if self._first is None or image != self._image:
+            self._changed = self._first is not None
+            self._first = now if self._first is None else self._first
+            self._image, self._still_since = image, now
+            return False
+        seen = now - self._first
+        return now - self._still_since >= SIGHT_STILL_S and (seen >= SIGHT_MIN_S if self._changed else seen >= SIGHT_LIMIT_S)

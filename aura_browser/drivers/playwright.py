@@ -137,6 +137,7 @@ def _tell(streams: PageStreams, stream_ids: list[str], event: dict[str, Any]) ->
 
 class PlaywrightSession(BrowserSession):
     driver_name = "playwright"
+    reads_widget_frames = True  # a cross-site frame is a target of its own, with a CDP session of its own
 
     def __init__(self, base_url: str, options: LaunchOptions) -> None:
         super().__init__(base_url, options)
