@@ -21,7 +21,7 @@ from typing import Any, AsyncGenerator, Coroutine
 from urllib.parse import urlsplit
 
 from .. import progress
-from ..environment import DEFAULT_LOGIN_TIMEOUT
+from ..environment import DEFAULT_LOGIN_TIMEOUT, DEFAULT_MAX_REPLY_BYTES
 from ..errors import AuraError, Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp, named
 from ..origin import join, origin_of
 from ..profile import GATE_COOKIES, Profile, cookie_domain_matches, replacing
@@ -79,7 +79,7 @@ SETTLED_STATE_JS = "() => { const s = (%s)(); return s && s !== 'challenge' ? s 
 # push is in flight per stream; text read meanwhile is sent with the next push, so a reply made of
 # thousands of tiny reads costs a few hundred binding calls, and the first chunk still goes at once.
 FETCH_JS = r"""
-([id, path, body, binding]) => {
+([id, path, body, binding, limit]) => {
   const push = (event) => window[binding](JSON.stringify(Object.assign({id}, event)));
   const aborts = (window.__auraAborts = window.__auraAborts || {});
   const controller = new AbortController();
@@ -98,6 +98,19 @@ FETCH_JS = r"""
       if (inflight) await inflight;
     }
   };
+  // The start of an error's body, `most` bytes at most: the rest of a page that never ends stays unread.
+  const readStart = async (r, most) => {
+    const reader = r.body.getReader(), decoder = new TextDecoder();
+    let text = "", size = 0;
+    while (size < most) {
+      const {done, value} = await reader.read();
+      if (done) break;
+      size += value.length;
+      text += decoder.decode(value, {stream: true});
+    }
+    reader.cancel().catch(() => {});
+    return text + decoder.decode();
+  };
   (async () => {
     try {
       // "manual": a redirect must not take the prompt to another site; it arrives as an opaque answer.
@@ -111,17 +124,28 @@ FETCH_JS = r"""
       r.headers.forEach((v, k) => { headers[k] = v; });
       const type = (headers["content-type"] || "").toLowerCase();
       if (!r.ok || type.includes("text/html")) {
-        push({type: "head", status: r.status, reason: r.statusText, headers, body: (await r.text()).slice(0, 65536)});
+        push({type: "head", status: r.status, reason: r.statusText, headers,
+              body: r.body ? (await readStart(r, 65536)).slice(0, 65536) : ""});
         return;
       }
       push({type: "head", status: r.status, reason: r.statusText, headers});
       const reader = r.body.getReader();
       const decoder = new TextDecoder();
+      let size = 0;
       for (;;) {
+        // Python takes one push at a time: text read meanwhile waits here, up to a bound, not without one.
+        if (pending.length >= 1048576 && inflight) await inflight;
         const {done, value} = await reader.read();
         if (done) break;
+        size += value.length;
         pending += decoder.decode(value, {stream: true});
         flush();
+        if (size > limit) {  // what Python keeps is capped; the rest is not read at all
+          reader.cancel().catch(() => {});
+          await drain();
+          push({type: "too-large", size});
+          return;
+        }
       }
       pending += decoder.decode();
       await drain();
@@ -537,16 +561,19 @@ class BrowserSession(ABC):
             raise redirect_error(join(self.base_url, MODELS_PATH), 0, None)
         return int(result["status"]), str(result["text"])
 
-    async def stream_fetch(self, path: str, body: str) -> AsyncGenerator[dict[str, Any], None]:
-        """Events of one fetch run inside the page: head, chunk..., end | error | browser-gone."""
+    async def stream_fetch(self, path: str, body: str, limit: int = DEFAULT_MAX_REPLY_BYTES
+                           ) -> AsyncGenerator[dict[str, Any], None]:
+        """Events of one fetch run inside the page: head, chunk..., end | error | too-large | browser-gone.
+
+        The page reads at most `limit` bytes of the body (and of an error's, 64 KiB), then says `too-large`."""
         stream_id, queue = self.streams.open()
         finished = False
         try:
             await self._listen()
-            await self._evaluate(FETCH_JS, [stream_id, path, body, PUSH_BINDING])
+            await self._evaluate(FETCH_JS, [stream_id, path, body, PUSH_BINDING, limit])
             while True:
                 event = await queue.get()
-                if event["type"] in ("end", "error", "browser-gone"):
+                if event["type"] in ("end", "error", "too-large", "browser-gone"):
                     finished = True
                 yield event
                 if finished:
