@@ -282,6 +282,9 @@ class LocalSeleniumSession(SeleniumSession):
         url, title = await self._call(lambda: self._run(PAGE_INFO_JS))
         return url, title
 
+    async def _page_cdp(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._call(lambda: self._cdp(method, params))
+
     # --- closing --------------------------------------------------------------------------
 
     async def close(self) -> None:
