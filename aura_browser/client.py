@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Mapping
@@ -73,6 +74,7 @@ class AuraClient:
         headless: bool | None | FromSettings = FROM_SETTINGS,
         timeouts: Timeouts | None | FromSettings = FROM_SETTINGS,
         login_timeout: float | FromSettings = FROM_SETTINGS,
+        max_reply_bytes: int | FromSettings = FROM_SETTINGS,
         webdriver: Any = None,
         browser_ws: str | None | FromSettings = FROM_SETTINGS,
         cdp_url: str | None | FromSettings = FROM_SETTINGS,
@@ -89,10 +91,15 @@ class AuraClient:
             "base_url": base_url, "profile": profile, "profile_dir": profile_dir, "transport": transport,
             "driver": driver, "browser": browser, "proxy": proxy, "insecure": insecure, "headless": headless,
             "timeouts": Timeouts() if timeouts is None else timeouts, "login_timeout": login_timeout,
+            "max_reply_bytes": max_reply_bytes,
             "browser_ws": browser_ws, "cdp_url": cdp_url, "remote_webdriver": remote_webdriver,
         }
         changes = {name: value for name, value in given.items() if value is not FROM_SETTINGS}
         self.settings = settings.replace(**changes) if settings is not None else Settings(**changes)
+        if self.settings.transport in ("auto", "impersonate") and os.environ.get("AURA_IMPERSONATE", "").strip():
+            from .transports.impersonate import chosen_target
+
+            chosen_target()  # a mistaken AURA_IMPERSONATE fails here, before a login costs a browser start
         self.store = self.settings.store()
         # A remote browser decides which driver speaks to it.
         self.driver = self.settings.chosen_driver()
@@ -329,15 +336,16 @@ class AuraClient:
 
     def _make_transport(self, tier: str) -> Transport:
         # Each imported when made: the direct tier answers most asks, and an ask starts a process.
+        limit = self.settings.max_reply_bytes
         if tier == "direct":
-            return DirectTransport(timeouts=self.timeouts, insecure=self.insecure)
+            return DirectTransport(timeouts=self.timeouts, insecure=self.insecure, max_reply_bytes=limit)
         if tier == "impersonate":
             from .transports.impersonate import ImpersonateTransport
 
-            return ImpersonateTransport(timeouts=self.timeouts, insecure=self.insecure)
+            return ImpersonateTransport(timeouts=self.timeouts, insecure=self.insecure, max_reply_bytes=limit)
         from .transports.page import PageTransport
 
-        return PageTransport(self._page_session, timeouts=self.timeouts)
+        return PageTransport(self._page_session, timeouts=self.timeouts, max_reply_bytes=limit)
 
     async def ask(
         self,

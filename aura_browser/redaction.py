@@ -24,6 +24,8 @@ def redact_url(url: str) -> str:
 
     A user name without a password is hidden too (`http://TOKEN@proxy` -> `http://***@proxy`): a lone
     user name is how many services pass a token. Every query value is hidden (the names stay), and so is a fragment.
+    An `@` after the host (`http://user:1234/SECRET@proxy:1`, a password with an unencoded `/`) may end a
+    userinfo that the parser took for a host and a path: everything before the last `@` is hidden.
     """
     try:
         parts = urlsplit(url.strip())
@@ -32,6 +34,8 @@ def redact_url(url: str) -> str:
         parts = None
     if parts is None:
         return "<not a URL>" if "@" in url or "?" in url else url
+    if "@" in parts.path:
+        return redact_url(f"{parts.scheme}://***@{url.strip().rpartition('@')[2]}") if parts.scheme else "<not a URL>"
     if parts.username is None and parts.password is None and not parts.query and not parts.fragment:
         return url
     host = parts.netloc.rpartition("@")[2]

@@ -15,7 +15,7 @@ Exit codes:
   2    bad usage or input (also: a file that cannot be read or written, a port in use)
   3    login required or failed (no profile, corrupt or busy profile, gate not passed)
   4    blocked on every transport
-  5    site error (the app answered 500 Error, or is not OpenChat UI)
+  5    site error (the app answered 500 Error, is not OpenChat UI, or sent more than --max-reply-bytes)
   6    network error or timeout (site down, connection dropped mid-reply)
   7    browser error (not found, failed to start, crashed)
   8    batch: at least one record has an error
