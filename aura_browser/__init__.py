@@ -6,7 +6,7 @@ provider, `Aura`. Neither Playwright nor Selenium is imported until a browser is
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import typing as _typing
 
 from .errors import (
     AuraError,
@@ -21,61 +21,76 @@ from .errors import (
     NotThisApp,
     ProfileBusy,
     ProfileError,
+    Redirected,
+    ReplyTooLarge,
     ResponseTimeout,
     SiteDown,
     SiteError,
     StreamInterrupted,
+    WrongEventLoop,
 )
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .client import AuraClient
     from .gpt4free.provider import Aura, get_args_from_browser, get_args_from_browser_async
+    from .option_values import Timeouts
+    from .profile import Profile
     from .settings import Settings
-    from .transports.base import Timeouts
+    from .transports.base import StreamStats
 
+# The public API: these names, and the documented import paths `aura_browser.typing`, `.providers`, `.g4f`
+# (gpt4free's) and `aura_browser.testing` (the pytest plugin). Every other module is internal: its names may change.
 __all__ = [
     "Aura",
     "AuraClient",
-    "get_args_from_browser",
-    "get_args_from_browser_async",
-    "Settings",
-    "Timeouts",
     "AuraError",
     "Blocked",
     "BrowserError",
     "ClientClosed",
     "DeploymentDisabled",
     "GateNotPassed",
+    "get_args_from_browser",
+    "get_args_from_browser_async",
     "InvalidRequest",
     "LoginRequired",
     "NetworkError",
     "NotThisApp",
+    "Profile",
     "ProfileBusy",
     "ProfileError",
+    "Redirected",
+    "ReplyTooLarge",
     "ResponseTimeout",
+    "Settings",
     "SiteDown",
     "SiteError",
     "StreamInterrupted",
+    "StreamStats",
+    "Timeouts",
+    "WrongEventLoop",
 ]
 __version__ = "0.1.0"
 
+# Imported when first asked for, so `import aura_browser` (and `aura-browser --help`) stays cheap: no aiohttp until used.
+_LAZY = {
+    "AuraClient": "client",
+    "Aura": "gpt4free.provider",
+    "get_args_from_browser": "gpt4free.provider",
+    "get_args_from_browser_async": "gpt4free.provider",
+    "Profile": "profile",
+    "Settings": "settings",
+    "StreamStats": "transports.base",
+    "Timeouts": "option_values",
+}
 
-def __getattr__(name: str) -> Any:
-    # Lazy, so `import aura_browser` (and `aura-browser --help`) stays cheap: no aiohttp until used.
-    if name == "AuraClient":
-        from .client import AuraClient
 
-        return AuraClient
-    if name in ("Aura", "get_args_from_browser", "get_args_from_browser_async"):
-        from .gpt4free import provider
+def __getattr__(name: str) -> _typing.Any:
+    if name in _LAZY:
+        import importlib
 
-        return getattr(provider, name)
-    if name == "Settings":
-        from .settings import Settings
-
-        return Settings
-    if name == "Timeouts":
-        from .transports.base import Timeouts
-
-        return Timeouts
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'aura_browser' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

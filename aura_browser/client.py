@@ -9,31 +9,45 @@ tier got through, so the next calls start there.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import os
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Mapping
 
 from . import drivers, progress
-from .drivers.base import BrowserSession
-from .drivers.display import choose_mode
-from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT
-from .errors import AuraError, ClientClosed, LoginRequired, WrongEventLoop
-from .origin import origin_of, redact_url
+from .errors import AuraError, ClientClosed, InvalidRequest, LoginRequired, WrongEventLoop
+from .option_values import TIERS, Timeouts, TransportName
+from .origin import origin_of
 from .profile import DEFAULT_NAME, Profile
-from .settings import FROM_SETTINGS, DriverName, FromSettings, Settings, default_options
-from .transports.base import StreamStats, Timeouts
+from .redaction import redact_url
+from .settings import FROM_SETTINGS, DriverName, FromSettings, Settings
+from .transports.base import StreamStats, Transport
 from .transports.direct import DirectTransport
-from .transports.fallback import Fallback, TransportName
-from .transports.impersonate import ImpersonateTransport
-from .transports.page import PageTransport
+from .transports.fallback import Fallback
 from .wire.api import APP_SYSTEM_PROMPT, MODELS_PATH, as_messages, build_body, encode_body, model_ids, parse_model_list
 from .wire.tokens import check_fits
+
+if TYPE_CHECKING:
+    from .drivers.base import BrowserSession, LaunchOptions
 
 log = logging.getLogger("aura_browser")
 
 # How long a profile remembers that direct requests were blocked.
 DIRECT_BLOCKED_FOR = 15 * 60.0
+
+
+class _Tiers(dict[str, Transport]):
+    """The transports of a client's tiers: the given ones, and each other one made when first asked for."""
+
+    def __init__(self, make: Callable[[str], Transport], given: Mapping[str, Transport]) -> None:
+        super().__init__(given)
+        self._make = make
+
+    def __missing__(self, tier: str) -> Transport:
+        transport = self[tier] = self._make(tier)
+        return transport
 
 
 class AuraClient:
@@ -48,44 +62,55 @@ class AuraClient:
 
     def __init__(
         self,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | FromSettings = FROM_SETTINGS,
         *,
-        profile: str | None = None,
-        profile_dir: str | Path | None = None,
-        transport: TransportName = "auto",
-        driver: DriverName = "playwright",
-        browser: str | None = None,
-        proxy: str | None = None,
-        insecure: bool = False,
-        headless: bool | None = None,
-        timeouts: Timeouts | None = None,
-        login_timeout: float = DEFAULT_LOGIN_TIMEOUT,
+        profile: str | None | FromSettings = FROM_SETTINGS,
+        profile_dir: str | Path | None | FromSettings = FROM_SETTINGS,
+        transport: TransportName | FromSettings = FROM_SETTINGS,
+        driver: DriverName | FromSettings = FROM_SETTINGS,
+        browser: str | None | FromSettings = FROM_SETTINGS,
+        proxy: str | None | FromSettings = FROM_SETTINGS,
+        insecure: bool | FromSettings = FROM_SETTINGS,
+        headless: bool | None | FromSettings = FROM_SETTINGS,
+        timeouts: Timeouts | None | FromSettings = FROM_SETTINGS,
+        login_timeout: float | FromSettings = FROM_SETTINGS,
+        max_reply_bytes: int | FromSettings = FROM_SETTINGS,
         webdriver: Any = None,
-        browser_ws: str | None = None,
-        cdp_url: str | None = None,
-        remote_webdriver: str | None = None,
+        browser_ws: str | None | FromSettings = FROM_SETTINGS,
+        cdp_url: str | None | FromSettings = FROM_SETTINGS,
+        remote_webdriver: str | None | FromSettings = FROM_SETTINGS,
         settings: Settings | None = None,
+        transports: Mapping[str, Transport] | None = None,
     ) -> None:
-        """The options are `Settings`' (see there). With `settings=`, the options given here change those settings;
-        an option left at its default keeps the settings' value."""
+        """The options are `Settings`' (see there, for their defaults). An option given here, whatever its value,
+        changes `settings=` (or Settings' default); one not given keeps it. `timeouts=None` is the default Timeouts.
+
+        `transports`: tiers ("direct", "impersonate", "page") to send with instead of the ones the client makes, as
+        httpx's `transport=`: any object that implements `transports.base.Transport`. The client closes them."""
         given: dict[str, Any] = {
             "base_url": base_url, "profile": profile, "profile_dir": profile_dir, "transport": transport,
             "driver": driver, "browser": browser, "proxy": proxy, "insecure": insecure, "headless": headless,
-            "timeouts": timeouts, "login_timeout": login_timeout, "browser_ws": browser_ws, "cdp_url": cdp_url,
-            "remote_webdriver": remote_webdriver,
+            "timeouts": Timeouts() if timeouts is None else timeouts, "login_timeout": login_timeout,
+            "max_reply_bytes": max_reply_bytes,
+            "browser_ws": browser_ws, "cdp_url": cdp_url, "remote_webdriver": remote_webdriver,
         }
-        defaults = default_options()
-        changes = {name: value for name, value in given.items() if value is not None and value != defaults[name]}
+        changes = {name: value for name, value in given.items() if value is not FROM_SETTINGS}
         self.settings = settings.replace(**changes) if settings is not None else Settings(**changes)
+        if self.settings.transport in ("auto", "impersonate") and os.environ.get("AURA_IMPERSONATE", "").strip():
+            from .transports.impersonate import chosen_target
+
+            chosen_target()  # a mistaken AURA_IMPERSONATE fails here, before a login costs a browser start
         self.store = self.settings.store()
-        self.launch_options = self.settings.launch_options()
         # A remote browser decides which driver speaks to it.
-        self.driver = drivers.choose_driver(self.settings.driver, self.launch_options)
+        self.driver = self.settings.chosen_driver()
+        unknown = set(transports or ()) - set(TIERS)
+        if unknown:
+            raise InvalidRequest(f"transports: unknown tiers {sorted(unknown)}; the tiers are {', '.join(TIERS)}")
+        self._given_transports = dict(transports or {})
         self.last_stats = StreamStats()
         self._profile: Profile | None = None
-        self._direct: DirectTransport | None = None
-        self._impersonate: ImpersonateTransport | None = None
-        self._fallback: Fallback | None = None  # made at the first stream, with the three transports
+        self._transports: dict[str, Transport] = {}  # each tier made when the policy first needs it
+        self._fallback: Fallback | None = None
         # `webdriver`: a browser the caller already has open (Playwright Page, Selenium WebDriver).
         # Logins and the in-page fallback then run in it, and closing the client leaves it open.
         self._browser: BrowserSession | None = (
@@ -96,6 +121,11 @@ class AuraClient:
         self._browser_lock = asyncio.Lock()
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None  # the one its sessions, locks and browser belong to
+
+    @functools.cached_property
+    def launch_options(self) -> LaunchOptions:
+        """How this client's browser starts (made when first needed: a direct ask never imports the drivers)."""
+        return self.settings.launch_options()
 
     # What the settings say, read from them so that the two cannot disagree.
     @property
@@ -158,8 +188,9 @@ class AuraClient:
         profile = self.store.load(self.profile_name)
         wrong_site = profile.usable_for(origin_of(self.base_url)).site if profile is not None else ""
         if wrong_site:
-            raise LoginRequired(f"profile {self.profile_name!r} was {wrong_site}; "
-                                f"run: aura-browser login --base-url {self.base_url} --profile NAME")
+            raise LoginRequired(f"profile {self.profile_name!r} was {wrong_site}; log in to this site with another "
+                                f"profile: AuraClient(..., profile=NAME).login(), or aura-browser login --base-url "
+                                f"{self.base_url} --profile NAME")
         if profile is not None:
             # One origin, another path (a sub-path deployment): requests go where the user said.
             # The cookies still follow their own paths (Profile.cookies_for).
@@ -197,6 +228,8 @@ class AuraClient:
                 return await self._capture_and_save()
 
     async def _capture_and_save(self) -> Profile:
+        from .drivers.display import choose_mode
+
         log.info("logging in to %s (%s, %s)", self.base_url, self.driver, choose_mode(self.launch_options.headless).describe())
         async with self._browser_lock:
             session = self._browser_session()
@@ -280,12 +313,16 @@ class AuraClient:
             temperature=settings.temperature if temperature is FROM_SETTINGS else temperature,
             max_tokens=settings.max_tokens if max_tokens is FROM_SETTINGS else max_tokens,
         )
-        fit = check_fits(body, APP_SYSTEM_PROMPT)  # the app would drop a question that does not fit, silently
+        # The app would drop a question that does not fit, silently: refused here unless sent anyway.
+        fit = check_fits(body, APP_SYSTEM_PROMPT, send_anyway=settings.send_anyway)
         stats = self.last_stats = stats if stats is not None else StreamStats()
         stats.trimmed_messages, stats.estimated_tokens = fit.dropped, fit.used_tokens
-        if fit.dropped:
+        if fit.dropped and not fit.kept:
+            log.warning("sending anyway: by the estimate the app may drop even the newest message (tokenLimit %d, "
+                        "--max-tokens) and answer nothing", fit.token_limit)
+        elif fit.dropped:
             log.warning("the app will leave out the %d oldest message(s): the conversation does not fit its "
-                        "tokenLimit %d (--max-tokens)", fit.dropped, fit.token_limit)
+                        "tokenLimit %d (max_tokens, --max-tokens)", fit.dropped, fit.token_limit)
         started = time.perf_counter()
         profile = await self._current_profile()
         async for text in self._fallback_policy().stream(profile, body, stats, started):
@@ -294,14 +331,23 @@ class AuraClient:
     def _fallback_policy(self) -> Fallback:
         """The one policy of this client's streams, over its three transports (their connections made when used)."""
         if self._fallback is None:
-            self._direct = DirectTransport(timeouts=self.timeouts, insecure=self.insecure)
-            self._impersonate = ImpersonateTransport(timeouts=self.timeouts, insecure=self.insecure)
-            page = PageTransport(self._page_session, timeouts=self.timeouts)
-            self._fallback = Fallback(
-                {"direct": self._direct, "impersonate": self._impersonate, "page": page},
-                transport=self.transport, refresh=self._refresh, remember=self._remember_tier,
-            )
+            self._transports = _Tiers(self._make_transport, self._given_transports)
+            self._fallback = Fallback(self._transports, transport=self.transport, refresh=self._refresh,
+                                      remember=self._remember_tier)
         return self._fallback
+
+    def _make_transport(self, tier: str) -> Transport:
+        # Each imported when made: the direct tier answers most asks, and an ask starts a process.
+        limit = self.settings.max_reply_bytes
+        if tier == "direct":
+            return DirectTransport(timeouts=self.timeouts, insecure=self.insecure, max_reply_bytes=limit)
+        if tier == "impersonate":
+            from .transports.impersonate import ImpersonateTransport
+
+            return ImpersonateTransport(timeouts=self.timeouts, insecure=self.insecure, max_reply_bytes=limit)
+        from .transports.page import PageTransport
+
+        return PageTransport(self._page_session, timeouts=self.timeouts, max_reply_bytes=limit)
 
     async def ask(
         self,
@@ -348,13 +394,13 @@ class AuraClient:
         if self._fallback is not None or self._browser is not None:
             self._check_loop()  # they can only be closed on their own loop
         self._closed = True
-        replays = [replay for replay in (self._direct, self._impersonate) if replay is not None]
+        transports = [*self._transports.values(), *self._given_transports.values()]
         browser = self._browser
-        self._direct = self._impersonate = self._browser = None
+        self._transports, self._given_transports, self._browser = {}, {}, None
         self._fallback = None
         try:
-            for replay in replays:
-                await replay.aclose()
+            for transport in dict.fromkeys(transports):  # each once
+                await transport.aclose()
         finally:
             if browser is not None:
                 await browser.close()

@@ -15,6 +15,10 @@ from .wire.api import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE
 
 DEFAULT_BASE_URL = "https://openchat.team"
 DEFAULT_LOGIN_TIMEOUT = 120.0  # seconds a login may wait for the gate
+# The most of one reply kept in memory (its text, as UTF-8, decompressed): the app's replies are a few KB.
+DEFAULT_MAX_REPLY_BYTES = 8 * 1024 * 1024
+# Playwright takes at most 2**31-1 ms (24.8 days) for a wait; a longer one fails at once.
+MAX_LOGIN_TIMEOUT = 24 * 24 * 3600.0
 
 
 class Variable(NamedTuple):  # a NamedTuple: this module is read by `aura-browser CMD --help`, so it stays cheap
@@ -45,10 +49,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("AURA_FIRST_BYTE_TIMEOUT", "first_byte_timeout", None, "seconds"),
     Variable("AURA_IDLE_TIMEOUT", "idle_timeout", None, "seconds"),
     Variable("AURA_LOGIN_TIMEOUT", "login_timeout", DEFAULT_LOGIN_TIMEOUT, "seconds"),
+    Variable("AURA_MAX_REPLY_BYTES", "max_reply_bytes", DEFAULT_MAX_REPLY_BYTES, "integer"),
     # Settings: what each request is sent with.
     Variable("AURA_MODEL", "model", DEFAULT_MODEL),
     Variable("AURA_TEMPERATURE", "temperature", DEFAULT_TEMPERATURE, "number"),
     Variable("AURA_MAX_TOKENS", "max_tokens", DEFAULT_MAX_TOKENS, "integer"),
+    Variable("AURA_SEND_ANYWAY", "send_anyway", False, "flag"),  # send what the estimate says may not fit
     # One command's (or one transport's) own options.
     Variable("AURA_SYSTEM", "system", None, "text", "ask, chat, batch"),
     Variable("AURA_BATCH_OUTPUT", "output", "-", "text", "batch"),

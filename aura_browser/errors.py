@@ -13,9 +13,20 @@ Each class owns its outcomes, as click's exceptions own `exit_code`; a subclass 
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .redaction import printable
+
+
+def named(option: str, value: Any = None) -> str:
+    """An option as a Python caller and the command line both name it, for an error either may read (the CLI's
+    flag is the option's name, dashed):
+    `named("transport", "page") == "transport='page' (--transport page)"`, `named("headless", True) ==
+    "headless=True (--headless)"`, `named("profile_dir") == "profile_dir (--profile-dir)"`."""
+    flag = "--" + option.replace("_", "-")
+    if value is None:
+        return f"{option} ({flag})"
+    return f"{option}={value!r} ({flag})" if value is True else f"{option}={value!r} ({flag} {value})"
 
 
 class AuraError(Exception):
@@ -146,6 +157,21 @@ class Redirected(NotThisApp):
                      "which would send the prompt elsewhere",)
 
 
+class ReplyTooLarge(AuraError):
+    """The reply grew past the most aura-browser keeps of one reply in memory (`Settings.max_reply_bytes`,
+    `--max-reply-bytes`, AURA_MAX_REPLY_BYTES): a site that never ends its reply, or a compression bomb.
+    `partial_text` holds what arrived before the cap."""
+
+    exit_code = 5
+    problem = "TOO_LARGE"
+    http_status = 502
+    api_code = "reply_too_large"
+
+    def __init__(self, message: str, partial_text: str = "") -> None:
+        super().__init__(message)
+        self.partial_text = partial_text
+
+
 # --- the network --------------------------------------------------------------------------
 
 
@@ -215,7 +241,7 @@ class FileUnusable(AuraError):
 
 
 class CannotListen(AuraError):
-    """`serve` cannot listen on its host and port: in use, privileged, or an address not of this host."""
+    """`serve` or `replica` cannot listen on its host and port: in use, privileged, or an address not of this host."""
 
     exit_code = 2
     problem = "CANNOT_LISTEN"
@@ -229,6 +255,10 @@ class OutputError(AuraError):
     def __init__(self, message: str, *, broken_pipe: bool = False) -> None:
         super().__init__(message)
         self.broken_pipe = broken_pipe  # the reader left (`| head`): nothing to say about it
+
+
+# The one exit code that is not an error's: a batch run that finished, with at least one record carrying an error.
+BATCH_ITEMS_FAILED = 8
 
 
 def exit_code_for(error: BaseException) -> int:

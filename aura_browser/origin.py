@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 from .errors import InvalidRequest
@@ -37,6 +38,11 @@ def check_proxy(proxy: str) -> str:
     parts = _split(proxy)
     if parts is None or parts.scheme not in PROXY_SCHEMES or not parts.hostname:
         raise InvalidRequest(f"proxy {redact_url(proxy)!r} must look like http://[user:password@]host:port")
+    if "@" in parts.path or "@" in parts.query or "@" in parts.fragment:
+        # `http://user:1234/SECRET@host:1` is host `user`, port 1234 to every parser: a password with a bare `/`.
+        raise InvalidRequest(f"proxy {redact_url(proxy)!r} has an '@' after its host, so its user and password "
+                             "cannot be told apart from the host; percent-encode '/', '?', '#' and '@' in them "
+                             "(%2F, %3F, %23, %40)")
     return proxy.strip()
 
 
@@ -57,6 +63,7 @@ def proxy_credentials(proxy: str) -> tuple[str, str] | None:
     return unquote(parts.username), unquote(parts.password or "")
 
 
+@functools.lru_cache(maxsize=256)  # asked several times per request, of the same few URLs
 def origin_of(url: str) -> str:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()

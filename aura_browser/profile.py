@@ -17,6 +17,7 @@ import os
 import re
 import shlex
 import stat
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -24,9 +25,10 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator, Mapping, TypeVar
 from urllib.parse import urlsplit
 
-from .errors import InvalidRequest, ProfileBusy, ProfileError
-from .origin import origin_of, redact_url
+from .errors import InvalidRequest, ProfileBusy, ProfileError, named
+from .origin import origin_of
 from .profile_schema import SchemaError, check_profile_data
+from .redaction import redact_url
 
 FORMAT = "aura-browser-profile"
 FORMAT_VERSION = 1
@@ -82,7 +84,8 @@ class Profile:
 
     @property
     def cookies(self) -> list[dict[str, Any]]:
-        return self.storage_state.get("cookies", [])
+        cookies: list[dict[str, Any]] = self.storage_state.get("cookies", [])
+        return cookies
 
     def local_storage(self) -> dict[str, str]:
         for entry in self.storage_state.get("origins", []):
@@ -113,7 +116,7 @@ class Profile:
     def api_key(self) -> str:
         """The page's `apiKey` from localStorage: what the page sends as the body's `key`."""
         value = self.local_storage().get("apiKey", "")
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):  # (a loaded profile's was checked: profile_schema)
             decoded = json.loads(value)
             if isinstance(decoded, str):
                 return decoded
@@ -188,6 +191,11 @@ class Profile:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ProfileError(path, f"not valid JSON ({exc.msg} at line {exc.lineno}); delete it and log in again") from None
+        except RecursionError:
+            raise ProfileError(path, "damaged (nested too deeply to read); log in again to replace it") from None
+        except ValueError:  # the one ValueError json raises that is no JSONDecodeError: Python's int digit limit
+            raise ProfileError(path, f"damaged (a number longer than {sys.get_int_max_str_digits()} digits); "
+                                     "log in again to replace it") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ProfileError(path, "not an aura-browser profile")
         if data.get("version") != FORMAT_VERSION:
@@ -269,12 +277,21 @@ def check_private(path: Path, status: os.stat_result, fix: str) -> None:
     """
     if status.st_uid not in (os.geteuid(), 0):
         raise ProfileError(str(path), f"is owned by another user (uid {status.st_uid}); only your own profiles are "
-                                      "used: delete it, or use another --profile-dir")
+                                      f"used: delete it, or use another {named('profile_dir')}")
     writers = " and ".join(who for who, bit in (("group", stat.S_IWGRP), ("others", stat.S_IWOTH))
                            if status.st_mode & bit)
     if writers:
         raise ProfileError(str(path), f"is writable by {writers}, so anyone there could change it; "
                                       f"if it is as you left it, run: {fix} {shlex.quote(str(path))}")
+
+
+def check_closed(path: Path, status: os.stat_result) -> None:
+    """Refuse a folder that group or others may open: its profiles would be saved where others can list them."""
+    mode = stat.S_IMODE(status.st_mode)
+    if mode & 0o077:
+        raise ProfileError(str(path), f"is open to other users (mode {mode:04o}), and profiles hold the session's "
+                                      "cookies; it is left as it is: choose a folder only you can open "
+                                      f"(chmod 700 {shlex.quote(str(path))}), or a --profile-dir that does not exist yet")
 
 
 DEFAULT_NAME = "default"  # before profiles were per site, the one profile every site shared
@@ -317,7 +334,7 @@ def _reports_unwritable_folder(method: Method) -> Method:
             return method(self, *args, **kwargs)
         except OSError as exc:
             raise ProfileError(str(self.directory), f"cannot write in this folder ({exc.strerror or exc}); "
-                               "free some space, make it writable, or choose another with --profile-dir") from None
+                               f"free some space, make it writable, or choose another {named('profile_dir')}") from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -336,15 +353,26 @@ class ProfileStore:
 
     @_reports_unwritable_folder
     def ensure_directory(self) -> Path:
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Through a descriptor of the folder itself: chmod on a path could be sent elsewhere by a link.
+        """The folder, made 0700 when it does not exist. A folder that exists is never changed (`--profile-dir
+        /tmp` or `.` must not lock others out of it): one that is not private is refused, as ssh does."""
+        try:
+            self.directory.mkdir(mode=0o700)
+            created = True
+        except FileNotFoundError:
+            self.directory.parent.mkdir(parents=True, exist_ok=True)
+            self.directory.mkdir(mode=0o700)
+            created = True
+        except FileExistsError:
+            created = False
+        # Through a descriptor of the folder itself: a check or chmod on a path could be sent elsewhere by a link.
         directory_fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
         try:
             status = os.fstat(directory_fd)
-            if status.st_uid == os.geteuid():
-                os.fchmod(directory_fd, 0o700)
+            if created and status.st_uid == os.geteuid():
+                os.fchmod(directory_fd, 0o700)  # whatever the umask took away or left
             else:
                 check_private(self.directory, status, "chmod 700")
+                check_closed(self.directory, status)
         finally:
             os.close(directory_fd)
         return self.directory

@@ -13,7 +13,8 @@ import re
 from urllib.parse import urlsplit, urlunsplit
 
 # scheme://, then anything up to white space or a quote; trailing punctuation is the sentence's, not the URL's
-_URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]+")
+# (Patterns as text: `re` compiles and caches them at first use, so `import aura_browser` and `--help` do not pay.)
+_URL_IN_TEXT = r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]+"
 _TRAILING = ".,;:!?)]}"
 FORMAT_HINT = "[user:password@]"  # as in "must look like http://[user:password@]host:port": not a secret
 
@@ -23,6 +24,8 @@ def redact_url(url: str) -> str:
 
     A user name without a password is hidden too (`http://TOKEN@proxy` -> `http://***@proxy`): a lone
     user name is how many services pass a token. Every query value is hidden (the names stay), and so is a fragment.
+    An `@` after the host (`http://user:1234/SECRET@proxy:1`, a password with an unencoded `/`) may end a
+    userinfo that the parser took for a host and a path: everything before the last `@` is hidden.
     """
     try:
         parts = urlsplit(url.strip())
@@ -31,6 +34,8 @@ def redact_url(url: str) -> str:
         parts = None
     if parts is None:
         return "<not a URL>" if "@" in url or "?" in url else url
+    if "@" in parts.path:
+        return redact_url(f"{parts.scheme}://***@{url.strip().rpartition('@')[2]}") if parts.scheme else "<not a URL>"
     if parts.username is None and parts.password is None and not parts.query and not parts.fragment:
         return url
     host = parts.netloc.rpartition("@")[2]
@@ -50,12 +55,12 @@ def _redact_pair(pair: str) -> str:
 
 
 # C0 and C1 controls, DEL, and the bidirectional overrides and isolates that reorder what a terminal shows
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNPRINTABLE = "[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 
 
 def printable(text: str) -> str:
     """`text` with its URLs redacted and every control character shown as an escape (`\\x1b`), on one line."""
-    return _UNPRINTABLE.sub(_escape, redact_text(text))
+    return re.sub(_UNPRINTABLE, _escape, redact_text(text))
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -65,7 +70,7 @@ def _escape(match: re.Match[str]) -> str:
 
 def redact_text(text: str) -> str:
     """Every URL in `text` passed through `redact_url`."""
-    return _URL_IN_TEXT.sub(_redact_match, text)
+    return re.sub(_URL_IN_TEXT, _redact_match, text)
 
 
 def _redact_match(match: re.Match[str]) -> str:

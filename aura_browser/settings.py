@@ -18,15 +18,22 @@ from __future__ import annotations
 import enum
 import functools
 import math
-from dataclasses import KW_ONLY, MISSING, dataclass, field, fields, replace
+from dataclasses import KW_ONLY, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Mapping
 
-from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT, settings_from_env
+from .environment import (
+    DEFAULT_BASE_URL,
+    DEFAULT_LOGIN_TIMEOUT,
+    DEFAULT_MAX_REPLY_BYTES,
+    MAX_LOGIN_TIMEOUT,
+    env_name,
+    settings_from_env,
+)
 from .errors import AuraError, InvalidRequest
-from .origin import check_proxy, normalise_base_url, origin_of, redact_url
-from .transports.base import Timeouts, require_seconds
-from .transports.fallback import TIERS, TransportName
+from .option_values import MIN_LOGIN_TIMEOUT, MIN_TIMEOUT, TIERS, Timeouts, TransportName, require_seconds
+from .origin import check_proxy, normalise_base_url, origin_of
+from .redaction import redact_url
 from .wire.api import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_MODEL,
@@ -47,7 +54,8 @@ DRIVERS: tuple[DriverName, ...] = ("playwright", "selenium")
 
 
 class FromSettings(enum.Enum):
-    """The default of a per-call reply option (`model`, `temperature`, `max_tokens`): the client's `Settings`."""
+    """The default of an option that was not given: the client's `Settings` decide (its keywords, and the
+    per-call reply options `model`, `temperature`, `max_tokens`). A value equal to a default is still given."""
 
     FROM_SETTINGS = "the client's settings"
 
@@ -60,10 +68,11 @@ def timeouts_for(timeout: float | None = None, first_byte: float | None = None, 
                  connect: float | None = None) -> Timeouts:
     """`Timeouts` from seconds of silence: `first_byte` and `idle` default to `timeout`, which defaults to Timeouts'."""
     default = Timeouts()
+    timeout = default.first_byte if timeout is None else timeout
     return Timeouts(
         connect=default.connect if connect is None else connect,
-        first_byte=first_byte or timeout or default.first_byte,
-        idle=idle or timeout or default.idle,
+        first_byte=timeout if first_byte is None else first_byte,
+        idle=timeout if idle is None else idle,
     )
 
 
@@ -83,6 +92,7 @@ class Settings:
     headless: bool | None = None  # None: the stealthy default (headed on a private virtual display)
     timeouts: Timeouts = field(default_factory=Timeouts)
     login_timeout: float = DEFAULT_LOGIN_TIMEOUT
+    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES  # past it a reply fails with ReplyTooLarge
     # a browser somewhere else instead of one launched here (at most one)
     browser_ws: str | None = None
     cdp_url: str | None = None
@@ -91,6 +101,7 @@ class Settings:
     model: str = DEFAULT_MODEL
     temperature: float | None = DEFAULT_TEMPERATURE  # None: the app's own (1)
     max_tokens: int = DEFAULT_MAX_TOKENS
+    send_anyway: bool = False  # send a question the token estimate says the app may drop
 
     def __post_init__(self) -> None:
         from .profile import check_name
@@ -108,7 +119,12 @@ class Settings:
             raise InvalidRequest(f"unknown driver {self.driver!r}; use playwright or selenium")
         if not isinstance(self.timeouts, Timeouts):
             raise InvalidRequest(f"timeouts must be a Timeouts, not {self.timeouts!r}")
-        require_seconds(self.login_timeout, "login_timeout")
+        require_seconds(self.login_timeout, "login_timeout", MIN_LOGIN_TIMEOUT)
+        if self.login_timeout > MAX_LOGIN_TIMEOUT:
+            raise InvalidRequest(f"login_timeout must be at most {MAX_LOGIN_TIMEOUT:.0f} seconds (24 days), "
+                                 f"not {self.login_timeout!r}")
+        if isinstance(self.max_reply_bytes, bool) or not isinstance(self.max_reply_bytes, int) or self.max_reply_bytes < 1:
+            raise InvalidRequest(f"max_reply_bytes must be a positive integer, not {self.max_reply_bytes!r}")
         if not is_model_id(self.model):
             raise InvalidRequest(f"model must be a model id, not {self.model!r}")
         temperature = self.temperature
@@ -119,6 +135,8 @@ class Settings:
             raise InvalidRequest(f"temperature {temperature!r} is outside [{low}, {high}]")
         if not is_token_limit(self.max_tokens) or self.max_tokens <= 0:
             raise InvalidRequest(f"max_tokens must be a positive integer, not {self.max_tokens!r}")
+        if not isinstance(self.send_anyway, bool):
+            raise InvalidRequest(f"send_anyway must be true or false, not {self.send_anyway!r}")
         self.chosen_driver()  # a remote endpoint must be well formed, and one at most
 
     def __repr__(self) -> str:
@@ -134,6 +152,10 @@ class Settings:
         AURA_TIMEOUT is the default of AURA_FIRST_BYTE_TIMEOUT and AURA_IDLE_TIMEOUT; `timeouts=` overrides all three.
         """
         options = settings_from_env(environ)
+        for option in ("timeout", "first_byte_timeout", "idle_timeout", "login_timeout"):
+            if option in options:  # held to the CLI's rule, and named as the user wrote it
+                require_seconds(options[option], env_name(option),
+                                MIN_LOGIN_TIMEOUT if option == "login_timeout" else MIN_TIMEOUT)
         timeout, first_byte, idle = (options.pop(name, None) for name in ("timeout", "first_byte_timeout",
                                                                            "idle_timeout"))
         if (timeout, first_byte, idle) != (None, None, None):
@@ -203,9 +225,5 @@ class Settings:
         """The driver that will speak to the browser: a remote endpoint's own, else `driver`."""
         from .drivers import choose_driver
 
-        return choose_driver(self.driver, self.launch_options())
+        return choose_driver(self.driver, self)  # the settings name the remote endpoints as LaunchOptions do
 
-
-def default_options() -> dict[str, Any]:
-    """Each Settings field's default, unchecked (no Settings is made)."""
-    return {f.name: f.default_factory() if f.default_factory is not MISSING else f.default for f in fields(Settings)}

@@ -148,36 +148,24 @@ async def sequential(name: str, client: AuraClient, replica: ReplicaProcess, cou
 
 async def batch(client: AuraClient, replica: ReplicaProcess, count: int, concurrency: int,
                 name: str = "batch") -> tuple[Phase, str]:
-    """The batch module's run_batch when it is there; otherwise as many streams through a semaphore."""
+    """The items through the batch module's run_batch, as `aura-browser batch` runs them."""
+    from aura_browser.batch import parse_item, run_batch
+
     phase = Phase(name)
     before = faults(replica)
     prompts = {f"item-{n}": f"{name} {n}" for n in range(count)}
-    try:
-        from aura_browser.batch import parse_item, run_batch
-    except ImportError:
-        gate = asyncio.Semaphore(concurrency)
-
-        async def limited(prompt: str) -> tuple[str, BaseException | None]:
-            async with gate:
-                return await ask_one(client, prompt)
-
-        outcomes = await asyncio.gather(*(limited(prompt) for prompt in prompts.values()))
-        for prompt, (text, error) in zip(prompts.values(), outcomes):
-            phase.account(prompt, text, error)
-        how = "client.stream through a semaphore (aura_browser.batch is missing)"
-    else:
-        items = [parse_item(json.dumps({"id": item_id, "prompt": prompt}), line)
-                 for line, (item_id, prompt) in enumerate(prompts.items(), 1)]
-        records: list[dict[str, Any]] = []
-        await run_batch(client, items, records.append, concurrency=concurrency)
-        by_id = {record["id"]: record for record in records}
-        if len(records) != count or set(by_id) != set(prompts):
-            phase.problems.append(f"{len(records)} records for {count} items, ids {len(set(by_id))} distinct")
-        for item_id, prompt in prompts.items():
-            record = by_id.get(item_id, {"text": "", "error": "no record"})
-            error = StreamInterrupted(record["error"], record["text"]) if record["error"] else None
-            phase.account(prompt, record["text"], error)
-        how = "aura_browser.batch.run_batch"
+    items = [parse_item(json.dumps({"id": item_id, "prompt": prompt}), line)
+             for line, (item_id, prompt) in enumerate(prompts.items(), 1)]
+    records: list[dict[str, Any]] = []
+    await run_batch(client, items, records.append, concurrency=concurrency)
+    by_id = {record["id"]: record for record in records}
+    if len(records) != count or set(by_id) != set(prompts):
+        phase.problems.append(f"{len(records)} records for {count} items, ids {len(set(by_id))} distinct")
+    for item_id, prompt in prompts.items():
+        record = by_id.get(item_id, {"text": "", "error": "no record"})
+        error = StreamInterrupted(record["error"], record["text"]) if record["error"] else None
+        phase.account(prompt, record["text"], error)
+    how = "aura_browser.batch.run_batch"
     phase.faults_injected = faults(replica) - before
     return phase, how
 

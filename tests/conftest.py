@@ -1,5 +1,6 @@
 """Fixtures: a real replica on loopback, a throwaway profile folder, clients on them, the environment of a CLI run
-and a `serve` subprocess; and a leak check. The helpers they and the tests share are in tests/support."""
+and a `serve` subprocess; a leak check; the test tiers (tests/support/tiers.py) marked and checked. The helpers
+they and the tests share are in tests/support."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from aura_browser.transports.base import Timeouts
 from tests.support.cli import SECRET
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 from tests.support.profiles import save_plain_profile
+from tests.support.tiers import BROWSER, LOGIN, SUBPROCESS, BrowserWatch, in_fast_tier, mark_tiers, needs
 
 FAST = dict(challenge_delay=0.2)  # the challenge still runs its script; it just waits less
 
@@ -42,6 +44,34 @@ os.environ.setdefault("AURA_IMPERSONATE", "firefox147")
 os.environ.setdefault("AURA_PROFILE", "default")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    mark_tiers(items)
+
+
+# A test outside the `browser` and `subprocess` tiers must start no Chromium, from its set-up (a module's fixture
+# too) to its teardown: it would slow the fast tier, and the fast tier could not be trusted.
+WATCH = pytest.StashKey[BrowserWatch]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    if in_fast_tier(item):
+        item.stash[WATCH] = BrowserWatch()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    result = yield
+    watch = item.stash.get(WATCH, None)
+    started = watch.stop() if watch is not None else set()
+    if started:
+        pytest.fail(f"this test started Chromium (pids {sorted(started)}) but is not marked {BROWSER!r} or "
+                    f"{SUBPROCESS!r}: use a fixture or helper that declares it (tests/support/tiers.py `needs`), "
+                    f"or mark it @pytest.mark.{BROWSER}", pytrace=False)
+    return result
+
+
 @pytest.fixture
 def chrome_impersonation(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AURA_IMPERSONATE", "")
@@ -56,6 +86,7 @@ def no_browser_left_behind() -> Iterator[None]:
 
 
 @pytest.fixture
+@needs(LOGIN)  # with a gate, or without a saved profile, a client logs in
 def make_replica() -> Iterator[Callable[..., ReplicaServer]]:
     servers: list[ReplicaServer] = []
 
@@ -71,6 +102,7 @@ def make_replica() -> Iterator[Callable[..., ReplicaServer]]:
 
 
 @pytest.fixture
+@needs(BROWSER)  # its gate is passed by a login in a browser
 def replica(make_replica: Callable[..., ReplicaServer]) -> ReplicaServer:
     return make_replica(gate="challenge")
 
@@ -87,6 +119,7 @@ def driver() -> str:
 
 
 @pytest.fixture
+@needs(LOGIN)
 async def make_client(profile_dir: Path, driver: str):
     clients: list[AuraClient] = []
 
@@ -131,6 +164,7 @@ def env(profile_dir: Path) -> dict[str, str]:
 
 
 @pytest.fixture
+@needs(SUBPROCESS)
 def start_server(env):
     """Start `aura-browser serve --port 0 ARGS`; return its base URL (…/v1).
 

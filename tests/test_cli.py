@@ -215,3 +215,31 @@ def test_profiles_list_has_a_header(site, env):
     header, *rows = out(listing).splitlines()
     assert header.split("\t") == ["NAME", "SITE", "CAPTURED", "GATE COOKIE"]
     assert rows and rows[0].startswith("default\t" + site.url)
+
+
+def test_a_direct_ask_imports_no_driver_and_no_other_transport(site, env):
+    # An ask is a process: what it imports is part of its time (scripts/bench.py, B5).
+    code = ("import runpy, sys\n"
+            f"sys.argv = ['aura-browser', 'ask', '--base-url', {site.url!r}, '--transport', 'direct', 'Hi']\n"
+            "try: runpy.run_module('aura_browser', run_name='__main__')\n"
+            "except SystemExit as exit: assert not exit.code, exit.code\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('aura_browser.drivers.', 'aura_browser.transports.'))"
+            " or m.startswith('curl_cffi')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(sorted(
+        ["aura_browser.transports.base", "aura_browser.transports.direct", "aura_browser.transports.fallback",
+         "aura_browser.transports.replies"]))
+
+
+@pytest.mark.parametrize("columns", [None, "30", "60", "79", "100", "250", "0", "wide"])
+def test_the_help_is_as_wide_as_click_makes_it_with_shutil(columns, monkeypatch):
+    import shutil
+
+    from aura_browser.cli import _help_width
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert _help_width() == max(min(shutil.get_terminal_size().columns, 80) - 2, 50)  # click.formatting's rule

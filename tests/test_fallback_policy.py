@@ -128,8 +128,9 @@ async def test_blocked_even_with_a_fresh_profile_streams_in_the_page():
 
 
 @pytest.mark.parametrize(("fixed", "advice"), [
-    ("direct", "try --transport impersonate (Chrome's TLS fingerprint, still no browser), or --transport page"),
-    ("impersonate", "try --transport page"),
+    ("direct", "try transport='impersonate' (--transport impersonate) (Chrome's TLS fingerprint, still no browser), "
+               "or transport='page' (--transport page)"),
+    ("impersonate", "try transport='page' (--transport page)"),
 ])
 async def test_a_fixed_transport_blocked_after_the_refresh_says_try_the_next_tier(fixed, advice):
     site = Site(direct=False, impersonate=False, transport=fixed)

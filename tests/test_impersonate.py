@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import time
 import urllib.request
@@ -64,7 +65,7 @@ async def test_a_curl_cffi_target_of_another_browser_is_refused_by_the_chromium_
     replica, _ = await logged_in(make_replica, make_client)
     monkeypatch.setenv("AURA_IMPERSONATE", target)
     blocked = replica.stats.tls_blocked
-    with pytest.raises(Blocked, match="try --transport page"):
+    with pytest.raises(Blocked, match=re.escape("try transport='page' (--transport page)")):
         await make_client(replica.url, transport="impersonate").ask("Hi")
     assert replica.stats.tls_blocked == blocked + 2  # with the profile, and again after one refresh
 
@@ -143,7 +144,7 @@ async def test_concurrent_streams_share_one_session_and_leaving_one_closes_its_t
     client = make_client(replica.url, transport="impersonate")
     held = client.stream(as_messages("Hi"))
     await anext(held)
-    session = client._impersonate._session
+    session = client._transports["impersonate"]._session
     await held.aclose()  # the caller leaves mid-reply: the transfer is closed, not read to its end
     assert await asyncio.to_thread(replica.stats.wait_until, lambda s: s.holding == 0, 10)
     assert replica.stats.chat_completed == 0
@@ -152,7 +153,7 @@ async def test_concurrent_streams_share_one_session_and_leaving_one_closes_its_t
     prompts = [f"question {n}" for n in range(6)]
     answers = await asyncio.gather(*(client.ask(prompt) for prompt in prompts))
     assert answers == [reply_text(as_messages(prompt), "") for prompt in prompts]
-    assert client._impersonate._session is session
+    assert client._transports["impersonate"]._session is session
 
 
 def test_serve_names_impersonate_in_x_aura_transport(make_replica, profile_dir):
@@ -202,3 +203,15 @@ def test_a_tls_allow_rule_that_names_no_fingerprint_is_bad_usage():
     result = run_cli("replica", "--port", "0", "--gate", "strict", "--tls-allow", "chromium,firefox")
     assert result.returncode == 2, err(result)
     assert "'firefox' is not 'chromium', a JA4, or a JA3 hash" in err(result) and "Traceback" not in err(result)
+
+
+def test_an_unknown_aura_impersonate_target_is_bad_usage_naming_the_variable_and_the_targets(gateless_site, profile_dir):
+    from tests.support.cli import assert_one_line_error
+
+    env = {"AURA_PROFILE_DIR": str(profile_dir), "AURA_IMPERSONATE": "bogus"}
+    result = run_cli("ask", "--base-url", gateless_site.url, "--transport", "impersonate", "Hi", env=env)
+    line = assert_one_line_error(result, 2, "AURA_IMPERSONATE='bogus' is not a target curl_cffi can impersonate",
+                                 "chrome152", "firefox147")
+    assert "closed the connection" not in line
+    assert run_cli("ask", "--base-url", gateless_site.url, "Hi", env=env).returncode == 2  # auto: refused at once
+    assert gateless_site.stats.chat_requests == 0

@@ -13,7 +13,7 @@ PACKAGE = Path(aura_browser.__file__).parent
 LAYERS: list[set[str]] = [
     {"redaction", "progress"},
     {"errors"},
-    {"origin", "sync", "streams"},
+    {"origin", "sync", "option_values"},
     {"wire"},
     {"profile_schema"},
     {"profile", "environment"},
@@ -76,3 +76,7 @@ def test_each_part_imports_only_from_the_layers_below_it():
         elif RANK[target] >= RANK[part]:
             upward.append(f"{where}: {part} imports {target}, which is not below it")
     assert not upward, "\n".join(upward)
+
+
+def test_settings_need_nothing_of_the_transports():
+    assert [target for where, _, target in imports() if where == "settings.py" and target == "transports"] == []

@@ -53,3 +53,22 @@ def test_help_shows_login_timeout_and_hides_the_old_name():
     assert result.returncode == 0
     assert "--login-timeout" in result.stdout.decode()
     assert "--timeout" not in result.stdout.decode().replace("--login-timeout", "")
+
+
+@pytest.mark.parametrize("how", ["option", "variable"])
+def test_a_login_timeout_longer_than_playwright_can_wait_is_refused_with_its_range(profile_dir, how):
+    # Playwright waits at most 2**31-1 ms (24.8 days); 10 million seconds failed at once with "Timeout exceeded".
+    args, env = (["--login-timeout", "10000000"], {}) if how == "option" else ([], {"AURA_LOGIN_TIMEOUT": "10000000"})
+    result = run_cli("login", "--base-url", "http://127.0.0.1:1", *args, env={"AURA_PROFILE_DIR": str(profile_dir), **env})
+
+    assert result.returncode == 2, err(result)
+    assert "1<=x<=2073600" in err(result) and "Traceback" not in err(result)
+
+
+def test_settings_refuse_a_login_timeout_longer_than_playwright_can_wait():
+    from aura_browser.errors import InvalidRequest
+    from aura_browser.settings import Settings
+
+    assert Settings(login_timeout=2073600).login_timeout == 2073600
+    with pytest.raises(InvalidRequest, match="login_timeout must be at most 2073600 seconds"):
+        Settings(login_timeout=10_000_000)

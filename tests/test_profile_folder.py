@@ -104,3 +104,28 @@ async def test_profiles_delete_never_deletes_a_profile_whose_lock_is_held(saved,
     # A lock file deleted under a waiter is not the lock any more: the next holder takes the new one.
     async with store.lock("default"):
         assert lock.exists()
+
+
+@pytest.mark.parametrize(("mode", "phrase"), [(0o755, "open to other users"), (0o750, "open to other users"),
+                                              (0o1777, "writable by group and others")])
+def test_an_existing_folder_open_to_others_is_refused_and_left_as_it_was(tmp_path, mode, phrase):
+    # `--profile-dir /tmp` or `--profile-dir .` once chmodded the folder to 0700, locking everyone else out.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(mode)
+    (shared / "colleague.txt").write_bytes(PRECIOUS)
+
+    result = run_cli("login", "--profile-dir", str(shared), "--base-url", "http://127.0.0.1:1")
+
+    assert_one_line_error(result, 3, str(shared), phrase)
+    assert stat.S_IMODE(shared.stat().st_mode) == mode
+    assert sorted(path.name for path in shared.iterdir()) == ["colleague.txt"]
+
+
+def test_a_profile_dir_that_does_not_exist_is_made_private_and_used(make_replica, tmp_path):
+    replica = make_replica(gate="off")
+    folder = tmp_path / "new" / "profiles"
+    save_plain_profile(folder, replica.url)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    result = run_cli("ask", "--transport", "direct", "--profile-dir", str(folder), "--base-url", replica.url, "Hi")
+    assert result.returncode == 0, result.stderr

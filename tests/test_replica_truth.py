@@ -59,10 +59,12 @@ async def test_token_limit_trimming_drops_the_oldest_then_the_question_silently(
     assert text == reply_text([], "")
 
 
-async def test_a_five_megabyte_body_is_answered_with_its_message_trimmed(site):
-    huge = raw_body([{"role": "user", "content": "a" * (5 * 1024 * 1024)}])
+async def test_a_huge_message_is_trimmed_and_a_5_mib_one_overflows_the_apps_tokenizer(site):
+    huge = raw_body([{"role": "user", "content": "lorem ipsum dolor " * 20_000}])  # 360 KB, 60,000 tokens
     status, _ = await post_chat(site.url, huge)
     assert status == 200 and site.stats.last_upstream["messages"] == []
+    status, text = await post_chat(site.url, raw_body([{"role": "user", "content": "a" * (5 * 1024 * 1024)}]))
+    assert (status, text) == (500, "Error")  # what the app answers, after a long while: its tokenizer overflowed
 
 
 def test_an_upstream_errors_message_reaches_the_user_from_the_reason_phrase(site, env):
@@ -71,12 +73,29 @@ def test_an_upstream_errors_message_reaches_the_user_from_the_reason_phrase(site
     assert_one_line_error(result, 5, "site error 500 This model's maximum context length is 8192 tokens.")
 
 
-def test_a_reply_the_app_ends_early_cannot_be_told_from_a_whole_one(site, env):
-    site.config.update({"truncate_after": 20})
+def test_a_reply_that_ends_cleanly_but_short_cannot_be_told_from_a_whole_one(site, env):
+    site.config.update({"truncate_after": 20})  # not the app's way of breaking off: see hang_after
     result = run_cli("ask", "--base-url", site.url, "Hi", env=env)
     whole = reply_text(as_messages("Hi"), "")
-    assert result.returncode == 0, err(result)  # documented in the README: not detectable
+    assert result.returncode == 0, err(result)  # nothing on the wire tells it from a whole reply
     assert out(result) == whole.encode()[:20].decode() + "\n" and err(result) == ""
+
+
+def test_the_replica_says_that_the_app_breaking_off_hangs_rather_than_ends():
+    help_text = " ".join(out(run_cli("replica", "--help")).split())
+    hang = help_text[help_text.index("--hang-after"):help_text.index("--decode-per-packet")]
+    truncate = help_text[help_text.index("--truncate-after"):help_text.index("--hang-after")]
+    assert "upstream breaks off" in hang and "holds the connection open" in hang
+    assert "never does this" in truncate
+
+
+async def test_an_upstream_error_is_a_500_with_the_upstreams_message_as_reason(site):
+    site.config.update({"fault_rate": 1.0, "fault_seed": 0})  # seed 0: the first fault is an upstream error
+    async with aiohttp.ClientSession() as http:
+        async with http.post(site.url + "/api/chat", data=json.dumps(raw_body(as_messages("Hi"))).encode()) as reply:
+            assert reply.status == 500 and await reply.text() == "Error"
+            assert reply.reason == "The server had an error while processing your request. Sorry about that!"
+    assert site.stats.faults_error == 1
 
 
 def test_a_reply_the_app_never_ends_is_met_by_the_idle_timeout(site, env):

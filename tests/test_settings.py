@@ -143,6 +143,16 @@ def test_the_client_keeps_its_settings_and_its_keyword_options_change_them(tmp_p
     assert plain.settings == settings
 
 
+
+def test_a_keyword_equal_to_its_default_still_changes_the_settings(tmp_path):
+    settings = Settings("http://127.0.0.1:9", profile="work", profile_dir=tmp_path, transport="direct", insecure=True,
+                        headless=True, login_timeout=33, timeouts=Timeouts(connect=1, first_byte=2, idle=3))
+    client = AuraClient(settings=settings, base_url="https://openchat.team", profile=None, transport="auto",
+                        insecure=False, headless=None, login_timeout=120, timeouts=Timeouts(), profile_dir=None)
+    assert client.settings == Settings()
+    assert AuraClient(settings=settings, timeouts=None).settings.timeouts == Timeouts()  # None: the default
+    assert AuraClient(settings=settings).settings == settings  # what is not given is kept
+
 async def test_a_request_is_sent_with_the_settings_reply_options_unless_the_call_says_otherwise(make_replica, profile_dir):
     from aura_browser.profile import Profile, ProfileStore
 

@@ -11,13 +11,13 @@ import pytest
 from tests.support.cli import run_cli
 from tests.support.servers.loopback_app import nginx_app, serve_app
 from tests.support.servers.remote_browsers import chromium_with_remote_debugging
-from tests.support.shipped_suites import CONTRACT_CHECKS, SMOKE_CHECKS, outcomes, run_smoke
+from tests.support.shipped_suites import CONTRACT_CHECKS, HEAVY_CHECKS, SMOKE_CHECKS, outcomes, run_smoke
 
 
 async def test_without_aura_live_the_suite_is_deselected_not_failed(tmp_path):
     code, output = await run_smoke(tmp_path, "--base-url", "http://127.0.0.1:9", module="aura_browser.testing")
     assert code == 5, output  # pytest's "no tests ran"
-    assert outcomes(output) == {"deselected": SMOKE_CHECKS + CONTRACT_CHECKS}  # the smoke and the contract suites
+    assert outcomes(output) == {"deselected": SMOKE_CHECKS + CONTRACT_CHECKS + HEAVY_CHECKS}  # the smoke and the contract suites
 
 
 async def test_aura_live_without_a_base_url_is_a_usage_error(tmp_path):

@@ -6,19 +6,13 @@ The full run is `python scripts/soak.py` (500 asks, a batch of 200 at concurrenc
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 from tests.support.cli import CHROME_IMPERSONATION
-
-SOAK = Path(__file__).resolve().parent.parent / "scripts" / "soak.py"
+from tests.support.scripts import run_script
 
 
 def test_the_quick_soak_passes_every_check():
-    result = subprocess.run([sys.executable, str(SOAK), "--quick", "--json"], capture_output=True, timeout=600,
-                            env={**os.environ, **CHROME_IMPERSONATION})
+    result = run_script("soak.py", "--quick", "--json", timeout=600, env=CHROME_IMPERSONATION)
     assert "Traceback" not in result.stderr.decode(), result.stderr.decode()[-3000:]
     summary = json.loads(result.stdout)
     assert summary["failures"] == [] and summary["ok"], summary["failures"]

@@ -46,3 +46,19 @@ def test_a_token_in_a_remote_browser_url_is_hidden_even_where_the_library_repeat
     stderr = result.stderr.decode()
     assert result.returncode == 7, stderr
     assert "token=***" in stderr and TOKEN not in stderr + result.stdout.decode()
+
+
+@pytest.mark.parametrize("command", [["ask", "-vv", "Hi"], ["login", "-vv"]])
+def test_a_proxy_password_with_a_bare_slash_is_refused_without_showing_any_of_it(profile_dir, command):
+    # Every URL parser reads this as host `user`, port 1234 and a path: the password would go out as a path.
+    proxy = f"http://user:1234/{TOKEN}@127.0.0.1:1"
+    result = run_cli(*command, "--base-url", "http://127.0.0.1:1", "--proxy", proxy,
+                     env={"AURA_PROFILE_DIR": str(profile_dir)})
+    assert_one_line_error(result, 2, "proxy 'http://***@127.0.0.1:1'", "percent-encode")
+    assert TOKEN not in result.stderr.decode() and "1234" not in result.stderr.decode()
+
+
+def test_an_at_sign_after_the_host_hides_everything_before_it():
+    from aura_browser.redaction import printable
+
+    assert printable(f"via http://user:1234/{TOKEN}@proxy:1/x?t=v.") == "via http://***@proxy:1/x?t=***."

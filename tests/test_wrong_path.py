@@ -31,7 +31,7 @@ def test_login_and_ask_on_a_wrong_path_exit_5_without_waiting(make_replica, prof
     replica = make_replica()
     env = {"AURA_PROFILE_DIR": str(profile_dir), **PATIENT_LOGIN}
     login = run_cli("login", "--base-url", replica.url + "/wrong", env=env, timeout=100)
-    assert_one_line_error(login, 5, "not an OpenChat UI page", "check --base-url")
+    assert_one_line_error(login, 5, "not an OpenChat UI page", "check base_url (--base-url)")
     ask = run_cli("ask", "--base-url", replica.url + "/wrong", "Hi", env=env, timeout=100)
     assert_one_line_error(ask, 5, "not an OpenChat UI page")
     assert replica.stats.chat_requests == 0

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
-
-from ..errors import AuraError, OutputError, exit_code_for
-from ..sync import Terminated
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -17,7 +15,7 @@ Exit codes:
   2    bad usage or input (also: a file that cannot be read or written, a port in use)
   3    login required or failed (no profile, corrupt or busy profile, gate not passed)
   4    blocked on every transport
-  5    site error (the app answered 500 Error, or is not OpenChat UI)
+  5    site error (the app answered 500 Error, is not OpenChat UI, or sent more than --max-reply-bytes)
   6    network error or timeout (site down, connection dropped mid-reply)
   7    browser error (not found, failed to start, crashed)
   8    batch: at least one record has an error
@@ -54,6 +52,12 @@ class LazyGroup(click.Group):
         command: click.Command = getattr(module, name)
         return command
 
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: object) -> click.Context:
+        if click.formatting.FORCED_WIDTH is None:  # (click's test runner forces its own width)
+            extra.setdefault("terminal_width", _help_width())
+        return super().make_context(info_name, args, parent, **extra)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, COMMANDS[name][1]) for name in self.list_commands(ctx)])
@@ -82,9 +86,25 @@ def cli(verbose: int, quiet: bool) -> None:
     """
 
 
+def _help_width(max_width: int = 80) -> int:
+    """The width click gives help text (shutil.get_terminal_size's answer, narrowed as click narrows it), worked
+    out here because `--help` should cost little more than importing click, and shutil imports the compressors."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+        columns = columns or 80
+    return max(min(columns, max_width) - 2, 50)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every outcome into one line and a documented exit code."""
-    from ..streams import guard_standard_streams
+    from .streams import guard_standard_streams
 
     guard_standard_streams()
     try:
@@ -100,32 +120,45 @@ def main(argv: list[str] | None = None) -> None:
     except click.Abort:  # click's form of KeyboardInterrupt
         click.echo("aura-browser: interrupted", err=True)
         sys.exit(130)
-    except OutputError as exc:
-        from ..streams import discard_unwritten_output
+    except BaseException as exc:  # (the package's own outcomes, told apart where the modules they need are loaded)
+        if not isinstance(exc, SystemExit):
+            _end_with(exc)
+        raise
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+def _end_with(exc: BaseException) -> None:
+    """One line for what ended the command, and its documented exit code; returns for what is not ours to end
+    (GeneratorExit and the like), which the caller re-raises."""
+    from ..errors import AuraError, OutputError, exit_code_for
+    from ..sync import Terminated
+
+    if isinstance(exc, OutputError):
+        from .streams import discard_unwritten_output
 
         discard_unwritten_output()
         if not exc.broken_pipe:  # a reader that left (`| head`) wants no message
             click.echo(f"aura-browser: error: {exc}", err=True)
         sys.exit(exit_code_for(exc))
-    except AuraError as exc:
+    if isinstance(exc, AuraError):
         click.echo(f"aura-browser: error: {exc}", err=True)
         sys.exit(exit_code_for(exc))
-    except KeyboardInterrupt:
+    if isinstance(exc, KeyboardInterrupt):
         click.echo("aura-browser: interrupted", err=True)
         sys.exit(130)
-    except Terminated as exc:
+    if isinstance(exc, Terminated):
         click.echo(f"aura-browser: {exc.word}", err=True)
         sys.exit(128 + exc.signum)
-    except BrokenPipeError:
+    if isinstance(exc, BrokenPipeError):
         sys.stderr.close()  # the reader went away: nothing left to say to anyone
         sys.exit(1)
-    except Exception as exc:  # a bug of ours: one line, the traceback only when asked for
-        import logging
+    if not isinstance(exc, Exception):
+        return
+    import logging
 
-        logging.getLogger("aura_browser").debug("internal error", exc_info=True)
-        from ..redaction import printable
+    logging.getLogger("aura_browser").debug("internal error", exc_info=exc)
+    from ..redaction import printable
 
-        message = printable(f"{exc.__class__.__name__}: {exc}")
-        click.echo(f"aura-browser: internal error: {message} (-vv shows the traceback)", err=True)
-        sys.exit(1)
-    sys.exit(result if isinstance(result, int) else 0)
+    message = printable(f"{exc.__class__.__name__}: {exc}")
+    click.echo(f"aura-browser: internal error: {message} (-vv shows the traceback)", err=True)
+    sys.exit(1)

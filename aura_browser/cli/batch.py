@@ -10,11 +10,9 @@ from typing import IO, Any
 
 import click
 
+from ..errors import BATCH_ITEMS_FAILED
 from ..sync import run_command
 from .options import ConnectOptions, ReplyOptions, SiteOptions, connect_options, reply_options, site_options
-
-ITEMS_FAILED = 8  # exit code: the run finished, and at least one record carries an error
-
 
 
 @click.command()
@@ -60,6 +58,7 @@ def batch(source: IO[bytes], output: str, resume: bool, allow_duplicate_ids: boo
         open_output,
         read_items,
         record_writer,
+        refuse_same_file,
         run_batch,
         without_finished,
     )
@@ -68,6 +67,8 @@ def batch(source: IO[bytes], output: str, resume: bool, allow_duplicate_ids: boo
     to_stdout = output == "-"
     if resume and to_stdout:
         raise click.UsageError("--resume needs -o OUT.jsonl: it reads the ids OUT already has")
+    if not to_stdout:
+        refuse_same_file(source, Path(output))
     defaults = ItemDefaults(system, reply.model, reply.temperature, reply.max_tokens)
     items = read_items(source.read().splitlines(), defaults)
     duplicates = duplicate_ids(items)
@@ -102,7 +103,7 @@ def batch(source: IO[bytes], output: str, resume: bool, allow_duplicate_ids: boo
     if outcome.stopped_by is not None:
         raise outcome.stopped_by
     if outcome.failed:
-        click.get_current_context().exit(ITEMS_FAILED)
+        click.get_current_context().exit(BATCH_ITEMS_FAILED)
 
 
 class _Progress:

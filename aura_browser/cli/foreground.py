@@ -8,6 +8,14 @@ import click
 
 from ..sync import Terminated, run_command
 
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def warn_when_exposed(host: str, who: str) -> None:
+    """One warning line when `host` is not loopback: every machine that can reach it may use the server."""
+    if host not in LOOPBACK:
+        click.echo(f"aura-browser: warning: {who}", err=True)
+
 
 def run_until_stopped(server: Coroutine[Any, Any, None], name: str) -> None:
     """Run a server until a signal stops it; being stopped is its normal end (exit 0), said in one line."""

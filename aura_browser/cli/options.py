@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import click
 
-from ..environment import default_of, env_name
+from ..environment import MAX_LOGIN_TIMEOUT, default_of, env_name
+from ..option_values import MIN_LOGIN_TIMEOUT, MIN_TIMEOUT, seconds_problem
 
 if TYPE_CHECKING:
     from ..client import AuraClient
@@ -131,15 +132,24 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-class Seconds(click.FloatRange):
-    """click's FloatRange without NaN and infinity: NaN passes every range check."""
+class Seconds(click.ParamType[float]):
+    """A timeout, held to the one rule Settings holds every timeout to (`option_values.seconds_problem`)."""
 
     name = "seconds"
 
+    def __init__(self, minimum: float, maximum: float | None = None) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
+        number = click.FLOAT.convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        problem = seconds_problem(number, self.minimum)
+        if problem:
+            self.fail(f"the timeout {problem}", param, ctx)
+        if self.maximum is not None and number > self.maximum:
+            self.fail(f"{number:g} is not in the range {self.minimum:.0f}<=x<={self.maximum:.0f}", param, ctx)
         return number
 
 
@@ -190,43 +200,57 @@ class ConnectOptions(NamedTuple):
     first_byte_timeout: float | None
     idle_timeout: float | None
     login_timeout: float
+    send_anyway: bool
+    max_reply_bytes: int = default_of("max_reply_bytes")
 
     def client_kwargs(self) -> dict[str, Any]:
         """The Settings fields these options set (what `SiteOptions.client` takes besides the site)."""
         from ..settings import timeouts_for
 
         timeouts = timeouts_for(self.timeout, self.first_byte_timeout, self.idle_timeout)
-        return {"transport": self.transport, "timeouts": timeouts, "login_timeout": self.login_timeout}
+        return {"transport": self.transport, "timeouts": timeouts, "login_timeout": self.login_timeout,
+                "send_anyway": self.send_anyway, "max_reply_bytes": self.max_reply_bytes}
 
 
 def login_timeout_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """--login-timeout: the seconds a login may take (every command that may log in)."""
     return click.option(
-        "--login-timeout", type=Seconds(min=1), default=default_of("login_timeout"), show_default=True,
+        "--login-timeout", type=Seconds(MIN_LOGIN_TIMEOUT, MAX_LOGIN_TIMEOUT), default=default_of("login_timeout"),
+        show_default=True,
         envvar=env_name("login_timeout"), show_envvar=True,
         help="Seconds a login may take: for the gate to let the browser through.",
     )(command)
 
 
 def connect_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--transport and the timeouts of a request and of a login; collected into `connect`."""
+    """--transport, the timeouts of a request and of a login, and --send-anyway; collected into `connect`."""
 
     @click.option("--transport", type=click.Choice(["auto", "direct", "impersonate", "page"]),
                   default=default_of("transport"), show_default=True, envvar=env_name("transport"), show_envvar=True,
                   help="auto: direct HTTP, then impersonate (Chrome's TLS fingerprint), then a refreshed profile, "
                        "then in-page.")
-    @click.option("--timeout", type=Seconds(min=0.1), default=default_of("timeout"), show_default=True,
+    @click.option("--timeout", type=Seconds(MIN_TIMEOUT), default=default_of("timeout"), show_default=True,
                   envvar=env_name("timeout"), show_envvar=True,
                   help="Seconds of silence allowed (first byte and between chunks).")
-    @click.option("--first-byte-timeout", type=Seconds(min=0.1), envvar=env_name("first_byte_timeout"),
+    @click.option("--first-byte-timeout", type=Seconds(MIN_TIMEOUT), envvar=env_name("first_byte_timeout"),
                   show_envvar=True, help="Seconds to the first byte [default: --timeout].")
-    @click.option("--idle-timeout", type=Seconds(min=0.1), envvar=env_name("idle_timeout"), show_envvar=True,
+    @click.option("--idle-timeout", type=Seconds(MIN_TIMEOUT), envvar=env_name("idle_timeout"), show_envvar=True,
                   help="Seconds between two chunks [default: --timeout].")
     @login_timeout_option
+    @click.option("--send-anyway", is_flag=True, default=default_of("send_anyway"), envvar=env_name("send_anyway"),
+                  show_envvar=True,
+                  help="Send a question even when the token estimate says it may not fit --max-tokens (the app "
+                       "then drops it and answers nothing, if its own count is over).")
+    @click.option("--max-reply-bytes", type=click.IntRange(min=1), default=default_of("max_reply_bytes"),
+                  show_default=True, envvar=env_name("max_reply_bytes"), show_envvar=True,
+                  help="The most of one reply kept in memory (its text as UTF-8, decompressed); a longer reply "
+                       "fails (exit 5).")
     @functools.wraps(command)
     def wrapper(*args: Any, transport: str, timeout: float, first_byte_timeout: float | None,
-                idle_timeout: float | None, login_timeout: float, **kwargs: Any) -> Any:
-        connect = ConnectOptions(transport, timeout, first_byte_timeout, idle_timeout, login_timeout)
+                idle_timeout: float | None, login_timeout: float, send_anyway: bool, max_reply_bytes: int,
+                **kwargs: Any) -> Any:
+        connect = ConnectOptions(transport, timeout, first_byte_timeout, idle_timeout, login_timeout, send_anyway,
+                                 max_reply_bytes)
         return command(*args, connect=connect, **kwargs)
 
     return wrapper

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .foreground import run_until_stopped
+from .foreground import run_until_stopped, warn_when_exposed
 from .options import verbose_option
 
 
@@ -12,10 +12,11 @@ from .options import verbose_option
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="AURA_REPLICA_HOST", show_envvar=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
               envvar="AURA_REPLICA_PORT", show_envvar=True, help="0 picks a free port.")
-@click.option("--gate", type=click.Choice(["off", "challenge", "strict", "botcheck"]), default="off", show_default=True,
-              envvar="AURA_REPLICA_GATE", show_envvar=True,
+@click.option("--gate", type=click.Choice(["off", "challenge", "strict", "botcheck", "interactive"]), default="off",
+              show_default=True, envvar="AURA_REPLICA_GATE", show_envvar=True,
               help="challenge: a JS challenge sets cf_clearance. strict: also blocks non-browser TLS fingerprints. "
-                   "botcheck: the challenge also checks that no program drives the browser (docs/stealth.md).")
+                   "botcheck: the challenge also checks that no program drives the browser (docs/stealth.md). "
+                   "interactive: a checkbox in a cross-site iframe, judged on how it is clicked.")
 @click.option("--tls", is_flag=True, envvar="AURA_REPLICA_TLS", show_envvar=True,
               help="Serve HTTPS with a self-signed certificate (strict implies it).")
 @click.option("--challenge-delay", type=click.FloatRange(min=0), default=1.0, show_default=True,
@@ -30,9 +31,11 @@ from .options import verbose_option
 @click.option("--reason", help="Reason phrase to go with --status (and with --upstream-down).")
 @click.option("--upstream-down", is_flag=True, help="The app's model upstream fails: /api/models and /api/chat answer 500.")
 @click.option("--truncate-after", type=click.IntRange(min=0), metavar="BYTES",
-              help="End each reply cleanly after this many bytes, as the app does when its upstream breaks off.")
+              help="End each reply cleanly after this many bytes: a short reply that looks whole (the app "
+                   "itself never does this; see --hang-after).")
 @click.option("--hang-after", type=click.IntRange(min=0), metavar="BYTES",
-              help="Send nothing after this many reply bytes, and never end the reply.")
+              help="Send nothing after this many reply bytes, and never end the reply: what the app does when its "
+                   "upstream breaks off mid-reply (it sends what it has and holds the connection open).")
 @click.option("--decode-per-packet", is_flag=True,
               help="Decode each chunk on its own, as the app does: characters split across chunks become U+FFFD.")
 @click.option("--tls-allow", default="chromium", show_default=True, envvar="AURA_REPLICA_TLS_ALLOW", show_envvar=True,
@@ -52,6 +55,8 @@ def replica(host: str, port: int, gate: str, tls: bool, challenge_delay: float, 
       aura-browser replica --port 8765 --gate challenge
       aura-browser ask --base-url http://127.0.0.1:8765 "Hi"
     """
+    from ..errors import CannotListen
+    from ..replica import CannotListen as ReplicaCannotListen
     from ..replica import ReplicaConfig, serve
 
     try:
@@ -66,4 +71,11 @@ def replica(host: str, port: int, gate: str, tls: bool, challenge_delay: float, 
     def ready(url: str) -> None:
         click.echo(f"Replica of OpenChat UI listening on {url} (gate: {config.gate}). Ctrl-C stops it.")
 
-    run_until_stopped(serve(config, host, port, on_ready=ready), "Replica")
+    async def main() -> None:
+        try:
+            await serve(config, host, port, on_ready=ready)
+        except ReplicaCannotListen as exc:
+            raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+    warn_when_exposed(host, f"the replica listens on {host}, not on loopback: anyone who can reach it can use it")
+    run_until_stopped(main(), "Replica")

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .foreground import run_until_stopped
+from .foreground import run_until_stopped, warn_when_exposed
 from .options import ConnectOptions, SiteOptions, connect_options, site_options
-
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
-
 
 
 @click.command()
@@ -49,9 +46,8 @@ def serve(site: SiteOptions, host: str, port: int, api_key: str | None, allow_ho
 
     for origin in cors_origins:
         check_cors_origin(origin)
-    if host not in LOOPBACK and not api_key:
-        click.echo(f"aura-browser: warning: listening on {host} without --api-key: anyone who can reach it may "
-                   "use your profile", err=True)
+    if not api_key:
+        warn_when_exposed(host, f"listening on {host} without --api-key: anyone who can reach it may use your profile")
 
     def ready(url: str) -> None:
         auth = "Bearer key required" if api_key else "no API key"

@@ -27,14 +27,13 @@ from ..errors import (
     SiteError,
     exit_code_for,
 )
-from ..origin import redact_url
 from ..profile import Profile, ProfileStore
+from ..redaction import redact_url
 from ..wire.page import PageKind
 from .probe import SiteProbe, SiteUnderTest
 from .problems import describe, problem_of
 
 OK, WARNING, FAILED, SKIPPED = "ok", "warning", "failed", "skipped"
-STATUSES = (OK, WARNING, FAILED, SKIPPED)
 
 
 @dataclass

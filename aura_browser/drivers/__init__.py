@@ -9,25 +9,29 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, named
 
 if TYPE_CHECKING:
     from .base import BrowserSession, LaunchOptions
+    from .remote import Endpoints
 
 
-def choose_driver(name: str, options: LaunchOptions) -> str:
+def choose_driver(name: str, options: Endpoints) -> str:
     """The driver to use: the one the remote endpoint in `options` needs, else `name`.
 
     Raises InvalidRequest for two endpoints at once, a malformed one, or `name` naming the other driver
     (the default, playwright, gives way to --remote-webdriver).
     """
+    if not (options.browser_ws or options.cdp_url or options.remote_webdriver):
+        return name  # (the common case, without importing the checks of an endpoint)
     from .remote import remote_endpoint
 
     kind = remote_endpoint(options)
     if kind is None:
         return name
     if name == "selenium" and kind.driver == "playwright":
-        raise InvalidRequest(f"{kind.option} is a Playwright endpoint; use --remote-webdriver with --driver selenium")
+        raise InvalidRequest(f"{named(kind.field)} is a Playwright endpoint; use {named('remote_webdriver')} with "
+                             f"{named('driver', 'selenium')}")
     return kind.driver
 
 

@@ -7,13 +7,13 @@ import os
 import shutil
 from pathlib import Path
 
-from ..errors import BrowserError
+from ..errors import BrowserError, named
 
 SYSTEM_CHROMIUM = "/usr/lib/chromium/chromium"  # Debian's binary; /usr/bin/chromium is a slow wrapper
 PATH_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 INSTALL_HINT = (
     "install one with 'apt-get install chromium chromium-driver' (or 'python -m playwright install chromium'), "
-    "or point --browser / AURA_BROWSER at a Chromium binary"
+    f"or point {named('browser')} or AURA_BROWSER at a Chromium binary"
 )
 
 

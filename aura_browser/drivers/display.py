@@ -8,20 +8,24 @@ browser alone is given its DISPLAY (our own process environment is never changed
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
+import re
 import secrets
 import select
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
-from ..errors import BrowserError
+from ..errors import BrowserError, named
+from .scratch import private_folder
 
 XVFB = "Xvfb"
 SCREEN = (1920, 1080)
@@ -30,6 +34,9 @@ WINDOW_ARGS = ("--window-position=0,0", f"--window-size={SCREEN[0]},{SCREEN[1]}"
 _START_TIMEOUT = 15.0
 _FAMILY_WILD = 0xFFFF
 _PR_SET_PDEATHSIG = 1
+X11_SOCKETS = "/tmp/.X11-unix"  # where X servers on this machine make their sockets (X0, X1, ...)
+_DISPLAY = re.compile(r"(?P<host>[^:]*):(?P<number>[0-9]+)(\.[0-9]+)?")
+_X_CONNECT_TIMEOUT = 3.0
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,46 @@ def choose_mode(headless: bool | None, environ: Mapping[str, str] | None = None)
     return BrowserMode(headless=True)
 
 
+def check_display(environ: Mapping[str, str] | None = None) -> None:
+    """Refuse a DISPLAY on which no X server answers, before a headed browser fails for a reason that hides it."""
+    environ = os.environ if environ is None else environ
+    display = environ.get("DISPLAY", "")
+    if not display:
+        return  # Wayland, or nothing: the browser's own reason says so
+    match = _DISPLAY.fullmatch(display)
+    if match is None:
+        raise BrowserError(f"DISPLAY={display!r} is not an X display (like :0 or host:10.0); fix or unset it "
+                           f"(aura-browser then runs a virtual display of its own), or pass {named('headless', True)}")
+    host, number = match.group("host"), int(match.group("number"))
+    if host in ("", "unix"):
+        where = f"{X11_SOCKETS}/X{number}"
+        addresses: list[tuple[int, Any]] = [(socket.AF_UNIX, "\0" + where), (socket.AF_UNIX, where)]  # abstract first
+    else:
+        where = f"{host}:{6000 + number}"
+        addresses = [(socket.AF_INET6 if ":" in host else socket.AF_INET, (host, 6000 + number))]
+    for family, address in addresses:
+        with contextlib.suppress(OSError), socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.settimeout(_X_CONNECT_TIMEOUT)
+            sock.connect(address)
+            return
+    raise BrowserError(f"no X server answers on DISPLAY={display} (nothing accepts connections at {where}); "
+                       "start it, unset DISPLAY (aura-browser then runs a virtual display of its own), "
+                       f"or pass {named('headless', True)}")
+
+
+def _x11_sockets_problem() -> str | None:
+    """Why Xvfb cannot make its socket in X11_SOCKETS (read-only, not ours to write), if it cannot."""
+    if not os.path.isdir(X11_SOCKETS):
+        return None  # Xvfb makes it
+    probe = os.path.join(X11_SOCKETS, f".aura-probe-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+    except OSError as exc:
+        return f"{X11_SOCKETS} is not writable ({exc.strerror or exc}), so Xvfb cannot make its socket there"
+    os.unlink(probe)
+    return None
+
+
 def parent_death_signal(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
     """What runs in the child before exec: Linux then sends it `sig` if we die without stopping it (SIGKILL, a crash).
 
@@ -111,6 +158,7 @@ class VirtualDisplay:
         self._authority = ""
         self._cookie = b""
         self._ready_fd: int | None = None
+        self._log = ""
 
     def start(self) -> str:
         """Start Xvfb and return its display (":N"). Raises BrowserError when it cannot run."""
@@ -124,23 +172,25 @@ class VirtualDisplay:
         if executable is None:
             raise BrowserError(
                 "Xvfb is not installed, so there is no display for a headed browser; "
-                "install it ('apt-get install xvfb'), or pass --headless"
+                f"install it ('apt-get install xvfb'), or pass {named('headless', True)}"
             )
-        self._folder = tempfile.TemporaryDirectory(prefix="aura-xvfb-")  # 0700
+        self._folder = private_folder("xvfb")  # 0700
         self._authority = os.path.join(self._folder.name, "Xauthority")
         self._cookie = secrets.token_bytes(16)
         self._write_authority(_xauth_entry("", self._cookie))
         read_end, write_end = os.pipe()
+        self._log = os.path.join(self._folder.name, "xvfb.log")
         try:
             width, height = self.screen
-            self._process = subprocess.Popen(
-                [executable, "-displayfd", str(write_end), "-screen", "0", f"{width}x{height}x24",
-                 "-auth", self._authority, "-nolisten", "tcp", "-noreset"],
-                pass_fds=(write_end,),
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True,  # Ctrl-C reaches us, and we stop Xvfb after the browser, not before
-                preexec_fn=parent_death_signal(),
-            )
+            with open(self._log, "wb") as log_file:
+                self._process = subprocess.Popen(
+                    [executable, "-displayfd", str(write_end), "-screen", "0", f"{width}x{height}x24",
+                     "-auth", self._authority, "-nolisten", "tcp", "-noreset"],
+                    pass_fds=(write_end,),
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log_file,  # its reasons, if it fails
+                    start_new_session=True,  # Ctrl-C reaches us, and we stop Xvfb after the browser, not before
+                    preexec_fn=parent_death_signal(),
+                )
         except OSError as exc:
             os.close(read_end)
             self.stop()
@@ -148,6 +198,11 @@ class VirtualDisplay:
         finally:
             os.close(write_end)
         self._ready_fd = read_end
+
+    @property
+    def cookie(self) -> bytes:
+        """The MIT-MAGIC-COOKIE that lets a client of ours (the browser, our XTEST input) onto this display."""
+        return self._cookie
 
     def wait_ready(self) -> str:
         """The display (":N") once Xvfb accepts connections; BrowserError (and Xvfb stopped) if it never does."""
@@ -182,9 +237,23 @@ class VirtualDisplay:
             chunk = os.read(fd, 64)
             if not chunk:  # Xvfb exited before it had a display
                 code = self._process.wait() if self._process else None
-                raise BrowserError(f"Xvfb exited at start (exit code {code})")
+                raise BrowserError(f"Xvfb exited at start (exit code {code}): {self._why_it_failed()}; fix that, "
+                                   f"or pass {named('headless', True)}")
             data += chunk
         return data.decode().strip()
+
+    def _why_it_failed(self) -> str:
+        problem = _x11_sockets_problem()
+        if problem:
+            return problem
+        lines = []
+        with contextlib.suppress(OSError), open(self._log, errors="replace") as file:
+            lines = [line.strip() for line in file if line.strip()]
+        fatal = [line for line in lines if "Fatal server error" in line]
+        index = lines.index(fatal[-1]) if fatal else -1
+        # Xvfb writes "(EE) Fatal server error:" and its reason on the next line.
+        reason = lines[index + 1] if fatal and index + 1 < len(lines) else (lines[-1] if lines else "it said nothing")
+        return reason.removeprefix("(EE)").strip()[:300]
 
     def environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """The browser's environment: `base` (default: ours) with this display and its cookie."""

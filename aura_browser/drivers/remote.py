@@ -6,16 +6,26 @@ Playwright's; `--remote-webdriver` (Selenium Grid, chromedriver) is Selenium's.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 from urllib.parse import urlsplit
 
-from ..errors import InvalidRequest
-from ..origin import redact_url
-from .base import LaunchOptions
+from ..errors import InvalidRequest, named
+from ..redaction import redact_url
+
+
+class Endpoints(Protocol):
+    """Where a remote browser is, if anywhere: `LaunchOptions`, and `Settings` too (which need no driver module)."""
+
+    @property
+    def browser_ws(self) -> str | None: ...
+    @property
+    def cdp_url(self) -> str | None: ...
+    @property
+    def remote_webdriver(self) -> str | None: ...
 
 
 class RemoteKind(NamedTuple):
-    field: str  # the LaunchOptions field
+    field: str  # the LaunchOptions (and Settings) field
     option: str  # the CLI option
     schemes: tuple[str, ...]
     driver: str
@@ -28,7 +38,7 @@ REMOTE_KINDS = (
 )
 
 
-def remote_endpoint(options: LaunchOptions) -> RemoteKind | None:
+def remote_endpoint(options: Endpoints) -> RemoteKind | None:
     """The kind of remote browser `options` name, if any (the driver choice is `drivers.choose_driver`'s).
 
     Raises InvalidRequest for two endpoints at once, or a malformed one.
@@ -37,12 +47,12 @@ def remote_endpoint(options: LaunchOptions) -> RemoteKind | None:
     if not given:
         return None
     if len(given) > 1:
-        raise InvalidRequest(f"{' and '.join(kind.option for kind in given)} exclude each other; give one")
+        raise InvalidRequest(f"{' and '.join(named(kind.field) for kind in given)} exclude each other; give one")
     kind = given[0]
     url = getattr(options, kind.field)
     parts = urlsplit(url)
     if parts.scheme not in kind.schemes or not parts.hostname:
         raise InvalidRequest(
-            f"{kind.option} {redact_url(url)!r} must look like {kind.schemes[0]}://host:port[/path]"
+            f"{named(kind.field)} {redact_url(url)!r} must look like {kind.schemes[0]}://host:port[/path]"
         )
     return kind

@@ -17,12 +17,13 @@ import os
 import shutil
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
 
 from ..errors import AuraError, BrowserError, InvalidRequest
-from ..origin import join, origin_of, proxy_server, redact_url
+from ..origin import join, origin_of, proxy_server
 from ..profile import Profile
+from ..redaction import redact_url
 from ..wire.api import MODELS_PATH
 from .base import (
     LOCAL_STORAGE_JS,
@@ -41,6 +42,7 @@ from .failures import first_line, navigation_error
 from .watchdog import OWN_GROUP, GroupWatchdog
 
 log = logging.getLogger("aura_browser.browser")
+T = TypeVar("T")
 
 SYSTEM_CHROMEDRIVER = "/usr/bin/chromedriver"
 CHANNEL = "aura-push"
@@ -335,7 +337,9 @@ class SeleniumSession(BrowserSession):
                 self.streams.push(payload)
 
     def _take_pushes(self, driver: Any, ids: list[str]) -> list[str]:
-        return self._through_dialogs(lambda: driver.execute_script(f"return ({TAKE_QUEUES_JS})(arguments[0]);", ids))
+        queues: list[str] = self._through_dialogs(
+            lambda: driver.execute_script(f"return ({TAKE_QUEUES_JS})(arguments[0]);", ids))
+        return queues
 
     # --- a page's dialogs -----------------------------------------------------------------
 
@@ -366,7 +370,7 @@ class SeleniumSession(BrowserSession):
 
     # --- the primitives -------------------------------------------------------------------
 
-    async def _call(self, function: Callable[[], Any], what: str = "browser failed") -> Any:
+    async def _call(self, function: Callable[[], T], what: str = "browser failed") -> T:
         """Run one blocking Selenium call in a worker thread; its errors become BrowserError."""
         try:
             return await asyncio.to_thread(self._through_dialogs, function)
@@ -405,7 +409,8 @@ class SeleniumSession(BrowserSession):
                 self._driver.get(url)
             except WebDriverException as exc:
                 raise navigation_error(url, first_line(exc), self.options.proxy) from None
-            return self._driver.execute_script(NAVIGATION_STATUS_JS)
+            status: int | None = self._driver.execute_script(NAVIGATION_STATUS_JS)
+            return status
 
         return await self._call(navigate, f"browser failed to open {url}")
 

@@ -1,9 +1,12 @@
 """The Selenium driver on this machine, made so that a page cannot tell it from a person's Chromium.
 
 What gives a chromedriver session away, and what this session does instead:
-- `--enable-automation` (`navigator.webdriver` true, BotD's verdict): we start Chromium ourselves, headed
-  on a private Xvfb by default, with `--disable-blink-features=AutomationControlled`, and attach chromedriver
-  to it (`debuggerAddress`), as undetected-chromedriver does.
+- `--enable-automation` (`navigator.webdriver` true, BotD's verdict) and chromedriver's other switches:
+  chromedriver starts Chromium with none of them (`excludeSwitches`), headed on a private Xvfb by default,
+  with `--disable-blink-features=AutomationControlled` and only the flags we give it.
+- A DevTools TCP port (`--remote-debugging-port`, or undetected-chromedriver's `debuggerAddress`) would let
+  any local user take the session (its cookies, JavaScript in the page): chromedriver speaks to Chromium over
+  a pipe instead (`--remote-debugging-pipe`), which only it holds.
 - `cdc_` globals: chromedriver is a patched private copy (`chromedriver.py`).
 - The `Runtime.enable` leak (a page that logs an Error sees its `Error.prepareStackTrace` consulted):
   chromedriver enables Runtime when it attaches to the page; we disable it again at once and never need it.
@@ -11,8 +14,8 @@ What gives a chromedriver session away, and what this session does instead:
   stream's queue would be a global the page can read: everything we run in the page runs instead in an
   isolated world of our own (`Page.createIsolatedWorld`, `Runtime.callFunctionOn` through chromedriver's CDP
   endpoint), which shares the DOM and the origin but none of the page's JavaScript objects.
-- The request headers the browser sends are read over a short DevTools connection of our own that enables
-  only the Network domain (BiDi, which the remote driver uses, is not offered for an attached browser).
+- The request headers the browser sends are read from chromedriver's performance log of Network events
+  (BiDi, which the remote driver uses, would enable Runtime in every page: the leak above).
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ import contextlib
 import importlib
 import json
 import logging
-import signal
+import os
+import re
+import tempfile
 import threading
 import time
-import urllib.request
 from typing import Any
 
 from ..errors import BrowserError
@@ -36,9 +40,9 @@ from ..wire.api import MODELS_PATH
 from .base import MODELS_PROBE_JS, LaunchOptions, normal_user_agent
 from .browser_path import find_chromium, installed_version
 from .chromedriver import patched_chromedriver
-from .chromium_process import ChromiumProcess
-from .display import VirtualDisplay, choose_mode, parent_death_signal
+from .display import VirtualDisplay, check_display, choose_mode
 from .failures import first_line, navigation_error
+from .scratch import private_folder
 from .selenium import (
     DIALOGS_ARE_OURS,
     HEADERS_WAIT,
@@ -51,11 +55,23 @@ from .selenium import (
     selenium_chromium_args,
     user_agent_metadata,
 )
+from .watchdog import OWN_GROUP, GroupWatchdog
 
 log = logging.getLogger("aura_browser.browser")
 
 WORLD_NAME = "aura"  # our isolated world in each document
 STEALTH_ARGS = ("--disable-blink-features=AutomationControlled",)
+# The switches chromedriver 156 adds to a Chromium it starts; none of them is ours to give.
+CHROMEDRIVER_SWITCHES = (
+    "allow-pre-commit-input", "disable-background-networking", "disable-background-timer-throttling",
+    "disable-backgrounding-occluded-windows", "disable-client-side-phishing-detection", "disable-default-apps",
+    "disable-features", "disable-hang-monitor", "disable-popup-blocking", "disable-prompt-on-repost", "disable-sync",
+    "enable-automation", "enable-logging", "log-level", "no-first-run", "no-service-autorun", "password-store",
+    "remote-debugging-port", "test-type", "use-mock-keychain",
+)
+# chromedriver's log of the page's Network events: where the request headers are read (and nothing else).
+PERFORMANCE_LOG = "performance"
+LOG_DRAIN_INTERVAL = 1.0  # seconds between two drains of that log while streams run, so it cannot grow
 # Headless Chromium has no pointing device, so (hover: hover) and (pointer: fine) fail; Playwright's headless
 # launch passes the same settings.
 HEADLESS_POINTER_ARGS = ("--blink-settings=primaryHoverType=2,availableHoverTypes=2,primaryPointerType=4,availablePointerTypes=4",)
@@ -77,12 +93,12 @@ class LocalSeleniumSession(SeleniumSession):
 
     def __init__(self, base_url: str, options: LaunchOptions) -> None:
         super().__init__(base_url, options)
-        self._chromium = ChromiumProcess()
+        self._folder: tempfile.TemporaryDirectory[str] | None = None  # Chromium's profile, with the session's cookies
         self._display: VirtualDisplay | None = None
         self._frame = ""  # the page's main frame (its isolated worlds are made in it)
         self._context: int | None = None  # our isolated world in the current document
         self._native_user_agent = ""
-        self._devtools = ""
+        self._log_drained = 0.0
 
     # --- starting -------------------------------------------------------------------------
 
@@ -107,19 +123,40 @@ class LocalSeleniumSession(SeleniumSession):
                 self._display = VirtualDisplay()
                 self._display.start()
                 env = self._display.environment()
+            else:  # headed on the user's display
+                check_display()
+            self._folder = private_folder("chromium")
+            # chromedriver writes its own defaults (pop-ups and geolocation allowed...) into a profile that has no
+            # Preferences yet; empty ones keep Chromium's own, as a person's browser has them.
+            os.mkdir(os.path.join(self._folder.name, "Default"), 0o700)
+            for preferences in ("Default/Preferences", "Local State"):
+                with open(os.path.join(self._folder.name, preferences), "x") as file:
+                    file.write("{}")
             log.info("starting Chromium %s for the selenium driver", mode.describe())
-            self._devtools = self._chromium.start(executable, args, env)
             options = webdriver.ChromeOptions()
-            options.debugger_address = self._devtools
+            options.binary_location = executable
+            for arg in (f"--user-data-dir={self._folder.name}", "--remote-debugging-pipe", *args):
+                options.add_argument(arg)
+            options.add_experimental_option("excludeSwitches", list(CHROMEDRIVER_SWITCHES))
+            options.add_experimental_option("perfLoggingPrefs", {"enableNetwork": True, "enablePage": False})
+            options.set_capability("goog:loggingPrefs", {PERFORMANCE_LOG: "ALL"})
             options.unhandled_prompt_behavior = DIALOGS_ARE_OURS
-            # chromedriver, too, dies with us if we are killed (kill -9) without quitting it.
-            # Given the driver's path, Selenium Manager is never consulted (nothing to download, no environment to set).
-            service = Service(executable_path=chromedriver, popen_kw={"preexec_fn": parent_death_signal(signal.SIGKILL)})
+            # chromedriver leads a process group of its own, which Chromium and its helpers join; a watchdog kills
+            # the group when we die, however we die (kill -9 too). Given the driver's path, Selenium Manager is
+            # never consulted (nothing to download, no environment to set).
+            log_path = os.path.join(self._folder.name, "chromedriver.log")  # Chromium's stderr too
+            service = Service(executable_path=chromedriver, env=env, log_output=log_path, popen_kw=dict(OWN_GROUP))
             importing.join()
             try:
-                return webdriver.Chrome(service=service, options=options)
+                driver: Any = webdriver.Chrome(service=service, options=options)
             except Exception as exc:
-                raise BrowserError(f"cannot attach chromedriver to Chromium ({executable}): {first_line(exc)}") from None
+                process = service.process
+                if process is not None:
+                    GroupWatchdog(process.pid).release()  # a Chromium that chromedriver left behind
+                raise BrowserError(f"cannot start Chromium ({executable}) through chromedriver: "
+                                   f"{launch_failure(first_line(exc), log_path)}") from None
+            driver.aura_watchdog = GroupWatchdog(driver.service.process.pid)
+            return driver
         except BaseException:
             self._stop_processes()
             raise
@@ -163,10 +200,21 @@ class LocalSeleniumSession(SeleniumSession):
         raise BrowserError("the page kept replacing its document")
 
     def _take_pushes(self, driver: Any, ids: list[str]) -> list[str]:
+        if time.monotonic() - self._log_drained > LOG_DRAIN_INTERVAL:  # an in-page stream's events pile up there
+            self._network_events()
         try:
             return self._run(TAKE_QUEUES_JS, ids) or []
         except ScriptError:  # between two documents
             return []
+
+    def _network_events(self) -> list[dict[str, Any]]:
+        """The Network events logged since the last call (chromedriver forgets them once read)."""
+        self._log_drained = time.monotonic()
+        events = []
+        for entry in self._driver.get_log(PERFORMANCE_LOG):
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                events.append(json.loads(entry["message"])["message"])
+        return events
 
     # --- the primitives -------------------------------------------------------------------
 
@@ -185,6 +233,7 @@ class LocalSeleniumSession(SeleniumSession):
                 self._cdp("Network.setUserAgentOverride", {"userAgent": user_agent, "userAgentMetadata": user_agent_metadata(user_agent)})
             if profile is not None and profile.cookies:
                 self._cdp("Network.setCookies", {"cookies": [cdp_cookie(c) for c in profile.cookies]})
+            self._network_events()
 
         await self._call(prepare, "browser failed to prepare the page")
 
@@ -217,13 +266,11 @@ class LocalSeleniumSession(SeleniumSession):
         return await self._call(lambda: self._run(f"(arg) => {{ {PUSH_QUEUE_JS} return ({js})(arg); }}", arg))
 
     async def _capture_request_headers(self, key: str) -> dict[str, str]:
-        listener = NetworkListener(self._devtools, self._window, join(self.base_url, MODELS_PATH))
-        await self._call(listener.connect, "cannot watch the browser's requests")
-        try:
-            await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
-            headers = await asyncio.to_thread(listener.headers, HEADERS_WAIT)
-        finally:
-            listener.close()
+        await self._call(self._network_events, "cannot watch the browser's requests")  # forget the older ones
+        await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
+        watcher = RequestHeaders(join(self.base_url, MODELS_PATH))
+        headers = await self._call(lambda: watcher.wait(self._network_events, HEADERS_WAIT),
+                                   "cannot watch the browser's requests")
         if not headers:
             log.info("the api/models probe never showed up on the DevTools network log; no headers saved")
         return headers
@@ -234,6 +281,9 @@ class LocalSeleniumSession(SeleniumSession):
     async def _page_info(self) -> tuple[str, str]:
         url, title = await self._call(lambda: self._run(PAGE_INFO_JS))
         return url, title
+
+    async def _page_cdp(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._call(lambda: self._cdp(method, params))
 
     # --- closing --------------------------------------------------------------------------
 
@@ -252,65 +302,58 @@ class LocalSeleniumSession(SeleniumSession):
         self._stop_processes()
 
     def _stop_processes(self) -> None:
-        self._chromium.stop()
+        folder, self._folder = self._folder, None
+        if folder is not None:
+            with contextlib.suppress(OSError):
+                folder.cleanup()
         display, self._display = self._display, None
         if display is not None:
             display.stop()
 
 
-class NetworkListener:
-    """A DevTools connection of our own to the page, with only the Network domain on, that waits for
-    one POST to `url` and collects the headers Chromium really sent with it."""
+class RequestHeaders:
+    """The headers Chromium really sent with the first POST to `url`, read from its Network events."""
 
-    def __init__(self, devtools_address: str, target_id: str, url: str) -> None:
-        self.devtools_address = devtools_address
-        self.target_id = target_id
+    def __init__(self, url: str) -> None:
         self.url = url
-        self._socket: Any = None
+        self._request_id = ""
+        self._basic: dict[str, str] = {}
+        self._extra: dict[str, dict[str, str]] = {}  # per request id: the headers of its ExtraInfo event (the full set)
 
-    def _page_websocket(self) -> str:
-        with urllib.request.urlopen(f"http://{self.devtools_address}/json/list", timeout=HEADERS_WAIT) as reply:
-            targets = json.load(reply)
-        for target in targets:
-            if target.get("id") == self.target_id and target.get("webSocketDebuggerUrl"):
-                return target["webSocketDebuggerUrl"]
-        raise BrowserError("the browser's page is gone")
-
-    def connect(self) -> None:
-        import websocket  # websocket-client, which Selenium depends on
-
-        # No Origin header: Chromium refuses DevTools connections from origins it was not told to allow.
-        self._socket = websocket.create_connection(self._page_websocket(), suppress_origin=True, timeout=HEADERS_WAIT)
-        self._socket.send(json.dumps({"id": 1, "method": "Network.enable"}))
-        while json.loads(self._socket.recv()).get("id") != 1:
-            pass
-
-    def headers(self, timeout: float) -> dict[str, str]:
-        """Lower-cased request headers of the first POST to `url`; {} when none is seen in `timeout` seconds."""
+    def wait(self, read_events: Any, timeout: float) -> dict[str, str]:
+        """Lower-cased headers, once both events of the request are seen; {} when none is in `timeout` seconds."""
         deadline = time.monotonic() + timeout
-        request_id = ""
-        seen: dict[str, dict[str, str]] = {}  # per request id: the headers of its ExtraInfo event (the full set)
-        basic: dict[str, str] = {}
         while time.monotonic() < deadline:
-            self._socket.settimeout(max(0.05, deadline - time.monotonic()))
-            try:
-                message = json.loads(self._socket.recv())
-            except Exception:
+            for event in read_events():
+                self._see(event)
+            if self._request_id and self._request_id in self._extra:
                 break
-            params = message.get("params") or {}
-            if message.get("method") == "Network.requestWillBeSent" and not request_id:
-                request = params.get("request") or {}
-                if request.get("url") == self.url and request.get("method") == "POST":
-                    request_id, basic = params["requestId"], request.get("headers") or {}
-            elif message.get("method") == "Network.requestWillBeSentExtraInfo":
-                seen[params.get("requestId", "")] = params.get("headers") or {}
-            if request_id and request_id in seen:
-                break
-        found = {**basic, **seen.get(request_id, {})} if request_id else {}
+            time.sleep(0.05)  # chromedriver's log can only be polled
+        if not self._request_id:
+            return {}
+        found = {**self._basic, **self._extra.get(self._request_id, {})}
         return {name.lower(): str(value) for name, value in found.items()}
 
-    def close(self) -> None:
-        socket, self._socket = self._socket, None
-        if socket is not None:
-            with contextlib.suppress(Exception):
-                socket.close()
+    def _see(self, event: dict[str, Any]) -> None:
+        params = event.get("params") or {}
+        if event.get("method") == "Network.requestWillBeSent" and not self._request_id:
+            request = params.get("request") or {}
+            if request.get("url") == self.url and request.get("method") == "POST":
+                self._request_id, self._basic = params["requestId"], request.get("headers") or {}
+        elif event.get("method") == "Network.requestWillBeSentExtraInfo":
+            self._extra[params.get("requestId", "")] = params.get("headers") or {}
+
+
+# A line of Chromium's log: [pid:tid:date/time:ERROR:source.cc:line] message
+_CHROMIUM_ERROR = re.compile(r"^\[[0-9:/.]+:(?:ERROR|FATAL):[^\]]*\] (.+)$")
+
+
+def launch_failure(error: str, log_path: str) -> str:
+    """Why Chromium did not start: chromedriver's "exited abnormally" says nothing, Chromium's first error does
+    (the last ones are its helpers' "Broken pipe" as it goes)."""
+    with contextlib.suppress(OSError), open(log_path, errors="replace") as file:
+        for line in file:
+            found = _CHROMIUM_ERROR.match(line.strip())
+            if found:
+                return f"{error.rstrip('.')}: {found.group(1)[:300]}"
+    return error

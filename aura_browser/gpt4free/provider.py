@@ -23,7 +23,7 @@ from typing import Any
 from .. import drivers
 from ..client import AuraClient
 from ..drivers.base import BrowserSession
-from ..environment import SITE_ENV, base_url_from_env, site_options_from_env
+from ..environment import DEFAULT_LOGIN_TIMEOUT, SITE_ENV, base_url_from_env, site_options_from_env
 from ..errors import AuraError, WrongEventLoop
 from ..settings import FROM_SETTINGS, Settings, timeouts_for
 from ..sync import run_in_private_loop
@@ -74,6 +74,7 @@ def provider_settings(provider_url: str, proxy: str | None, kwargs: dict[str, An
 
 async def stream_reply(
     cls: Any,  # the provider class (ours, or the gpt4free plug-in's): its `url` and `default_model`
+    /,
     model: str,
     messages: Messages,
     proxy: str | None = None,
@@ -134,7 +135,7 @@ class Aura(AuraTraits, AsyncGeneratorProvider):
 
 
 async def get_args_from_browser_async(
-    url: str, webdriver: Any = None, proxy: str | None = None, timeout: float = 120, **kwargs: Any
+    url: str, webdriver: Any = None, proxy: str | None = None, timeout: float = DEFAULT_LOGIN_TIMEOUT, **kwargs: Any
 ) -> dict[str, Any]:
     """`get_args_from_browser` for async code, and the way to pass a Playwright async-API Page.
 
@@ -158,7 +159,7 @@ async def get_args_from_browser_async(
     return {"cookies": profile.cookies_for(base_url + "/"), "headers": {"user-agent": profile.user_agent, **profile.headers}}
 
 
-def get_args_from_browser(url: str, webdriver: Any = None, proxy: str | None = None, timeout: float = 120) -> dict[str, Any]:
+def get_args_from_browser(url: str, webdriver: Any = None, proxy: str | None = None, timeout: float = DEFAULT_LOGIN_TIMEOUT) -> dict[str, Any]:
     """Open `url` in a browser (or in `webdriver`), pass its gate, and return what aiohttp needs to pass too.
 
     ```python

@@ -2,7 +2,7 @@
 
 from .config import ReplicaConfig
 from .reply import reply_text
-from .server import ReplicaServer, serve
+from .server import CannotListen, ReplicaServer, serve
 from .state import ReplicaStats
 
-__all__ = ["ReplicaConfig", "ReplicaServer", "ReplicaStats", "reply_text", "serve"]
+__all__ = ["CannotListen", "ReplicaConfig", "ReplicaServer", "ReplicaStats", "reply_text", "serve"]

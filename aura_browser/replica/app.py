@@ -11,22 +11,26 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import botcheck, challenge
+from . import botcheck, challenge, interactive
 from .config import ReplicaConfig
+from .guard import admin_guard
 from .page import not_found_html, page_html
-from .reply import chunk_body, decoded_per_packet, reply_body, reply_text
+from .reply import chunk_body, decoded_per_packet, encoder, filler, reply_body, reply_text
 from .state import STATE, ReplicaState
-from .upstream import APP_SYSTEM_PROMPT, upstream_request
+from .upstream import APP_SYSTEM_PROMPT, TokenizerOverflow, upstream_request
 
 ADMIN_PREFIX = "/__replica__/"
+# What an OpenAI-compatible upstream says when it fails (the replica's random "error" fault, without `reason`).
+UPSTREAM_ERROR = "The server had an error while processing your request. Sorry about that!"
 TEXT_PLAIN = "text/plain;charset=UTF-8"  # exactly as Next.js writes it: no space
 MAX_BODY = 64 * 1024 * 1024
 PAGE_CACHE_CONTROL = "private, no-cache, no-store, max-age=0, must-revalidate"  # a getServerSideProps page's
 
 
-def create_app(state: ReplicaState) -> web.Application:
+def create_app(state: ReplicaState, bound_host: str = "127.0.0.1") -> web.Application:
     # The app takes bodies of many megabytes (and trims what does not fit): no 413 for a 5 MB one.
-    app = web.Application(middlewares=[challenge.gate_middleware(ADMIN_PREFIX), _disabled],
+    app = web.Application(middlewares=[admin_guard(ADMIN_PREFIX, bound_host), challenge.gate_middleware(ADMIN_PREFIX),
+                                       _disabled],
                           client_max_size=MAX_BODY)
     app[STATE] = state
     app.on_response_prepare.append(_strip_content_type)
@@ -39,6 +43,9 @@ def create_app(state: ReplicaState) -> web.Application:
     app.router.add_get(botcheck.REPORT_PATH, botcheck.report_page)
     app.router.add_post(botcheck.REPORT_PATH, botcheck.results)
     app.router.add_get(botcheck.WORKER_PATH, botcheck.worker_script)
+    app.router.add_get(interactive.WIDGET_PATH, interactive.widget)
+    app.router.add_post(interactive.VERIFY_PATH, interactive.verify)
+    app.router.add_post(interactive.SOLVE_PATH, interactive.solve)
     app.router.add_get(ADMIN_PREFIX + "config", admin_get_config)
     app.router.add_post(ADMIN_PREFIX + "config", admin_set_config)
     app.router.add_get(ADMIN_PREFIX + "stats", admin_stats)
@@ -63,11 +70,11 @@ class PageResponse(web.Response):
 
 
 async def _next_headers(request: web.Request, response: web.StreamResponse) -> None:
-    if request.path.startswith(ADMIN_PREFIX):
-        return
-    response.headers["X-Powered-By"] = "Next.js"
-    if isinstance(response, PageResponse):
-        response.headers["Cache-Control"] = PAGE_CACHE_CONTROL
+    # Next.js's own pages carry X-Powered-By; the API routes (edge functions) answer with none of its headers.
+    if isinstance(response, PageResponse) and not request.path.startswith(ADMIN_PREFIX):
+        response.headers["X-Powered-By"] = "Next.js"
+        if response.status == 200:  # a 404 page has no Cache-Control
+            response.headers["Cache-Control"] = PAGE_CACHE_CONTROL
         response.headers["Vary"] = "Accept-Encoding"
         response.headers["ETag"] = '"%s"' % hashlib.sha1(response.body or b"").hexdigest()[:27]  # type: ignore[arg-type]
 
@@ -116,14 +123,19 @@ async def models(request: web.Request) -> web.Response:
     if state.config.redirect_to:
         raise web.HTTPTemporaryRedirect(state.config.redirect_to)
     body = await _json_or_none(request)
-    if request.method != "POST" or not isinstance(body, dict):
-        return error()  # the app reads `{key}` from a JSON body: a GET or an empty POST throws
+    if body is None:
+        # The app runs `const { key } = await req.json()` whatever the method: only a body that is not JSON (an
+        # empty one, a GET's) or JSON null throws. An array, a number or a string has no key: the server's is used.
+        return error()
     if state.config.upstream_down:
         return error(reason=state.config.reason)
-    if state.config.api_key and body.get("key") != state.config.api_key:
+    key = body.get("key") if isinstance(body, dict) else None
+    if state.config.api_key and key != state.config.api_key:
         return error(reason="Incorrect API key provided")
     listed = json.dumps(state.config.models, separators=(",", ":")).encode()
-    return web.Response(body=listed, headers={"Content-Type": TEXT_PLAIN})
+    response = web.Response(body=listed, headers={"Content-Type": TEXT_PLAIN})
+    response.enable_chunked_encoding()  # as Next.js sends it
+    return response
 
 
 async def chat(request: web.Request) -> web.StreamResponse:
@@ -135,6 +147,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
         {name.lower(): value for name, value in request.headers.items()},
         dict(request.cookies),
         [name.decode("latin-1") for name, _ in request.raw_headers],
+        len(await request.read()),
     )
     if config.redirect_to:
         raise web.HTTPTemporaryRedirect(config.redirect_to)
@@ -153,10 +166,14 @@ async def chat(request: web.Request) -> web.StreamResponse:
     if config.upstream_down:
         return error(reason=config.reason)
     if random_fault is not None and random_fault[0] == "error":
-        return error(reason=config.reason)
+        # The upstream answered with an error: the app throws its message, and Next.js makes it the reason phrase.
+        return error(reason=config.reason or UPSTREAM_ERROR)
     assert isinstance(body, dict)
 
-    upstream = upstream_request(body)
+    try:
+        upstream = upstream_request(body)
+    except TokenizerOverflow:
+        return error()
     state.stats.record_upstream(upstream)
     # The reply echoes what reached the upstream; the app's default prompt is not echoed, so that a request
     # without a system prompt gets the same reply as ever.
@@ -165,9 +182,11 @@ async def chat(request: web.Request) -> web.StreamResponse:
     drop_after = config.drop_after if faulty else None
     stall_at, stall_for = None, config.stall_seconds
     if faulty and config.truncate_after is not None:
-        data = data[: config.truncate_after]  # the upstream broke off, and the app ends its reply cleanly
+        data = data[: config.truncate_after]  # a reply that ends cleanly but short (not how the app breaks off)
     if faulty and config.hang_after is not None:
-        stall_at, stall_for = config.hang_after, math.inf  # no final chunk, ever: the connection stays open
+        # What the app does when its upstream breaks off mid-reply: it sends what it has, then no final chunk,
+        # ever; the connection stays open.
+        stall_at, stall_for = config.hang_after, math.inf
     if random_fault is not None:
         kind, where = random_fault
         if kind == "drop":
@@ -176,6 +195,8 @@ async def chat(request: web.Request) -> web.StreamResponse:
             stall_at = int(where * len(data))
     response = UntypedStreamResponse(status=200)
     response.enable_chunked_encoding()
+    if config.content_encoding:
+        response.headers["Content-Encoding"] = config.content_encoding
     await response.prepare(request)
     try:
         completed = await _stream(request, response, state, data, drop_after, stall_at, stall_for)
@@ -197,8 +218,10 @@ async def _stream(
     stall_at: int | None,
     stall_for: float,
 ) -> bool:
-    """Write the reply chunk by chunk. False if the stream was dropped on purpose (drop_after)."""
+    """Write the reply chunk by chunk (compressed as `content_encoding` says); then, when `endless`, filler for
+    ever. False if the stream was dropped on purpose (drop_after)."""
     config = state.config
+    encode = encoder(config.content_encoding)
     sent = 0
     packets = chunk_body(data, config.chunk_size, config.split_multibyte)
     if config.decode_per_packet:
@@ -210,15 +233,22 @@ async def _stream(
             stall_at = None
             await (asyncio.Future() if math.isinf(stall_for) else asyncio.sleep(stall_for))
         if drop_after is not None and sent + len(chunk) >= drop_after:
-            await response.write(chunk[: drop_after - sent])
+            await response.write(encode.chunk(chunk[: drop_after - sent]))
             # Close without the terminating zero-length chunk: the client sees a truncated body.
             assert request.transport is not None
             request.transport.close()
             return False
-        await response.write(chunk)
+        await response.write(encode.chunk(chunk))
         sent += len(chunk)
         # Yield even without a delay, so each chunk leaves as its own write.
         await asyncio.sleep(config.chunk_delay)
+    if config.endless:
+        more = filler(config.chunk_size)
+        while True:  # until the client goes away (ConnectionError)
+            await response.write(encode.chunk(more))
+            await asyncio.sleep(config.chunk_delay)
+    if config.content_encoding:
+        await response.write(encode.end())
     return True
 
 

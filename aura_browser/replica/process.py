@@ -34,11 +34,13 @@ class ReplicaProcess:
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=10, context=self._tls) as response:
-            return json.loads(response.read())
+            config: dict[str, Any] = json.loads(response.read())
+        return config
 
     def stats(self) -> dict[str, Any]:
         with urllib.request.urlopen(self.url + "/__replica__/stats", timeout=10, context=self._tls) as response:
-            return json.loads(response.read())
+            stats: dict[str, Any] = json.loads(response.read())
+        return stats
 
     @property
     def _tls(self) -> ssl.SSLContext | None:

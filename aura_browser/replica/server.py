@@ -8,6 +8,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -18,6 +19,11 @@ from .tls import parse_client_hello, peek_first_record, server_context
 
 _SHUTDOWN_TIMEOUT = 2.0
 _HANDSHAKE_TIMEOUT = 10.0
+WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # what a client here connects to instead
+
+
+class CannotListen(OSError):
+    """The replica's host and port cannot be listened on: in use, privileged, or not an address of this host."""
 
 
 async def serve(
@@ -26,7 +32,10 @@ async def serve(
     port: int = 0,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Run until cancelled (used by the `aura-browser replica` CLI command and the demo in-process)."""
+    """Run until cancelled (used by the `aura-browser replica` CLI command).
+
+    `on_ready` is given the URL of the address listened on (`http://0.0.0.0:8765` for every interface).
+    """
     await serve_state(ReplicaState(config), host, port, on_ready)
 
 
@@ -36,7 +45,10 @@ async def serve_state(state: ReplicaState, host: str, port: int, on_ready: Calla
     if config.gate == "strict":
         config.tls = True
     listener = _listen(host, port)
-    runner = web.AppRunner(create_app(state), shutdown_timeout=_SHUTDOWN_TIMEOUT, handler_cancellation=True)
+    # The interactive gate's widget comes from a second listener, which the page names by another host name.
+    widget_listener = _listen(host, 0)
+    state.widget_port = widget_listener.getsockname()[1]
+    runner = web.AppRunner(create_app(state, host), shutdown_timeout=_SHUTDOWN_TIMEOUT, handler_cancellation=True)
     accepting: asyncio.Task[None] | None = None
     try:
         await runner.setup()
@@ -44,6 +56,7 @@ async def serve_state(state: ReplicaState, host: str, port: int, on_ready: Calla
             accepting = asyncio.create_task(_accept_tls(listener, runner, state, server_context()))
         else:
             await web.SockSite(runner, listener).start()
+        await web.SockSite(runner, widget_listener, ssl_context=server_context() if config.tls else None).start()
         if on_ready is not None:
             on_ready(_url(host, listener.getsockname()[1], config.tls))
         await asyncio.Future()  # until cancelled
@@ -55,17 +68,20 @@ async def serve_state(state: ReplicaState, host: str, port: int, on_ready: Calla
                 await accepting
         await runner.cleanup()
         listener.close()
+        widget_listener.close()
 
 
 def _listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.create_server((host, port), family=family, backlog=128)
+    try:
+        sock = socket.create_server((host, port), family=family, backlog=128)
+    except OSError as exc:
+        raise CannotListen(exc.errno, exc.strerror or str(exc)) from None
     sock.setblocking(False)
     return sock
 
 
 def _url(host: str, port: int, tls: bool) -> str:
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
     if ":" in host:
         host = f"[{host}]"
     return f"{'https' if tls else 'http'}://{host}:{port}"
@@ -194,5 +210,9 @@ class ReplicaServer:
             self._ready.set()
 
     def _on_ready(self, url: str) -> None:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if host in WILDCARDS:  # bound to every interface: reached here through loopback
+            url = _url(WILDCARDS[host], parts.port or 0, parts.scheme == "https")
         self._url = url
         self._ready.set()

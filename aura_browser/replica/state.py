@@ -40,6 +40,7 @@ class ReplicaStats:
     faults_error: int = 0  # ... answered 500 Error
     faults_stall: int = 0  # ... reply paused for stall_seconds
     last_chat_body: dict[str, Any] | None = None  # None also when the body was not JSON
+    largest_chat_body: int = 0  # bytes of the largest /api/chat body so far
     last_upstream: dict[str, Any] | None = None  # what the app would forward to its upstream for the last chat
     last_chat_headers: dict[str, str] = field(default_factory=dict)  # header names lower-cased
     last_chat_header_names: list[str] = field(default_factory=list)  # as sent: the client's order and case
@@ -48,6 +49,9 @@ class ReplicaStats:
     botcheck_passed: int = 0  # browsers the botcheck gate let through
     botcheck_blocked: int = 0  # ... and blocked
     last_botcheck: list[dict[str, Any]] = field(default_factory=list)  # the rows of the last botcheck answer
+    interactive_passed: int = 0  # clicks the interactive widget accepted
+    interactive_failed: int = 0  # ... and refused
+    last_interactive: list[dict[str, Any]] = field(default_factory=list)  # the rows of the last click judged
     changed: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
 
     def bump(self, name: str, by: int = 1) -> None:
@@ -56,9 +60,10 @@ class ReplicaStats:
             self.changed.notify_all()
 
     def record_chat(self, body: dict[str, Any] | None, headers: dict[str, str], cookies: dict[str, str],
-                    header_names: list[str] | None = None) -> None:
+                    header_names: list[str] | None = None, size: int = 0) -> None:
         with self.changed:
             self.last_chat_body = body
+            self.largest_chat_body = max(self.largest_chat_body, size)
             self.last_chat_headers = headers
             self.last_chat_header_names = header_names or []
             self.chat_cookies.append(cookies)
@@ -78,6 +83,11 @@ class ReplicaStats:
     def record_botcheck(self, rows: list[dict[str, Any]]) -> None:
         with self.changed:
             self.last_botcheck = rows
+            self.changed.notify_all()
+
+    def record_interactive(self, rows: list[dict[str, Any]]) -> None:
+        with self.changed:
+            self.last_interactive = rows
             self.changed.notify_all()
 
     def record_issued(self, *values: str) -> None:
@@ -102,6 +112,7 @@ class ReplicaState:
         self.stats = ReplicaStats()
         self.clearance_secret = os.urandom(32)
         self.nonce_secret = os.urandom(32)
+        self.widget_port = 0  # the second listener's, which serves the interactive gate's widget
         self.hellos: OrderedDict[PeerKey, ClientHello | None] = OrderedDict()
         self._latch: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
         self._fault_rng: tuple[int | None, random.Random] | None = None

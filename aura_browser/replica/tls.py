@@ -9,11 +9,10 @@ import asyncio
 import datetime
 import functools
 import ipaddress
+import os
 import socket
 import ssl
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 _RECORD_HEADER = 5
 _HANDSHAKE = 0x16
@@ -153,9 +152,8 @@ async def _readable(sock: socket.socket) -> None:
 
 def server_context() -> ssl.SSLContext:
     """A server SSLContext with a self-signed certificate for 127.0.0.1, ::1 and localhost."""
-    cert, key = _certificate_files()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
+    _load_chain(ctx, *_certificate())
     # aiohttp's server speaks HTTP/1.1 only; clients offering h2 first (Chrome, curl_cffi) fall back to it.
     ctx.set_alpn_protocols(["http/1.1"])
     # No session tickets: a resumed hello adds pre_shared_key and so changes its JA4; every hello stays a full one.
@@ -163,8 +161,23 @@ def server_context() -> ssl.SSLContext:
     return ctx
 
 
+def _load_chain(ctx: ssl.SSLContext, cert: bytes, key: bytes) -> None:
+    """`load_cert_chain` reads only files: these are anonymous ones in memory (memfd), so the private key is
+    never in a folder, and nothing is left behind however the process ends (kill -9 included)."""
+    descriptors = [os.memfd_create("aura-replica-cert"), os.memfd_create("aura-replica-key")]
+    try:
+        for descriptor, data in zip(descriptors, (cert, key)):
+            with os.fdopen(os.dup(descriptor), "wb") as file:
+                file.write(data)
+        ctx.load_cert_chain(*(f"/proc/self/fd/{descriptor}" for descriptor in descriptors))
+    finally:
+        for descriptor in descriptors:
+            os.close(descriptor)
+
+
 @functools.lru_cache(maxsize=1)
-def _certificate_files() -> tuple[str, str]:
+def _certificate() -> tuple[bytes, bytes]:
+    """A self-signed certificate and its private key (PEM), made once per process."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -194,11 +207,5 @@ def _certificate_files() -> tuple[str, str]:
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    folder = Path(tempfile.mkdtemp(prefix="aura-replica-tls-"))
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.touch(mode=0o600)
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return str(cert_path), str(key_path)
+    return (cert.public_bytes(serialization.Encoding.PEM),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))

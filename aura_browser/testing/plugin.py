@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 LIVE_HELP = "run the live smoke tests (marked aura_live) against --base-url"
 CONTEXT_HELP = ("give pytest-playwright's context and page the saved profile (logging in first when it is stale), "
                 "so pages open past the site's gate; its browser becomes aura-browser's Chromium")
+HEAVY_HELP = ("with --aura-live, also send the contract checks' heavy requests (marked aura_heavy: a 5 MiB body), "
+              "which can stall the deployment for a minute or more: never against one that others use")
 REPLICA_DEFAULTS: dict[str, Any] = {"gate": "challenge", "challenge_delay": 0.2}
 
 
@@ -64,6 +66,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("aura-browser", "aura-browser (live smoke tests of an OpenChat UI deployment)")
     group.addoption("--aura-live", action="store_true", default=False, help=LIVE_HELP)
     group.addoption("--aura-browser-context", action="store_true", default=False, help=CONTEXT_HELP)
+    group.addoption("--aura-heavy", action="store_true", default=False, help=HEAVY_HELP)
     for name, variable in SITE_ENV.items():
         if name == "base_url":  # that is --base-url, pytest-base-url's
             continue
@@ -118,6 +121,8 @@ def site_base_url(config: pytest.Config) -> str | None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "aura_live: a live smoke test of a real deployment; runs only with --aura-live")
+    config.addinivalue_line("markers", "aura_heavy: a live check that can stall the deployment; runs only with "
+                                       "--aura-heavy")
     config.addinivalue_line("markers", "aura_replica(gate='challenge', **config): settings of the aura_replica fixture")
     config.addinivalue_line("markers", "aura_client(**options): AuraClient options of the aura_client fixture")
     if config.getoption("aura_live") and not site_base_url(config):
@@ -133,6 +138,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("aura_live"):
+        if not config.getoption("aura_heavy"):
+            heavy = pytest.mark.skip(reason="heavy: it can stall the deployment for a minute or more (a 5 MiB body); "
+                                            "--aura-heavy sends it")
+            for item in items:
+                if item.get_closest_marker("aura_heavy"):
+                    item.add_marker(heavy)
         return
     live = [item for item in items if item.get_closest_marker("aura_live")]
     if live:

@@ -1,34 +1,19 @@
-"""The one interface every transport implements, and the timeouts they share."""
+"""The one interface every transport implements, and what a stream reports (`StreamStats`).
+
+`Timeouts` (which they share) lives in `option_values.py`, beside the settings; it is named here too.
+"""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, AsyncGenerator, Protocol
 
-from ..errors import InvalidRequest
+from ..option_values import Timeouts, require_seconds
 
 if TYPE_CHECKING:
     from ..profile import Profile
 
-
-def require_seconds(value: Any, what: str) -> None:
-    """A timeout must be a positive, finite number (NaN passes every comparison, so it is named here)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise InvalidRequest(f"{what} must be a positive number of seconds, not {value!r}")
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds. `first_byte` runs from sending the request; `idle` between two chunks."""
-
-    connect: float = 15.0
-    first_byte: float = 60.0
-    idle: float = 60.0
-
-    def __post_init__(self) -> None:
-        for name in ("connect", "first_byte", "idle"):
-            require_seconds(getattr(self, name), f"Timeouts.{name}")
+__all__ = ["StreamStats", "Timeouts", "Transport", "require_seconds"]
 
 
 @dataclass

@@ -16,23 +16,22 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, AsyncGenerator, Awaitable, Callable, Literal, Mapping
+from typing import Any, AsyncGenerator, Awaitable, Callable, Mapping
 
-from ..errors import Blocked
+from ..errors import Blocked, named
+from ..option_values import TIERS, TransportName
 from ..profile import Profile
 from .base import StreamStats, Transport
 
 log = logging.getLogger("aura_browser")
 
-TransportName = Literal["auto", "direct", "impersonate", "page"]
-# The tiers `auto` climbs, cheapest first; the last one needs a browser.
-TIERS = ("direct", "impersonate", "page")
 
 
 # What to try when a forced tier stays blocked: the next tier up, which costs the least.
 CHEAPER_TIER = {
-    "direct": "--transport impersonate (Chrome's TLS fingerprint, still no browser), or --transport page",
-    "impersonate": "--transport page",
+    "direct": f"{named('transport', 'impersonate')} (Chrome's TLS fingerprint, still no browser), or "
+              f"{named('transport', 'page')}",
+    "impersonate": named("transport", "page"),
 }
 
 
@@ -63,7 +62,7 @@ class Fallback:
         refresh: Callable[[Profile], Awaitable[Profile]],
         remember: Callable[[Profile, str], None],
     ) -> None:
-        self.tiers = dict(tiers)
+        self.tiers = tiers  # as given: a client's mapping makes each tier when first asked for
         self.transport = transport
         self._refresh = refresh
         self._remember = remember

@@ -13,7 +13,8 @@ from typing import Mapping
 from urllib.parse import urljoin
 
 from ..errors import AuraError, Blocked, DeploymentDisabled, NetworkError, NotThisApp, Redirected, SiteError
-from ..origin import origin_of, redact_url
+from ..origin import origin_of
+from ..redaction import redact_url
 from .page import PageKind, classify_reply
 
 STANDARD_REASONS = {

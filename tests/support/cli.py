@@ -8,6 +8,8 @@ import subprocess
 import sys
 from typing import Iterator
 
+from tests.support.tiers import SUBPROCESS, needs
+
 # The suite's impersonate tier shows a Firefox fingerprint (see conftest.py); a CLI run that tests the tier
 # itself passes this in its env.
 CHROME_IMPERSONATION = {"AURA_IMPERSONATE": ""}  # empty: the Chrome target nearest the profile's Chrome
@@ -15,6 +17,7 @@ CHROME_IMPERSONATION = {"AURA_IMPERSONATE": ""}  # empty: the Chrome target near
 SECRET = "s3cret-key-for-tests"  # the API key tests give `serve`: no run may print it
 
 
+@needs(SUBPROCESS)
 def run_cli(*args: str, input: bytes | None = None, env: dict[str, str] | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
     """Run `aura-browser ARGS` as a real subprocess."""
@@ -46,6 +49,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[bytes], code: int,
     return lines[0]
 
 
+@needs(SUBPROCESS)
 @contextlib.contextmanager
 def cli_process(*args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     """`aura-browser ARGS` running in the background, for a test to act on mid-run; killed if left running."""

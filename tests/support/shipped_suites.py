@@ -8,8 +8,11 @@ import sys
 from pathlib import Path
 from typing import Mapping
 
+from tests.support.tiers import SUBPROCESS, needs
+
 SMOKE_CHECKS = 4  # aura_browser/testing/test_live_smoke.py
-CONTRACT_CHECKS = 11  # aura_browser/testing/test_contract.py
+CONTRACT_CHECKS = 10  # aura_browser/testing/test_contract.py, less its heavy check (--aura-heavy)
+HEAVY_CHECKS = 1
 
 
 def outside_ci(environ: Mapping[str, str]) -> dict[str, str]:
@@ -18,6 +21,7 @@ def outside_ci(environ: Mapping[str, str]) -> dict[str, str]:
     return {name: value for name, value in environ.items() if name not in ("CI", "BUILD_NUMBER")}
 
 
+@needs(SUBPROCESS)
 async def run_smoke(folder: Path, *args: str, env: dict[str, str] | None = None,
                     module: str = "aura_browser.testing.test_live_smoke") -> tuple[int, str]:
     """Run the smoke suite in a subprocess (without blocking this loop: a server in it may have to answer).
@@ -38,4 +42,4 @@ async def run_smoke(folder: Path, *args: str, env: dict[str, str] | None = None,
 
 def outcomes(output: str) -> dict[str, int]:
     summary = output.strip().splitlines()[-1]
-    return {word: int(count) for count, word in re.findall(r"(\d+) (passed|failed|deselected|error)", summary)}
+    return {word: int(count) for count, word in re.findall(r"(\d+) (passed|failed|skipped|deselected|error)", summary)}
