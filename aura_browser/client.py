@@ -20,7 +20,7 @@ from . import drivers, progress
 from .errors import AuraError, ClientClosed, InvalidRequest, LoginRequired, WrongEventLoop
 from .option_values import TIERS, Timeouts, TransportName
 from .origin import origin_of
-from .profile import Profile
+from .profile import DEFAULT_NAME, Profile
 from .redaction import redact_url
 from .settings import FROM_SETTINGS, DriverName, FromSettings, Settings
 from .transports.base import StreamStats, Transport
@@ -188,6 +188,8 @@ class AuraClient:
         return usability.ok
 
     def _load(self) -> Profile | None:
+        if self.settings.profile is None and self.profile_name == DEFAULT_NAME:
+            log.info("using the profile 'default', saved for this site before profiles were per site")
         profile = self.store.load(self.profile_name)
         wrong_site = profile.usable_for(origin_of(self.base_url)).site if profile is not None else ""
         if wrong_site:

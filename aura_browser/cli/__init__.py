@@ -104,7 +104,7 @@ def _help_width(max_width: int = 80) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every outcome into one line and a documented exit code."""
-    from ..streams import guard_standard_streams
+    from .streams import guard_standard_streams
 
     guard_standard_streams()
     try:
@@ -134,7 +134,7 @@ def _end_with(exc: BaseException) -> None:
     from ..sync import Terminated
 
     if isinstance(exc, OutputError):
-        from ..streams import discard_unwritten_output
+        from .streams import discard_unwritten_output
 
         discard_unwritten_output()
         if not exc.broken_pipe:  # a reader that left (`| head`) wants no message

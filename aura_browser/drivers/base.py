@@ -12,16 +12,17 @@ import itertools
 import json
 import logging
 import platform
+import random
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncGenerator
+from typing import Any, AsyncGenerator, Coroutine
 from urllib.parse import urlsplit
 
 from .. import progress
 from ..environment import DEFAULT_LOGIN_TIMEOUT, DEFAULT_MAX_REPLY_BYTES
-from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp, named
+from ..errors import AuraError, Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp, named
 from ..origin import join, origin_of
 from ..profile import GATE_COOKIES, Profile, cookie_domain_matches, replacing
 from ..redaction import redact_url
@@ -29,7 +30,23 @@ from ..wire.api import MODELS_PATH, parse_model_list
 from ..wire.headers import wire_order
 from ..wire.page import PAGE_STATE_JS, PageKind
 from ..wire.replies import redirect_error
-from .display import BrowserMode, browser_args
+from .checkbox import (
+    MAX_CLICKS,
+    SIGHT_ANSWER_S,
+    DevToolsPointer,
+    Pointer,
+    ScreenPointer,
+    Send,
+    WidgetBySight,
+    WidgetView,
+    click_like_a_hand,
+    find_frame_box,
+    known_checkbox,
+    read_widget,
+)
+from .display import BrowserMode, VirtualDisplay, browser_args
+from .hand import Box, Point, approach_from, reaction_time
+from .xinput import XPointer
 
 log = logging.getLogger("aura_browser.browser")
 
@@ -174,6 +191,13 @@ def normal_user_agent(browser_version: str) -> str:
     return f"Mozilla/5.0 ({system}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{major}.0.0.0 Safari/537.36"
 
 
+# Where the page's viewport is on the screen, and its size: for input made on the screen (XTEST).
+VIEWPORT_JS = """() => ({x: screenX, y: screenY, chromeWidth: outerWidth - innerWidth, chromeHeight: outerHeight - innerHeight,
+  width: innerWidth, height: innerHeight, ratio: devicePixelRatio})"""
+WIDGET_POLL = 0.15  # seconds between two looks for a challenge widget
+WIDGET_SETTLE = 5.0  # how long a clicked widget may take to answer
+
+
 @dataclass
 class LaunchOptions:
     executable: str | None = None  # None: find_chromium()
@@ -261,6 +285,8 @@ class BrowserSession(ABC):
     """One browser, opened on one site, that has passed its gate and can stream from the page."""
 
     driver_name: str = "?"
+    _display: VirtualDisplay | None = None  # our private Xvfb, when the browser runs on one
+    reads_widget_frames = False  # whether _challenge_frame reaches a widget's frame; else it is watched by sight
 
     def __init__(self, base_url: str, options: LaunchOptions) -> None:
         self.base_url = base_url
@@ -314,6 +340,17 @@ class BrowserSession(ABC):
     async def close(self) -> None:
         """Close everything this session started. Never raises; safe to call twice."""
 
+    # --- primitives for a checkbox challenge; a driver without them never sees one ----------
+
+    async def _page_cdp(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One DevTools command on the page's own target."""
+        raise NotImplementedError
+
+    async def _challenge_frame(self) -> Send | None:
+        """A DevTools channel to a challenge widget's frame on the page (`checkbox.is_challenge_frame`), or None
+        (a driver that has it says so with `reads_widget_frames`)."""
+        return None
+
     # --- what every driver does the same way -----------------------------------------------
 
     async def version(self) -> str:
@@ -353,7 +390,7 @@ class BrowserSession(ABC):
         if self.last_status in CHALLENGE_STATUSES:
             progress.report(progress.WAITING_FOR_CHALLENGE)
         try:
-            state = await self._wait_for(SETTLED_STATE_JS, self.options.timeout)
+            state = await self._wait_beside(self._click_checkboxes(), self._wait_for(SETTLED_STATE_JS, self.options.timeout))
         except asyncio.TimeoutError:
             raise GateNotPassed(await self._describe_failure("the gate was not passed", self.options.timeout)) from None
         waited = time.monotonic() - started
@@ -367,6 +404,103 @@ class BrowserSession(ABC):
         url, title = await self._where()
         raise NotThisApp(self.last_status or 0, "", f"{redact_url(url)} is not an OpenChat UI page (title {title!r}); "
                          f"check {named('base_url')}")
+
+    @staticmethod
+    async def _wait_beside(helper: Coroutine[Any, Any, None], waiting: Coroutine[Any, Any, Any]) -> Any:
+        """`waiting`'s result, while `helper` runs beside it; an error of `helper` ends both."""
+        helping, waited = asyncio.ensure_future(helper), asyncio.ensure_future(waiting)
+        try:
+            done, _ = await asyncio.wait({helping, waited}, return_when=asyncio.FIRST_COMPLETED)
+            failure = helping.exception() if helping in done else None
+            if failure is not None:
+                raise failure
+            return await waited
+        finally:
+            for task in (helping, waited):
+                task.cancel()
+            await asyncio.gather(helping, waited, return_exceptions=True)
+
+    async def _click_checkboxes(self) -> None:
+        """Beside the wait for the gate: click a challenge widget's checkbox when it shows, as a hand would, and
+        its retry when it says it failed. After MAX_CLICKS refused clicks, GateNotPassed: it wants a person."""
+        rng = random.Random()
+        clicks = 0
+        pointer: Pointer | None = None
+        sight = WidgetBySight()
+        try:
+            while True:
+                await asyncio.sleep(WIDGET_POLL)
+                try:
+                    send = await self._challenge_frame() if self.reads_widget_frames else None
+                    if self.reads_widget_frames and send is None:
+                        continue
+                    frame = await find_frame_box(self._page_cdp)
+                    if frame is None:
+                        sight.reset()
+                        continue
+                    view = await read_widget(send) if send is not None else await self._look_at(frame, sight)
+                    if view.checkbox is None and not view.failed:
+                        continue
+                    if clicks >= MAX_CLICKS:  # it failed them, or they never reached it
+                        raise GateNotPassed(
+                            f"the site's challenge refused {clicks} clicks on its checkbox: it wants a person; "
+                            "run 'aura-browser login --headed' and click it yourself")
+                    if view.failed and view.retry is None:  # nothing to click: a fresh challenge
+                        self.last_status = await self._goto(self.base_url + "/")
+                        continue
+                    target = view.retry if view.failed else view.checkbox
+                    assert target is not None
+                    if not view.failed:
+                        clicks += 1
+                        await asyncio.sleep(reaction_time(rng))
+                    pointer = pointer or await self._pointer(frame, rng)
+                    log.info("clicking the challenge's %s (click %d)", "retry" if view.failed else "checkbox", clicks)
+                    progress.report(progress.CLICKING_CHECKBOX)
+                    await click_like_a_hand(pointer, target.moved(frame.left, frame.top), rng)
+                    if send is not None:
+                        await self._widget_answered(send)
+                    else:  # its verdict cannot be read: a page still on the challenge gets a fresh one
+                        await asyncio.sleep(SIGHT_ANSWER_S)
+                        sight.reset()
+                        self.last_status = await self._goto(self.base_url + "/")
+                except (AuraError, asyncio.CancelledError):
+                    raise
+                except Exception as exc:  # the widget or its page went away mid-look: look again
+                    log.debug("challenge widget: %s", exc.__class__.__name__)
+        finally:
+            if pointer is not None:
+                pointer.close()
+
+    async def _look_at(self, frame: Box, sight: WidgetBySight) -> WidgetView:
+        """The widget of a driver that cannot read its frame: its checkbox's known place, once it shows by sight."""
+        clip = {"x": frame.left, "y": frame.top, "width": frame.width, "height": frame.height, "scale": 1}
+        shot = await self._page_cdp("Page.captureScreenshot", {"format": "png", "clip": clip})
+        if sight.ready(shot["data"], time.monotonic()):
+            return WidgetView(known_checkbox(frame), None, "")
+        return WidgetView(None, None, "")
+
+    async def _pointer(self, near: Box, rng: random.Random) -> Pointer:
+        """The mouse to click with. On our own Xvfb, real X input (XTEST): it comes from the display as a person's
+        mouse does, so nothing of DevTools is in it. Elsewhere (headless, or the user's display, where our input
+        would move the user's own mouse) `Input.dispatchMouseEvent`: Chromium makes trusted events of it too."""
+        viewport = await self._evaluate(VIEWPORT_JS)
+        display = self._display
+        if display is not None and display.display is not None:
+            screen = await asyncio.to_thread(XPointer, display.display, display.cookie)
+            origin = Point(viewport["x"] + viewport["chromeWidth"] / 2,
+                           viewport["y"] + viewport["chromeHeight"] - viewport["chromeWidth"] / 2)
+            return ScreenPointer(screen, origin, float(viewport["ratio"] or 1))
+        return DevToolsPointer(self._page_cdp, approach_from(near, (viewport["width"], viewport["height"]), rng))
+
+    @staticmethod
+    async def _widget_answered(send: Send) -> None:
+        """Until a clicked widget stops offering its checkbox (it is checking, has passed or has failed)."""
+        deadline = time.monotonic() + WIDGET_SETTLE
+        while time.monotonic() < deadline:
+            view = await read_widget(send)
+            if view.checkbox is None:
+                return
+            await asyncio.sleep(WIDGET_POLL)
 
     async def _where(self) -> tuple[str, str]:
         try:

@@ -27,6 +27,7 @@ from .base import (
     normal_user_agent,
 )
 from .browser_path import find_chromium, installed_version
+from .checkbox import Send, is_challenge_frame
 from .dialogs import answer_delay
 from .display import BrowserMode, VirtualDisplay, check_display, choose_mode
 from .failures import first_line, navigation_error
@@ -138,6 +139,7 @@ def _tell(streams: PageStreams, stream_ids: list[str], event: dict[str, Any]) ->
 
 class PlaywrightSession(BrowserSession):
     driver_name = "playwright"
+    reads_widget_frames = True  # a cross-site frame is a target of its own, with a CDP session of its own
 
     def __init__(self, base_url: str, options: LaunchOptions) -> None:
         super().__init__(base_url, options)
@@ -149,6 +151,8 @@ class PlaywrightSession(BrowserSession):
         self._world: IsolatedWorld | None = None  # where everything we run in the page runs
         self._display: VirtualDisplay | None = None
         self._pump: asyncio.Task[None] | None = None
+        self._page_session: Any = None  # a DevTools session on the page, for a challenge widget (checkbox.py)
+        self._frame_session: tuple[Any, Any] | None = None  # (the widget's frame, a DevTools session on it)
         self._user_agent_flag: str | None = None  # --user-agent for a headless launch
         self._native_user_agent: str | None = None  # the UA a launched browser presents everywhere, workers too
         self._executable = ""
@@ -259,6 +263,7 @@ class PlaywrightSession(BrowserSession):
             proxy=playwright_proxy(self.options.proxy) if remote else None,  # a launched browser has it already
         )
         self._page = await self._context.new_page()
+        self._page_session = self._frame_session = None
         self._page.on("dialog", _answer_dialog)
         self._watch_page(self._page)
         self._world = await self._open_world(self._page)
@@ -313,6 +318,31 @@ class PlaywrightSession(BrowserSession):
             return await self._in_page(js, arg)
         except self._api.Error as exc:
             raise BrowserError(f"browser failed: {first_line(exc)}") from None
+
+    async def _page_cdp(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if self._page_session is None:
+            self._page_session = await self._context.new_cdp_session(self._page)
+        reply: dict[str, Any] = await self._page_session.send(method, params)
+        return reply
+
+    async def _challenge_frame(self) -> Send | None:
+        """The widget's frame among the page's: a cross-site one is a target of its own, with its own session."""
+        frame = next((f for f in self._page.frames if is_challenge_frame(f.url)), None)
+        if frame is None:
+            return None
+        if self._frame_session is None or self._frame_session[0] is not frame:
+            self._frame_session = (frame, await self._context.new_cdp_session(frame))
+        send: Send = self._frame_session[1].send
+        return send
+
+    async def _detach_widget_sessions(self) -> None:
+        """End the DevTools sessions a challenge widget made us open. Never raises."""
+        sessions = [self._page_session, self._frame_session[1] if self._frame_session else None]
+        self._page_session = self._frame_session = None
+        for session in sessions:
+            if session is not None:
+                with contextlib.suppress(Exception):  # the page or its frame is gone already
+                    await session.detach()
 
     async def _listen(self) -> None:
         await self._evaluate(MAILBOX_JS, PUSH_BINDING)
@@ -370,6 +400,7 @@ class PlaywrightSession(BrowserSession):
     async def close(self) -> None:
         context, browser, playwright, display = self._context, self._browser, self._playwright, self._display
         self._context = self._browser = self._playwright = self._page = self._display = None
+        self._page_session = self._frame_session = None
         self._world = None
         self.browser_version = ""
         self._native_user_agent = self._user_agent_flag = None
@@ -426,5 +457,6 @@ class AdoptedPlaywrightSession(AdoptedBrowser, PlaywrightSession):
         world, self._world = self._world, None
         if world is not None:
             await world.detach()
+        await self._detach_widget_sessions()
         self._page = self._context = None
         self.browser_version = ""

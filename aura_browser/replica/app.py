@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import botcheck, challenge
+from . import botcheck, challenge, interactive
 from .config import ReplicaConfig
 from .guard import admin_guard
 from .page import not_found_html, page_html
@@ -43,6 +43,9 @@ def create_app(state: ReplicaState, bound_host: str = "127.0.0.1") -> web.Applic
     app.router.add_get(botcheck.REPORT_PATH, botcheck.report_page)
     app.router.add_post(botcheck.REPORT_PATH, botcheck.results)
     app.router.add_get(botcheck.WORKER_PATH, botcheck.worker_script)
+    app.router.add_get(interactive.WIDGET_PATH, interactive.widget)
+    app.router.add_post(interactive.VERIFY_PATH, interactive.verify)
+    app.router.add_post(interactive.SOLVE_PATH, interactive.solve)
     app.router.add_get(ADMIN_PREFIX + "config", admin_get_config)
     app.router.add_post(ADMIN_PREFIX + "config", admin_set_config)
     app.router.add_get(ADMIN_PREFIX + "stats", admin_stats)

@@ -10,7 +10,7 @@ from typing import Any
 from .fingerprint import check_rules
 from .models import MODELS
 
-GATES = ("off", "challenge", "strict", "botcheck")
+GATES = ("off", "challenge", "strict", "botcheck", "interactive")
 CONTENT_ENCODINGS = ("gzip", "br", "zstd")
 # What a knob's annotation admits; `int | None` also admits None. A bool is not a number here.
 KINDS: dict[str, tuple[type, ...]] = {"bool": (bool,), "int": (int,), "float": (int, float), "str": (str,)}
@@ -18,9 +18,13 @@ KINDS: dict[str, tuple[type, ...]] = {"bool": (bool,), "int": (int,), "float": (
 
 @dataclass
 class ReplicaConfig:
-    gate: str = "off"  # "off" | "challenge" | "strict" | "botcheck" (the challenge asks if a program drives the browser)
+    # "off" | "challenge" | "strict" | "botcheck" (the challenge asks if a program drives the browser) |
+    # "interactive" (Turnstile's checkbox in a cross-site iframe, which a person clicks)
+    gate: str = "off"
     tls: bool = False  # serve HTTPS with a self-signed cert; read once, at start
     challenge_delay: float = 1.0  # seconds the challenge script waits before solving
+    interactive_delay: float = 1.5  # seconds the interactive widget shows "Verifying..." before its checkbox
+    interactive_refuse: bool = False  # the widget fails every click, as a puzzle no click solves would
     cookie_ttl: float = 1800.0  # cf_clearance lifetime, seconds
     chunk_size: int = 16  # bytes per chunk of the /api/chat reply
     chunk_delay: float = 0.0  # seconds between chunks

@@ -15,7 +15,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from .errors import InvalidRequest, OutputError
+from ..errors import InvalidRequest, OutputError
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
