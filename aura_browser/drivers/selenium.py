@@ -568,6 +568,8 @@ class StealthySeleniumSession(SeleniumSession):
                     self._context = None
                     continue
                 raise
+            if reply is None:  # no result at all: the call met a dialog the page had open (it is answered by now)
+                raise ScriptError("the page's dialog interrupted the call")
             details = reply.get("exceptionDetails")
             if details:
                 exception = details.get("exception") or {}
