@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, TextIO
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, TextIO
 
 from .errors import AuraError, FileUnusable, InvalidRequest, OutputError
 from .transports.base import StreamStats
@@ -82,6 +84,9 @@ def parse_item(raw: bytes | str, line: int, defaults: ItemDefaults = ItemDefault
         return item
     except RecursionError:
         item.problem = f"line {line}: nested too deeply"
+        return item
+    except ValueError:  # the one ValueError json raises that is no JSONDecodeError: Python's int digit limit
+        item.problem = f"line {line}: a number longer than {sys.get_int_max_str_digits()} digits"
         return item
     if not isinstance(data, dict):
         item.problem = f"line {line}: not a JSON object"
@@ -182,7 +187,7 @@ def finished_items(path: Path) -> Counter[str]:
     for line in raw.splitlines():
         try:
             record = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, a number too long
             continue
         if not isinstance(record, dict):
             continue
@@ -209,6 +214,18 @@ def without_finished(items: Iterable[BatchItem], finished: Counter[str]) -> tupl
         else:
             todo.append(item)
     return todo, len(everything) - len(todo)
+
+
+def refuse_same_file(source: IO[bytes], output: Path) -> None:
+    """OUT must not be the input (the same file, by a link or another name too): its records would overwrite the
+    prompts. Checked before anything is read or written."""
+    try:
+        written, read = output.stat(), os.fstat(source.fileno())
+    except (OSError, ValueError):  # no OUT yet (open_output says what else is wrong), or an input with no file
+        return
+    if (written.st_dev, written.st_ino) == (read.st_dev, read.st_ino):
+        raise InvalidRequest(f"OUT {output} is the input file {getattr(source, 'name', '-')}: its records would "
+                             "overwrite the prompts; write them to another file")
 
 
 def open_output(path: Path, *, resume: bool) -> TextIO:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Mapping
@@ -19,7 +20,7 @@ from . import drivers, progress
 from .errors import AuraError, ClientClosed, InvalidRequest, LoginRequired, WrongEventLoop
 from .option_values import TIERS, Timeouts, TransportName
 from .origin import origin_of
-from .profile import Profile
+from .profile import DEFAULT_NAME, Profile
 from .redaction import redact_url
 from .settings import FROM_SETTINGS, DriverName, FromSettings, Settings
 from .transports.base import StreamStats, Transport
@@ -73,10 +74,13 @@ class AuraClient:
         headless: bool | None | FromSettings = FROM_SETTINGS,
         timeouts: Timeouts | None | FromSettings = FROM_SETTINGS,
         login_timeout: float | FromSettings = FROM_SETTINGS,
+        max_reply_bytes: int | FromSettings = FROM_SETTINGS,
         webdriver: Any = None,
         browser_ws: str | None | FromSettings = FROM_SETTINGS,
         cdp_url: str | None | FromSettings = FROM_SETTINGS,
         remote_webdriver: str | None | FromSettings = FROM_SETTINGS,
+        remote_capabilities: Mapping[str, Any] | FromSettings = FROM_SETTINGS,
+        remote_idle_timeout: float | FromSettings = FROM_SETTINGS,
         settings: Settings | None = None,
         transports: Mapping[str, Transport] | None = None,
     ) -> None:
@@ -89,10 +93,16 @@ class AuraClient:
             "base_url": base_url, "profile": profile, "profile_dir": profile_dir, "transport": transport,
             "driver": driver, "browser": browser, "proxy": proxy, "insecure": insecure, "headless": headless,
             "timeouts": Timeouts() if timeouts is None else timeouts, "login_timeout": login_timeout,
+            "max_reply_bytes": max_reply_bytes,
             "browser_ws": browser_ws, "cdp_url": cdp_url, "remote_webdriver": remote_webdriver,
+            "remote_capabilities": remote_capabilities, "remote_idle_timeout": remote_idle_timeout,
         }
         changes = {name: value for name, value in given.items() if value is not FROM_SETTINGS}
         self.settings = settings.replace(**changes) if settings is not None else Settings(**changes)
+        if self.settings.transport in ("auto", "impersonate") and os.environ.get("AURA_IMPERSONATE", "").strip():
+            from .transports.impersonate import chosen_target
+
+            chosen_target()  # a mistaken AURA_IMPERSONATE fails here, before a login costs a browser start
         self.store = self.settings.store()
         # A remote browser decides which driver speaks to it.
         self.driver = self.settings.chosen_driver()
@@ -109,10 +119,12 @@ class AuraClient:
         self._browser: BrowserSession | None = (
             drivers.adopt(webdriver, self.base_url, self.launch_options) if webdriver is not None else None
         )
+        self._adopted = webdriver is not None
         self._browser_has_profile = False
         self._refresh_lock = asyncio.Lock()
         self._browser_lock = asyncio.Lock()
         self._closed = False
+        self._idle_timer: asyncio.TimerHandle | None = None  # lets an unused remote browser go (release_idle_browser)
         self._loop: asyncio.AbstractEventLoop | None = None  # the one its sessions, locks and browser belong to
 
     @functools.cached_property
@@ -176,6 +188,8 @@ class AuraClient:
         return usability.ok
 
     def _load(self) -> Profile | None:
+        if self.settings.profile is None and self.profile_name == DEFAULT_NAME:
+            log.info("using the profile 'default', saved for this site before profiles were per site")
         profile = self.store.load(self.profile_name)
         wrong_site = profile.usable_for(origin_of(self.base_url)).site if profile is not None else ""
         if wrong_site:
@@ -219,9 +233,7 @@ class AuraClient:
                 return await self._capture_and_save()
 
     async def _capture_and_save(self) -> Profile:
-        from .drivers.display import choose_mode
-
-        log.info("logging in to %s (%s, %s)", self.base_url, self.driver, choose_mode(self.launch_options.headless).describe())
+        log.info("logging in to %s (%s, %s)", self.base_url, self.driver, self._mode_asked())
         async with self._browser_lock:
             session = self._browser_session()
             await session.open(None)
@@ -238,7 +250,21 @@ class AuraClient:
         progress.report(None)  # the login is done: its status line goes before any reply is printed
         self._profile = profile
         self._browser_has_profile = True
+        self._keep_browser_for_a_while()
         return profile
+
+    def _mode_asked(self) -> str:
+        """How the browser is asked to run; a remote one says itself how it really runs, once started."""
+        if self._remote:
+            return "remote, " + ("headless" if self.launch_options.headless else "headed when the server allows")
+        from .drivers.display import choose_mode
+
+        return choose_mode(self.launch_options.headless).describe()
+
+    @property
+    def _remote(self) -> bool:
+        options = self.launch_options
+        return bool(options.remote_webdriver or options.browser_ws or options.cdp_url)
 
     def _saved_or_none(self) -> Profile | None:
         """The profile on disk, if there is a readable one for this site (a login replaces a broken one)."""
@@ -267,7 +293,32 @@ class AuraClient:
             if not self._browser_has_profile:
                 await session.open(profile)
                 self._browser_has_profile = True
+        self._keep_browser_for_a_while()
         return session
+
+    def _keep_browser_for_a_while(self) -> None:
+        """A remote browser (a Grid slot) is let go once unused for `remote_idle_timeout` seconds."""
+        if not self._remote or self._browser is None or self._adopted:
+            return
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._idle_timer = loop.call_later(self.settings.remote_idle_timeout,
+                                           lambda: loop.create_task(self.release_idle_browser()))
+
+    async def release_idle_browser(self) -> None:
+        """Close the remote browser now if no in-page stream uses it; the next login or in-page request starts another."""
+        self._idle_timer = None
+        async with self._browser_lock:
+            browser = self._browser
+            if browser is None or self._closed:
+                return
+            if browser.streams.open_ids:  # still streaming: look again later
+                self._keep_browser_for_a_while()
+                return
+            self._browser, self._browser_has_profile = None, False
+            log.info("the remote browser was unused for %gs; letting it go", self.settings.remote_idle_timeout)
+            await browser.close()
 
     def _remember_tier(self, profile: Profile, tier: str) -> None:
         """Direct was blocked and `tier` got through: the next calls start there, for a while."""
@@ -329,15 +380,16 @@ class AuraClient:
 
     def _make_transport(self, tier: str) -> Transport:
         # Each imported when made: the direct tier answers most asks, and an ask starts a process.
+        limit = self.settings.max_reply_bytes
         if tier == "direct":
-            return DirectTransport(timeouts=self.timeouts, insecure=self.insecure)
+            return DirectTransport(timeouts=self.timeouts, insecure=self.insecure, max_reply_bytes=limit)
         if tier == "impersonate":
             from .transports.impersonate import ImpersonateTransport
 
-            return ImpersonateTransport(timeouts=self.timeouts, insecure=self.insecure)
+            return ImpersonateTransport(timeouts=self.timeouts, insecure=self.insecure, max_reply_bytes=limit)
         from .transports.page import PageTransport
 
-        return PageTransport(self._page_session, timeouts=self.timeouts)
+        return PageTransport(self._page_session, timeouts=self.timeouts, max_reply_bytes=limit)
 
     async def ask(
         self,
@@ -384,6 +436,9 @@ class AuraClient:
         if self._fallback is not None or self._browser is not None:
             self._check_loop()  # they can only be closed on their own loop
         self._closed = True
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
         transports = [*self._transports.values(), *self._given_transports.values()]
         browser = self._browser
         self._transports, self._given_transports, self._browser = {}, {}, None

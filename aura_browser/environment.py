@@ -15,15 +15,19 @@ from .wire.api import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE
 
 DEFAULT_BASE_URL = "https://openchat.team"
 DEFAULT_LOGIN_TIMEOUT = 120.0  # seconds a login may wait for the gate
+# The most of one reply kept in memory (its text, as UTF-8, decompressed): the app's replies are a few KB.
+DEFAULT_MAX_REPLY_BYTES = 8 * 1024 * 1024
 # Playwright takes at most 2**31-1 ms (24.8 days) for a wait; a longer one fails at once.
 MAX_LOGIN_TIMEOUT = 24 * 24 * 3600.0
+# Seconds a remote browser (a Grid slot) may sit unused before the client lets it go; a Grid ends it after 300.
+DEFAULT_REMOTE_IDLE_TIMEOUT = 120.0
 
 
 class Variable(NamedTuple):  # a NamedTuple: this module is read by `aura-browser CMD --help`, so it stays cheap
     name: str
     option: str  # the Settings field it sets; for a command's own option, that option's parameter name
     default: Any = None  # None: no default, or one worked out from other options
-    kind: str = "text"  # how the value is read: text, flag, seconds, number or integer
+    kind: str = "text"  # how the value is read: text, flag, seconds, number, integer or json (an object)
     scope: str = "settings"  # "settings", or who else reads it: a command, a transport
 
 
@@ -40,6 +44,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("AURA_BROWSER_WS", "browser_ws"),
     Variable("AURA_CDP_URL", "cdp_url"),
     Variable("AURA_REMOTE_WEBDRIVER", "remote_webdriver"),
+    Variable("AURA_REMOTE_CAPABILITIES", "remote_capabilities", None, "json"),  # a JSON object
+    Variable("AURA_REMOTE_IDLE_TIMEOUT", "remote_idle_timeout", DEFAULT_REMOTE_IDLE_TIMEOUT, "seconds"),
     Variable("AURA_HEADLESS", "headless", None, "flag"),  # unset: headed on a private virtual display
     # Settings: the transport and its timeouts (AURA_TIMEOUT is the default of the two after it).
     Variable("AURA_TRANSPORT", "transport", "auto"),
@@ -47,6 +53,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("AURA_FIRST_BYTE_TIMEOUT", "first_byte_timeout", None, "seconds"),
     Variable("AURA_IDLE_TIMEOUT", "idle_timeout", None, "seconds"),
     Variable("AURA_LOGIN_TIMEOUT", "login_timeout", DEFAULT_LOGIN_TIMEOUT, "seconds"),
+    Variable("AURA_MAX_REPLY_BYTES", "max_reply_bytes", DEFAULT_MAX_REPLY_BYTES, "integer"),
     # Settings: what each request is sent with.
     Variable("AURA_MODEL", "model", DEFAULT_MODEL),
     Variable("AURA_TEMPERATURE", "temperature", DEFAULT_TEMPERATURE, "number"),
@@ -104,12 +111,27 @@ def read_value(variable: Variable, value: str) -> Any:
         if flag is None:
             raise InvalidRequest(f"{variable.name}={value!r} is not a boolean; use 1/0, true/false, yes/no or on/off")
         return flag
+    if variable.kind == "json":
+        return json_object(value, variable.name)
     if variable.kind in ("seconds", "number", "integer"):
         what = {"seconds": "a number of seconds", "number": "a number", "integer": "an integer"}[variable.kind]
         try:
             return int(value) if variable.kind == "integer" else float(value)
         except ValueError:
             raise InvalidRequest(f"{variable.name}={value!r} is not {what}") from None
+    return value
+
+
+def json_object(text: str, what: str) -> dict[str, Any]:
+    """`text` read as a JSON object; InvalidRequest naming `what` when it is not one."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InvalidRequest(f"{what} is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"{what} must be a JSON object, not {type(value).__name__}")
     return value
 
 

@@ -157,6 +157,21 @@ class Redirected(NotThisApp):
                      "which would send the prompt elsewhere",)
 
 
+class ReplyTooLarge(AuraError):
+    """The reply grew past the most aura-browser keeps of one reply in memory (`Settings.max_reply_bytes`,
+    `--max-reply-bytes`, AURA_MAX_REPLY_BYTES): a site that never ends its reply, or a compression bomb.
+    `partial_text` holds what arrived before the cap."""
+
+    exit_code = 5
+    problem = "TOO_LARGE"
+    http_status = 502
+    api_code = "reply_too_large"
+
+    def __init__(self, message: str, partial_text: str = "") -> None:
+        super().__init__(message)
+        self.partial_text = partial_text
+
+
 # --- the network --------------------------------------------------------------------------
 
 

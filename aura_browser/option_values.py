@@ -13,11 +13,24 @@ TransportName = Literal["auto", "direct", "impersonate", "page"]
 # The tiers `auto` climbs, cheapest first; the last one needs a browser.
 TIERS: tuple[str, ...] = ("direct", "impersonate", "page")
 
+# The one rule of every timeout, for the CLI, Settings (and its AURA_* variables) and the Python API alike.
+MIN_TIMEOUT = 0.1  # seconds: the connect, first-byte and idle timeouts
+MIN_LOGIN_TIMEOUT = 1.0  # seconds: a login's
 
-def require_seconds(value: Any, what: str) -> None:
-    """A timeout must be a positive, finite number (NaN passes every comparison, so it is named here)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise InvalidRequest(f"{what} must be a positive number of seconds, not {value!r}")
+
+def seconds_problem(value: Any, minimum: float = MIN_TIMEOUT) -> str | None:
+    """Why `value` is not a timeout of at least `minimum` seconds, or None when it is one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < minimum:
+        # NaN passes every comparison, so finiteness is checked first
+        return f"must be a positive number of seconds, not {value!r} (the least allowed is {minimum:g})"
+    return None
+
+
+def require_seconds(value: Any, what: str, minimum: float = MIN_TIMEOUT) -> None:
+    """A timeout must be a finite number of at least `minimum` seconds (`seconds_problem`)."""
+    problem = seconds_problem(value, minimum)
+    if problem:
+        raise InvalidRequest(f"{what} {problem}")
 
 
 @dataclass(frozen=True)

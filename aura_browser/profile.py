@@ -17,6 +17,7 @@ import os
 import re
 import shlex
 import stat
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -115,7 +116,7 @@ class Profile:
     def api_key(self) -> str:
         """The page's `apiKey` from localStorage: what the page sends as the body's `key`."""
         value = self.local_storage().get("apiKey", "")
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):  # (a loaded profile's was checked: profile_schema)
             decoded = json.loads(value)
             if isinstance(decoded, str):
                 return decoded
@@ -190,6 +191,11 @@ class Profile:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ProfileError(path, f"not valid JSON ({exc.msg} at line {exc.lineno}); delete it and log in again") from None
+        except RecursionError:
+            raise ProfileError(path, "damaged (nested too deeply to read); log in again to replace it") from None
+        except ValueError:  # the one ValueError json raises that is no JSONDecodeError: Python's int digit limit
+            raise ProfileError(path, f"damaged (a number longer than {sys.get_int_max_str_digits()} digits); "
+                                     "log in again to replace it") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ProfileError(path, "not an aura-browser profile")
         if data.get("version") != FORMAT_VERSION:

@@ -7,6 +7,7 @@ request), NaN for a time. Each is found here and named, instead of failing later
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any, Callable
@@ -19,6 +20,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # A cookie's name and value go into a Cookie header as they are: no separator, no control character.
 _NOT_IN_COOKIES = re.compile(r"[\x00-\x1f\x7f;]")
 SAME_SITE = ("Strict", "Lax", "None")
+LATEST_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z: the last second a date can be written of
 
 
 class SchemaError(ValueError):
@@ -34,9 +36,9 @@ def check_profile_data(data: dict[str, Any]) -> None:
     _check(data, "proxy", _url(check_proxy), optional=True, nullable=True)
     for name in ("driver", "browser_version"):
         _check(data, name, _text(), optional=True)
-    _check(data, "captured_at", _number, optional=True)
+    _check(data, "captured_at", _timestamp, optional=True)
     for name in ("gate_expires_at", "direct_blocked_until"):
-        _check(data, name, _number, optional=True, nullable=True)
+        _check(data, name, _timestamp, optional=True, nullable=True)
     _check(data, "header_order", _header_names, optional=True)
     _check(data, "models", _models, optional=True, nullable=True)
     _check(data, "transport_tier", _text(), optional=True, nullable=True)
@@ -63,6 +65,10 @@ def _text(allow_empty: bool = True, forbidden: re.Pattern[str] = _CONTROL) -> Ca
             raise SchemaError(f"{where} is empty")
         if forbidden.search(value):
             raise SchemaError(f"{where} holds a control character (a line break would inject headers)")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate (JSON's "\udfff"): no request could carry it
+            raise SchemaError(f"{where} is not valid UTF-8 text (at character {exc.start})") from None
 
     return check
 
@@ -81,6 +87,19 @@ def _url(normalise: Callable[[str], str]) -> Callable[[str, Any], None]:
 def _number(where: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise SchemaError(f"{where} must be a finite number, not {_kind(value)}")
+
+
+def _timestamp(where: str, value: Any) -> None:
+    """Seconds since 1970 that a date can be made of: none before 1970, none after 9999."""
+    _number(where, value)
+    if not 0 <= value <= LATEST_TIMESTAMP:
+        raise SchemaError(f"{where} must be a time between 1970 and 9999, not {value!r}")
+
+
+def _cookie_expiry(where: str, value: Any) -> None:
+    """A cookie's `expires`: -1 for a session cookie (as Playwright writes it), else a timestamp."""
+    if value != -1:
+        _timestamp(where, value)
 
 
 def _boolean(where: str, value: Any) -> None:
@@ -131,6 +150,18 @@ def _storage_state(where: str, value: Any) -> None:
             item_at = f"{at}.localStorage[{item_index}]"
             for name in ("name", "value"):
                 _check(_object(item_at, item), name, _text(), at=item_at)
+            if item.get("name") == "apiKey":
+                _api_key(f"{item_at}.value", item["value"])
+
+
+def _api_key(where: str, value: str) -> None:
+    """The page keeps its apiKey as JSON text; it is decoded for every request, so it must decode."""
+    try:
+        json.loads(value)
+    except ValueError:  # not JSON: the key is used as it is
+        pass
+    except RecursionError:
+        raise SchemaError(f"{where} is nested too deeply") from None
 
 
 def _cookie(where: str, value: Any) -> None:
@@ -139,7 +170,7 @@ def _cookie(where: str, value: Any) -> None:
     _check(cookie, "value", _text(forbidden=_NOT_IN_COOKIES), at=where)
     _check(cookie, "domain", _text(allow_empty=False), at=where)
     _check(cookie, "path", _text(), optional=True, at=where)
-    _check(cookie, "expires", _number, optional=True, at=where)
+    _check(cookie, "expires", _cookie_expiry, optional=True, at=where)
     for name in ("httpOnly", "secure"):
         _check(cookie, name, _boolean, optional=True, at=where)
     if cookie.get("sameSite", "Lax") not in SAME_SITE:

@@ -22,9 +22,17 @@ from dataclasses import KW_ONLY, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Mapping
 
-from .environment import DEFAULT_BASE_URL, DEFAULT_LOGIN_TIMEOUT, MAX_LOGIN_TIMEOUT, settings_from_env
+from .environment import (
+    DEFAULT_BASE_URL,
+    DEFAULT_LOGIN_TIMEOUT,
+    DEFAULT_MAX_REPLY_BYTES,
+    DEFAULT_REMOTE_IDLE_TIMEOUT,
+    MAX_LOGIN_TIMEOUT,
+    env_name,
+    settings_from_env,
+)
 from .errors import AuraError, InvalidRequest
-from .option_values import TIERS, Timeouts, TransportName, require_seconds
+from .option_values import MIN_LOGIN_TIMEOUT, MIN_TIMEOUT, TIERS, Timeouts, TransportName, require_seconds
 from .origin import check_proxy, normalise_base_url, origin_of
 from .redaction import redact_url
 from .wire.api import (
@@ -61,10 +69,11 @@ def timeouts_for(timeout: float | None = None, first_byte: float | None = None, 
                  connect: float | None = None) -> Timeouts:
     """`Timeouts` from seconds of silence: `first_byte` and `idle` default to `timeout`, which defaults to Timeouts'."""
     default = Timeouts()
+    timeout = default.first_byte if timeout is None else timeout
     return Timeouts(
         connect=default.connect if connect is None else connect,
-        first_byte=first_byte or timeout or default.first_byte,
-        idle=idle or timeout or default.idle,
+        first_byte=timeout if first_byte is None else first_byte,
+        idle=timeout if idle is None else idle,
     )
 
 
@@ -84,10 +93,14 @@ class Settings:
     headless: bool | None = None  # None: the stealthy default (headed on a private virtual display)
     timeouts: Timeouts = field(default_factory=Timeouts)
     login_timeout: float = DEFAULT_LOGIN_TIMEOUT
+    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES  # past it a reply fails with ReplyTooLarge
     # a browser somewhere else instead of one launched here (at most one)
     browser_ws: str | None = None
     cdp_url: str | None = None
     remote_webdriver: str | None = None
+    # merged into a remote WebDriver's new-session request (browserVersion, platformName, a node's own tag...)
+    remote_capabilities: Mapping[str, Any] = field(default_factory=dict)
+    remote_idle_timeout: float = DEFAULT_REMOTE_IDLE_TIMEOUT  # seconds before an unused remote browser is let go
     # what each request is sent with, unless the call says otherwise
     model: str = DEFAULT_MODEL
     temperature: float | None = DEFAULT_TEMPERATURE  # None: the app's own (1)
@@ -110,10 +123,18 @@ class Settings:
             raise InvalidRequest(f"unknown driver {self.driver!r}; use playwright or selenium")
         if not isinstance(self.timeouts, Timeouts):
             raise InvalidRequest(f"timeouts must be a Timeouts, not {self.timeouts!r}")
-        require_seconds(self.login_timeout, "login_timeout")
+        require_seconds(self.login_timeout, "login_timeout", MIN_LOGIN_TIMEOUT)
         if self.login_timeout > MAX_LOGIN_TIMEOUT:
             raise InvalidRequest(f"login_timeout must be at most {MAX_LOGIN_TIMEOUT:.0f} seconds (24 days), "
                                  f"not {self.login_timeout!r}")
+        if isinstance(self.max_reply_bytes, bool) or not isinstance(self.max_reply_bytes, int) or self.max_reply_bytes < 1:
+            raise InvalidRequest(f"max_reply_bytes must be a positive integer, not {self.max_reply_bytes!r}")
+        require_seconds(self.remote_idle_timeout, "remote_idle_timeout")
+        if not isinstance(self.remote_capabilities, Mapping) or not all(
+            isinstance(name, str) and name for name in self.remote_capabilities
+        ):
+            raise InvalidRequest(f"remote_capabilities must map capability names to values, not {self.remote_capabilities!r}")
+        set_(self, "remote_capabilities", dict(self.remote_capabilities))
         if not is_model_id(self.model):
             raise InvalidRequest(f"model must be a model id, not {self.model!r}")
         temperature = self.temperature
@@ -132,6 +153,8 @@ class Settings:
         # Never a proxy password (or a remote endpoint's credentials), even in a traceback's locals.
         shown = {name: redact_url(value) if name in URL_OPTIONS and value else value
                  for name, value in self.options().items()}
+        # Capabilities may hold a cloud Grid's access key: their names only.
+        shown["remote_capabilities"] = {name: "..." for name in self.remote_capabilities}
         return f"Settings({', '.join(f'{name}={value!r}' for name, value in shown.items())})"
 
     @classmethod
@@ -141,6 +164,10 @@ class Settings:
         AURA_TIMEOUT is the default of AURA_FIRST_BYTE_TIMEOUT and AURA_IDLE_TIMEOUT; `timeouts=` overrides all three.
         """
         options = settings_from_env(environ)
+        for option in ("timeout", "first_byte_timeout", "idle_timeout", "login_timeout", "remote_idle_timeout"):
+            if option in options:  # held to the CLI's rule, and named as the user wrote it
+                require_seconds(options[option], env_name(option),
+                                MIN_LOGIN_TIMEOUT if option == "login_timeout" else MIN_TIMEOUT)
         timeout, first_byte, idle = (options.pop(name, None) for name in ("timeout", "first_byte_timeout",
                                                                            "idle_timeout"))
         if (timeout, first_byte, idle) != (None, None, None):
@@ -204,6 +231,7 @@ class Settings:
             browser_ws=self.browser_ws,
             cdp_url=self.cdp_url,
             remote_webdriver=self.remote_webdriver,
+            remote_capabilities=dict(self.remote_capabilities),
         )
 
     def chosen_driver(self) -> str:

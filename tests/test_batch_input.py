@@ -2,6 +2,9 @@
 and output that must stay strict JSON, across `--resume` too."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.support.cli import assert_one_line_error, run_cli
@@ -95,3 +98,35 @@ def test_a_byte_order_mark_before_line_1_is_skipped(gateless_site, profile_dir, 
     result = batch(gateless_site, str(source), "-o", str(tmp_path / "out.jsonl"), profile_dir=profile_dir)
     assert result.returncode == 0, result.stderr.decode()
     assert {r["id"]: r["text"] for r in strict_records(tmp_path / "out.jsonl")} == {1: answer("Hi"), 2: answer("Ho")}
+
+
+def test_a_number_too_long_for_python_is_an_error_record_and_the_run_goes_on(gateless_site, profile_dir, tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": 1, "prompt": "Hi", "max_tokens": ' + "9" * 5000 + '}\n{"id": 2, "prompt": "Hello"}\n')
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"id": ' + "7" * 5000 + ', "text": "from a run before"}\n')  # --resume reads it too
+
+    result = batch(gateless_site, str(source), "-o", str(out), "--resume", profile_dir=profile_dir)
+    assert result.returncode == 8, result.stderr.decode()
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()[1:]]
+    assert records[0] == {**records[0], "id": None, "error": "line 1: a number longer than 4300 digits"}
+    assert records[1]["id"] == 2 and records[1]["error"] is None
+    assert "internal error" not in result.stderr.decode() and "Traceback" not in result.stderr.decode()
+
+
+def test_out_that_is_the_input_file_is_refused_before_anything_is_written(gateless_site, profile_dir, tmp_path):
+    source = tmp_path / "in.jsonl"
+    prompts = '{"id": 1, "prompt": "Hi"}\n'
+    source.write_text(prompts)
+    (tmp_path / "link.jsonl").symlink_to(source)
+    (tmp_path / "hard.jsonl").hardlink_to(source)
+    for out, extra in (("in.jsonl", ()), ("link.jsonl", ()), ("hard.jsonl", ()), ("in.jsonl", ("--resume",))):
+        result = batch(gateless_site, str(source), "-o", str(tmp_path / out), *extra, profile_dir=profile_dir)
+        assert_one_line_error(result, 2, "is the input file", "would overwrite the prompts")
+        assert source.read_text() == prompts
+    with source.open("rb") as stdin:  # `batch - -o in.jsonl < in.jsonl`
+        result = subprocess.run([sys.executable, "-m", "aura_browser", "batch", "-", "-o", str(source), "--base-url",
+                                 gateless_site.url], stdin=stdin, capture_output=True, timeout=60,
+                                env={**os.environ, "AURA_PROFILE_DIR": str(profile_dir)})
+    assert_one_line_error(result, 2, "is the input file")
+    assert source.read_text() == prompts and gateless_site.stats.chat_requests == 0

@@ -10,11 +10,11 @@ def test_quick_bench_produces_every_row(tmp_path):
     result = run_script("bench.py", "--quick", "--json", str(out), text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = json.loads(out.read_text())
-    assert sorted({row["key"] for row in rows}) == ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9"]
-    assert len(rows) == 24
+    assert sorted({row["key"] for row in rows}) == ["B1", "B10", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9"]
+    assert len(rows) == 26
     for row in rows:
         assert row["ours"] > 0 or row["key"] == "B9", row  # B9 counts flagged checks: 0 is the goal
         assert isinstance(row["met"], bool)
     table = result.stdout.splitlines()
     assert table[0] == "| # | figure | ours | baseline | ratio | target | met? |"
-    assert len([line for line in table if line.startswith("| B")]) == 24
+    assert len([line for line in table if line.startswith("| B")]) == 26

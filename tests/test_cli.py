@@ -230,3 +230,16 @@ def test_a_direct_ask_imports_no_driver_and_no_other_transport(site, env):
     assert result.stdout.strip().splitlines()[-1] == str(sorted(
         ["aura_browser.transports.base", "aura_browser.transports.direct", "aura_browser.transports.fallback",
          "aura_browser.transports.replies"]))
+
+
+@pytest.mark.parametrize("columns", [None, "30", "60", "79", "100", "250", "0", "wide"])
+def test_the_help_is_as_wide_as_click_makes_it_with_shutil(columns, monkeypatch):
+    import shutil
+
+    from aura_browser.cli import _help_width
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert _help_width() == max(min(shutil.get_terminal_size().columns, 80) - 2, 50)  # click.formatting's rule

@@ -22,9 +22,10 @@ from tests.support.drivers import DRIVERS
 PACKAGE = Path(aura_browser.drivers.__file__).parent
 MODULES = sorted(path.stem for path in PACKAGE.glob("*.py") if path.stem != "__init__")
 # The modules that drive a browser library. The rest are shared helpers, which import no driver.
-DRIVER_MODULES = {"playwright", "selenium", "selenium_local"}
-# A driver may build on another by subclassing it: selenium_local's Chromium is driven by selenium's session.
-EXTENDS = {("selenium_local", "selenium")}
+DRIVER_MODULES = {"playwright", "selenium", "selenium_local", "selenium_remote"}
+# A driver may build on another by subclassing it: selenium_local's and selenium_remote's Chromium are driven by
+# selenium's sessions (the local and the remote one are siblings).
+EXTENDS = {("selenium_local", "selenium"), ("selenium_remote", "selenium")}
 BROWSER_LIBRARIES = ("playwright", "patchright", "selenium")
 
 

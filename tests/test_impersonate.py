@@ -203,3 +203,15 @@ def test_a_tls_allow_rule_that_names_no_fingerprint_is_bad_usage():
     result = run_cli("replica", "--port", "0", "--gate", "strict", "--tls-allow", "chromium,firefox")
     assert result.returncode == 2, err(result)
     assert "'firefox' is not 'chromium', a JA4, or a JA3 hash" in err(result) and "Traceback" not in err(result)
+
+
+def test_an_unknown_aura_impersonate_target_is_bad_usage_naming_the_variable_and_the_targets(gateless_site, profile_dir):
+    from tests.support.cli import assert_one_line_error
+
+    env = {"AURA_PROFILE_DIR": str(profile_dir), "AURA_IMPERSONATE": "bogus"}
+    result = run_cli("ask", "--base-url", gateless_site.url, "--transport", "impersonate", "Hi", env=env)
+    line = assert_one_line_error(result, 2, "AURA_IMPERSONATE='bogus' is not a target curl_cffi can impersonate",
+                                 "chrome152", "firefox147")
+    assert "closed the connection" not in line
+    assert run_cli("ask", "--base-url", gateless_site.url, "Hi", env=env).returncode == 2  # auto: refused at once
+    assert gateless_site.stats.chat_requests == 0

@@ -13,7 +13,7 @@ PACKAGE = Path(aura_browser.__file__).parent
 LAYERS: list[set[str]] = [
     {"redaction", "progress"},
     {"errors"},
-    {"origin", "sync", "streams", "option_values"},
+    {"origin", "sync", "option_values"},
     {"wire"},
     {"profile_schema"},
     {"profile", "environment"},

@@ -7,6 +7,11 @@ import contextlib
 import pytest
 from aiohttp import web
 
+from aura_browser.errors import Blocked
+from aura_browser.profile import Profile
+from aura_browser.transports.direct import DirectTransport
+from aura_browser.wire.api import as_messages, build_body
+
 from tests.support.cli import assert_one_line_error, run_cli
 from tests.support.profiles import save_plain_profile
 
@@ -102,3 +107,30 @@ def assert_escaped(result):
     assert "\\u202e" in line
     for raw in ("\x1b", "\x07", "\u202e"):
         assert raw not in result.stderr.decode()
+
+
+async def test_a_block_page_whose_title_comes_late_is_judged_whole_by_direct():
+    async def late_title(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=403, headers={"Content-Type": "text/html"})
+        await response.prepare(request)
+        await response.write(b"<!DOCTYPE html>\n<html><head>")
+        await asyncio.sleep(0.3)  # the site's own slowness: the title is in a later packet
+        await response.write(b"<title>Attention Required! | Cloudflare</title></head><body>blocked</body></html>")
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_post("/api/chat", late_title)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    transport = DirectTransport()
+    profile = Profile(base_url=f"http://127.0.0.1:{runner.addresses[0][1]}", user_agent="Mozilla/5.0 Test")
+    try:
+        with pytest.raises(Blocked, match="answered 403 with a block page"):  # so auto climbs to impersonate
+            async for _ in transport.stream(profile, build_body(as_messages("Hi"))):
+                pass
+    finally:
+        await transport.aclose()
+        await runner.cleanup()

@@ -44,6 +44,18 @@ HOSTILE = {
     "models a string": {"models": "openchat_3.6"},
     "a model without id": {"models": [{"name": "OpenChat"}]},
     "transport_tier a number": {"transport_tier": 2},
+    "captured_at 1e300": {"captured_at": 1e300},
+    "gate_expires_at -1e300": {"gate_expires_at": -1e300},
+    "a cookie expiring in the year 1e300": with_cookie(expires=1e300),
+    "a lone-surrogate apiKey": {"storage_state": {"cookies": [], "origins": [
+        {"origin": "http://127.0.0.1", "localStorage": [{"name": "apiKey", "value": "sk-\udfff"}]}]}},
+    "an apiKey nested 100k deep": {"storage_state": {"cookies": [], "origins": [
+        {"origin": "http://127.0.0.1", "localStorage": [{"name": "apiKey", "value": "[" * 100_000 + "]" * 100_000}]}]}},
+}
+# Files that Python's json cannot even read into values: too deep for its recursion, a number too long to convert.
+UNREADABLE = {
+    "nested 100k deep": '{"format": "aura-browser-profile", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    "a 5000-digit number": '{"format": "aura-browser-profile", "captured_at": ' + "9" * 5000 + "}",
 }
 
 
@@ -96,5 +108,33 @@ def test_login_replaces_a_profile_whose_local_storage_item_lacks_a_name(site, pr
     spoil(profile_dir, {"storage_state": {"cookies": [], "origins": [
         {"origin": replica.url, "localStorage": [{"value": "sk-x"}]}]}})
     assert run_cli("login", env=env).returncode == 0
+    result = run_cli("ask", "--transport", "direct", "Hi", env=env)
+    assert result.returncode == 0, result.stderr.decode()
+
+
+@pytest.mark.parametrize("text", UNREADABLE.values(), ids=UNREADABLE.keys())
+def test_a_profile_python_cannot_read_is_refused_by_name_and_listed_as_unreadable(site, profile_dir, text):
+    replica, env = site
+    path = profile_dir / "default.json"
+    (profile_dir / "zz-good.json").write_text(path.read_text())
+    path.write_text(text)
+    for args in (["ask", "--transport", "direct", "Hi"], ["profiles", "show", "default"]):
+        assert_one_line_error(run_cli(*args, env=env), 3, str(path), "damaged")
+    listed = run_cli("profiles", "list", env=env)
+    assert listed.returncode == 0, listed.stderr.decode()
+    rows = {line.split("\t", 1)[0]: line for line in out(listed).splitlines()}
+    assert rows["default"].startswith("default\tunreadable: ") and "zz-good" in rows
+    assert replica.stats.chat_requests == 0
+
+
+@pytest.mark.parametrize("hostile", ["nested 100k deep", "captured_at 1e300"])
+def test_login_replaces_a_profile_python_could_not_read(site, profile_dir, hostile):
+    replica, env = site
+    if hostile in UNREADABLE:
+        (profile_dir / "default.json").write_text(UNREADABLE[hostile])
+    else:
+        spoil(profile_dir, HOSTILE[hostile])
+    login = run_cli("login", env=env)
+    assert login.returncode == 0, login.stderr.decode()
     result = run_cli("ask", "--transport", "direct", "Hi", env=env)
     assert result.returncode == 0, result.stderr.decode()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import pytest
+
 from aura_browser.drivers.playwright import playwright_proxy
 
 from tests.support.cli import assert_one_line_error, err, run_cli
@@ -47,3 +49,20 @@ def test_a_wrong_proxy_password_at_login_is_the_documented_407_message(make_repl
     assert_one_line_error(result, 6, "the proxy refused its user or password (407); check them in --proxy")
     assert "wrong-password-123" not in err(result) and proxy.log.refused() >= 1
     wait_for_no_new_chromium(before)
+
+
+@pytest.mark.parametrize("transport", ["direct", "impersonate"])
+def test_a_non_ascii_proxy_password_is_sent_as_utf8_by_every_replay(make_replica, profile_dir, transport):
+    from aura_browser.profile import Profile, ProfileStore
+
+    replica = make_replica(gate="off")
+    with auth_proxy("aura", "pässwörd-密码") as proxy:
+        url = quoted_url(proxy, "aura", "pässwörd-密码")
+        ProfileStore(profile_dir).save("default", Profile(base_url=replica.url, user_agent="Mozilla/5.0 Test",
+                                                          proxy=url))
+        result = run_cli("ask", "--base-url", replica.url, "--transport", transport, "Hi",
+                         env={"AURA_PROFILE_DIR": str(profile_dir), "AURA_PROXY": url})
+    assert result.returncode == 0, err(result)
+    assert "You said: Hi" in result.stdout.decode()
+    assert proxy.log.authorised("POST", "/api/chat") + proxy.log.authorised("CONNECT") >= 1
+    assert proxy.log.refused() == 0

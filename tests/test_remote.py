@@ -7,19 +7,25 @@ Afterwards nothing we created is left in the remote browser, and what we did not
 
 import asyncio
 import re
+import shutil
 
 import pytest
 
+from aura_browser.drivers.display import xvfb_available
 from aura_browser.errors import BrowserError, InvalidRequest
 from aura_browser.replica import reply_text
 from aura_browser.wire.api import as_messages
 
-from tests.support.cli import run_cli
+from tests.support.botcheck import failing
+from tests.support.cli import assert_one_line_error, run_cli
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 from tests.support.servers.remote_browsers import (
+    OTHER_PLAYWRIGHT,
     chromedriver_server,
     chromium_with_remote_debugging,
+    headed_chromium_with_remote_debugging,
     playwright_browser_server,
+    playwright_server_of_another_version,
 )
 
 
@@ -99,3 +105,23 @@ async def test_a_remote_browser_that_is_not_there_is_a_browser_error(option, url
     with pytest.raises(BrowserError, match=re.escape(complaint.format(port=unused_tcp_port))):
         await client.login()
     assert chromium_pids() == before  # nothing was launched here instead
+
+
+@pytest.mark.skipif(not xvfb_available(), reason="Xvfb is not installed")
+def test_a_cdp_url_context_keeps_the_windows_real_size(make_replica, tmp_path):
+    """Playwright's fixed 1280x720 viewport in a 1920x1080 window is a bot check's tell, on a headed browser too."""
+    replica = make_replica(gate="botcheck")
+    with headed_chromium_with_remote_debugging(tmp_path) as browser:
+        run_cli("login", "--cdp-url", browser.endpoint, "--base-url", replica.url, "--profile-dir", str(tmp_path),
+                "--login-timeout", "30")
+    assert replica.stats.last_botcheck, "the botcheck page never reported"
+    assert "8" not in failing(replica), failing(replica)
+
+
+@pytest.mark.skipif(not (OTHER_PLAYWRIGHT.exists() and shutil.which("node")),
+                    reason="no playwright-core in tests/grid (scripts/setup.sh installs it)")
+def test_a_browser_server_of_another_playwright_version_is_named_in_one_line(env):
+    with playwright_server_of_another_version() as endpoint:
+        result = run_cli("login", "--browser-ws", endpoint, "--base-url", "http://127.0.0.1:9", env=env)
+    line = assert_one_line_error(result, 7, "runs Playwright v1.50", "client is v1.6")
+    assert "428" not in line

@@ -38,9 +38,12 @@ def raw_request(port: int, body: bytes, *, content_type: bytes = b"application/j
      "messages[0].role must be a string"),
     (b'{"model": "m", "messages": [{"role": {"a": 1}, "content": "Hi"}]}', None, None, 400,
      "messages[0].role must be a string"),
+    (b'{"model": "m", "messages": [], "temperature": ' + b"9" * 5000 + b"}", None, None, 400,
+     "the body holds a number longer than 4300 digits"),
     (GOOD, None, "Bearer sëcret".encode("latin-1"), 401, "Incorrect API key"),
     (GOOD, None, "Bearer sëcret".encode("utf-8"), 401, "Incorrect API key"),
-], ids=["deep-nesting", "bogus-charset", "surrogate-model", "list-role", "object-role", "latin-1-key", "utf-8-key"])
+], ids=["deep-nesting", "bogus-charset", "surrogate-model", "list-role", "object-role", "5000-digits", "latin-1-key",
+        "utf-8-key"])
 def test_malformed_requests_are_client_errors_not_internal_ones(make_replica, profile_dir, body, content_type,
                                                                authorization, status, phrase):
     replica = make_replica(gate="off")

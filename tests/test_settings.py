@@ -219,3 +219,17 @@ def test_both_aura_classes_run_one_shared_generator():
     assert provider.Aura.create_async_generator.__func__ is provider.stream_reply
     assert plugin.Aura.create_async_generator.__func__ is provider.stream_reply
     assert "temperature" in plugin.Aura.get_parameters()  # gpt4free still reads the signature
+
+
+def test_remote_capabilities_come_from_their_variable_and_their_values_are_never_shown():
+    environ = {"AURA_REMOTE_CAPABILITIES": '{"browserVersion": "126", "cloud:options": {"accessKey": "k3y-s3cret"}}',
+               "AURA_REMOTE_IDLE_TIMEOUT": "30"}
+    settings = Settings.from_env(environ, remote_webdriver="http://127.0.0.1:4444")
+    assert settings.remote_capabilities == {"browserVersion": "126", "cloud:options": {"accessKey": "k3y-s3cret"}}
+    assert settings.remote_idle_timeout == 30
+    assert settings.launch_options().remote_capabilities == settings.remote_capabilities
+    assert "k3y-s3cret" not in repr(settings) and "cloud:options" in repr(settings)
+    with pytest.raises(InvalidRequest, match="must be a JSON object"):
+        Settings.from_env({"AURA_REMOTE_CAPABILITIES": '"a string"'})
+    with pytest.raises(InvalidRequest, match="remote_idle_timeout"):
+        Settings(remote_idle_timeout=0)

@@ -58,6 +58,7 @@ def test_an_old_default_profile_goes_on_serving_its_own_site(make_replica, per_s
     save_plain_profile(profile_dir, old_site.url)  # saved as "default", as every profile was before
     result = run_cli("-v", "ask", "--base-url", old_site.url, "Hi", env=per_site_env)
     assert result.returncode == 0 and "logging in" not in err(result), err(result)
+    assert "using the profile 'default', saved for this site before profiles were per site" in err(result)
     assert old_site.stats.chat_requests == 1
     assert ProfileStore(profile_dir).names() == ["default"]
 

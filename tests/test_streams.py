@@ -120,3 +120,21 @@ def test_a_full_profile_folder_fails_the_login_with_a_profile_error(gateless_sit
     prepare = "mkdir -m 700 p && { head -c 1M /dev/zero > filler 2>/dev/null || true; }"
     result = on_own_tmpfs(folder, prepare, "login", "--profile-dir", str(folder / "p"), env=env)
     assert_one_line_error(result, 3, f"profile {folder / 'p'}: cannot write in this folder (No space left on device)")
+
+
+@pytest.mark.parametrize("args, code", [
+    (["ask", ""], 2),  # InvalidRequest
+    (["ask", "--timeout", "0", "Hi"], 2),  # click's usage error
+    (["profiles", "show", "nope"], 3),  # LoginRequired
+    (["ask", "--transport", "direct", "Hi"], 5),  # the site's 500
+    (["batch", "-"], 8),  # records with errors
+    (["ask", "--insecure", "--transport", "direct", "-v", "Hi"], 5),  # a warning and log lines first
+], ids=["invalid-request", "usage", "login-required", "site-error", "batch-items-failed", "warning-then-error"])
+def test_a_full_stderr_changes_no_exit_code(gateless_site, env, args, code):
+    gateless_site.config.update({"status": 500})
+    result = in_shell("2>/dev/full", *args, env=env, input=LINES)
+    assert result.returncode == code
+
+
+def test_a_full_stderr_and_a_full_stdout_still_exit_1(gateless_site, env):
+    assert in_shell(">/dev/full 2>/dev/full", "ask", "--transport", "direct", "Hi", env=env).returncode == 1

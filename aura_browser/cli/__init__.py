@@ -15,7 +15,7 @@ Exit codes:
   2    bad usage or input (also: a file that cannot be read or written, a port in use)
   3    login required or failed (no profile, corrupt or busy profile, gate not passed)
   4    blocked on every transport
-  5    site error (the app answered 500 Error, or is not OpenChat UI)
+  5    site error (the app answered 500 Error, is not OpenChat UI, or sent more than --max-reply-bytes)
   6    network error or timeout (site down, connection dropped mid-reply)
   7    browser error (not found, failed to start, crashed)
   8    batch: at least one record has an error
@@ -104,7 +104,7 @@ def _help_width(max_width: int = 80) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every outcome into one line and a documented exit code."""
-    from ..streams import guard_standard_streams
+    from .streams import guard_standard_streams
 
     guard_standard_streams()
     try:
@@ -134,7 +134,7 @@ def _end_with(exc: BaseException) -> None:
     from ..sync import Terminated
 
     if isinstance(exc, OutputError):
-        from ..streams import discard_unwritten_output
+        from .streams import discard_unwritten_output
 
         discard_unwritten_output()
         if not exc.broken_pipe:  # a reader that left (`| head`) wants no message

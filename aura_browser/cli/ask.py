@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..errors import AuraError, InvalidRequest, StreamInterrupted
+from ..errors import AuraError, InvalidRequest, ReplyTooLarge, StreamInterrupted
 from ..sync import Terminated, run_command
 from .options import (
     ConnectOptions,
@@ -58,7 +58,9 @@ def ask(prompt: str | None, site: SiteOptions, system: str | None, reply: ReplyO
     from ..transports.base import StreamStats
     from ..wire.api import as_messages
 
-    printed: list[str] = []
+    kept: list[str] = []  # the reply, for --json only: printed text is forgotten once written
+    line_open = False  # the last text printed did not end its line
+    printed_any = False
     stats: StreamStats | None = None
 
     def record(answer: str, error: str | None) -> str:
@@ -74,21 +76,24 @@ def ask(prompt: str | None, site: SiteOptions, system: str | None, reply: ReplyO
         }, ensure_ascii=False)
 
     async def main() -> None:
-        nonlocal stats
+        nonlocal stats, line_open, printed_any
         async with site.client(**connect.client_kwargs()) as client:
             try:
                 async for chunk in client.stream(as_messages(text, system), model=reply.model,
                                                  temperature=reply.temperature, max_tokens=reply.max_tokens):
-                    printed.append(chunk)
-                    if not as_json:
+                    if as_json:
+                        kept.append(chunk)
+                    else:
                         sys.stdout.write(chunk)
                         sys.stdout.flush()
+                        if chunk:
+                            line_open = not chunk.endswith("\n")
+                            printed_any = True
             finally:
                 stats = client.last_stats
-        answer = "".join(printed)
         if as_json:
-            click.echo(record(answer, None))
-        elif not answer.endswith("\n"):
+            click.echo(record("".join(kept), None))
+        elif line_open or not printed_any:  # an empty reply still prints its (empty) line
             sys.stdout.write("\n")
 
     try:
@@ -96,11 +101,11 @@ def ask(prompt: str | None, site: SiteOptions, system: str | None, reply: ReplyO
         run_command(main())
     except (AuraError, KeyboardInterrupt, Terminated) as exc:
         # What was streamed stays printed; end its line so the error message stands on its own.
-        if printed and not as_json and not printed[-1].endswith("\n"):
+        if line_open:
             sys.stdout.write("\n")
             sys.stdout.flush()
         if as_json:  # one object whatever happened; the exit code still says what it was
-            partial = exc.partial_text if isinstance(exc, StreamInterrupted) else "".join(printed)
+            partial = exc.partial_text if isinstance(exc, (StreamInterrupted, ReplyTooLarge)) else "".join(kept)
             reason = str(exc) or {KeyboardInterrupt: "interrupted", Terminated: "terminated"}.get(type(exc), "")
             click.echo(record(partial, reason))
         raise

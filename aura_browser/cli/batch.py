@@ -58,6 +58,7 @@ def batch(source: IO[bytes], output: str, resume: bool, allow_duplicate_ids: boo
         open_output,
         read_items,
         record_writer,
+        refuse_same_file,
         run_batch,
         without_finished,
     )
@@ -66,6 +67,8 @@ def batch(source: IO[bytes], output: str, resume: bool, allow_duplicate_ids: boo
     to_stdout = output == "-"
     if resume and to_stdout:
         raise click.UsageError("--resume needs -o OUT.jsonl: it reads the ids OUT already has")
+    if not to_stdout:
+        refuse_same_file(source, Path(output))
     defaults = ItemDefaults(system, reply.model, reply.temperature, reply.max_tokens)
     items = read_items(source.read().splitlines(), defaults)
     duplicates = duplicate_ids(items)

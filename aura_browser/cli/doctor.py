@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..environment import env_name
+from ..option_values import MIN_TIMEOUT
 from ..redaction import printable
 from ..sync import run_command
 from .options import Seconds, SiteOptions, login_timeout_option, site_options
@@ -59,11 +60,13 @@ def _stealth(site: SiteOptions, as_json: bool) -> int:
     import json
 
     from ..doctor.stealth import stealth_report
+    from ..drivers import choose_driver
     from ..drivers.base import LaunchOptions
 
     options = LaunchOptions(executable=site.browser, headless=site.headless, proxy=site.proxy, insecure=site.insecure,
-                            browser_ws=site.browser_ws, cdp_url=site.cdp_url, remote_webdriver=site.remote_webdriver)
-    report = run_command(stealth_report(site.driver, options))
+                            browser_ws=site.browser_ws, cdp_url=site.cdp_url, remote_webdriver=site.remote_webdriver,
+                            remote_capabilities=dict(site.remote_capabilities))
+    report = run_command(stealth_report(choose_driver(site.driver, options), options))
     click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if as_json else render_stealth(report))
     return STEALTH_FAILED_EXIT if report.failing else 0
 
@@ -72,7 +75,7 @@ def _stealth(site: SiteOptions, as_json: bool) -> int:
 @site_options
 @click.option("--skip-in-page", is_flag=True, envvar="AURA_DOCTOR_SKIP_IN_PAGE", show_envvar=True,
               help="Do not try the in-page transport (it starts a browser; skipping it is faster).")
-@click.option("--timeout", type=Seconds(min=0.1), default=30.0, show_default=True, envvar=env_name("timeout"),
+@click.option("--timeout", type=Seconds(MIN_TIMEOUT), default=30.0, show_default=True, envvar=env_name("timeout"),
               show_envvar=True, help="Seconds each probe and each reply may stay silent.")
 @login_timeout_option
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as one JSON object instead of a table.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..option_values import MIN_LOGIN_TIMEOUT
 from ..sync import run_command
 from .options import Seconds, SiteOptions, login_timeout_option, site_options
 
@@ -19,7 +20,7 @@ def _warn_deprecated_timeout(ctx: click.Context, param: click.Parameter, value: 
 @site_options
 @login_timeout_option
 # The old name, kept for users' scripts: everywhere else --timeout is seconds of silence in a reply.
-@click.option("--timeout", "deprecated_timeout", type=Seconds(min=1), hidden=True, callback=_warn_deprecated_timeout)
+@click.option("--timeout", "deprecated_timeout", type=Seconds(MIN_LOGIN_TIMEOUT), hidden=True, callback=_warn_deprecated_timeout)
 def login(site: SiteOptions, login_timeout: float, deprecated_timeout: float | None) -> None:
     """Open the site in Chromium, pass its gate, and save the session profile.
 

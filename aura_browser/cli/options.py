@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 import click
 
 from ..environment import MAX_LOGIN_TIMEOUT, default_of, env_name
+from ..option_values import MIN_LOGIN_TIMEOUT, MIN_TIMEOUT, seconds_problem
 
 if TYPE_CHECKING:
     from ..client import AuraClient
@@ -28,6 +29,8 @@ class SiteOptions(NamedTuple):  # a NamedTuple: `--help` need not import the Set
     cdp_url: str | None = None
     remote_webdriver: str | None = None
     headless: bool | None = None  # None: the stealthy default (headed on a private virtual display)
+    remote_capabilities: dict[str, Any] = {}  # never changed in place (a NamedTuple's default is shared)
+    remote_idle_timeout: float = default_of("remote_idle_timeout")
 
     def settings(self, **changes: Any) -> Settings:
         """These options as `Settings`, with `changes` (more Settings fields: transport, timeouts, model...)."""
@@ -119,6 +122,15 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
                   help="Use a remote Chromium's DevTools endpoint (http://host:9222), e.g. a browserless-style service.")
     @click.option("--remote-webdriver", envvar=env_name("remote_webdriver"), show_envvar=True, metavar="URL",
                   help="Use a remote WebDriver server (http://host:4444, Selenium Grid); implies --driver selenium.")
+    @click.option("--remote-capability", "remote_capabilities", multiple=True, metavar="KEY=JSON",
+                  cls=_CapabilitiesOption, envvar=env_name("remote_capabilities"), show_envvar=True,
+                  callback=_remote_capabilities,
+                  help=f"A capability for --remote-webdriver's new-session request, e.g. browserVersion='\"126\"' "
+                       f"(repeatable; added to the JSON object in ${env_name('remote_capabilities')}).")
+    @click.option("--remote-idle-timeout", envvar=env_name("remote_idle_timeout"), show_envvar=True,
+                  type=Seconds(MIN_TIMEOUT), default=default_of("remote_idle_timeout"), show_default=True,
+                  help="Seconds a remote browser (a Grid slot) may sit unused before it is let go; a new one is "
+                       "started when needed.")
     @click.option("--headless/--headed", envvar=env_name("headless"), show_envvar=True, default=None,
                   help="Force a headless browser, or a headed one (on $DISPLAY, else on a private Xvfb) "
                        "[default: headed on a private Xvfb when installed, which is what passes bot checks].")
@@ -131,15 +143,57 @@ def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-class Seconds(click.FloatRange):
-    """click's FloatRange without NaN and infinity: NaN passes every range check."""
+class _CapabilitiesOption(click.Option):
+    """Its variable holds one JSON object, which click would split at whitespace: the callback reads it instead,
+    and adds the options' KEY=JSON pairs to it."""
+
+    def value_from_envvar(self, ctx: click.Context) -> Any:
+        return None
+
+
+def _remote_capabilities(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, Any]:
+    """$AURA_REMOTE_CAPABILITIES (a JSON object), then each KEY=JSON given."""
+    import json
+    import os
+
+    from ..environment import json_object
+    from ..errors import InvalidRequest
+
+    variable = env_name("remote_capabilities")
+    try:
+        capabilities = json_object(os.environ[variable], variable) if os.environ.get(variable) else {}
+    except InvalidRequest as exc:
+        raise click.BadParameter(str(exc)) from None
+    for entry in values:
+        name, sep, text = entry.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{entry!r} is not KEY=JSON (e.g. platformName='\"linux\"')")
+        try:
+            capabilities[name.strip()] = json.loads(text)
+        except ValueError:
+            raise click.BadParameter(f"the value of {name.strip()} is not JSON: {text!r} (a string needs its quotes: "
+                                     f"'\"{text}\"')") from None
+    return capabilities
+
+
+class Seconds(click.ParamType[float]):
+    """A timeout, held to the one rule Settings holds every timeout to (`option_values.seconds_problem`)."""
 
     name = "seconds"
 
+    def __init__(self, minimum: float, maximum: float | None = None) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        number = super().convert(value, param, ctx)
+        number = click.FLOAT.convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        problem = seconds_problem(number, self.minimum)
+        if problem:
+            self.fail(f"the timeout {problem}", param, ctx)
+        if self.maximum is not None and number > self.maximum:
+            self.fail(f"{number:g} is not in the range {self.minimum:.0f}<=x<={self.maximum:.0f}", param, ctx)
         return number
 
 
@@ -191,6 +245,7 @@ class ConnectOptions(NamedTuple):
     idle_timeout: float | None
     login_timeout: float
     send_anyway: bool
+    max_reply_bytes: int = default_of("max_reply_bytes")
 
     def client_kwargs(self) -> dict[str, Any]:
         """The Settings fields these options set (what `SiteOptions.client` takes besides the site)."""
@@ -198,13 +253,14 @@ class ConnectOptions(NamedTuple):
 
         timeouts = timeouts_for(self.timeout, self.first_byte_timeout, self.idle_timeout)
         return {"transport": self.transport, "timeouts": timeouts, "login_timeout": self.login_timeout,
-                "send_anyway": self.send_anyway}
+                "send_anyway": self.send_anyway, "max_reply_bytes": self.max_reply_bytes}
 
 
 def login_timeout_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """--login-timeout: the seconds a login may take (every command that may log in)."""
     return click.option(
-        "--login-timeout", type=Seconds(min=1, max=MAX_LOGIN_TIMEOUT), default=default_of("login_timeout"), show_default=True,
+        "--login-timeout", type=Seconds(MIN_LOGIN_TIMEOUT, MAX_LOGIN_TIMEOUT), default=default_of("login_timeout"),
+        show_default=True,
         envvar=env_name("login_timeout"), show_envvar=True,
         help="Seconds a login may take: for the gate to let the browser through.",
     )(command)
@@ -217,22 +273,28 @@ def connect_options(command: Callable[..., Any]) -> Callable[..., Any]:
                   default=default_of("transport"), show_default=True, envvar=env_name("transport"), show_envvar=True,
                   help="auto: direct HTTP, then impersonate (Chrome's TLS fingerprint), then a refreshed profile, "
                        "then in-page.")
-    @click.option("--timeout", type=Seconds(min=0.1), default=default_of("timeout"), show_default=True,
+    @click.option("--timeout", type=Seconds(MIN_TIMEOUT), default=default_of("timeout"), show_default=True,
                   envvar=env_name("timeout"), show_envvar=True,
                   help="Seconds of silence allowed (first byte and between chunks).")
-    @click.option("--first-byte-timeout", type=Seconds(min=0.1), envvar=env_name("first_byte_timeout"),
+    @click.option("--first-byte-timeout", type=Seconds(MIN_TIMEOUT), envvar=env_name("first_byte_timeout"),
                   show_envvar=True, help="Seconds to the first byte [default: --timeout].")
-    @click.option("--idle-timeout", type=Seconds(min=0.1), envvar=env_name("idle_timeout"), show_envvar=True,
+    @click.option("--idle-timeout", type=Seconds(MIN_TIMEOUT), envvar=env_name("idle_timeout"), show_envvar=True,
                   help="Seconds between two chunks [default: --timeout].")
     @login_timeout_option
     @click.option("--send-anyway", is_flag=True, default=default_of("send_anyway"), envvar=env_name("send_anyway"),
                   show_envvar=True,
                   help="Send a question even when the token estimate says it may not fit --max-tokens (the app "
                        "then drops it and answers nothing, if its own count is over).")
+    @click.option("--max-reply-bytes", type=click.IntRange(min=1), default=default_of("max_reply_bytes"),
+                  show_default=True, envvar=env_name("max_reply_bytes"), show_envvar=True,
+                  help="The most of one reply kept in memory (its text as UTF-8, decompressed); a longer reply "
+                       "fails (exit 5).")
     @functools.wraps(command)
     def wrapper(*args: Any, transport: str, timeout: float, first_byte_timeout: float | None,
-                idle_timeout: float | None, login_timeout: float, send_anyway: bool, **kwargs: Any) -> Any:
-        connect = ConnectOptions(transport, timeout, first_byte_timeout, idle_timeout, login_timeout, send_anyway)
+                idle_timeout: float | None, login_timeout: float, send_anyway: bool, max_reply_bytes: int,
+                **kwargs: Any) -> Any:
+        connect = ConnectOptions(transport, timeout, first_byte_timeout, idle_timeout, login_timeout, send_anyway,
+                                 max_reply_bytes)
         return command(*args, connect=connect, **kwargs)
 
     return wrapper

@@ -12,10 +12,11 @@ from .options import verbose_option
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="AURA_REPLICA_HOST", show_envvar=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
               envvar="AURA_REPLICA_PORT", show_envvar=True, help="0 picks a free port.")
-@click.option("--gate", type=click.Choice(["off", "challenge", "strict", "botcheck"]), default="off", show_default=True,
-              envvar="AURA_REPLICA_GATE", show_envvar=True,
+@click.option("--gate", type=click.Choice(["off", "challenge", "strict", "botcheck", "interactive"]), default="off",
+              show_default=True, envvar="AURA_REPLICA_GATE", show_envvar=True,
               help="challenge: a JS challenge sets cf_clearance. strict: also blocks non-browser TLS fingerprints. "
-                   "botcheck: the challenge also checks that no program drives the browser (docs/stealth.md).")
+                   "botcheck: the challenge also checks that no program drives the browser (docs/stealth.md). "
+                   "interactive: a checkbox in a cross-site iframe, judged on how it is clicked.")
 @click.option("--tls", is_flag=True, envvar="AURA_REPLICA_TLS", show_envvar=True,
               help="Serve HTTPS with a self-signed certificate (strict implies it).")
 @click.option("--challenge-delay", type=click.FloatRange(min=0), default=1.0, show_default=True,

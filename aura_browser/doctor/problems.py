@@ -22,6 +22,8 @@ class Problem(enum.Enum):
     NOT_THIS_APP = ("not this app (no /api/models)", "point --base-url at an OpenChat UI deployment")
     ERROR_REPLY = ("error reply", "the app answered with an error: check --model, or try again when its "
                    "upstream is back")
+    TOO_LARGE = ("reply too large", "the site sent more than --max-reply-bytes (AURA_MAX_REPLY_BYTES) without "
+                 "ending its reply; raise it only if its replies really are that long")
     TIMEOUT = ("no reply in time", "try again, or allow more time (--timeout)")
     BROKEN_STREAM = ("reply broke off", "try again; a proxy or the network dropped the connection")
     BROWSER = ("browser problem", "install Chromium (apt-get install chromium) or point --browser at one")

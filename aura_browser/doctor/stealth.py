@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..drivers.base import LaunchOptions
 from ..drivers.display import choose_mode
 from ..errors import BrowserError, InvalidRequest
 
 REPORT_TIMEOUT = 60.0
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass
@@ -37,8 +39,12 @@ class StealthReport:
 
 async def stealth_report(driver: str, options: LaunchOptions) -> StealthReport:
     """Start the replica and a browser as `login` would, and return what the botcheck page saw."""
-    if options.browser_ws or options.cdp_url or options.remote_webdriver:
-        raise InvalidRequest("doctor --stealth checks a browser started here; a remote browser cannot reach its loopback replica")
+    if options.browser_ws or options.cdp_url:
+        raise InvalidRequest("doctor --stealth checks a browser started here or on a loopback --remote-webdriver; "
+                             "another remote browser cannot reach its loopback replica")
+    if options.remote_webdriver and urlsplit(options.remote_webdriver).hostname not in LOOPBACK:
+        raise InvalidRequest("doctor --stealth needs a --remote-webdriver on this machine (127.0.0.1, localhost): "
+                             "a browser elsewhere cannot reach its loopback replica")
     from ..drivers import new_session
     from ..replica import ReplicaConfig, ReplicaServer
     from ..replica.botcheck import REPORT_PATH, RESULTS_ID
@@ -53,7 +59,8 @@ async def stealth_report(driver: str, options: LaunchOptions) -> StealthReport:
             except TimeoutError:
                 raise BrowserError(f"the botcheck page did not finish its checks within {REPORT_TIMEOUT:g}s") from None
             session_version = session.browser_version
+            mode = getattr(session, "mode", "") or choose_mode(options.headless).describe()  # a remote one says
         finally:
             await session.close()
     rows = json.loads(found)["results"]
-    return StealthReport(driver, choose_mode(options.headless).describe(), session_version, rows)
+    return StealthReport(driver, mode, session_version, rows)

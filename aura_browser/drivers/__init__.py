@@ -43,9 +43,9 @@ def new_session(driver: str, base_url: str, options: LaunchOptions) -> BrowserSe
         return PlaywrightSession(base_url, options)
     if driver == "selenium":
         if options.remote_webdriver:
-            from .selenium import SeleniumSession
+            from .selenium_remote import RemoteSeleniumSession
 
-            return SeleniumSession(base_url, options)
+            return RemoteSeleniumSession(base_url, options)
         from .selenium_local import LocalSeleniumSession
 
         return LocalSeleniumSession(base_url, options)

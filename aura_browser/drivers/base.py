@@ -12,16 +12,17 @@ import itertools
 import json
 import logging
 import platform
+import random
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncGenerator
+from typing import Any, AsyncGenerator, Coroutine
 from urllib.parse import urlsplit
 
 from .. import progress
-from ..environment import DEFAULT_LOGIN_TIMEOUT
-from ..errors import Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp, named
+from ..environment import DEFAULT_LOGIN_TIMEOUT, DEFAULT_MAX_REPLY_BYTES
+from ..errors import AuraError, Blocked, BrowserError, DeploymentDisabled, GateNotPassed, NotThisApp, named
 from ..origin import join, origin_of
 from ..profile import GATE_COOKIES, Profile, cookie_domain_matches, replacing
 from ..redaction import redact_url
@@ -29,7 +30,23 @@ from ..wire.api import MODELS_PATH, parse_model_list
 from ..wire.headers import wire_order
 from ..wire.page import PAGE_STATE_JS, PageKind
 from ..wire.replies import redirect_error
-from .display import BrowserMode, browser_args
+from .checkbox import (
+    MAX_CLICKS,
+    SIGHT_ANSWER_S,
+    DevToolsPointer,
+    Pointer,
+    ScreenPointer,
+    Send,
+    WidgetBySight,
+    WidgetView,
+    click_like_a_hand,
+    find_frame_box,
+    known_checkbox,
+    read_widget,
+)
+from .display import BrowserMode, VirtualDisplay, browser_args
+from .hand import Box, Point, approach_from, reaction_time
+from .xinput import XPointer
 
 log = logging.getLogger("aura_browser.browser")
 
@@ -62,7 +79,7 @@ SETTLED_STATE_JS = "() => { const s = (%s)(); return s && s !== 'challenge' ? s 
 # push is in flight per stream; text read meanwhile is sent with the next push, so a reply made of
 # thousands of tiny reads costs a few hundred binding calls, and the first chunk still goes at once.
 FETCH_JS = r"""
-([id, path, body, binding]) => {
+([id, path, body, binding, limit]) => {
   const push = (event) => window[binding](JSON.stringify(Object.assign({id}, event)));
   const aborts = (window.__auraAborts = window.__auraAborts || {});
   const controller = new AbortController();
@@ -81,6 +98,19 @@ FETCH_JS = r"""
       if (inflight) await inflight;
     }
   };
+  // The start of an error's body, `most` bytes at most: the rest of a page that never ends stays unread.
+  const readStart = async (r, most) => {
+    const reader = r.body.getReader(), decoder = new TextDecoder();
+    let text = "", size = 0;
+    while (size < most) {
+      const {done, value} = await reader.read();
+      if (done) break;
+      size += value.length;
+      text += decoder.decode(value, {stream: true});
+    }
+    reader.cancel().catch(() => {});
+    return text + decoder.decode();
+  };
   (async () => {
     try {
       // "manual": a redirect must not take the prompt to another site; it arrives as an opaque answer.
@@ -94,17 +124,28 @@ FETCH_JS = r"""
       r.headers.forEach((v, k) => { headers[k] = v; });
       const type = (headers["content-type"] || "").toLowerCase();
       if (!r.ok || type.includes("text/html")) {
-        push({type: "head", status: r.status, reason: r.statusText, headers, body: (await r.text()).slice(0, 65536)});
+        push({type: "head", status: r.status, reason: r.statusText, headers,
+              body: r.body ? (await readStart(r, 65536)).slice(0, 65536) : ""});
         return;
       }
       push({type: "head", status: r.status, reason: r.statusText, headers});
       const reader = r.body.getReader();
       const decoder = new TextDecoder();
+      let size = 0;
       for (;;) {
+        // Python takes one push at a time: text read meanwhile waits here, up to a bound, not without one.
+        if (pending.length >= 1048576 && inflight) await inflight;
         const {done, value} = await reader.read();
         if (done) break;
+        size += value.length;
         pending += decoder.decode(value, {stream: true});
         flush();
+        if (size > limit) {  // what Python keeps is capped; the rest is not read at all
+          reader.cancel().catch(() => {});
+          await drain();
+          push({type: "too-large", size});
+          return;
+        }
       }
       pending += decoder.decode();
       await drain();
@@ -150,6 +191,13 @@ def normal_user_agent(browser_version: str) -> str:
     return f"Mozilla/5.0 ({system}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{major}.0.0.0 Safari/537.36"
 
 
+# Where the page's viewport is on the screen, and its size: for input made on the screen (XTEST).
+VIEWPORT_JS = """() => ({x: screenX, y: screenY, chromeWidth: outerWidth - innerWidth, chromeHeight: outerHeight - innerHeight,
+  width: innerWidth, height: innerHeight, ratio: devicePixelRatio})"""
+WIDGET_POLL = 0.15  # seconds between two looks for a challenge widget
+WIDGET_SETTLE = 5.0  # how long a clicked widget may take to answer
+
+
 @dataclass
 class LaunchOptions:
     executable: str | None = None  # None: find_chromium()
@@ -163,6 +211,7 @@ class LaunchOptions:
     browser_ws: str | None = None  # a Playwright browser server: chromium.connect()
     cdp_url: str | None = None  # any Chromium with remote debugging: chromium.connect_over_cdp()
     remote_webdriver: str | None = None  # a W3C WebDriver server (Selenium Grid, chromedriver): webdriver.Remote
+    remote_capabilities: dict[str, Any] = field(default_factory=dict)  # merged into a remote WebDriver's request
 
 
 # Chromium flags that keep a headless start lean and quiet on a machine with no network of its own.
@@ -236,6 +285,8 @@ class BrowserSession(ABC):
     """One browser, opened on one site, that has passed its gate and can stream from the page."""
 
     driver_name: str = "?"
+    _display: VirtualDisplay | None = None  # our private Xvfb, when the browser runs on one
+    reads_widget_frames = False  # whether _challenge_frame reaches a widget's frame; else it is watched by sight
 
     def __init__(self, base_url: str, options: LaunchOptions) -> None:
         self.base_url = base_url
@@ -289,6 +340,17 @@ class BrowserSession(ABC):
     async def close(self) -> None:
         """Close everything this session started. Never raises; safe to call twice."""
 
+    # --- primitives for a checkbox challenge; a driver without them never sees one ----------
+
+    async def _page_cdp(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One DevTools command on the page's own target."""
+        raise NotImplementedError
+
+    async def _challenge_frame(self) -> Send | None:
+        """A DevTools channel to a challenge widget's frame on the page (`checkbox.is_challenge_frame`), or None
+        (a driver that has it says so with `reads_widget_frames`)."""
+        return None
+
     # --- what every driver does the same way -----------------------------------------------
 
     async def version(self) -> str:
@@ -328,7 +390,7 @@ class BrowserSession(ABC):
         if self.last_status in CHALLENGE_STATUSES:
             progress.report(progress.WAITING_FOR_CHALLENGE)
         try:
-            state = await self._wait_for(SETTLED_STATE_JS, self.options.timeout)
+            state = await self._wait_beside(self._click_checkboxes(), self._wait_for(SETTLED_STATE_JS, self.options.timeout))
         except asyncio.TimeoutError:
             raise GateNotPassed(await self._describe_failure("the gate was not passed", self.options.timeout)) from None
         waited = time.monotonic() - started
@@ -342,6 +404,103 @@ class BrowserSession(ABC):
         url, title = await self._where()
         raise NotThisApp(self.last_status or 0, "", f"{redact_url(url)} is not an OpenChat UI page (title {title!r}); "
                          f"check {named('base_url')}")
+
+    @staticmethod
+    async def _wait_beside(helper: Coroutine[Any, Any, None], waiting: Coroutine[Any, Any, Any]) -> Any:
+        """`waiting`'s result, while `helper` runs beside it; an error of `helper` ends both."""
+        helping, waited = asyncio.ensure_future(helper), asyncio.ensure_future(waiting)
+        try:
+            done, _ = await asyncio.wait({helping, waited}, return_when=asyncio.FIRST_COMPLETED)
+            failure = helping.exception() if helping in done else None
+            if failure is not None:
+                raise failure
+            return await waited
+        finally:
+            for task in (helping, waited):
+                task.cancel()
+            await asyncio.gather(helping, waited, return_exceptions=True)
+
+    async def _click_checkboxes(self) -> None:
+        """Beside the wait for the gate: click a challenge widget's checkbox when it shows, as a hand would, and
+        its retry when it says it failed. After MAX_CLICKS refused clicks, GateNotPassed: it wants a person."""
+        rng = random.Random()
+        clicks = 0
+        pointer: Pointer | None = None
+        sight = WidgetBySight()
+        try:
+            while True:
+                await asyncio.sleep(WIDGET_POLL)
+                try:
+                    send = await self._challenge_frame() if self.reads_widget_frames else None
+                    if self.reads_widget_frames and send is None:
+                        continue
+                    frame = await find_frame_box(self._page_cdp)
+                    if frame is None:
+                        sight.reset()
+                        continue
+                    view = await read_widget(send) if send is not None else await self._look_at(frame, sight)
+                    if view.checkbox is None and not view.failed:
+                        continue
+                    if clicks >= MAX_CLICKS:  # it failed them, or they never reached it
+                        raise GateNotPassed(
+                            f"the site's challenge refused {clicks} clicks on its checkbox: it wants a person; "
+                            "run 'aura-browser login --headed' and click it yourself")
+                    if view.failed and view.retry is None:  # nothing to click: a fresh challenge
+                        self.last_status = await self._goto(self.base_url + "/")
+                        continue
+                    target = view.retry if view.failed else view.checkbox
+                    assert target is not None
+                    if not view.failed:
+                        clicks += 1
+                        await asyncio.sleep(reaction_time(rng))
+                    pointer = pointer or await self._pointer(frame, rng)
+                    log.info("clicking the challenge's %s (click %d)", "retry" if view.failed else "checkbox", clicks)
+                    progress.report(progress.CLICKING_CHECKBOX)
+                    await click_like_a_hand(pointer, target.moved(frame.left, frame.top), rng)
+                    if send is not None:
+                        await self._widget_answered(send)
+                    else:  # its verdict cannot be read: a page still on the challenge gets a fresh one
+                        await asyncio.sleep(SIGHT_ANSWER_S)
+                        sight.reset()
+                        self.last_status = await self._goto(self.base_url + "/")
+                except (AuraError, asyncio.CancelledError):
+                    raise
+                except Exception as exc:  # the widget or its page went away mid-look: look again
+                    log.debug("challenge widget: %s", exc.__class__.__name__)
+        finally:
+            if pointer is not None:
+                pointer.close()
+
+    async def _look_at(self, frame: Box, sight: WidgetBySight) -> WidgetView:
+        """The widget of a driver that cannot read its frame: its checkbox's known place, once it shows by sight."""
+        clip = {"x": frame.left, "y": frame.top, "width": frame.width, "height": frame.height, "scale": 1}
+        shot = await self._page_cdp("Page.captureScreenshot", {"format": "png", "clip": clip})
+        if sight.ready(shot["data"], time.monotonic()):
+            return WidgetView(known_checkbox(frame), None, "")
+        return WidgetView(None, None, "")
+
+    async def _pointer(self, near: Box, rng: random.Random) -> Pointer:
+        """The mouse to click with. On our own Xvfb, real X input (XTEST): it comes from the display as a person's
+        mouse does, so nothing of DevTools is in it. Elsewhere (headless, or the user's display, where our input
+        would move the user's own mouse) `Input.dispatchMouseEvent`: Chromium makes trusted events of it too."""
+        viewport = await self._evaluate(VIEWPORT_JS)
+        display = self._display
+        if display is not None and display.display is not None:
+            screen = await asyncio.to_thread(XPointer, display.display, display.cookie)
+            origin = Point(viewport["x"] + viewport["chromeWidth"] / 2,
+                           viewport["y"] + viewport["chromeHeight"] - viewport["chromeWidth"] / 2)
+            return ScreenPointer(screen, origin, float(viewport["ratio"] or 1))
+        return DevToolsPointer(self._page_cdp, approach_from(near, (viewport["width"], viewport["height"]), rng))
+
+    @staticmethod
+    async def _widget_answered(send: Send) -> None:
+        """Until a clicked widget stops offering its checkbox (it is checking, has passed or has failed)."""
+        deadline = time.monotonic() + WIDGET_SETTLE
+        while time.monotonic() < deadline:
+            view = await read_widget(send)
+            if view.checkbox is None:
+                return
+            await asyncio.sleep(WIDGET_POLL)
 
     async def _where(self) -> tuple[str, str]:
         try:
@@ -403,16 +562,19 @@ class BrowserSession(ABC):
             raise redirect_error(join(self.base_url, MODELS_PATH), 0, None)
         return int(result["status"]), str(result["text"])
 
-    async def stream_fetch(self, path: str, body: str) -> AsyncGenerator[dict[str, Any], None]:
-        """Events of one fetch run inside the page: head, chunk..., end | error | browser-gone."""
+    async def stream_fetch(self, path: str, body: str, limit: int = DEFAULT_MAX_REPLY_BYTES
+                           ) -> AsyncGenerator[dict[str, Any], None]:
+        """Events of one fetch run inside the page: head, chunk..., end | error | too-large | browser-gone.
+
+        The page reads at most `limit` bytes of the body (and of an error's, 64 KiB), then says `too-large`."""
         stream_id, queue = self.streams.open()
         finished = False
         try:
             await self._listen()
-            await self._evaluate(FETCH_JS, [stream_id, path, body, PUSH_BINDING])
+            await self._evaluate(FETCH_JS, [stream_id, path, body, PUSH_BINDING, limit])
             while True:
                 event = await queue.get()
-                if event["type"] in ("end", "error", "browser-gone"):
+                if event["type"] in ("end", "error", "too-large", "browser-gone"):
                     finished = True
                 yield event
                 if finished:

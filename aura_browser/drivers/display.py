@@ -199,6 +199,11 @@ class VirtualDisplay:
             os.close(write_end)
         self._ready_fd = read_end
 
+    @property
+    def cookie(self) -> bytes:
+        """The MIT-MAGIC-COOKIE that lets a client of ours (the browser, our XTEST input) onto this display."""
+        return self._cookie
+
     def wait_ready(self) -> str:
         """The display (":N") once Xvfb accepts connections; BrowserError (and Xvfb stopped) if it never does."""
         assert self._ready_fd is not None, "spawn() first"

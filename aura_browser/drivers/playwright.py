@@ -27,6 +27,7 @@ from .base import (
     normal_user_agent,
 )
 from .browser_path import find_chromium, installed_version
+from .checkbox import Send, is_challenge_frame
 from .dialogs import answer_delay
 from .display import BrowserMode, VirtualDisplay, check_display, choose_mode
 from .failures import first_line, navigation_error
@@ -108,6 +109,8 @@ _WAIT_SLICE = 2.0
 # A navigation replaced the document while we evaluated in it: try again in the new one.
 _NAVIGATED = ("Execution context was destroyed", "navigat", "Cannot find context", "context was destroyed")
 MISSING_X = "Missing X server or $DISPLAY"
+# What a browser server of another Playwright version answers (under a bare "428 Precondition Required").
+VERSION_MISMATCH = re.compile(r"server version: v?([\d.]+).*?client version: v?([\d.]+)", re.S)
 
 
 def launch_failure(executable: str, message: str) -> str:
@@ -136,6 +139,7 @@ def _tell(streams: PageStreams, stream_ids: list[str], event: dict[str, Any]) ->
 
 class PlaywrightSession(BrowserSession):
     driver_name = "playwright"
+    reads_widget_frames = True  # a cross-site frame is a target of its own, with a CDP session of its own
 
     def __init__(self, base_url: str, options: LaunchOptions) -> None:
         super().__init__(base_url, options)
@@ -147,6 +151,8 @@ class PlaywrightSession(BrowserSession):
         self._world: IsolatedWorld | None = None  # where everything we run in the page runs
         self._display: VirtualDisplay | None = None
         self._pump: asyncio.Task[None] | None = None
+        self._page_session: Any = None  # a DevTools session on the page, for a challenge widget (checkbox.py)
+        self._frame_session: tuple[Any, Any] | None = None  # (the widget's frame, a DevTools session on it)
         self._user_agent_flag: str | None = None  # --user-agent for a headless launch
         self._native_user_agent: str | None = None  # the UA a launched browser presents everywhere, workers too
         self._executable = ""
@@ -210,6 +216,12 @@ class PlaywrightSession(BrowserSession):
         except self._api.Error as exc:
             await self.close()
             kind = "Playwright browser server" if self.options.browser_ws else "Chromium DevTools endpoint"
+            mismatch = VERSION_MISMATCH.search(str(exc))
+            if mismatch:  # Playwright's own explanation is a box of lines below a bare "428 Precondition Required"
+                server, client = mismatch.groups()
+                raise BrowserError(f"the Playwright browser server at {redact_url(endpoint)} runs Playwright v{server}, "
+                                   f"this aura-browser's client is v{client}; the two must match: run a server of "
+                                   f"v{client} (e.g. 'npx playwright@{client} run-server')") from None
             raise BrowserError(f"cannot connect to the {kind} at {redact_url(endpoint)}: {first_line(exc)}") from None
         self.browser_version = self._browser.version
         self._browser.on("disconnected", lambda _: self.streams.fail_all("the remote browser disconnected"))
@@ -243,13 +255,15 @@ class PlaywrightSession(BrowserSession):
         self._context = await self._browser.new_context(
             # A per-page override would leave workers with the browser's own UA: override only when they differ.
             user_agent=None if user_agent == self._native_user_agent else user_agent,
-            # The window's real size, not Playwright's fixed 1280x720 viewport.
-            no_viewport=None if remote else True,
+            # The window's real size, not Playwright's fixed 1280x720 viewport (which a bot check sees on a headed
+            # browser too); a browser server's browser is headless, with no window size of its own to keep.
+            no_viewport=None if self.options.browser_ws else True,
             storage_state=profile.storage_state if profile else None,
             ignore_https_errors=self.options.insecure,
             proxy=playwright_proxy(self.options.proxy) if remote else None,  # a launched browser has it already
         )
         self._page = await self._context.new_page()
+        self._page_session = self._frame_session = None
         self._page.on("dialog", _answer_dialog)
         self._watch_page(self._page)
         self._world = await self._open_world(self._page)
@@ -304,6 +318,31 @@ class PlaywrightSession(BrowserSession):
             return await self._in_page(js, arg)
         except self._api.Error as exc:
             raise BrowserError(f"browser failed: {first_line(exc)}") from None
+
+    async def _page_cdp(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if self._page_session is None:
+            self._page_session = await self._context.new_cdp_session(self._page)
+        reply: dict[str, Any] = await self._page_session.send(method, params)
+        return reply
+
+    async def _challenge_frame(self) -> Send | None:
+        """The widget's frame among the page's: a cross-site one is a target of its own, with its own session."""
+        frame = next((f for f in self._page.frames if is_challenge_frame(f.url)), None)
+        if frame is None:
+            return None
+        if self._frame_session is None or self._frame_session[0] is not frame:
+            self._frame_session = (frame, await self._context.new_cdp_session(frame))
+        send: Send = self._frame_session[1].send
+        return send
+
+    async def _detach_widget_sessions(self) -> None:
+        """End the DevTools sessions a challenge widget made us open. Never raises."""
+        sessions = [self._page_session, self._frame_session[1] if self._frame_session else None]
+        self._page_session = self._frame_session = None
+        for session in sessions:
+            if session is not None:
+                with contextlib.suppress(Exception):  # the page or its frame is gone already
+                    await session.detach()
 
     async def _listen(self) -> None:
         await self._evaluate(MAILBOX_JS, PUSH_BINDING)
@@ -361,6 +400,7 @@ class PlaywrightSession(BrowserSession):
     async def close(self) -> None:
         context, browser, playwright, display = self._context, self._browser, self._playwright, self._display
         self._context = self._browser = self._playwright = self._page = self._display = None
+        self._page_session = self._frame_session = None
         self._world = None
         self.browser_version = ""
         self._native_user_agent = self._user_agent_flag = None
@@ -417,5 +457,6 @@ class AdoptedPlaywrightSession(AdoptedBrowser, PlaywrightSession):
         world, self._world = self._world, None
         if world is not None:
             await world.detach()
+        await self._detach_widget_sessions()
         self._page = self._context = None
         self.browser_version = ""

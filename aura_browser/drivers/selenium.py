@@ -1,8 +1,9 @@
-"""The Selenium driver: Chromium through chromedriver on a remote WebDriver server (Selenium Grid), or a
-WebDriver the caller hands us. (On this machine, `selenium_local.LocalSeleniumSession` builds on this class.)
+"""What every Selenium session shares: `SeleniumSession`, a plain chromedriver session (a WebDriver the caller
+hands us is driven as one), and `StealthySeleniumSession`, the base of the two we start ourselves:
+`selenium_local.LocalSeleniumSession` (Chromium here) and `selenium_remote.RemoteSeleniumSession` (a Grid).
 
 Selenium's calls block, so each one runs in a worker thread and the event loop stays free. The session is
-a WebDriver BiDi one (`webSocketUrl`): the page pushes stream events over a BiDi channel (`script.message`)
+a WebDriver BiDi one (`webSocketUrl`) in the plain session: the page pushes stream events over a BiDi channel (`script.message`)
 and the real request headers are read from `network.beforeRequestSent`. A driver without BiDi (one the
 caller started and hands us) is polled every 10 ms instead, and its request headers cannot be seen.
 User agent and cookies go through chromedriver's CDP endpoint (`goog/cdp/execute`).
@@ -11,7 +12,9 @@ User agent and cookies go through chromedriver's CDP endpoint (`goog/cdp/execute
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -80,6 +83,14 @@ TAKE_QUEUES_JS = """(ids) => {
 }"""
 NAVIGATION_STATUS_JS = "const e = performance.getEntriesByType('navigation')[0]; return e ? e.responseStatus || null : null;"
 SET_LOCAL_STORAGE_JS = "(items) => { for (const [k, v] of Object.entries(items)) localStorage.setItem(k, v); }"
+WORLD_NAME = "aura"  # our isolated world in each document
+# Resolves once the document that Page.navigate committed has been parsed: its HTTP status (0 when unknown).
+LOADED_JS = """() => {
+  if (document.readyState === "loading" || location.href === "about:blank") return null;
+  const e = performance.getEntriesByType("navigation")[0];
+  return {status: e && e.responseStatus || 0};
+}"""
+PAGE_INFO_JS = "() => [location.href, document.title]"
 
 
 def find_chromedriver() -> str:
@@ -507,6 +518,218 @@ class SeleniumSession(BrowserSession):
         if driver is not None:
             # Ends the WebDriver session: chromedriver (local or remote) closes the browser it started.
             await asyncio.to_thread(quit_driver, driver)
+
+
+class ScriptError(BrowserError):
+    """A function we ran in the page threw."""
+
+
+class StealthySeleniumSession(SeleniumSession):
+    """The base of the sessions we start (here and on a Grid), made so that a page cannot tell them from a person's
+    Chromium: everything we run in the page runs through chromedriver's CDP endpoint in an isolated world of our
+    own, Runtime stays disabled, and no BiDi socket is used. Subclasses start the browser (`_start_driver`) and say
+    how the page's requests are watched (`_network_listener`)."""
+
+    def __init__(self, base_url: str, options: LaunchOptions) -> None:
+        super().__init__(base_url, options)
+        self._frame = ""  # the page's main frame (its isolated worlds are made in it)
+        self._context: int | None = None  # our isolated world in the current document
+        self._native_user_agent = ""
+
+    async def _hear_the_page(self) -> None:
+        def prepare() -> None:
+            self._cdp("Runtime.disable")  # chromedriver enabled it on attaching: the leak a page can see
+            # ... and it would enable it in every cross-site iframe (a Turnstile widget) and worker it attaches to.
+            self._cdp("Target.setAutoAttach", {"autoAttach": False, "waitForDebuggerOnStart": False, "flatten": True})
+            self._frame = self._cdp("Page.getFrameTree")["frameTree"]["frame"]["id"]
+            self._native_user_agent = self._cdp("Browser.getVersion")["userAgent"]
+            self._prepare_page()
+
+        await self._call(prepare, "browser failed to prepare the page")
+        self._poller = asyncio.create_task(self._poll_pushes())
+
+    # --- running JavaScript in our isolated world -----------------------------------------
+
+    def _run(self, function_js: str, arg: Any = None) -> Any:
+        """Call a JS function with one argument in our isolated world of the current document; its result."""
+        from selenium.common.exceptions import WebDriverException
+
+        for attempt in range(2):
+            if self._context is None:
+                world = self._cdp("Page.createIsolatedWorld", {"frameId": self._frame, "worldName": WORLD_NAME})
+                self._context = world["executionContextId"]
+            try:
+                reply = self._cdp("Runtime.callFunctionOn", {
+                    "functionDeclaration": function_js, "executionContextId": self._context,
+                    "arguments": [{"value": arg}], "returnByValue": True, "awaitPromise": True,
+                })
+            except WebDriverException as exc:
+                if attempt == 0 and "context" in str(exc).lower():  # a new document replaced ours: make the world anew
+                    self._context = None
+                    continue
+                raise
+            if reply is None:  # no result at all: the call met a dialog the page had open (it is answered by now)
+                raise ScriptError("the page's dialog interrupted the call")
+            details = reply.get("exceptionDetails")
+            if details:
+                exception = details.get("exception") or {}
+                raise ScriptError(first_line(exception.get("description") or details.get("text") or "error"))
+            return reply.get("result", {}).get("value")
+        raise BrowserError("the page kept replacing its document")
+
+    def _take_pushes(self, driver: Any, ids: list[str]) -> list[str]:
+        try:
+            return self._run(TAKE_QUEUES_JS, ids) or []
+        except ScriptError:  # between two documents
+            return []
+
+    # --- the primitives -------------------------------------------------------------------
+
+    async def _new_page(self, profile: Profile | None, user_agent: str) -> None:
+        def prepare() -> None:
+            # A fresh start on one browser: leave the site, forget its cookies and storage.
+            self._cdp("Page.navigate", {"url": "about:blank"})
+            self._context = None
+            # The window has the focus (document.hasFocus()), as a person's foreground window has. With no window
+            # manager on our Xvfb nothing else gives it; this is the real focus of the X window, not an emulation.
+            self._cdp("Page.bringToFront")
+            self._cdp("Network.clearBrowserCookies")
+            self._cdp("Storage.clearDataForOrigin", {"origin": origin_of(self.base_url), "storageTypes": "all"})
+            # Our own UA needs no override (one would not reach the workers); a profile's other UA does.
+            if user_agent != self._native_user_agent:
+                self._cdp("Network.setUserAgentOverride", {"userAgent": user_agent, "userAgentMetadata": user_agent_metadata(user_agent)})
+            if profile is not None and profile.cookies:
+                self._cdp("Network.setCookies", {"cookies": [cdp_cookie(c) for c in profile.cookies]})
+
+        await self._call(prepare, "browser failed to prepare the page")
+
+    async def _goto(self, url: str) -> int | None:
+        def navigate() -> None:
+            from selenium.common.exceptions import WebDriverException
+
+            try:
+                reply = self._cdp("Page.navigate", {"url": url})
+            except WebDriverException as exc:  # chromedriver reports net::ERR_* as errors of the command
+                raise navigation_error(url, first_line(exc)) from None
+            if reply.get("errorText"):
+                raise navigation_error(url, reply["errorText"])
+
+        await self._call(navigate, f"browser failed to open {url}")
+        try:
+            loaded = await self._wait_for(LOADED_JS, self.options.timeout)
+        except asyncio.TimeoutError:
+            raise BrowserError(f"browser failed to open {url}: no page after {self.options.timeout:g}s") from None
+        return loaded.get("status") or None
+
+    def _ask(self, predicate_js: str) -> Any:
+        try:
+            return self._run(predicate_js)
+        except ScriptError:  # the document is being replaced; ask the next one
+            return None
+
+    async def _evaluate(self, js: str, arg: Any = None) -> Any:
+        # The stream's queue lives in our world, where the page cannot see it.
+        return await self._call(lambda: self._run(f"(arg) => {{ {PUSH_QUEUE_JS} return ({js})(arg); }}", arg))
+
+    def _prepare_page(self) -> None:
+        """What a driver does to the page beside the above, once its session is attached (in a worker thread)."""
+
+    def _network_listener(self) -> NetworkListener | None:
+        """A DevTools connection that can watch the page's requests; None when this session has none."""
+        raise NotImplementedError
+
+    async def _capture_request_headers(self, key: str) -> dict[str, str]:
+        listener = self._network_listener()
+        if listener is None:
+            log.info("no DevTools connection to watch the browser's requests; no request headers saved")
+            await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
+            return {}
+        await self._call(listener.connect, "cannot watch the browser's requests")
+        try:
+            await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
+            headers = await asyncio.to_thread(listener.headers, HEADERS_WAIT)
+        finally:
+            listener.close()
+        if not headers:
+            log.info("the api/models probe never showed up on the DevTools network log; no headers saved")
+        return headers
+
+    async def _screenshot(self) -> bytes:
+        return base64.b64decode((await self._call(lambda: self._cdp("Page.captureScreenshot")))["data"])
+
+    async def _page_info(self) -> tuple[str, str]:
+        url, title = await self._call(lambda: self._run(PAGE_INFO_JS))
+        return url, title
+
+
+class NetworkListener:
+    """A DevTools connection of our own to the page, with only the Network domain on, that waits for
+    one POST to `url` and collects the headers Chromium really sent with it.
+
+    `socket_url()` gives the DevTools websocket: the page's own, or (with `attach_to`, the page's target id)
+    the browser's, through which we attach to the page (a Grid's `se:cdp` endpoint is one).
+    """
+
+    def __init__(self, socket_url: Callable[[], str], url: str, attach_to: str | None = None,
+                 header: dict[str, str] | None = None) -> None:
+        self.socket_url = socket_url
+        self.url = url
+        self.attach_to = attach_to
+        self.header = header or {}
+        self._socket: Any = None
+
+    def connect(self) -> None:
+        import websocket  # websocket-client, which Selenium depends on
+
+        # No Origin header: Chromium refuses DevTools connections from origins it was not told to allow.
+        self._socket = websocket.create_connection(self.socket_url(), suppress_origin=True, timeout=HEADERS_WAIT,
+                                                   header=self.header)
+        session: dict[str, str] = {}
+        if self.attach_to:
+            reply = self._command(1, "Target.attachToTarget", {"targetId": self.attach_to, "flatten": True})
+            session = {"sessionId": reply["result"]["sessionId"]}
+        self._command(2, "Network.enable", {}, session)
+
+    def _command(self, number: int, method: str, params: dict[str, Any], session: dict[str, str] | None = None
+                 ) -> dict[str, Any]:
+        self._socket.send(json.dumps({"id": number, "method": method, "params": params, **(session or {})}))
+        while True:
+            message = json.loads(self._socket.recv())
+            if message.get("id") == number:
+                if "error" in message:
+                    raise BrowserError(f"DevTools {method}: {message['error'].get('message', '?')}")
+                reply: dict[str, Any] = message
+                return reply
+
+    def headers(self, timeout: float) -> dict[str, str]:
+        """Lower-cased request headers of the first POST to `url`; {} when none is seen in `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        request_id = ""
+        seen: dict[str, dict[str, str]] = {}  # per request id: the headers of its ExtraInfo event (the full set)
+        basic: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            self._socket.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                message = json.loads(self._socket.recv())
+            except Exception:
+                break
+            params = message.get("params") or {}
+            if message.get("method") == "Network.requestWillBeSent" and not request_id:
+                request = params.get("request") or {}
+                if request.get("url") == self.url and request.get("method") == "POST":
+                    request_id, basic = params["requestId"], request.get("headers") or {}
+            elif message.get("method") == "Network.requestWillBeSentExtraInfo":
+                seen[params.get("requestId", "")] = params.get("headers") or {}
+            if request_id and request_id in seen:
+                break
+        found = {**basic, **seen.get(request_id, {})} if request_id else {}
+        return {name.lower(): str(value) for name, value in found.items()}
+
+    def close(self) -> None:
+        socket, self._socket = self._socket, None
+        if socket is not None:
+            with contextlib.suppress(Exception):
+                socket.close()
 
 
 class AdoptedSeleniumSession(AdoptedBrowser, SeleniumSession):

@@ -21,7 +21,6 @@ What gives a chromedriver session away, and what this session does instead:
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import importlib
 import json
@@ -41,14 +40,14 @@ from .base import MODELS_PROBE_JS, LaunchOptions, normal_user_agent
 from .browser_path import find_chromium, installed_version
 from .chromedriver import patched_chromedriver
 from .display import VirtualDisplay, check_display, choose_mode
-from .failures import first_line, navigation_error
+from .failures import first_line
 from .scratch import private_folder
 from .selenium import (
     DIALOGS_ARE_OURS,
     HEADERS_WAIT,
-    PUSH_QUEUE_JS,
     TAKE_QUEUES_JS,
-    SeleniumSession,
+    ScriptError,
+    StealthySeleniumSession,
     cdp_cookie,
     find_chromedriver,
     quit_driver,
@@ -59,7 +58,6 @@ from .watchdog import OWN_GROUP, GroupWatchdog
 
 log = logging.getLogger("aura_browser.browser")
 
-WORLD_NAME = "aura"  # our isolated world in each document
 STEALTH_ARGS = ("--disable-blink-features=AutomationControlled",)
 # The switches chromedriver 156 adds to a Chromium it starts; none of them is ours to give.
 CHROMEDRIVER_SWITCHES = (
@@ -75,29 +73,15 @@ LOG_DRAIN_INTERVAL = 1.0  # seconds between two drains of that log while streams
 # Headless Chromium has no pointing device, so (hover: hover) and (pointer: fine) fail; Playwright's headless
 # launch passes the same settings.
 HEADLESS_POINTER_ARGS = ("--blink-settings=primaryHoverType=2,availableHoverTypes=2,primaryPointerType=4,availablePointerTypes=4",)
-# Resolves once the document that Page.navigate committed has been parsed: its HTTP status (0 when unknown).
-LOADED_JS = """() => {
-  if (document.readyState === "loading" || location.href === "about:blank") return null;
-  const e = performance.getEntriesByType("navigation")[0];
-  return {status: e && e.responseStatus || 0};
-}"""
-PAGE_INFO_JS = "() => [location.href, document.title]"
 
 
-class ScriptError(BrowserError):
-    """A function we ran in the page threw."""
-
-
-class LocalSeleniumSession(SeleniumSession):
+class LocalSeleniumSession(StealthySeleniumSession):
     """A Chromium we start here (headed on our own Xvfb by default), driven by a patched chromedriver."""
 
     def __init__(self, base_url: str, options: LaunchOptions) -> None:
         super().__init__(base_url, options)
         self._folder: tempfile.TemporaryDirectory[str] | None = None  # Chromium's profile, with the session's cookies
         self._display: VirtualDisplay | None = None
-        self._frame = ""  # the page's main frame (its isolated worlds are made in it)
-        self._context: int | None = None  # our isolated world in the current document
-        self._native_user_agent = ""
         self._log_drained = 0.0
 
     # --- starting -------------------------------------------------------------------------
@@ -162,44 +146,6 @@ class LocalSeleniumSession(SeleniumSession):
             self._stop_processes()
             raise
 
-    async def _hear_the_page(self) -> None:
-        def prepare() -> None:
-            self._cdp("Runtime.disable")  # chromedriver enabled it on attaching: the leak a page can see
-            # ... and it would enable it in every cross-site iframe (a Turnstile widget) and worker it attaches to.
-            self._cdp("Target.setAutoAttach", {"autoAttach": False, "waitForDebuggerOnStart": False, "flatten": True})
-            self._frame = self._cdp("Page.getFrameTree")["frameTree"]["frame"]["id"]
-            self._native_user_agent = self._cdp("Browser.getVersion")["userAgent"]
-
-        await self._call(prepare, "browser failed to prepare the page")
-        self._poller = asyncio.create_task(self._poll_pushes())
-
-    # --- running JavaScript in our isolated world -----------------------------------------
-
-    def _run(self, function_js: str, arg: Any = None) -> Any:
-        """Call a JS function with one argument in our isolated world of the current document; its result."""
-        from selenium.common.exceptions import WebDriverException
-
-        for attempt in range(2):
-            if self._context is None:
-                world = self._cdp("Page.createIsolatedWorld", {"frameId": self._frame, "worldName": WORLD_NAME})
-                self._context = world["executionContextId"]
-            try:
-                reply = self._cdp("Runtime.callFunctionOn", {
-                    "functionDeclaration": function_js, "executionContextId": self._context,
-                    "arguments": [{"value": arg}], "returnByValue": True, "awaitPromise": True,
-                })
-            except WebDriverException as exc:
-                if attempt == 0 and "context" in str(exc).lower():  # a new document replaced ours: make the world anew
-                    self._context = None
-                    continue
-                raise
-            details = reply.get("exceptionDetails")
-            if details:
-                exception = details.get("exception") or {}
-                raise ScriptError(first_line(exception.get("description") or details.get("text") or "error"))
-            return reply.get("result", {}).get("value")
-        raise BrowserError("the page kept replacing its document")
-
     def _take_pushes(self, driver: Any, ids: list[str]) -> list[str]:
         if time.monotonic() - self._log_drained > LOG_DRAIN_INTERVAL:  # an in-page stream's events pile up there
             self._network_events()
@@ -238,34 +184,6 @@ class LocalSeleniumSession(SeleniumSession):
 
         await self._call(prepare, "browser failed to prepare the page")
 
-    async def _goto(self, url: str) -> int | None:
-        def navigate() -> None:
-            from selenium.common.exceptions import WebDriverException
-
-            try:
-                reply = self._cdp("Page.navigate", {"url": url})
-            except WebDriverException as exc:  # chromedriver reports net::ERR_* as errors of the command
-                raise navigation_error(url, first_line(exc)) from None
-            if reply.get("errorText"):
-                raise navigation_error(url, reply["errorText"])
-
-        await self._call(navigate, f"browser failed to open {url}")
-        try:
-            loaded = await self._wait_for(LOADED_JS, self.options.timeout)
-        except asyncio.TimeoutError:
-            raise BrowserError(f"browser failed to open {url}: no page after {self.options.timeout:g}s") from None
-        return loaded.get("status") or None
-
-    def _ask(self, predicate_js: str) -> Any:
-        try:
-            return self._run(predicate_js)
-        except ScriptError:  # the document is being replaced; ask the next one
-            return None
-
-    async def _evaluate(self, js: str, arg: Any = None) -> Any:
-        # The stream's queue lives in our world, where the page cannot see it.
-        return await self._call(lambda: self._run(f"(arg) => {{ {PUSH_QUEUE_JS} return ({js})(arg); }}", arg))
-
     async def _capture_request_headers(self, key: str) -> dict[str, str]:
         await self._call(self._network_events, "cannot watch the browser's requests")  # forget the older ones
         await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
@@ -276,12 +194,8 @@ class LocalSeleniumSession(SeleniumSession):
             log.info("the api/models probe never showed up on the DevTools network log; no headers saved")
         return headers
 
-    async def _screenshot(self) -> bytes:
-        return base64.b64decode((await self._call(lambda: self._cdp("Page.captureScreenshot")))["data"])
-
-    async def _page_info(self) -> tuple[str, str]:
-        url, title = await self._call(lambda: self._run(PAGE_INFO_JS))
-        return url, title
+    async def _page_cdp(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._call(lambda: self._cdp(method, params))
 
     # --- closing --------------------------------------------------------------------------
 

@@ -11,11 +11,11 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import botcheck, challenge
+from . import botcheck, challenge, interactive
 from .config import ReplicaConfig
 from .guard import admin_guard
 from .page import not_found_html, page_html
-from .reply import chunk_body, decoded_per_packet, reply_body, reply_text
+from .reply import chunk_body, decoded_per_packet, encoder, filler, reply_body, reply_text
 from .state import STATE, ReplicaState
 from .upstream import APP_SYSTEM_PROMPT, TokenizerOverflow, upstream_request
 
@@ -43,6 +43,9 @@ def create_app(state: ReplicaState, bound_host: str = "127.0.0.1") -> web.Applic
     app.router.add_get(botcheck.REPORT_PATH, botcheck.report_page)
     app.router.add_post(botcheck.REPORT_PATH, botcheck.results)
     app.router.add_get(botcheck.WORKER_PATH, botcheck.worker_script)
+    app.router.add_get(interactive.WIDGET_PATH, interactive.widget)
+    app.router.add_post(interactive.VERIFY_PATH, interactive.verify)
+    app.router.add_post(interactive.SOLVE_PATH, interactive.solve)
     app.router.add_get(ADMIN_PREFIX + "config", admin_get_config)
     app.router.add_post(ADMIN_PREFIX + "config", admin_set_config)
     app.router.add_get(ADMIN_PREFIX + "stats", admin_stats)
@@ -192,6 +195,8 @@ async def chat(request: web.Request) -> web.StreamResponse:
             stall_at = int(where * len(data))
     response = UntypedStreamResponse(status=200)
     response.enable_chunked_encoding()
+    if config.content_encoding:
+        response.headers["Content-Encoding"] = config.content_encoding
     await response.prepare(request)
     try:
         completed = await _stream(request, response, state, data, drop_after, stall_at, stall_for)
@@ -213,8 +218,10 @@ async def _stream(
     stall_at: int | None,
     stall_for: float,
 ) -> bool:
-    """Write the reply chunk by chunk. False if the stream was dropped on purpose (drop_after)."""
+    """Write the reply chunk by chunk (compressed as `content_encoding` says); then, when `endless`, filler for
+    ever. False if the stream was dropped on purpose (drop_after)."""
     config = state.config
+    encode = encoder(config.content_encoding)
     sent = 0
     packets = chunk_body(data, config.chunk_size, config.split_multibyte)
     if config.decode_per_packet:
@@ -226,15 +233,22 @@ async def _stream(
             stall_at = None
             await (asyncio.Future() if math.isinf(stall_for) else asyncio.sleep(stall_for))
         if drop_after is not None and sent + len(chunk) >= drop_after:
-            await response.write(chunk[: drop_after - sent])
+            await response.write(encode.chunk(chunk[: drop_after - sent]))
             # Close without the terminating zero-length chunk: the client sees a truncated body.
             assert request.transport is not None
             request.transport.close()
             return False
-        await response.write(chunk)
+        await response.write(encode.chunk(chunk))
         sent += len(chunk)
         # Yield even without a delay, so each chunk leaves as its own write.
         await asyncio.sleep(config.chunk_delay)
+    if config.endless:
+        more = filler(config.chunk_size)
+        while True:  # until the client goes away (ConnectionError)
+            await response.write(encode.chunk(more))
+            await asyncio.sleep(config.chunk_delay)
+    if config.content_encoding:
+        await response.write(encode.end())
     return True
 
 

@@ -26,18 +26,22 @@ _NONCE_LIFETIME_MS = 10 * 60 * 1000
 
 
 def mint_clearance(secret: bytes, user_agent: str, expiry: int) -> str:
-    return f"{expiry}.{_sign(secret, f'{expiry}|{user_agent}')}"
+    return f"{expiry}.{sign(secret, f'{expiry}|{user_agent}')}"
 
 
 def clearance_valid(value: str, user_agent: str, secret: bytes, now: float | None = None) -> bool:
     expiry, _, mac = value.partition(".")
     if not expiry.isdigit() or int(expiry) <= (time.time() if now is None else now):
         return False
-    return hmac.compare_digest(mac, _sign(secret, f"{expiry}|{user_agent}"))
+    return hmac.compare_digest(mac, sign(secret, f"{expiry}|{user_agent}"))
 
 
-def _sign(secret: bytes, message: str) -> str:
+def sign(secret: bytes, message: str) -> str:
     return hmac.new(secret, message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def signature_matches(mac: str, secret: bytes, message: str) -> bool:
+    return hmac.compare_digest(mac, sign(secret, message))
 
 
 def _expected_answer(nonce: str) -> str:
@@ -57,6 +61,10 @@ def gate_middleware(exempt_prefix: str) -> Middleware:
             from . import botcheck
 
             return await botcheck.gate(request, handler, state)
+        if mode == "interactive":
+            from . import interactive
+
+            return await interactive.gate(request, handler, state)
         if mode == "strict" and not _browser_connection(request, state):
             # A fingerprint block: no cookie helps, and the page's solve request is blocked the same way.
             state.stats.bump("tls_blocked")
@@ -102,7 +110,7 @@ def answer_valid(state: ReplicaState, answer: object) -> bool:
     age_ms = time.time() * 1000 - issued
     return (
         isinstance(nonce, str)
-        and hmac.compare_digest(str(sig), _sign(state.nonce_secret, f"{nonce}|{issued}"))
+        and hmac.compare_digest(str(sig), sign(state.nonce_secret, f"{nonce}|{issued}"))
         and state.config.challenge_delay * 1000 <= age_ms <= _NONCE_LIFETIME_MS
     )
 
@@ -125,7 +133,7 @@ def new_nonce(state: ReplicaState) -> dict[str, object]:
     """A signed nonce and its issue time, for a challenge page to send back."""
     nonce = secrets.token_hex(16)
     issued = int(time.time() * 1000)
-    return {"nonce": nonce, "issued": issued, "sig": _sign(state.nonce_secret, f"{nonce}|{issued}")}
+    return {"nonce": nonce, "issued": issued, "sig": sign(state.nonce_secret, f"{nonce}|{issued}")}
 
 
 def challenge_response(state: ReplicaState) -> web.Response:

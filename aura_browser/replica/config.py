@@ -10,16 +10,21 @@ from typing import Any
 from .fingerprint import check_rules
 from .models import MODELS
 
-GATES = ("off", "challenge", "strict", "botcheck")
+GATES = ("off", "challenge", "strict", "botcheck", "interactive")
+CONTENT_ENCODINGS = ("gzip", "br", "zstd")
 # What a knob's annotation admits; `int | None` also admits None. A bool is not a number here.
 KINDS: dict[str, tuple[type, ...]] = {"bool": (bool,), "int": (int,), "float": (int, float), "str": (str,)}
 
 
 @dataclass
 class ReplicaConfig:
-    gate: str = "off"  # "off" | "challenge" | "strict" | "botcheck" (the challenge asks if a program drives the browser)
+    # "off" | "challenge" | "strict" | "botcheck" (the challenge asks if a program drives the browser) |
+    # "interactive" (Turnstile's checkbox in a cross-site iframe, which a person clicks)
+    gate: str = "off"
     tls: bool = False  # serve HTTPS with a self-signed cert; read once, at start
     challenge_delay: float = 1.0  # seconds the challenge script waits before solving
+    interactive_delay: float = 1.5  # seconds the interactive widget shows "Verifying..." before its checkbox
+    interactive_refuse: bool = False  # the widget fails every click, as a puzzle no click solves would
     cookie_ttl: float = 1800.0  # cf_clearance lifetime, seconds
     chunk_size: int = 16  # bytes per chunk of the /api/chat reply
     chunk_delay: float = 0.0  # seconds between chunks
@@ -45,6 +50,8 @@ class ReplicaConfig:
     truncate_after: int | None = None  # end /api/chat cleanly after this many body bytes (the app never does this)
     # after this many body bytes, send nothing more and never end the reply: the app, when its upstream breaks off
     hang_after: int | None = None
+    endless: bool = False  # after the reply, send filler text in chunks of chunk_size bytes, and never end
+    content_encoding: str | None = None  # compress /api/chat's reply as it streams: "gzip", "br" or "zstd"
     decode_per_packet: bool = False  # decode each chunk on its own, as the app does: split characters become U+FFFD
     upstream_down: bool = False  # the app's model upstream fails: /api/models and /api/chat answer 500 (`reason`)
     # Which ClientHellos the strict gate lets call /api/*: "chromium" (Chromium's fingerprint), a JA4, or a JA3
@@ -53,6 +60,7 @@ class ReplicaConfig:
 
     def __post_init__(self) -> None:
         self._check_gate(self.gate)
+        self._check_encoding(self.content_encoding)
         self.tls_allow = check_rules(self.tls_allow)
         if self.gate == "strict":
             self.tls = True
@@ -71,6 +79,8 @@ class ReplicaConfig:
             _check_value(name, annotations[name], value)
         if "gate" in changes:
             self._check_gate(changes["gate"])
+        if "content_encoding" in changes:
+            self._check_encoding(changes["content_encoding"])
         if "tls_allow" in changes:
             changes = {**changes, "tls_allow": check_rules(changes["tls_allow"])}
         if "tls" in changes and bool(changes["tls"]) != self.tls:
@@ -78,6 +88,11 @@ class ReplicaConfig:
             raise ValueError("tls cannot be changed on a running replica")
         for name, value in changes.items():
             setattr(self, name, value)
+
+    @staticmethod
+    def _check_encoding(encoding: object) -> None:
+        if encoding is not None and encoding not in CONTENT_ENCODINGS:
+            raise ValueError(f"content_encoding must be one of {CONTENT_ENCODINGS} or null, not {encoding!r}")
 
     @staticmethod
     def _check_gate(gate: object) -> None:

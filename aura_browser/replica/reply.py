@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import zlib
 from itertools import pairwise
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
 INVALID_UTF8 = b"\xff\xfe"
 
@@ -77,3 +78,37 @@ def _char_start(body: bytes, index: int) -> int:
     while 0 < index < len(body) and 0x80 <= body[index] < 0xC0:
         index -= 1
     return index
+
+
+def filler(size: int) -> bytes:
+    """`size` bytes (at least) of filler text, whole characters: what an endless reply goes on sending."""
+    block = _FILLER.encode("utf-8")
+    return block * max(1, -(-size // len(block)))
+
+
+class Encoder(NamedTuple):
+    """A Content-Encoding applied as the reply streams: each chunk compressed and flushed on its own."""
+
+    chunk: Callable[[bytes], bytes]
+    end: Callable[[], bytes]
+
+
+def encoder(name: str | None) -> Encoder:
+    """The encoder of a Content-Encoding ("gzip", "br", "zstd"); None: the bytes as they are."""
+    if name == "gzip":
+        gzip = zlib.compressobj(wbits=31)
+        return Encoder(lambda data: gzip.compress(data) + gzip.flush(zlib.Z_SYNC_FLUSH), gzip.flush)
+    if name == "br":
+        import brotli
+
+        br = brotli.Compressor()
+        return Encoder(lambda data: br.process(data) + br.flush(), br.finish)
+    if name == "zstd":
+        try:
+            from compression import zstd  # type: ignore[import-not-found]
+        except ImportError:
+            from backports import zstd
+
+        compressor = zstd.ZstdCompressor()
+        return Encoder(lambda data: compressor.compress(data, zstd.ZstdCompressor.FLUSH_BLOCK), compressor.flush)
+    return Encoder(lambda data: data, lambda: b"")

@@ -45,6 +45,9 @@ async def serve_state(state: ReplicaState, host: str, port: int, on_ready: Calla
     if config.gate == "strict":
         config.tls = True
     listener = _listen(host, port)
+    # The interactive gate's widget comes from a second listener, which the page names by another host name.
+    widget_listener = _listen(host, 0)
+    state.widget_port = widget_listener.getsockname()[1]
     runner = web.AppRunner(create_app(state, host), shutdown_timeout=_SHUTDOWN_TIMEOUT, handler_cancellation=True)
     accepting: asyncio.Task[None] | None = None
     try:
@@ -53,6 +56,7 @@ async def serve_state(state: ReplicaState, host: str, port: int, on_ready: Calla
             accepting = asyncio.create_task(_accept_tls(listener, runner, state, server_context()))
         else:
             await web.SockSite(runner, listener).start()
+        await web.SockSite(runner, widget_listener, ssl_context=server_context() if config.tls else None).start()
         if on_ready is not None:
             on_ready(_url(host, listener.getsockname()[1], config.tls))
         await asyncio.Future()  # until cancelled
@@ -64,6 +68,7 @@ async def serve_state(state: ReplicaState, host: str, port: int, on_ready: Calla
                 await accepting
         await runner.cleanup()
         listener.close()
+        widget_listener.close()
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -49,6 +49,9 @@ class ReplicaStats:
     botcheck_passed: int = 0  # browsers the botcheck gate let through
     botcheck_blocked: int = 0  # ... and blocked
     last_botcheck: list[dict[str, Any]] = field(default_factory=list)  # the rows of the last botcheck answer
+    interactive_passed: int = 0  # clicks the interactive widget accepted
+    interactive_failed: int = 0  # ... and refused
+    last_interactive: list[dict[str, Any]] = field(default_factory=list)  # the rows of the last click judged
     changed: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
 
     def bump(self, name: str, by: int = 1) -> None:
@@ -82,6 +85,11 @@ class ReplicaStats:
             self.last_botcheck = rows
             self.changed.notify_all()
 
+    def record_interactive(self, rows: list[dict[str, Any]]) -> None:
+        with self.changed:
+            self.last_interactive = rows
+            self.changed.notify_all()
+
     def record_issued(self, *values: str) -> None:
         with self.changed:
             self.issued_cookie_values.extend(values)
@@ -104,6 +112,7 @@ class ReplicaState:
         self.stats = ReplicaStats()
         self.clearance_secret = os.urandom(32)
         self.nonce_secret = os.urandom(32)
+        self.widget_port = 0  # the second listener's, which serves the interactive gate's widget
         self.hellos: OrderedDict[PeerKey, ClientHello | None] = OrderedDict()
         self._latch: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
         self._fault_rng: tuple[int | None, random.Random] | None = None

@@ -12,6 +12,7 @@ import asyncio
 import hmac
 import json
 import logging
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -149,6 +150,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         raise InvalidRequest(f"unknown charset {request.charset!r} in Content-Type; send UTF-8") from None
     except RecursionError:
         raise InvalidRequest("the body is nested too deeply") from None
+    except ValueError:  # the one ValueError json raises that is no JSONDecodeError: Python's int digit limit
+        raise InvalidRequest(f"the body holds a number longer than {sys.get_int_max_str_digits()} digits") from None
     asked = parse_request(body)
     client = request.app[CLIENT]
     stats = StreamStats()

@@ -10,19 +10,19 @@ from typing import Any, AsyncGenerator, NamedTuple
 
 import aiohttp
 
-from ..errors import NetworkError, SiteDown
-from ..origin import join, origin_of
+from ..environment import DEFAULT_MAX_REPLY_BYTES
+from ..errors import InvalidRequest, NetworkError, SiteDown
+from ..origin import join, origin_of, proxy_credentials, proxy_server
 from ..profile import Profile
 from ..redaction import redact_url
 from ..wire.api import CHAT_PATH, encode_body
 from ..wire.headers import replay_headers
 from ..wire.replies import is_text_stream
 from .base import StreamStats, Timeouts
-from .replies import ErrorReply, decoded_text, open_stream, silence_error
+from .replies import ErrorReply, decoded_text, open_stream, read_error_body, silence_error
 
 log = logging.getLogger("aura_browser.direct")
 
-ERROR_BODY_LIMIT = 65536
 # Headers aiohttp would add on its own; the replay sends the browser's, or none.
 SKIPPED_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 
@@ -42,9 +42,11 @@ class DirectTransport:
 
     name = "direct"
 
-    def __init__(self, *, timeouts: Timeouts = Timeouts(), insecure: bool = False) -> None:
+    def __init__(self, *, timeouts: Timeouts = Timeouts(), insecure: bool = False,
+                 max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES) -> None:
         self.timeouts = timeouts
         self.insecure = insecure
+        self.max_reply_bytes = max_reply_bytes
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
@@ -55,6 +57,18 @@ class DirectTransport:
                 cookie_jar=aiohttp.DummyCookieJar(),
             )
         return self._session
+
+    @staticmethod
+    def _proxy(proxy: str | None) -> dict[str, Any]:
+        """aiohttp's proxy arguments: the server, and its user and password sent as UTF-8, as the browser and
+        curl send them (aiohttp would send the ones in the URL as Latin-1, and fail on any other character)."""
+        if not proxy:
+            return {"proxy": None}
+        credentials = proxy_credentials(proxy)
+        if credentials and ":" in credentials[0]:
+            raise InvalidRequest("the proxy's user name holds ':', which Basic auth cannot send; check it in --proxy")
+        auth = aiohttp.BasicAuth(*credentials, encoding="utf-8") if credentials else None
+        return {"proxy": proxy_server(proxy), "proxy_auth": auth}
 
     @staticmethod
     def _headers(profile: Profile, url: str, data: bytes | None) -> list[tuple[str, str]]:
@@ -69,7 +83,8 @@ class DirectTransport:
         complete = False
         try:
             async with contextlib.aclosing(
-                decoded_text(response.content.readany, url, self.timeouts, aiohttp.ClientError)
+                decoded_text(response.content.readany, url, self.timeouts, aiohttp.ClientError,
+                             limit=self.max_reply_bytes)
             ) as chunks:
                 async for text in chunks:
                     yield text
@@ -90,14 +105,14 @@ class DirectTransport:
                     data=data,
                     headers=self._headers(profile, url, data),
                     skip_auto_headers=SKIPPED_AUTO_HEADERS,
-                    proxy=profile.proxy,
+                    **self._proxy(profile.proxy),
                     ssl=False if self.insecure else True,
                     allow_redirects=False,  # a redirect would re-send the prompt elsewhere
                 )
                 if is_text_stream(response.status, response.headers):
                     return response
                 try:
-                    raw = await response.content.read(ERROR_BODY_LIMIT)
+                    raw = await read_error_body(response.content.readany)
                 finally:
                     response.close()
             except aiohttp.ClientError as exc:
@@ -116,10 +131,10 @@ class DirectTransport:
             async with asyncio.timeout(self.timeouts.first_byte):
                 async with self._client().request(
                     method, url, data=data, headers=self._headers(profile, url, data), skip_auto_headers=SKIPPED_AUTO_HEADERS,
-                    proxy=profile.proxy,
+                    **self._proxy(profile.proxy),
                     ssl=False if self.insecure else True, allow_redirects=method == "GET",
                 ) as response:
-                    raw = await response.content.read(ERROR_BODY_LIMIT)
+                    raw = await read_error_body(response.content.readany)
                     headers = {name.lower(): value for name, value in response.headers.items()}
                     return PlainReply(url, response.status, response.reason or "", headers, raw.decode("utf-8", "replace"))
         except asyncio.TimeoutError:

@@ -14,9 +14,10 @@ import functools
 import logging
 import os
 import re
-from typing import Any, AsyncGenerator
+from typing import Any, AsyncGenerator, Mapping
 
-from ..errors import NetworkError, SiteDown
+from ..environment import DEFAULT_MAX_REPLY_BYTES
+from ..errors import InvalidRequest, NetworkError, SiteDown
 from ..origin import join, origin_of
 from ..profile import Profile
 from ..redaction import redact_url
@@ -24,8 +25,7 @@ from ..wire.api import CHAT_PATH, encode_body
 from ..wire.headers import replay_headers
 from ..wire.replies import is_text_stream
 from .base import StreamStats, Timeouts
-from .direct import ERROR_BODY_LIMIT
-from .replies import ErrorReply, decoded_text, open_stream
+from .replies import ErrorReply, decoded_text, open_stream, read_error_body
 
 log = logging.getLogger("aura_browser.impersonate")
 
@@ -58,10 +58,40 @@ def profile_chrome_major(profile: Profile) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def known_targets() -> list[str]:
+    """Every target name this curl_cffi impersonates: its browser versions, its aliases of the newest ones and
+    its named fingerprints."""
+    from curl_cffi import BrowserType
+    from curl_cffi.fingerprints import FingerprintManager
+    from curl_cffi.requests.impersonate import REAL_TARGET_MAP
+
+    try:  # the fingerprints curl_cffi ships, and those its user saved
+        named = set(FingerprintManager.load_fingerprints())
+    except Exception as exc:  # an unreadable file of the user's: its names are not targets then
+        log.debug("curl_cffi's named fingerprints: %s", exc.__class__.__name__)
+        named = set()
+    return sorted({b.value for b in BrowserType} | set(REAL_TARGET_MAP) | named)
+
+
+def chosen_target(environ: Mapping[str, str] | None = None) -> str | None:
+    """$AURA_IMPERSONATE, checked: a target curl_cffi knows, or None when unset or empty.
+
+    A name it does not know is the user's mistake, not the site's: InvalidRequest, naming the targets.
+    """
+    chosen = (os.environ if environ is None else environ).get(TARGET_VARIABLE, "").strip()
+    if not chosen:
+        return None
+    targets = known_targets()
+    if chosen not in targets:
+        raise InvalidRequest(f"{TARGET_VARIABLE}={chosen!r} is not a target curl_cffi can impersonate; "
+                             f"use one of {', '.join(targets)}, or leave it empty for the Chrome nearest the profile's")
+    return chosen
+
+
 def target_for(profile: Profile) -> str:
     """The curl_cffi target to impersonate: $AURA_IMPERSONATE, else the Chrome target nearest the profile's
     Chrome major (the newer one on a tie), else the newest Chrome target."""
-    chosen = os.environ.get(TARGET_VARIABLE, "").strip()
+    chosen = chosen_target()
     if chosen:
         return chosen
     targets = chrome_targets()
@@ -76,9 +106,11 @@ class ImpersonateTransport:
 
     name = "impersonate"
 
-    def __init__(self, *, timeouts: Timeouts = Timeouts(), insecure: bool = False) -> None:
+    def __init__(self, *, timeouts: Timeouts = Timeouts(), insecure: bool = False,
+                 max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES) -> None:
         self.timeouts = timeouts
         self.insecure = insecure
+        self.max_reply_bytes = max_reply_bytes
         self._session: Any = None  # one curl_cffi AsyncSession, shared by concurrent streams
         self._announced: str | None = None
 
@@ -91,6 +123,7 @@ class ImpersonateTransport:
                 trust_env=False,  # the profile decides the proxy, as for direct
                 curl_options={CurlOpt.CONNECTTIMEOUT_MS: int(self.timeouts.connect * 1000)},
             )
+            self._session.reply_limit = self.max_reply_bytes
         return self._session
 
     def _target(self, profile: Profile) -> str:
@@ -147,7 +180,8 @@ class ImpersonateTransport:
         try:
             # Every curl_cffi request error is an OSError.
             async with contextlib.aclosing(
-                decoded_text(QueuedBody(response).read, url, self.timeouts, OSError, _describe)
+                decoded_text(QueuedBody(response).read, url, self.timeouts, OSError, _describe,
+                             limit=self.max_reply_bytes)
             ) as chunks:
                 async for text in chunks:
                     yield text
@@ -179,7 +213,7 @@ class ImpersonateTransport:
                 if is_text_stream(response.status_code, headers):
                     return response
                 try:
-                    raw = await _read_limited(response)
+                    raw = await read_error_body(QueuedBody(response).read)
                 finally:
                     await self._abort(response)
             except OSError as exc:
@@ -224,12 +258,45 @@ def _session_class() -> type:
     from curl_cffi.requests import AsyncSession
 
     class Session(AsyncSession):  # type: ignore[type-arg]  # (generic in its response class; ours is the default)
+        reply_limit: int | None = None  # bytes a transfer may hand over before libcurl is told to stop it
+
         async def pop_curl(self) -> Any:
             curl = await super().pop_curl()
             _started.set(curl)
+            if self.reply_limit is not None:
+                _cap_writes(curl, self.reply_limit)
             return curl
 
     return Session
+
+
+def _cap_writes(curl: Any, limit: int) -> None:
+    """Stop `curl`'s next transfer once libcurl has handed over more than `limit` bytes of its body.
+
+    curl_cffi queues what libcurl writes (decompressed, in pieces of at most 16 KiB) with no bound, however
+    slowly it is read: a compression bomb would fill memory between two reads. The write function curl_cffi
+    sets for the transfer is wrapped: past the limit it still queues the piece (so the reader counts it
+    and raises ReplyTooLarge) and then tells libcurl to stop.
+    """
+    from curl_cffi import CurlOpt
+    from curl_cffi.curl import CURL_WRITEFUNC_ERROR
+
+    setopt = type(curl).setopt.__get__(curl)  # the class's own, not an earlier transfer's wrapper
+
+    def capped_setopt(option: Any, value: Any) -> Any:
+        if option == CurlOpt.WRITEFUNCTION and callable(value):
+            write, written = value, 0
+
+            def capped_write(piece: bytes) -> Any:
+                nonlocal written
+                written += len(piece)
+                wrote = write(piece)
+                return CURL_WRITEFUNC_ERROR if written > limit else wrote
+
+            value = capped_write
+        return setopt(option, value)
+
+    curl.setopt = capped_setopt
 
 
 class QueuedBody:
@@ -268,20 +335,6 @@ class QueuedBody:
         if not data and self._failure is not None:
             raise self._failure
         return bytes(data)
-
-
-async def _read_limited(response: Any) -> bytes:
-    """At most ERROR_BODY_LIMIT bytes of a reply that is not a chat stream; the rest is not waited for."""
-    raw = bytearray()
-    chunks = response.aiter_content()
-    try:
-        async for chunk in chunks:
-            raw += chunk
-            if len(raw) >= ERROR_BODY_LIMIT:
-                break
-    finally:
-        await chunks.aclose()
-    return bytes(raw[:ERROR_BODY_LIMIT])
 
 
 def _describe(exc: BaseException) -> str:

@@ -12,13 +12,14 @@ import time
 from typing import Any, AsyncGenerator, Awaitable, Callable
 
 from ..drivers.base import BrowserSession
+from ..environment import DEFAULT_MAX_REPLY_BYTES
 from ..errors import BrowserError, NetworkError, StreamInterrupted
 from ..origin import join
 from ..profile import Profile
 from ..wire.api import CHAT_PATH
 from ..wire.replies import error_for_reply, redirect_error
 from .base import StreamStats, Timeouts
-from .replies import retry_delay, silence_error
+from .replies import ReplyBudget, retry_delay, silence_error
 
 log = logging.getLogger("aura_browser.page")
 
@@ -29,9 +30,11 @@ class PageTransport:
 
     name = "page"
 
-    def __init__(self, open_page: Callable[[Profile], Awaitable[BrowserSession]], *, timeouts: Timeouts = Timeouts()) -> None:
+    def __init__(self, open_page: Callable[[Profile], Awaitable[BrowserSession]], *, timeouts: Timeouts = Timeouts(),
+                 max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES) -> None:
         self.open_page = open_page
         self.timeouts = timeouts
+        self.max_reply_bytes = max_reply_bytes
 
     async def stream(self, profile: Profile, body: dict[str, Any], stats: StreamStats | None = None) -> AsyncGenerator[str, None]:
         """As Transport.stream; the time waiting for a free connection of the page goes to `stats.queue`."""
@@ -55,7 +58,8 @@ class PageTransport:
         url = join(session.base_url, CHAT_PATH)
         payload = json.dumps(body, ensure_ascii=False)
         for attempt in (1, 2):
-            events = session.stream_fetch(CHAT_PATH, payload)
+            events = session.stream_fetch(CHAT_PATH, payload, self.max_reply_bytes)
+            budget = ReplyBudget(url, self.max_reply_bytes)  # the browser decompressed it; its text counts
             received: list[str] = []
             delay: float | None = None
             try:
@@ -67,6 +71,7 @@ class PageTransport:
                         raise silence_error(url, self.timeouts, received) from None
                     kind = event["type"]
                     if kind == "chunk":
+                        budget.spend(len(event["text"].encode("utf-8", "surrogatepass")), received)
                         received.append(event["text"])
                         yield event["text"]
                     elif kind == "head" and event.get("redirected"):
@@ -78,6 +83,8 @@ class PageTransport:
                         break  # a 429 before any text: wait, then retry once
                     elif kind == "end":
                         return
+                    elif kind == "too-large":  # the page stopped reading (text of invalid bytes counts less)
+                        raise budget.exceeded(received)
                     elif kind == "error":
                         message = f"the page's fetch of {url} failed ({event['message']})"
                         if received:

@@ -123,3 +123,39 @@ def chromedriver_server() -> Iterator[RemoteBrowser]:
         yield RemoteBrowser("remote_webdriver", "AURA_REMOTE_WEBDRIVER", f"http://127.0.0.1:{port}", "selenium", process)
     finally:
         _stop(process)
+
+
+@contextlib.contextmanager
+def headed_chromium_with_remote_debugging(tmp_path: Path) -> Iterator[RemoteBrowser]:
+    """As chromium_with_remote_debugging, but headed on a private Xvfb, with a real window size."""
+    from aura_browser.drivers.display import WINDOW_ARGS, VirtualDisplay
+
+    with VirtualDisplay() as display:
+        process = _start([find_chromium(), "--no-sandbox", *LEAN_ARGS, *WINDOW_ARGS, "--remote-debugging-port=0",
+                          f"--user-data-dir={tmp_path / 'cdp-chromium'}", "about:blank"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=display.environment())
+        try:
+            assert process.stderr is not None
+            line = _first_line_with(process.stderr, "DevTools listening on ws://")
+            port = int(urlsplit(line.rsplit(" ", 1)[1]).port or 0)
+            yield RemoteBrowser("cdp_url", "AURA_CDP_URL", f"http://127.0.0.1:{port}", "playwright", process, port)
+        finally:
+            _stop(process)
+
+
+OTHER_PLAYWRIGHT = Path(__file__).resolve().parents[2] / "grid" / "node_modules" / "playwright-core" / "cli.js"
+
+
+@contextlib.contextmanager
+def playwright_server_of_another_version() -> Iterator[str]:
+    """`playwright run-server` of the npm playwright-core in tests/grid (another version than the Python client's);
+    its ws:// endpoint."""
+    port = _free_port()
+    process = _start(["node", str(OTHER_PLAYWRIGHT), "run-server", "--host", "127.0.0.1", "--port", str(port)],
+                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert process.stdout is not None
+        _first_line_with(process.stdout, "Listening on")
+        yield f"ws://127.0.0.1:{port}/"
+    finally:
+        _stop(process)

@@ -3,7 +3,8 @@
 `guard_standard_streams` runs before any command. A closed descriptor 0, 1 or 2 gets /dev/null, so no
 file, socket or browser pipe opened later lands on it, and reading a closed stdin raises InvalidRequest.
 Every write to stdout goes through `_Output`, which turns the OSError of a closed or full stdout, or of a
-reader that went away, into OutputError: the CLI can then tell it from any other OSError.
+reader that went away, into OutputError: the CLI can then tell it from any other OSError. Every write to
+stderr goes through `_Diagnostics`, which drops what cannot be written: a full stderr changes no exit code.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from .errors import InvalidRequest, OutputError
+from ..errors import InvalidRequest, OutputError
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -63,6 +64,30 @@ class _Output(io.RawIOBase):
             raise OutputError(f"cannot write to stdout: {exc.strerror or exc}", broken_pipe=broken_pipe) from None
 
 
+class _Diagnostics(io.RawIOBase):
+    """Descriptor 2, which never fails a command: when stderr cannot be written (closed, full), what was to be
+    said is dropped, and the command still ends with its own exit code."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self.fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self.fd)
+
+    def write(self, data: Buffer, /) -> int:
+        try:
+            return os.write(self.fd, data)
+        except OSError:  # there is no one left to tell
+            return memoryview(data).nbytes
+
+
 def _is_open(fd: int) -> bool:
     try:
         os.fstat(fd)
@@ -93,8 +118,10 @@ def guard_standard_streams() -> None:
         _occupy_with_devnull(fd)
     if 0 in closed:
         sys.stdin = io.TextIOWrapper(io.BufferedReader(_ClosedInput()), encoding="utf-8")
-    if 2 in closed:
-        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", write_through=True)
+    # sys.stderr may be replaced too (pytest's capture): only the real one, or a closed one, is wrapped.
+    if 2 in closed or (sys.stderr is not None and sys.stderr is sys.__stderr__):
+        errors = sys.stderr.errors if sys.stderr is not None and 2 not in closed else "backslashreplace"
+        sys.stderr = io.TextIOWrapper(_Diagnostics(2), encoding="utf-8", errors=errors, write_through=True)
     # sys.stdout may already be replaced (pytest, click's test runner): only the real one is wrapped.
     previous = sys.stdout
     if 1 in closed or (previous is not None and previous is sys.__stdout__):
