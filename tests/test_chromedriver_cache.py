@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from aura_browser.drivers.chromedriver import CDC_BLOCK, patched_chromedriver
-from aura_browser.drivers.selenium import find_chromedriver
 from aura_browser.errors import BrowserError
 
 PLANTED = b"#!/bin/sh\ntouch \"$0.ran\"\n"
@@ -20,6 +19,13 @@ PLANTED = b"#!/bin/sh\ntouch \"$0.ran\"\n"
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     return tmp_path / "cache"
+
+
+def find_chromedriver() -> str:
+    # Imported here: test_error_outcomes walks the error classes loaded when it is collected.
+    from aura_browser.drivers.selenium import find_chromedriver
+
+    return find_chromedriver()
 
 
 def made_copy() -> Path:
