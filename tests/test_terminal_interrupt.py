@@ -49,8 +49,31 @@ def run_in_terminal(args: list[str], env: dict[str, str], ready) -> tuple[int, s
     return os.waitstatus_to_exitcode(status), screen.decode("utf-8", "replace")
 
 
+ERASE_LINE = "\x1b[2K"
+
+
+def visible_lines(screen: str) -> list[str]:
+    """The lines a person sees once the output is drawn: a carriage return goes back to the line's start and an
+    erase clears it, as the login's status line does before anything else is printed."""
+    lines = []
+    for raw in screen.replace("^C", "").replace("\r\n", "\n").split("\n"):
+        line: list[str] = []
+        column = 0
+        for part in raw.split("\r"):
+            for i, piece in enumerate(part.split(ERASE_LINE)):
+                if i:
+                    line = []
+                    column = 0
+                line[column:column + len(piece)] = list(piece)
+                column += len(piece)
+            column = 0
+        if "".join(line).strip():
+            lines.append("".join(line))
+    return lines
+
+
 def assert_one_interrupted_line(code: int, screen: str) -> None:
-    lines = [line for line in screen.replace("^C", "").splitlines() if line.strip()]
+    lines = visible_lines(screen)
     assert code == 130, screen
     assert lines == ["aura-browser: interrupted"], screen
 
