@@ -33,7 +33,7 @@ import time
 from typing import Any
 
 from ..errors import BrowserError
-from ..origin import join, origin_of
+from ..origin import join
 from ..profile import Profile
 from ..wire.api import MODELS_PATH
 from .base import MODELS_PROBE_JS, LaunchOptions, normal_user_agent
@@ -48,11 +48,9 @@ from .selenium import (
     TAKE_QUEUES_JS,
     ScriptError,
     StealthySeleniumSession,
-    cdp_cookie,
     find_chromedriver,
     quit_driver,
     selenium_chromium_args,
-    user_agent_metadata,
 )
 from .watchdog import OWN_GROUP, GroupWatchdog
 
@@ -166,23 +164,9 @@ class LocalSeleniumSession(StealthySeleniumSession):
     # --- the primitives -------------------------------------------------------------------
 
     async def _new_page(self, profile: Profile | None, user_agent: str) -> None:
-        def prepare() -> None:
-            # A fresh start on one browser: leave the site, forget its cookies and storage.
-            self._cdp("Page.navigate", {"url": "about:blank"})
-            self._context = None
-            # The window has the focus (document.hasFocus()), as a person's foreground window has. With no window
-            # manager on our Xvfb nothing else gives it; this is the real focus of the X window, not an emulation.
-            self._cdp("Page.bringToFront")
-            self._cdp("Network.clearBrowserCookies")
-            self._cdp("Storage.clearDataForOrigin", {"origin": origin_of(self.base_url), "storageTypes": "all"})
-            # Our own UA needs no override (one would not reach the workers); a profile's other UA does.
-            if user_agent != self._native_user_agent:
-                self._cdp("Network.setUserAgentOverride", {"userAgent": user_agent, "userAgentMetadata": user_agent_metadata(user_agent)})
-            if profile is not None and profile.cookies:
-                self._cdp("Network.setCookies", {"cookies": [cdp_cookie(c) for c in profile.cookies]})
-            self._network_events()
-
-        await self._call(prepare, "browser failed to prepare the page")
+        await super()._new_page(profile, user_agent)
+        # What the log holds so far is the last page's: the headers to capture are the new page's.
+        await self._call(self._network_events, "browser failed to prepare the page")
 
     async def _capture_request_headers(self, key: str) -> dict[str, str]:
         await self._call(self._network_events, "cannot watch the browser's requests")  # forget the older ones
