@@ -29,12 +29,14 @@ class Run:
     returncode: int
     stdout_bytes: int
     stderr: str
-    peak_rss: int  # bytes, the kernel's high-water mark of the process and of the children it waited for
-    own_peak_rss: int  # bytes, the process's own high-water mark, as last seen while it ran (VmHWM)
+    # Bytes: the process's own high-water mark (VmHWM), read every 50 ms while it ran. Not wait4's ru_maxrss: the
+    # kernel carries the forking process's high-water mark across fork and exec into it, so in a long pytest run
+    # every child would report pytest's size.
+    peak_rss: int
 
 
 def run_measured(*args: str, env: dict[str, str], deadline: float = 60) -> Run:
-    """`aura-browser ARGS` with stdout counted and dropped; its peak resident memory from the kernel (wait4).
+    """`aura-browser ARGS` with stdout counted and dropped; its own peak resident memory.
 
     The run is killed (and the test fails) once it holds more than RUNAWAY bytes, or passes `deadline`.
     """
@@ -56,7 +58,7 @@ def run_measured(*args: str, env: dict[str, str], deadline: float = 60) -> Run:
     waited, own_peak = 0.0, 0
     try:
         while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            pid, status = os.waitpid(process.pid, os.WNOHANG)
             if pid:
                 break
             rss, own_peak = _memory(process.pid, own_peak)
@@ -71,8 +73,7 @@ def run_measured(*args: str, env: dict[str, str], deadline: float = 60) -> Run:
     process.returncode = os.waitstatus_to_exitcode(status)
     for reader in readers:
         reader.join(10)
-    return Run(process.returncode, counted[0], b"".join(stderr).decode("utf-8", "replace"), usage.ru_maxrss * 1024,
-               own_peak)
+    return Run(process.returncode, counted[0], b"".join(stderr).decode("utf-8", "replace"), own_peak)
 
 
 def _memory(pid: int, peak: int) -> tuple[int, int]:
@@ -89,14 +90,13 @@ def _memory(pid: int, peak: int) -> tuple[int, int]:
     return found.get("VmRSS", 0), max(peak, found.get("VmHWM", 0))
 
 
-def assert_capped(run: Run, limit: int, peak: int | None = None) -> None:
+def assert_capped(run: Run, limit: int) -> None:
     assert run.returncode == 5, run.stderr
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and f"passed {limit} bytes, the most kept of one reply (--max-reply-bytes" in lines[0], \
         run.stderr
     assert "Traceback" not in run.stderr
-    peak = run.peak_rss if peak is None else peak
-    assert peak < CLI_PEAK_LIMIT, f"peak {peak // MiB} MiB"
+    assert 20 * MiB < run.peak_rss < CLI_PEAK_LIMIT, f"peak {run.peak_rss // MiB} MiB"  # (and it was measured)
 
 
 @pytest.mark.parametrize("transport", ["direct", "impersonate"])
@@ -124,8 +124,7 @@ def test_an_endless_in_page_reply_stops_at_the_cap_too(gateless_site, profile_di
     gateless_site.config.update(dict(endless=True, chunk_size=64 * 1024))
     run = run_measured("ask", "--base-url", gateless_site.url, "--transport", "page", "--headless", "Hi",
                        env={"AURA_PROFILE_DIR": str(profile_dir), "AURA_MAX_REPLY_BYTES": str(MiB)}, deadline=120)
-    assert_capped(run, MiB, run.own_peak_rss)  # Playwright's driver, a child, is not the CLI's memory
-    assert run.own_peak_rss > 20 * MiB  # (it was measured)
+    assert_capped(run, MiB)  # the CLI's own: Playwright's driver, a child, is not the CLI's memory
 
 
 async def test_ask_keeps_no_more_than_the_cap_and_says_what_came_before_it(gateless_site, make_client):
