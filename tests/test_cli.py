@@ -186,7 +186,8 @@ def test_help_imports_no_command_module():
             "try: main()\nexcept SystemExit: pass\n"
             "print(sorted(m for m in sys.modules if m.startswith('aura_browser.cli.')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    # cli/streams.py guards stdin and stdout for every run, help included; it holds no command and no option.
+    assert result.stdout.strip().splitlines()[-1] == "['aura_browser.cli.streams']"
 
 
 def test_verbosity_and_quiet_are_taken_before_the_command_too(make_replica, env):
