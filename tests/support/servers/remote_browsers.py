@@ -17,7 +17,7 @@ import threading
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterator, Sequence
 from urllib.parse import urlsplit
 
 from aura_browser.drivers.base import LEAN_ARGS
@@ -98,16 +98,8 @@ def playwright_browser_server(tmp_path: Path) -> Iterator[RemoteBrowser]:
 @contextlib.contextmanager
 def chromium_with_remote_debugging(tmp_path: Path) -> Iterator[RemoteBrowser]:
     """Chromium with --remote-debugging-port=0 and a tab of its own; the port is in the line it prints on stderr."""
-    process = _start([find_chromium(), "--headless=new", "--no-sandbox", *LEAN_ARGS, "--remote-debugging-port=0",
-                      f"--user-data-dir={tmp_path / 'cdp-chromium'}", "about:blank"],
-                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        assert process.stderr is not None
-        line = _first_line_with(process.stderr, "DevTools listening on ws://")
-        port = int(urlsplit(line.rsplit(" ", 1)[1]).port or 0)
-        yield RemoteBrowser("cdp_url", "AURA_CDP_URL", f"http://127.0.0.1:{port}", "playwright", process, port)
-    finally:
-        _stop(process)
+    with _chromium_over_cdp(tmp_path, ["--headless=new"]) as browser:
+        yield browser
 
 
 @contextlib.contextmanager
@@ -130,17 +122,22 @@ def headed_chromium_with_remote_debugging(tmp_path: Path) -> Iterator[RemoteBrow
     """As chromium_with_remote_debugging, but headed on a private Xvfb, with a real window size."""
     from aura_browser.drivers.display import WINDOW_ARGS, VirtualDisplay
 
-    with VirtualDisplay() as display:
-        process = _start([find_chromium(), "--no-sandbox", *LEAN_ARGS, *WINDOW_ARGS, "--remote-debugging-port=0",
-                          f"--user-data-dir={tmp_path / 'cdp-chromium'}", "about:blank"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=display.environment())
-        try:
-            assert process.stderr is not None
-            line = _first_line_with(process.stderr, "DevTools listening on ws://")
-            port = int(urlsplit(line.rsplit(" ", 1)[1]).port or 0)
-            yield RemoteBrowser("cdp_url", "AURA_CDP_URL", f"http://127.0.0.1:{port}", "playwright", process, port)
-        finally:
-            _stop(process)
+    with VirtualDisplay() as display, _chromium_over_cdp(tmp_path, WINDOW_ARGS, display.environment()) as browser:
+        yield browser
+
+
+@contextlib.contextmanager
+def _chromium_over_cdp(tmp_path: Path, args: Sequence[str], env: dict[str, str] | None = None) -> Iterator[RemoteBrowser]:
+    process = _start([find_chromium(), "--no-sandbox", *LEAN_ARGS, *args, "--remote-debugging-port=0",
+                      f"--user-data-dir={tmp_path / 'cdp-chromium'}", "about:blank"],
+                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    try:
+        assert process.stderr is not None
+        line = _first_line_with(process.stderr, "DevTools listening on ws://")
+        port = int(urlsplit(line.rsplit(" ", 1)[1]).port or 0)
+        yield RemoteBrowser("cdp_url", "AURA_CDP_URL", f"http://127.0.0.1:{port}", "playwright", process, port)
+    finally:
+        _stop(process)
 
 
 OTHER_PLAYWRIGHT = Path(__file__).resolve().parents[2] / "grid" / "node_modules" / "playwright-core" / "cli.js"
