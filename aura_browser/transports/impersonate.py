@@ -8,24 +8,19 @@ and headers are replayed with no browser. The Chrome target is the one nearest t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import functools
 import logging
 import os
 import re
-from typing import Any, AsyncGenerator, Mapping
+from typing import Any, Mapping
 
 from ..environment import DEFAULT_MAX_REPLY_BYTES
-from ..errors import InvalidRequest, NetworkError, SiteDown
-from ..origin import join, origin_of
+from ..errors import InvalidRequest, NetworkError
 from ..profile import Profile
-from ..redaction import redact_url
-from ..wire.api import CHAT_PATH, encode_body
-from ..wire.headers import replay_headers
-from ..wire.replies import is_text_stream
-from .base import StreamStats, Timeouts
-from .replies import ErrorReply, decoded_text, open_stream, read_error_body
+from . import replay
+from .base import Timeouts
+from .replay import ReplayTransport, Reply
 
 log = logging.getLogger("aura_browser.impersonate")
 
@@ -101,16 +96,15 @@ def target_for(profile: Profile) -> str:
     return min(targets, key=lambda target: (abs(target[0] - major), -target[0]))[1]
 
 
-class ImpersonateTransport:
+class ImpersonateTransport(ReplayTransport):
     """Shared by concurrent streams: one curl_cffi session, whichever profile (and proxy) each request sends."""
 
     name = "impersonate"
+    broken = OSError  # every curl_cffi request error is one
 
     def __init__(self, *, timeouts: Timeouts = Timeouts(), insecure: bool = False,
                  max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES) -> None:
-        self.timeouts = timeouts
-        self.insecure = insecure
-        self.max_reply_bytes = max_reply_bytes
+        super().__init__(timeouts=timeouts, insecure=insecure, max_reply_bytes=max_reply_bytes)
         self._session: Any = None  # one curl_cffi AsyncSession, shared by concurrent streams
         self._announced: str | None = None
 
@@ -134,14 +128,29 @@ class ImpersonateTransport:
                      profile_chrome_major(profile) or "?")
         return target
 
-    async def _request(self, profile: Profile, method: str, url: str, data: bytes | None, stream: bool) -> Any:
-        headers = replay_headers(
-            profile.header_order, profile.headers, profile.user_agent, profile.cookies_for(url),
-            None if data is None else len(data),
-        )
+    async def _send(self, profile: Profile, url: str, data: bytes, headers: list[tuple[str, str]]) -> Reply:
+        """A streamed request; cancelled before its reply's head (a first-byte timeout, Ctrl-C), its transfer stops.
+
+        curl_cffi leaves such a transfer running in the background otherwise, holding its connection open.
+        """
+        _started.set(None)
+        try:
+            response = await self._request(profile, url, data, headers)
+        except asyncio.CancelledError:
+            curl = _started.get()
+            if curl is not None and self._session is not None:
+                try:
+                    self._session.acurl.remove_handle(curl)
+                except Exception as exc:  # libcurl may refuse a handle it has just finished with
+                    log.debug("stopping a transfer: %s", exc.__class__.__name__)
+            raise
+        headers_seen = {name.lower(): value for name, value in response.headers.items()}
+        return Reply(response.status_code, response.reason or "", headers_seen, QueuedBody(response).read, response)
+
+    async def _request(self, profile: Profile, url: str, data: bytes, headers: list[tuple[str, str]]) -> Any:
         encoding = next((value for name, value in headers if name.lower() == "accept-encoding"), None)
         return await self._client().request(
-            method, url,
+            "POST", url,
             data=data,
             headers=headers,
             default_headers=False,  # the profile's headers, not curl_cffi's idea of Chrome's
@@ -153,48 +162,18 @@ class ImpersonateTransport:
             http_version="v2tls",  # as Chrome: HTTP/2 where TLS offers it (ALPN h2 first), else HTTP/1.1, no h2c
             timeout=None,  # first-byte and idle timeouts are ours; the connect timeout is a curl option
             discard_cookies=True,  # cookies come from the profile, per request; nothing the site sets is kept
-            stream=stream,
+            stream=True,
         )
 
-    async def _request_or_stop(self, profile: Profile, method: str, url: str, data: bytes | None) -> Any:
-        """A streamed request; cancelled before its reply's head (a first-byte timeout, Ctrl-C), its transfer stops.
-
-        curl_cffi leaves such a transfer running in the background otherwise, holding its connection open.
-        """
-        _started.set(None)
-        try:
-            return await self._request(profile, method, url, data, stream=True)
-        except asyncio.CancelledError:
-            curl = _started.get()
-            if curl is not None and self._session is not None:
-                try:
-                    self._session.acurl.remove_handle(curl)
-                except Exception as exc:  # libcurl may refuse a handle it has just finished with
-                    log.debug("stopping a transfer: %s", exc.__class__.__name__)
-            raise
-
-    async def stream(self, profile: Profile, body: dict[str, Any], stats: StreamStats | None = None) -> AsyncGenerator[str, None]:
-        url = join(profile.base_url, CHAT_PATH)
-        response = await self._open(profile, url, encode_body(body))
-        complete = False
-        try:
-            # Every curl_cffi request error is an OSError.
-            async with contextlib.aclosing(
-                decoded_text(QueuedBody(response).read, url, self.timeouts, OSError, _describe,
-                             limit=self.max_reply_bytes)
-            ) as chunks:
-                async for text in chunks:
-                    yield text
-            complete = True
-        finally:
-            if not complete:
-                await self._abort(response)
-
-    async def _abort(self, response: Any) -> None:
-        """Stop a transfer that is still running: its connection is closed, not read to the end."""
+    async def _end(self, reply: Reply, complete: bool) -> None:
+        """A complete transfer ended by itself (its curl handle may already serve another request); any other is
+        stopped: its connection is closed, not read to the end."""
+        if complete:
+            return
+        response = reply.response
         task, session = response.astream_task, self._session
         if task is None or task.done():
-            return  # ended by itself; its curl handle may already serve another request
+            return
         response.quit_now.set()
         if session is not None and response.curl is not None:
             try:
@@ -203,43 +182,28 @@ class ImpersonateTransport:
                 log.debug("stopping a transfer: %s", exc.__class__.__name__)
         await asyncio.gather(asyncio.shield(task), return_exceptions=True)
 
-    async def _open(self, profile: Profile, url: str, data: bytes) -> Any:
-        """Send the request; return a reply that is a text stream, or raise what it is instead."""
-
-        async def send() -> Any:
-            try:
-                response = await self._request_or_stop(profile, "POST", url, data)
-                headers = {name.lower(): value for name, value in response.headers.items()}
-                if is_text_stream(response.status_code, headers):
-                    return response
-                try:
-                    raw = await read_error_body(QueuedBody(response).read)
-                finally:
-                    await self._abort(response)
-            except OSError as exc:
-                raise self._connection_error(url, profile.proxy, exc) from None
-            return ErrorReply(response.status_code, response.reason or "", headers, raw.decode("utf-8", "replace"))
-
-        return await open_stream(url, self.timeouts, send)
-
-    def _connection_error(self, url: str, proxy: str | None, exc: OSError) -> NetworkError:
-        site = origin_of(url)
+    def _unreached(self, url: str, proxy: str | None, exc: BaseException) -> NetworkError:
         code = int(getattr(exc, "code", 0) or 0)
         if "407" in str(exc):
             return NetworkError("the proxy refused its user or password (407); check them in --proxy")
         if code in _PROXY_FAILURES or exc.__class__.__name__ == "ProxyError":
-            return SiteDown(f"cannot reach the proxy {redact_url(proxy or '')}")
+            return replay.unreachable_proxy(proxy)
         if code == _CANNOT_CONNECT:
-            return SiteDown(f"cannot reach {url}: Connection refused")
+            return replay.unreachable(url, "Connection refused")
         if code == _CANNOT_RESOLVE:
-            return SiteDown(f"cannot reach {url}: the name does not resolve")
+            return replay.unreachable(url, "the name does not resolve")
         if code in _CERTIFICATE:
-            return NetworkError(f"TLS certificate of {site} is not trusted; pass --insecure to accept it")
+            return replay.untrusted_certificate(url)
         if code in _HANDSHAKE:
-            return NetworkError(f"TLS handshake with {site} failed; if it uses a self-signed certificate, pass --insecure")
+            return replay.failed_handshake(url)
         if code == _TIMED_OUT:
-            return SiteDown(f"cannot reach {url}: timed out connecting after {self.timeouts.connect:g}s")
-        return NetworkError(f"{site} closed the connection before replying ({_describe(exc)})")
+            return replay.unreachable(url, f"timed out connecting after {self.timeouts.connect:g}s")
+        return replay.closed_before_reply(url, self._describe(exc))
+
+    @staticmethod
+    def _describe(exc: BaseException) -> str:
+        code = getattr(exc, "code", None)
+        return f"curl error {int(code)}" if code else exc.__class__.__name__
 
     async def aclose(self) -> None:
         session, self._session = self._session, None
@@ -336,7 +300,3 @@ class QueuedBody:
             raise self._failure
         return bytes(data)
 
-
-def _describe(exc: BaseException) -> str:
-    code = getattr(exc, "code", None)
-    return f"curl error {int(code)}" if code else exc.__class__.__name__

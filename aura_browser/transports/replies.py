@@ -1,4 +1,5 @@
-"""Opening a reply (the one retry of a 429, the first-byte timeout) and reading its text, the same for every transport.
+"""Opening a reply (the one retry of a 429, the first-byte timeout) and the rules of reading it (the first-byte and
+idle timeouts, the reply cap), the same for every transport.
 
 What a reply that is not a text stream means is `wire/replies.py`'s.
 """
@@ -6,9 +7,8 @@ What a reply that is not a text stream means is `wire/replies.py`'s.
 from __future__ import annotations
 
 import asyncio
-import codecs
 import logging
-from typing import AsyncGenerator, Awaitable, Callable, Mapping, NamedTuple, TypeVar
+from typing import Awaitable, Callable, Mapping, NamedTuple, TypeVar
 
 from ..environment import DEFAULT_MAX_REPLY_BYTES
 from ..errors import NetworkError, ReplyTooLarge, ResponseTimeout, StreamInterrupted
@@ -107,42 +107,63 @@ class ReplyBudget:
             "(--max-reply-bytes, AURA_MAX_REPLY_BYTES); the rest was not read", "".join(received))
 
 
-async def decoded_text(
-    read: Callable[[], Awaitable[bytes]],
-    url: str,
-    timeouts: Timeouts,
-    broken: type[BaseException] | tuple[type[BaseException], ...],
-    describe: Callable[[BaseException], str] = lambda exc: exc.__class__.__name__,
-    limit: int = DEFAULT_MAX_REPLY_BYTES,
-) -> AsyncGenerator[str, None]:
-    """A reply's text as `read` gets its bytes (b"" at its end, decompressed), decoded as UTF-8 across chunk borders.
+class Silence:
+    """The first-byte and idle timeouts of one reply's reads, kept by one timer per reply rather than one per read.
 
-    Silence past the first-byte or idle timeout, or a `broken` connection, raises with the text so far; so
-    does a reply longer than `limit` bytes (ReplyTooLarge): the text so far is all that is kept of it.
+    A read is bracketed by `waiting()` and `woke()`. The timer is set for the earliest moment the wait under way
+    could run out; when it fires it looks: a wait that has lasted its timeout cancels the reading task, which
+    `expired()` then tells apart from any other cancellation; otherwise it is set again for that wait. A read so
+    costs a clock reading, where an `asyncio.timeout` per read added and cancelled a timer in the event loop's heap
+    (most of a stream's own CPU with a hundred streams at once). Time outside a read (the caller handling a chunk)
+    does not count, as before. `stop()` once the reply is done with.
     """
-    decoder = codecs.getincrementaldecoder("utf-8")("replace")
-    budget = ReplyBudget(url, limit)
-    received: list[str] = []
-    while True:
-        try:
-            async with asyncio.timeout(timeouts.first_byte if not received else timeouts.idle):
-                data = await read()
-        except asyncio.TimeoutError:
-            raise silence_error(url, timeouts, received) from None
-        except broken as exc:
-            raise StreamInterrupted(
-                f"the connection to {origin_of(url)} broke mid-reply ({describe(exc)})", "".join(received)
-            ) from None
-        if len(data) > budget.room:  # what fits is still handed over, then the reply fails
-            text = decoder.decode(data[:budget.room])
-            if text:
-                received.append(text)
-                yield text
-            raise budget.exceeded(received)
-        budget.spend(len(data), received)
-        text = decoder.decode(data, final=not data)
-        if text:
-            received.append(text)
-            yield text
-        if not data:
+
+    def __init__(self, timeouts: Timeouts) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.timeout = timeouts.first_byte  # of the next wait; the caller sets the idle one once text came
+        self._since: float | None = None  # when the wait under way began; None between reads
+        self._task: asyncio.Task[object] | None = None
+        self._cancelling = 0  # the task's cancellations before the wait: ours is one more
+        self._timer: asyncio.TimerHandle | None = None
+        self._fired = False
+
+    def waiting(self) -> None:
+        self._since = now = self._loop.time()
+        self._task = task = asyncio.current_task()
+        assert task is not None
+        self._cancelling = task.cancelling()
+        due = now + self.timeout
+        if self._timer is None or self._timer.when() > due:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self._loop.call_at(due, self._look)
+
+    def woke(self) -> None:
+        self._since = None
+        if self._fired:  # the read ended as the timer fired, and kept its cancellation from the caller
+            self.expired()
+
+    def expired(self) -> bool:
+        """After a CancelledError in a read: whether it was this timeout's alone (then it is consumed)."""
+        if not self._fired:
+            return False
+        self._fired = False
+        assert self._task is not None
+        return self._task.uncancel() <= self._cancelling
+
+    def _look(self) -> None:
+        self._timer = None
+        if self._since is None:  # between reads: the next read sets the timer again
             return
+        due = self._since + self.timeout
+        if self._loop.time() < due:
+            self._timer = self._loop.call_at(due, self._look)
+            return
+        assert self._task is not None
+        self._fired = True
+        self._task.cancel()
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
