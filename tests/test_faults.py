@@ -9,10 +9,11 @@ import asyncio
 import json
 import os
 import signal
+import socket
 
 import pytest
 
-from aura_browser.errors import BrowserError, ResponseTimeout, SiteDown, StreamInterrupted
+from aura_browser.errors import BrowserError, NetworkError, ResponseTimeout, SiteDown, StreamInterrupted
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
 from aura_browser.replica.reply import reply_body
@@ -323,6 +324,18 @@ def test_a_proxy_that_refuses_the_password_is_named_and_the_password_is_not(make
     assert "wrong-password-123" not in err(result) and proxy.log.refused() == 1
 
 
+async def test_a_proxy_that_refuses_the_tunnel_to_an_https_site_is_named_the_same(make_replica, make_client, profile_dir,
+                                                                                 replay):
+    from tests.support.servers.auth_proxy import auth_proxy
+
+    replica = make_replica(gate="off", tls=True)
+    with auth_proxy("aura", "right-password") as proxy:
+        save_plain_profile(profile_dir, replica.url, proxy=proxy.url(password="wrong-password-123"))
+        with pytest.raises(NetworkError, match=r"the proxy refused its user or password \(407\)") as refused:
+            await make_client(replica.url, transport=replay, insecure=True).ask("Hi")
+    assert "wrong-password-123" not in str(refused.value) and proxy.log.refused() == 1
+
+
 @REACH
 async def test_refused_and_unresolvable_sites_are_site_down_in_python(make_client, profile_dir, unused_tcp_port,
                                                                      transport, with_profile):
@@ -331,3 +344,22 @@ async def test_refused_and_unresolvable_sites_are_site_down_in_python(make_clien
             save_plain_profile(profile_dir, url)
         with pytest.raises(SiteDown, match=f"cannot reach {url}"):
             await make_client(url, transport=transport).ask("Hi")
+
+
+def unused_port_holding(digits: str) -> int:
+    """A free loopback port whose number holds `digits`."""
+    for port in (int(f"{digits}{tail:02d}") for tail in range(100)):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.skip(f"no free port {digits}00-{digits}99")
+
+
+async def test_a_refused_port_whose_number_holds_407_is_site_down_not_a_proxy_password(make_client, profile_dir, replay):
+    url = f"http://127.0.0.1:{unused_port_holding('407')}"  # curl's message names the port: "127.0.0.1:40712"
+    save_plain_profile(profile_dir, url)
+    with pytest.raises(SiteDown, match=f"cannot reach {url}"):
+        await make_client(url, transport=replay).ask("Hi")

@@ -12,6 +12,7 @@ import aiohttp
 from ..errors import InvalidRequest, NetworkError
 from ..origin import join, origin_of, proxy_credentials, proxy_server
 from ..profile import Profile
+from ..wire.replies import proxy_refused
 from . import replay
 from .replay import ReplayTransport, Reply
 from .replies import read_error_body, silence_error
@@ -106,6 +107,8 @@ class DirectTransport(ReplayTransport):
             return replay.failed_handshake(url)
         if isinstance(exc, aiohttp.ClientProxyConnectionError):
             return replay.unreachable_proxy(proxy)
+        if isinstance(exc, aiohttp.ClientHttpProxyError) and exc.status == 407:  # it refused to open a tunnel
+            return proxy_refused()
         if isinstance(exc, aiohttp.ClientConnectorError):
             return replay.unreachable(url, exc.os_error.strerror or exc.os_error.__class__.__name__)
         too_long = re.match(r"Got more than (\d+) bytes", exc.message) if isinstance(exc, aiohttp.ClientResponseError) else None

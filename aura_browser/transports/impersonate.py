@@ -18,6 +18,7 @@ from typing import Any, Mapping
 from ..environment import DEFAULT_MAX_REPLY_BYTES
 from ..errors import InvalidRequest, NetworkError
 from ..profile import Profile
+from ..wire.replies import proxy_refused
 from . import replay
 from .base import Timeouts
 from .replay import ReplayTransport, Reply
@@ -35,6 +36,8 @@ _PROXY_FAILURES = {5, 97}  # COULDNT_RESOLVE_PROXY, PROXY
 _CERTIFICATE = {51, 60, 77}  # PEER_FAILED_VERIFICATION, SSL_CACERT, SSL_CACERT_BADFILE
 _HANDSHAKE = {35}  # SSL_CONNECT_ERROR
 _TIMED_OUT = 28
+# How libcurl says a proxy refused the tunnel for want of the right password (its message names the URL's port too).
+_PROXY_REFUSED = re.compile(r"\bresponse 407\b")
 
 
 def chrome_targets() -> list[tuple[int, str]]:
@@ -184,8 +187,8 @@ class ImpersonateTransport(ReplayTransport):
 
     def _unreached(self, url: str, proxy: str | None, exc: BaseException) -> NetworkError:
         code = int(getattr(exc, "code", 0) or 0)
-        if "407" in str(exc):
-            return NetworkError("the proxy refused its user or password (407); check them in --proxy")
+        if _PROXY_REFUSED.search(str(exc)):
+            return proxy_refused()
         if code in _PROXY_FAILURES or exc.__class__.__name__ == "ProxyError":
             return replay.unreachable_proxy(proxy)
         if code == _CANNOT_CONNECT:

@@ -59,13 +59,18 @@ def redirect_error(url: str, status: int, location: str | None) -> Redirected:
     return Redirected(redact_url(url), status, target)
 
 
+def proxy_refused() -> NetworkError:
+    """A proxy that answered 407: the user or password in the profile's proxy URL is wrong (and is not shown)."""
+    return NetworkError("the proxy refused its user or password (407); check them in --proxy")
+
+
 def error_for_reply(url: str, status: int, reason: str, headers: Mapping[str, str], body: str) -> AuraError:
     if 300 <= status < 400:
         return redirect_error(url, status, headers.get("location"))
     kind = classify_reply(status, headers, body)
     site = origin_of(url)
     if status == 407:  # only a proxy answers this
-        return NetworkError("the proxy refused its user or password (407); check them in --proxy")
+        return proxy_refused()
     if kind is PageKind.CHALLENGE:
         return Blocked(f"{site} answered {status} with an anti-bot challenge")
     if kind is PageKind.BLOCKED:

@@ -111,4 +111,4 @@ def auth_proxy(user: str, password: str) -> Iterator[AuthProxy]:
         try:
             yield proxy
         finally:
-            server.close()
+            loop.call_soon_threadsafe(server.close)  # on its own loop's thread: a Server is not thread-safe
