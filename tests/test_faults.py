@@ -168,6 +168,19 @@ def test_a_stall_between_chunks_times_out_as_configured_and_keeps_the_text(plain
     assert out(result).rstrip("\n") == prefix(HI, 32)  # two chunks of 16 bytes
 
 
+async def test_time_the_caller_spends_on_a_chunk_is_not_silence(plain_site, make_client, replay):
+    from aura_browser.transports.base import Timeouts
+
+    replica = plain_site(split_multibyte=False)
+    client = make_client(replica.url, transport=replay, timeouts=Timeouts(first_byte=0.3, idle=0.3))
+    chunks = []
+    async for chunk in client.stream(as_messages("Hi")):
+        if not chunks:
+            await asyncio.sleep(1)  # a slow caller: the reply's timeouts count only the waits for the site
+        chunks.append(chunk)
+    assert "".join(chunks) == HI
+
+
 async def test_in_page_timeouts_are_the_same_errors(make_replica, make_client):
     from aura_browser.transports.base import Timeouts
 
