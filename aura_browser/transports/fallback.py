@@ -12,7 +12,6 @@ driven without a browser.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -79,16 +78,27 @@ class Fallback:
         tiers = list(TIERS[TIERS.index(profile.start_tier()):]) if auto else [self.transport]
         refreshed = False
         index = 0
-        while tiers[index] != "page":
+        while True:
             tier = tiers[index]
+            # Each chunk passes here: the timings are taken in this loop rather than in a generator of their own.
+            chunks = self.tiers[tier].stream(profile, {**body, "key": profile.api_key}, stats)
+            stats.transport = tier
+            reason: Blocked | None = None
             try:
-                async with contextlib.aclosing(self._timed(tier, profile, body, stats, started)) as chunks:
-                    async for text in chunks:
-                        yield text
+                async for text in chunks:
+                    if stats.ttfb is None:
+                        stats.ttfb = time.perf_counter() - started
+                    yield text
+            except Blocked as blocked:  # raised before any text, never after
+                if tier == "page":
+                    raise
+                reason = blocked
+            finally:
+                stats.elapsed = time.perf_counter() - started
+                await chunks.aclose()
+            if reason is None:
                 self._got_through(profile, tier)
                 return
-            except Blocked as blocked:  # raised before any text, never after
-                reason = blocked
             if index + 1 < len(tiers) and tiers[index + 1] != "page":
                 log.info("%s request blocked (%s); trying %s", tier, reason, tiers[index + 1])
                 index += 1  # a cheaper step than a login: the block may be about the TLS fingerprint only
@@ -101,10 +111,6 @@ class Fallback:
             else:
                 log.info("still blocked; streaming from inside the browser page")
                 index += 1
-        async with contextlib.aclosing(self._timed("page", profile, body, stats, started)) as chunks:
-            async for text in chunks:
-                yield text
-        self._got_through(profile, "page")
 
     async def _fresh(self, stale: Profile) -> Profile:
         """A profile instead of `stale`, refreshed once however many streams were blocked with it: a stream
@@ -128,17 +134,3 @@ class Fallback:
             last.proven = True
         if self.transport == "auto":
             self._remember(profile, tier)
-
-    async def _timed(
-        self, tier: str, profile: Profile, body: dict[str, Any], stats: StreamStats, started: float
-    ) -> AsyncGenerator[str, None]:
-        chunks = self.tiers[tier].stream(profile, {**body, "key": profile.api_key}, stats)
-        stats.transport = tier
-        try:
-            async for text in chunks:
-                if stats.ttfb is None:
-                    stats.ttfb = time.perf_counter() - started
-                yield text
-        finally:
-            stats.elapsed = time.perf_counter() - started
-            await chunks.aclose()

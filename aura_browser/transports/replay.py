@@ -86,15 +86,18 @@ class ReplayTransport(ABC):
         Silence past the first-byte or idle timeout, or a broken connection, raises with the text so far; so does a
         reply longer than `max_reply_bytes` (ReplyTooLarge): the text so far is all that is kept of it.
         """
+        # One generator, the loop written out: each chunk of every stream passes here (B4 in docs/performance.md).
         url = join(profile.base_url, CHAT_PATH)
-        reply = await self._open(profile, url, encode_body(body))
-        read, broken, timeouts = reply.read, self.broken, self.timeouts
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        budget = ReplyBudget(url, self.max_reply_bytes)
-        received: list[str] = []
+        timeouts, broken = self.timeouts, self.broken
         silence = Silence(timeouts)
         complete = False
+        reply: Reply | None = None
         try:
+            reply = await self._open(profile, url, encode_body(body), silence)
+            read = reply.read
+            decoder = codecs.getincrementaldecoder("utf-8")("replace")
+            budget = ReplyBudget(url, self.max_reply_bytes)
+            received: list[str] = []
             while True:
                 silence.waiting()
                 try:
@@ -104,8 +107,8 @@ class ReplayTransport(ABC):
                         raise silence_error(url, timeouts, received) from None
                     raise
                 except broken as exc:
-                    raise StreamInterrupted(f"the connection to {origin_of(url)} broke mid-reply ({self._describe(exc)})",
-                                            "".join(received)) from None
+                    raise StreamInterrupted(f"the connection to {origin_of(url)} broke mid-reply "
+                                            f"({self._describe(exc)})", "".join(received)) from None
                 silence.woke()
                 if len(data) > budget.room:  # what fits is still handed over, then the reply fails
                     text = decoder.decode(data[:budget.room])
@@ -125,9 +128,10 @@ class ReplayTransport(ABC):
                     return
         finally:
             silence.stop()
-            await self._end(reply, complete)
+            if reply is not None:
+                await self._end(reply, complete)
 
-    async def _open(self, profile: Profile, url: str, data: bytes) -> Reply:
+    async def _open(self, profile: Profile, url: str, data: bytes, silence: Silence) -> Reply:
         """Send the request; return a reply that is a text stream, or raise what it is instead."""
 
         async def send() -> Reply | ErrorReply:
@@ -143,7 +147,7 @@ class ReplayTransport(ABC):
                 raise self._unreached(url, profile.proxy, exc) from None
             return ErrorReply(reply.status, reply.reason, reply.headers, raw.decode("utf-8", "replace"))
 
-        return await open_stream(url, self.timeouts, send)
+        return await open_stream(url, silence, send)
 
     @abstractmethod
     async def aclose(self) -> None:

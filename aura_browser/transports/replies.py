@@ -43,15 +43,19 @@ class ErrorReply(NamedTuple):
     body: str
 
 
-async def open_stream(url: str, timeouts: Timeouts, send: Callable[[], Awaitable[Stream | ErrorReply]]) -> Stream:
-    """`send()` until it gives a text stream, within the first-byte timeout: a 429 before any text is retried
-    once after the wait it asks for (when retry_delay allows it); any other reply is raised as what it is."""
+async def open_stream(url: str, silence: Silence, send: Callable[[], Awaitable[Stream | ErrorReply]]) -> Stream:
+    """`send()` until it gives a text stream, within the first-byte timeout (kept by `silence`): a 429 before any text
+    is retried once after the wait it asks for (when retry_delay allows it); any other reply is raised as what it is."""
+    timeouts = silence.timeouts
     for attempt in (1, 2):
+        silence.waiting()
         try:
-            async with asyncio.timeout(timeouts.first_byte):
-                reply = await send()
-        except asyncio.TimeoutError:
-            raise silence_error(url, timeouts, []) from None
+            reply = await send()
+        except asyncio.CancelledError:
+            if silence.expired():
+                raise silence_error(url, timeouts, []) from None
+            raise
+        silence.woke()
         if not isinstance(reply, ErrorReply):
             return reply
         refused: ErrorReply = reply
@@ -108,18 +112,20 @@ class ReplyBudget:
 
 
 class Silence:
-    """The first-byte and idle timeouts of one reply's reads, kept by one timer per reply rather than one per read.
+    """The first-byte and idle timeouts of one reply (the wait for its head, then each read), kept by one timer per
+    reply rather than one per wait.
 
-    A read is bracketed by `waiting()` and `woke()`. The timer is set for the earliest moment the wait under way
+    A wait is bracketed by `waiting()` and `woke()`. The timer is set for the earliest moment the wait under way
     could run out; when it fires it looks: a wait that has lasted its timeout cancels the reading task, which
     `expired()` then tells apart from any other cancellation; otherwise it is set again for that wait. A read so
     costs a clock reading, where an `asyncio.timeout` per read added and cancelled a timer in the event loop's heap
-    (most of a stream's own CPU with a hundred streams at once). Time outside a read (the caller handling a chunk)
-    does not count, as before. `stop()` once the reply is done with.
+    (most of a stream's own CPU with a hundred streams at once). Time outside a wait (the caller handling a chunk)
+    does not count. `stop()` once the reply is done with.
     """
 
     def __init__(self, timeouts: Timeouts) -> None:
         self._loop = asyncio.get_running_loop()
+        self.timeouts = timeouts
         self.timeout = timeouts.first_byte  # of the next wait; the caller sets the idle one once text came
         self._since: float | None = None  # when the wait under way began; None between reads
         self._task: asyncio.Task[object] | None = None
