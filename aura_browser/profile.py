@@ -58,6 +58,9 @@ class Usability:
         return "; ".join(part for part in (self.site, self.proxy, self.gate) if part) or "usable"
 
 
+USABLE = Usability()
+
+
 @dataclass
 class Profile:
     base_url: str
@@ -116,26 +119,28 @@ class Profile:
     def api_key(self) -> str:
         """The page's `apiKey` from localStorage: what the page sends as the body's `key`."""
         value = self.local_storage().get("apiKey", "")
-        with contextlib.suppress(ValueError, RecursionError):  # (a loaded profile's was checked: profile_schema)
+        if not value:  # the usual case; json.loads("") would raise
+            return value
+        try:
             decoded = json.loads(value)
-            if isinstance(decoded, str):
-                return decoded
-        return value
+        except (ValueError, RecursionError):  # (a loaded profile's was checked: profile_schema)
+            return value
+        return decoded if isinstance(decoded, str) else value
 
     def cookies_for(self, url: str, now: float | None = None) -> dict[str, str]:
         """The cookies a browser would send to `url`; none at all for another origin."""
-        if origin_of(url) != self.origin:
+        cookies = self.cookies
+        if not cookies or origin_of(url) != self.origin:
             return {}
         now = time.time() if now is None else now
-        parts = urlsplit(url)
-        host, path = (parts.hostname or "").lower(), parts.path or "/"
+        scheme, host, path = _cookie_target(url)
         chosen: dict[str, str] = {}
-        for cookie in self.cookies:
+        for cookie in cookies:
             if not cookie_domain_matches(cookie, host):
                 continue
             if not path.startswith(cookie.get("path", "/") or "/"):
                 continue
-            if cookie.get("secure") and parts.scheme != "https":
+            if cookie.get("secure") and scheme != "https":
                 continue
             expires = cookie.get("expires", -1)
             if expires not in (-1, None) and expires <= now:
@@ -160,8 +165,10 @@ class Profile:
         """
         now = time.time() if now is None else now
         origin = origin_of(origin)
-        site = "" if self.origin == origin else f"captured for {self.origin}, not {origin}"
-        wrong_proxy = proxy is not None and self.proxy != proxy
+        same_site, wrong_proxy = self.origin == origin, proxy is not None and self.proxy != proxy
+        if same_site and not wrong_proxy and not self.is_expired(now):
+            return USABLE  # asked before every request: the answer that needs no words is made once
+        site = "" if same_site else f"captured for {self.origin}, not {origin}"
         through = f"captured {_through(self.proxy)}, not {_through(proxy)}" if wrong_proxy else ""
         gate = ""
         if self.is_expired(now):
@@ -243,6 +250,13 @@ def default_profile_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("aura-browser")) / "profiles"
+
+
+@functools.lru_cache(maxsize=64)  # asked before every request, of the same few URLs
+def _cookie_target(url: str) -> tuple[str, str, str]:
+    """(scheme, host in lower case, path) of a URL, as a cookie's rules read them."""
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.path or "/"
 
 
 def cookie_domain_matches(cookie: Mapping[str, Any], host: str) -> bool:

@@ -19,7 +19,7 @@ from .replies import read_error_body, silence_error
 
 log = logging.getLogger("aura_browser.direct")
 
-# Headers aiohttp would add on its own; the replay sends the browser's, or none.
+# Headers aiohttp would add on its own.
 SKIPPED_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 
 
@@ -46,6 +46,7 @@ class DirectTransport(ReplayTransport):
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.timeouts.connect),
                 # Cookies come from the profile, per request and per origin; nothing the site sets is kept.
                 cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=SKIPPED_AUTO_HEADERS,  # the replay sends the browser's, or none
             )
         return self._session
 
@@ -66,7 +67,6 @@ class DirectTransport(ReplayTransport):
             url,
             data=data,
             headers=headers,
-            skip_auto_headers=SKIPPED_AUTO_HEADERS,
             **self._proxy(profile.proxy),
             ssl=False if self.insecure else True,
             allow_redirects=False,  # a redirect would re-send the prompt elsewhere
@@ -88,7 +88,7 @@ class DirectTransport(ReplayTransport):
         try:
             async with asyncio.timeout(self.timeouts.first_byte):
                 async with self._client().request(
-                    method, url, data=data, headers=self._headers(profile, url, data), skip_auto_headers=SKIPPED_AUTO_HEADERS,
+                    method, url, data=data, headers=self._headers(profile, url, data),
                     **self._proxy(profile.proxy),
                     ssl=False if self.insecure else True, allow_redirects=method == "GET",
                 ) as response:

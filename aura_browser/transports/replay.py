@@ -8,8 +8,8 @@ request (`_send`), stops a reply (`_end`) and what its connection errors mean (`
 from __future__ import annotations
 
 import asyncio
-import codecs
 from abc import ABC, abstractmethod
+from codecs import utf_8_decode
 from typing import Any, AsyncGenerator, Awaitable, Callable, ClassVar, Mapping
 
 from ..environment import DEFAULT_MAX_REPLY_BYTES
@@ -95,8 +95,8 @@ class ReplayTransport(ABC):
         try:
             reply = await self._open(profile, url, encode_body(body), silence)
             read = reply.read
-            decoder = codecs.getincrementaldecoder("utf-8")("replace")
-            budget = ReplyBudget(url, self.max_reply_bytes)
+            undecoded = b""  # the start of a character cut at a chunk's end (as codecs' incremental decoder keeps it)
+            room = self.max_reply_bytes  # bytes the reply may still bring (ReplyBudget's count, kept here)
             received: list[str] = []
             while True:
                 silence.waiting()
@@ -110,14 +110,16 @@ class ReplayTransport(ABC):
                     raise StreamInterrupted(f"the connection to {origin_of(url)} broke mid-reply "
                                             f"({self._describe(exc)})", "".join(received)) from None
                 silence.woke()
-                if len(data) > budget.room:  # what fits is still handed over, then the reply fails
-                    text = decoder.decode(data[:budget.room])
+                if len(data) > room:  # what fits is still handed over, then the reply fails
+                    text, _ = utf_8_decode(undecoded + data[:room], "replace", False)
                     if text:
                         received.append(text)
                         yield text
-                    raise budget.exceeded(received)
-                budget.spend(len(data), received)
-                text = decoder.decode(data, not data)
+                    raise ReplyBudget(url, self.max_reply_bytes).exceeded(received)
+                room -= len(data)
+                pending = undecoded + data
+                text, used = utf_8_decode(pending, "replace", not data)
+                undecoded = pending[used:]
                 if text:
                     if not received:
                         silence.timeout = timeouts.idle

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from typing import Awaitable, Callable, Mapping, NamedTuple, TypeVar
 
 from ..environment import DEFAULT_MAX_REPLY_BYTES
@@ -127,22 +128,20 @@ class Silence:
         self._loop = asyncio.get_running_loop()
         self.timeouts = timeouts
         self.timeout = timeouts.first_byte  # of the next wait; the caller sets the idle one once text came
-        self._since: float | None = None  # when the wait under way began; None between reads
+        self._since: float | None = None  # when the wait under way began; None between waits
         self._task: asyncio.Task[object] | None = None
         self._cancelling = 0  # the task's cancellations before the wait: ours is one more
         self._timer: asyncio.TimerHandle | None = None
+        self._due = math.inf  # when the timer fires
         self._fired = False
 
     def waiting(self) -> None:
         self._since = now = self._loop.time()
-        self._task = task = asyncio.current_task()
+        task = self._task = asyncio.current_task()
         assert task is not None
         self._cancelling = task.cancelling()
-        due = now + self.timeout
-        if self._timer is None or self._timer.when() > due:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = self._loop.call_at(due, self._look)
+        if now + self.timeout < self._due:
+            self._set(now + self.timeout)
 
     def woke(self) -> None:
         self._since = None
@@ -157,13 +156,19 @@ class Silence:
         assert self._task is not None
         return self._task.uncancel() <= self._cancelling
 
+    def _set(self, due: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._due = due
+        self._timer = self._loop.call_at(due, self._look)
+
     def _look(self) -> None:
-        self._timer = None
-        if self._since is None:  # between reads: the next read sets the timer again
+        self._timer, self._due = None, math.inf
+        if self._since is None:  # between waits: the next one sets the timer again
             return
         due = self._since + self.timeout
         if self._loop.time() < due:
-            self._timer = self._loop.call_at(due, self._look)
+            self._set(due)
             return
         assert self._task is not None
         self._fired = True
@@ -172,4 +177,4 @@ class Silence:
     def stop(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
+            self._timer, self._due = None, math.inf

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import abc
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, TypeGuard
 
@@ -93,19 +94,23 @@ def is_model_id(value: Any) -> TypeGuard[str]:
 
 def validate_messages(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     checked: list[dict[str, str]] = []
+    asks = says = False  # a message that is not a system one; a user message with text
     for index, message in enumerate(messages):
-        if not isinstance(message, Mapping):
+        if not isinstance(message, abc.Mapping):  # (typing's Mapping would check the same, slower)
             raise InvalidRequest(f"message {index} is not a mapping with 'role' and 'content'")
         role, content = message.get("role"), message.get("content")
         if role not in ROLES:
             raise InvalidRequest(f"message {index} has role {role!r}; use one of {', '.join(ROLES)}")
         if not isinstance(content, str):
             raise InvalidRequest(f"message {index} content must be a string")
-        require_utf8(content, f"message {index} ({role})")
+        if not content.isascii():  # (ASCII is UTF-8: no need to build the message naming it)
+            require_utf8(content, f"message {index} ({role})")
         checked.append({"role": role, "content": content})
-    if not any(m["role"] != "system" for m in checked):
+        asks = asks or role != "system"
+        says = says or (role == "user" and bool(content.strip()))
+    if not asks:
         raise InvalidRequest("no user message to send")
-    if not any(m["content"].strip() for m in checked if m["role"] == "user"):
+    if not says:
         raise InvalidRequest("the prompt is empty")
     return checked
 
@@ -147,8 +152,11 @@ def build_body(
     }
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps would make one per call for ensure_ascii=False
+
+
 def encode_body(body: Mapping[str, Any]) -> bytes:
-    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+    return _ENCODER.encode(body).encode("utf-8")
 
 
 def as_messages(prompt: str, system: str | None = None) -> list[dict[str, str]]:

@@ -6,6 +6,7 @@ replays (direct, impersonate) send exactly what the profile's browser sent on a 
 
 from __future__ import annotations
 
+import functools
 from typing import Iterable
 
 # Chromium's order on the wire for a same-origin fetch POST over HTTP/1.1 (tests/test_wire.py checks it
@@ -58,10 +59,11 @@ def replay_headers(
     `order` is the profile's header_order (empty for a profile from before it was recorded: Chromium's order
     then); `captured` the profile's headers, names lower case. `body_length` None means a request without a body.
     """
+    place, case, connection = _places(tuple(order))
     values = dict(captured)
     values["user-agent"] = user_agent
     values.setdefault("accept-encoding", CHROMIUM_ACCEPT_ENCODING)
-    if not order or any(name.lower() == "connection" for name in order):
+    if connection:
         values["connection"] = "keep-alive"
     if body_length is not None:
         values["content-type"] = "application/json"
@@ -70,12 +72,21 @@ def replay_headers(
         values["cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
     for name in _CLIENT_WRITES:
         values.pop(name, None)
-    pairs = []
-    for name in order or CHROMIUM_ORDER:
-        value = values.pop(name.lower(), None)
-        if value is not None:
-            pairs.append((name, value))
+    pairs = [(case[name], values[name]) for name in sorted((name for name in values if name in place), key=place.__getitem__)]
     # Values the recorded order does not name (Cookie, when the capture had none yet) go last, as Cookie does.
-    for name, value in values.items():
-        pairs.append((_CASE.get(name, name), value))
+    pairs += [(_CASE.get(name, name), value) for name, value in values.items() if name not in place]
     return pairs
+
+
+@functools.lru_cache(maxsize=64)  # a profile's order, asked before every request
+def _places(order: tuple[str, ...]) -> tuple[dict[str, int], dict[str, str], bool]:
+    """For a header order (Chromium's when empty): each lower-case name's place and case (where it first stands),
+    and whether the request sends Connection. The dicts are shared: read them only."""
+    place: dict[str, int] = {}
+    case: dict[str, str] = {}
+    for name in order or CHROMIUM_ORDER:
+        lower = name.lower()
+        if lower not in place:
+            place[lower] = len(place)
+            case[lower] = name
+    return place, case, not order or "connection" in place
