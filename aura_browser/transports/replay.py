@@ -8,6 +8,7 @@ request (`_send`), stops a reply (`_end`) and what its connection errors mean (`
 from __future__ import annotations
 
 import asyncio
+import logging
 from abc import ABC, abstractmethod
 from codecs import utf_8_decode
 from typing import Any, AsyncGenerator, Awaitable, Callable, ClassVar, Mapping
@@ -19,9 +20,11 @@ from ..profile import Profile
 from ..redaction import redact_url
 from ..wire.api import CHAT_PATH, encode_body
 from ..wire.headers import replay_headers
-from ..wire.replies import is_text_stream
+from ..wire.replies import error_for_reply, is_text_stream
 from .base import StreamStats, Timeouts
-from .replies import ErrorReply, ReplyBudget, Silence, open_stream, read_error_body, silence_error
+from .replies import ErrorReply, ReplyBudget, Silence, read_error_body, retry_delay, silence_error
+
+log = logging.getLogger("aura_browser.replay")
 
 
 class Reply:
@@ -134,22 +137,34 @@ class ReplayTransport(ABC):
                 await self._end(reply, complete)
 
     async def _open(self, profile: Profile, url: str, data: bytes, silence: Silence) -> Reply:
-        """Send the request; return a reply that is a text stream, or raise what it is instead."""
-
-        async def send() -> Reply | ErrorReply:
+        """Send the request until it gives a text stream, within the first-byte timeout: a 429 before any text is
+        retried once after the wait it asks for (when retry_delay allows it); any other reply is raised as what
+        it is."""
+        for attempt in (1, 2):
+            silence.waiting()
             try:
                 reply = await self._send(profile, url, data, self._headers(profile, url, data))
                 if is_text_stream(reply.status, reply.headers):
+                    silence.woke()
                     return reply
                 try:
                     raw = await read_error_body(reply.read)
                 finally:
                     await self._end(reply, complete=False)
+            except asyncio.CancelledError:
+                if silence.expired():
+                    raise silence_error(url, self.timeouts, []) from None
+                raise
             except self.broken as exc:
                 raise self._unreached(url, profile.proxy, exc) from None
-            return ErrorReply(reply.status, reply.reason, reply.headers, raw.decode("utf-8", "replace"))
-
-        return await open_stream(url, silence, send)
+            silence.woke()
+            refused = ErrorReply(reply.status, reply.reason, reply.headers, raw.decode("utf-8", "replace"))
+            delay = retry_delay(refused.status, refused.headers, self.timeouts) if attempt == 1 else None
+            if delay is None:
+                break
+            log.info("429 from %s; retrying once in %.1fs", origin_of(url), delay)
+            await asyncio.sleep(delay)
+        raise error_for_reply(url, refused.status, refused.reason, refused.headers, refused.body)
 
     @abstractmethod
     async def aclose(self) -> None:

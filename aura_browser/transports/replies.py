@@ -1,5 +1,5 @@
-"""Opening a reply (the one retry of a 429, the first-byte timeout) and the rules of reading it (the first-byte and
-idle timeouts, the reply cap), the same for every transport.
+"""The rules of a reply, the same for every transport: the one retry of a 429, the first-byte and idle timeouts, the
+reply cap, how much of a reply that is not text is read to judge it.
 
 What a reply that is not a text stream means is `wire/replies.py`'s.
 """
@@ -7,18 +7,14 @@ What a reply that is not a text stream means is `wire/replies.py`'s.
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
-from typing import Awaitable, Callable, Mapping, NamedTuple, TypeVar
+from typing import Awaitable, Callable, Mapping, NamedTuple
 
 from ..environment import DEFAULT_MAX_REPLY_BYTES
 from ..errors import NetworkError, ReplyTooLarge, ResponseTimeout, StreamInterrupted
 from ..origin import origin_of
-from ..wire.replies import error_for_reply, retry_after
+from ..wire.replies import retry_after
 from .base import Timeouts
-
-log = logging.getLogger("aura_browser.replies")
-Stream = TypeVar("Stream")
 
 MAX_RETRY_AFTER = 30.0  # a 429 asking for a longer wait is not retried: the error says how long instead
 ERROR_BODY_LIMIT = 65536  # bytes of a reply that is not a text stream read to judge it (a gate's page, an error)
@@ -42,30 +38,6 @@ class ErrorReply(NamedTuple):
     reason: str
     headers: Mapping[str, str]
     body: str
-
-
-async def open_stream(url: str, silence: Silence, send: Callable[[], Awaitable[Stream | ErrorReply]]) -> Stream:
-    """`send()` until it gives a text stream, within the first-byte timeout (kept by `silence`): a 429 before any text
-    is retried once after the wait it asks for (when retry_delay allows it); any other reply is raised as what it is."""
-    timeouts = silence.timeouts
-    for attempt in (1, 2):
-        silence.waiting()
-        try:
-            reply = await send()
-        except asyncio.CancelledError:
-            if silence.expired():
-                raise silence_error(url, timeouts, []) from None
-            raise
-        silence.woke()
-        if not isinstance(reply, ErrorReply):
-            return reply
-        refused: ErrorReply = reply
-        delay = retry_delay(refused.status, refused.headers, timeouts) if attempt == 1 else None
-        if delay is None:
-            break
-        log.info("429 from %s; retrying once in %.1fs", origin_of(url), delay)
-        await asyncio.sleep(delay)
-    raise error_for_reply(url, refused.status, refused.reason, refused.headers, refused.body)
 
 
 async def read_error_body(read: Callable[[], Awaitable[bytes]], limit: int = ERROR_BODY_LIMIT) -> bytes:

@@ -59,23 +59,36 @@ def replay_headers(
     `order` is the profile's header_order (empty for a profile from before it was recorded: Chromium's order
     then); `captured` the profile's headers, names lower case. `body_length` None means a request without a body.
     """
-    place, case, connection = _places(tuple(order))
+    pairs, length_at = _ordered(tuple(order), tuple(captured.items()), user_agent, tuple(cookies.items()),
+                                body_length is not None)
+    headers = list(pairs)
+    if length_at is not None:
+        headers[length_at] = (headers[length_at][0], str(body_length))
+    return headers
+
+
+@functools.lru_cache(maxsize=64)  # the same profile's, before every request: only the body's length changes
+def _ordered(order: tuple[str, ...], captured: tuple[tuple[str, str], ...], user_agent: str,
+             cookies: tuple[tuple[str, str], ...], with_body: bool) -> tuple[tuple[tuple[str, str], ...], int | None]:
+    """replay_headers' pairs, and where Content-Length stands, its value to be filled in (None without a body)."""
+    place, case, connection = _places(order)
     values = dict(captured)
     values["user-agent"] = user_agent
     values.setdefault("accept-encoding", CHROMIUM_ACCEPT_ENCODING)
     if connection:
         values["connection"] = "keep-alive"
-    if body_length is not None:
+    if with_body:
         values["content-type"] = "application/json"
-        values["content-length"] = str(body_length)
+        values["content-length"] = ""
     if cookies:
-        values["cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
+        values["cookie"] = "; ".join(f"{name}={value}" for name, value in cookies)
     for name in _CLIENT_WRITES:
         values.pop(name, None)
     pairs = [(case[name], values[name]) for name in sorted((name for name in values if name in place), key=place.__getitem__)]
     # Values the recorded order does not name (Cookie, when the capture had none yet) go last, as Cookie does.
     pairs += [(_CASE.get(name, name), value) for name, value in values.items() if name not in place]
-    return pairs
+    length_at = next(i for i, (name, _) in enumerate(pairs) if name.lower() == "content-length") if with_body else None
+    return tuple(pairs), length_at
 
 
 @functools.lru_cache(maxsize=64)  # a profile's order, asked before every request

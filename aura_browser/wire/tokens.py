@@ -191,12 +191,24 @@ def plan_trimming(body: Mapping[str, Any], default_prompt: str,
     return Fit(token_limit, prompt_tokens, used, kept, len(messages) - kept)
 
 
+def _whole_fits(body: Mapping[str, Any], default_prompt: str) -> Fit | None:
+    """plan_trimming by bytes_bound when every message fits (the usual case, asked before every request), added up
+    at once; None when some message may not."""
+    token_limit = int(body["model"]["tokenLimit"])
+    messages: Sequence[Mapping[str, Any]] = body["messages"]
+    prompt_tokens = len((body.get("prompt") or default_prompt).encode("utf-8", "surrogatepass")) + MARKERS_PER_TEXT
+    used = prompt_tokens + REPLY_RESERVE + MARKERS_PER_TEXT * len(messages)
+    for message in messages:
+        used += len(message["content"].encode("utf-8", "surrogatepass"))
+    return Fit(token_limit, prompt_tokens, used, len(messages), 0) if used <= token_limit else None
+
+
 def check_fits(body: Mapping[str, Any], default_prompt: str, *, send_anyway: bool = False) -> Fit:
     """The trimming plan; raises InvalidRequest when the app would (or may) drop the newest user message.
 
     A body whose UTF-8 size fits is known to fit without counting. `send_anyway` only plans: nothing is refused.
     """
-    quick = plan_trimming(body, default_prompt, bytes_bound)
+    quick = _whole_fits(body, default_prompt) or plan_trimming(body, default_prompt, bytes_bound)
     if quick.dropped == 0:
         return quick
     limit = int(body["model"]["tokenLimit"])
