@@ -40,12 +40,13 @@ _TIMED_OUT = 28
 _PROXY_REFUSED = re.compile(r"\bresponse 407\b")
 
 
-def chrome_targets() -> list[tuple[int, str]]:
+@functools.cache  # asked before every request; curl_cffi's targets are fixed once it is imported
+def chrome_targets() -> tuple[tuple[int, str], ...]:
     """(major, name) of every plain Chrome target this curl_cffi can impersonate, oldest first."""
     from curl_cffi import BrowserType
 
     found = {int(m.group(1)): b.value for b in BrowserType if (m := _CHROME_TARGET.match(b.value))}
-    return sorted(found.items())
+    return tuple(sorted(found.items()))
 
 
 def profile_chrome_major(profile: Profile) -> int | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from typing import Awaitable, Callable, Mapping, NamedTuple
 
 from ..environment import DEFAULT_MAX_REPLY_BYTES
@@ -97,7 +98,9 @@ class Silence:
     """
 
     def __init__(self, timeouts: Timeouts) -> None:
-        self._loop = asyncio.get_running_loop()
+        self._loop = loop = asyncio.get_running_loop()
+        # The loop's clock, read at every wait: asyncio's own is time.monotonic, called without a frame of Python.
+        self._clock = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
         self.timeouts = timeouts
         self.timeout = timeouts.first_byte  # of the next wait; the caller sets the idle one once text came
         self._since: float | None = None  # when the wait under way began; None between waits
@@ -108,7 +111,7 @@ class Silence:
         self._fired = False
 
     def waiting(self) -> None:
-        self._since = now = self._loop.time()
+        self._since = now = self._clock()
         task = self._task = asyncio.current_task()
         assert task is not None
         self._cancelling = task.cancelling()
@@ -139,7 +142,7 @@ class Silence:
         if self._since is None:  # between waits: the next one sets the timer again
             return
         due = self._since + self.timeout
-        if self._loop.time() < due:
+        if self._clock() < due:
             self._set(due)
             return
         assert self._task is not None
