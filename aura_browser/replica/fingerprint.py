@@ -8,6 +8,7 @@ h2 first. OpenSSL (aiohttp, requests) sends no GREASE; Firefox none either; Safa
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from typing import Iterable
@@ -95,10 +96,12 @@ def check_rules(rules: Iterable[str]) -> list[str]:
 
 def admitted(hello: ClientHello | None, rules: Iterable[str]) -> bool:
     """Whether `hello` may call /api/*: no `!` rule matches it, and some other rule does."""
-    if hello is None:
-        return False
+    return hello is not None and _admitted(hello, tuple(rules))
+
+
+@functools.lru_cache(maxsize=256)  # asked at every request of a connection; an edge decides once per handshake
+def _admitted(hello: ClientHello, rules: tuple[str, ...]) -> bool:
     names = {ja3(hello), ja4(hello)}
-    rules = list(rules)
 
     def matches(rule: str) -> bool:
         return looks_like_chromium(hello) if rule == CHROMIUM else rule in names
