@@ -15,8 +15,6 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from ..errors import InvalidRequest, OutputError
-
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
@@ -28,6 +26,8 @@ class _ClosedInput(io.RawIOBase):
         return True
 
     def readinto(self, buffer: object) -> int:
+        from ..errors import InvalidRequest  # (every run installs these streams, --help too: errors wait for one)
+
         raise InvalidRequest("stdin is closed; give the input as an argument or a file, or pipe it in")
 
     def isatty(self) -> bool:
@@ -60,6 +60,8 @@ class _Output(io.RawIOBase):
                 raise OSError(errno.EBADF, "it is closed")
             return os.write(self.fd, data)
         except OSError as exc:
+            from ..errors import OutputError
+
             broken_pipe = isinstance(exc, BrokenPipeError)
             raise OutputError(f"cannot write to stdout: {exc.strerror or exc}", broken_pipe=broken_pipe) from None
 
