@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Mapping
 
-from . import drivers, progress
+from . import progress
 from .errors import AuraError, ClientClosed, InvalidRequest, LoginRequired, WrongEventLoop
 from .option_values import TIERS, Timeouts, TransportName
 from .origin import origin_of
@@ -116,9 +116,11 @@ class AuraClient:
         self._fallback: Fallback | None = None
         # `webdriver`: a browser the caller already has open (Playwright Page, Selenium WebDriver).
         # Logins and the in-page fallback then run in it, and closing the client leaves it open.
-        self._browser: BrowserSession | None = (
-            drivers.adopt(webdriver, self.base_url, self.launch_options) if webdriver is not None else None
-        )
+        self._browser: BrowserSession | None = None
+        if webdriver is not None:
+            from .drivers import adopt  # (a client without a browser imports no driver module)
+
+            self._browser = adopt(webdriver, self.base_url, self.launch_options)
         self._adopted = webdriver is not None
         self._browser_has_profile = False
         self._refresh_lock = asyncio.Lock()
@@ -275,7 +277,9 @@ class AuraClient:
 
     def _browser_session(self) -> BrowserSession:
         if self._browser is None:
-            self._browser = drivers.new_session(self.driver, self.base_url, self.launch_options)
+            from .drivers import new_session
+
+            self._browser = new_session(self.driver, self.base_url, self.launch_options)
         return self._browser
 
     async def _page_session(self, profile: Profile) -> BrowserSession:

@@ -236,6 +236,8 @@ class Settings:
 
     def chosen_driver(self) -> str:
         """The driver that will speak to the browser: a remote endpoint's own, else `driver`."""
+        if not (self.browser_ws or self.cdp_url or self.remote_webdriver):
+            return self.driver  # a browser started here (and a direct ask imports no driver module)
         from .drivers import choose_driver
 
         return choose_driver(self.driver, self)  # the settings name the remote endpoints as LaunchOptions do

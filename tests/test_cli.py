@@ -181,13 +181,14 @@ def test_the_lazy_command_table_matches_each_commands_own_help():
         assert command.get_short_help_str(limit=200) == short_help, name
 
 
-def test_help_imports_no_command_module():
+def test_help_imports_no_command_module_and_nothing_else_of_the_package():
     code = ("import sys; from aura_browser.cli import main; sys.argv=['aura-browser', '--help']\n"
             "try: main()\nexcept SystemExit: pass\n"
-            "print(sorted(m for m in sys.modules if m.startswith('aura_browser.cli.')))")
+            "print(sorted(m for m in sys.modules if m.startswith('aura_browser')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    # cli/streams.py guards stdin and stdout for every run, help included; it holds no command and no option.
-    assert result.stdout.strip().splitlines()[-1] == "['aura_browser.cli.streams']"
+    # cli/streams.py guards stdin and stdout for every run, help included; it holds no command and no option, and
+    # loads the errors only when a stream fails. What --help imports is its start (scripts/bench.py, B5).
+    assert result.stdout.strip().splitlines()[-1] == "['aura_browser', 'aura_browser.cli', 'aura_browser.cli.streams']"
 
 
 def test_verbosity_and_quiet_are_taken_before_the_command_too(make_replica, env):
@@ -218,19 +219,29 @@ def test_profiles_list_has_a_header(site, env):
     assert rows and rows[0].startswith("default\t" + site.url)
 
 
+# Modules a direct ask with a saved profile never needs: the browser libraries, every driver module (the
+# drivers package too), the other transports and their library, the page rules (only a reply that is not the text
+# stream is judged by them) and what the drivers' Xvfb and profiles use (ctypes, secrets).
+NOT_FOR_A_DIRECT_ASK = ("playwright", "patchright", "selenium", "curl_cffi", "ctypes", "secrets", "aura_browser.drivers",
+                        "aura_browser.transports.impersonate", "aura_browser.transports.page", "aura_browser.wire.page")
+
+
 def test_a_direct_ask_imports_no_driver_and_no_other_transport(site, env):
     # An ask is a process: what it imports is part of its time (scripts/bench.py, B5).
     code = ("import runpy, sys\n"
             f"sys.argv = ['aura-browser', 'ask', '--base-url', {site.url!r}, '--transport', 'direct', 'Hi']\n"
             "try: runpy.run_module('aura_browser', run_name='__main__')\n"
             "except SystemExit as exit: assert not exit.code, exit.code\n"
-            "print(sorted(m for m in sys.modules if m.startswith(('aura_browser.drivers.', 'aura_browser.transports.'))"
-            " or m.startswith('curl_cffi')))")
+            "print(sorted(m for m in sys.modules if m.startswith('aura_browser.transports.')))\n"
+            f"print(sorted(m for m in sys.modules if m in {NOT_FOR_A_DIRECT_ASK!r}"
+            f" or m.startswith(tuple(name + '.' for name in {NOT_FOR_A_DIRECT_ASK!r}))))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == str(sorted(
+    transports, needless = result.stdout.strip().splitlines()[-2:]
+    assert transports == str(sorted(
         ["aura_browser.transports.base", "aura_browser.transports.direct", "aura_browser.transports.fallback",
          "aura_browser.transports.replies"]))
+    assert needless == "[]"
 
 
 @pytest.mark.parametrize("columns", [None, "30", "60", "79", "100", "250", "0", "wide"])
