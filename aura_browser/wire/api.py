@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, TypeGuard
+from typing import Any, Iterable, Mapping, NamedTuple, TypeGuard
 
 from ..errors import InvalidRequest
 
@@ -23,8 +22,7 @@ APP_SYSTEM_PROMPT = (
 APP_TEMPERATURE = 1.0
 
 
-@dataclass(frozen=True)
-class Model:
+class Model(NamedTuple):
     id: str
     name: str
     max_length: int = 24576
