@@ -153,8 +153,8 @@ async def test_save_writes_the_conversation_as_the_page_stores_it(make_replica, 
     """The page's own entry after one message, next to /save's for the same exchange: same shape, same values."""
     from playwright.async_api import async_playwright
 
-    from aura_browser.conversation import Conversation
     from aura_browser.drivers.browser_path import find_chromium
+    from aura_browser.tools.conversation import Conversation
     from aura_browser.wire.api import APP_SYSTEM_PROMPT
 
     replica = make_replica(gate="off")

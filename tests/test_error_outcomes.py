@@ -15,7 +15,6 @@ import pytest
 from aiohttp import web
 
 from aura_browser import AuraClient
-from aura_browser.batch import BatchItem, run_batch, run_item
 from aura_browser.cli import EXIT_CODES_HELP
 from aura_browser.doctor.problems import Problem, problem_of
 from aura_browser.errors import (
@@ -33,6 +32,7 @@ from aura_browser.errors import (
 from aura_browser.profile import Profile, ProfileStore
 from aura_browser.serve.api import ERROR_TYPES, create_app, describe
 from aura_browser.sync import refuse_running_loop
+from aura_browser.tools.batch import BatchItem, run_batch, run_item
 from aura_browser.wire.api import as_messages
 
 README = Path(__file__).resolve().parent.parent / "README.md"
