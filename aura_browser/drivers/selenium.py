@@ -38,9 +38,9 @@ from .base import (
     PageStreams,
     chromium_args,
 )
+from .browser_mode import BrowserMode
 from .browser_path import find_chromium
 from .dialogs import answer_delay
-from .display import BrowserMode
 from .failures import first_line, navigation_error
 from .watchdog import OWN_GROUP, GroupWatchdog
 

@@ -7,7 +7,7 @@ import time
 from typing import Callable
 
 from ..client import AuraClient
-from ..drivers.display import choose_mode
+from ..drivers.browser_mode import choose_mode
 from ..replica import ReplicaConfig, ReplicaServer
 from ..wire.api import as_messages
 
