@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import select
 import shutil
 import signal
 import subprocess
@@ -12,6 +11,8 @@ import sys
 import pytest
 
 from aura_browser.drivers.parent_death import dies_with_us
+
+from tests.support.killed_parent import outlives_its_killed_parent
 
 # What the child reads back: the parent-death signal the kernel holds for it (PR_GET_PDEATHSIG).
 SHOW_SIGNAL = "import ctypes; s = ctypes.c_int(); ctypes.CDLL(None).prctl(2, ctypes.byref(s)); print(s.value)"
@@ -27,14 +28,6 @@ def launcher(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
         monkeypatch.setenv("PATH", "/nonexistent")
     return request.param
 
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
@@ -56,17 +49,4 @@ def test_the_child_dies_when_its_parent_is_killed(launcher: str) -> None:
         " stdout=subprocess.PIPE)\n"
         "child.stdout.readline(); print(child.pid, flush=True); time.sleep(60)\n"
     )
-    parent = subprocess.Popen([sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True)
-    try:
-        child = int(parent.stdout.readline())  # type: ignore[union-attr]
-        assert alive(child)
-        exited = os.pidfd_open(child)  # readable once the child has exited
-        try:
-            parent.send_signal(signal.SIGKILL)
-            parent.wait()
-            assert select.select([exited], [], [], 10)[0], f"the child {child} outlived its parent"
-        finally:
-            os.close(exited)
-    finally:
-        parent.kill()
-        parent.wait()
+    assert not outlives_its_killed_parent(parent_code)
