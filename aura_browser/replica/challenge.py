@@ -154,8 +154,8 @@ def challenge_response(state: ReplicaState) -> web.Response:
     )
 
 
-_PAGE = interstitial_page(no_js=True, after_stage=PLEASE_WAIT + "<noscript><div id=\"challenge-error-title\">Enable "
-                          "JavaScript and cookies to continue</div></noscript>\n", script="""<script>
+_NO_SCRIPT = '<noscript><div id="challenge-error-title">Enable JavaScript and cookies to continue</div></noscript>\n'
+_PAGE = interstitial_page(no_js=True, after_stage=PLEASE_WAIT + _NO_SCRIPT, script="""<script>
 (function () {
   var c = __CHALLENGE__;
   document.body.classList.remove("no-js");
