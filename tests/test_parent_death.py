@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,7 @@ from tests.support.killed_parent import outlives_its_killed_parent
 # What the child reads back: the parent-death signal the kernel holds for it (PR_GET_PDEATHSIG).
 SHOW_SIGNAL = "import ctypes; s = ctypes.c_int(); ctypes.CDLL(None).prctl(2, ctypes.byref(s)); print(s.value)"
 LAUNCHERS = ["setpriv", "python"]
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(params=LAUNCHERS)
@@ -50,3 +53,12 @@ def test_the_child_dies_when_its_parent_is_killed(launcher: str) -> None:
         "child.stdout.readline(); print(child.pid, flush=True); time.sleep(60)\n"
     )
     assert not outlives_its_killed_parent(parent_code)
+
+
+def test_no_process_is_started_with_a_preexec_fn() -> None:
+    """It runs Python between fork and exec, which may deadlock while other threads run (ours and pytest's do)."""
+    files = [path for folder in ("aura_browser", "tests", "scripts") for path in sorted((ROOT / folder).rglob("*.py"))
+             if "node_modules" not in path.parts]
+    found = [f"{path.relative_to(ROOT)}:{node.lineno}" for path in files for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.keyword) and node.arg == "preexec_fn"]
+    assert not found, f"preexec_fn in {found}: use dies_with_us, start_new_session, process_group or umask instead"
