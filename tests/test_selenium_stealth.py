@@ -106,7 +106,8 @@ async def test_the_page_sees_no_automation_and_nothing_of_ours(headless, replica
 @needs_xvfb
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -9)])
 def test_a_signal_mid_login_stops_chromium_chromedriver_and_the_virtual_display(make_replica, profile_dir, sig, code):
-    """Ctrl-C and SIGTERM close them; kill -9 gives no chance to, and Linux ends them with us (PDEATHSIG)."""
+    """Ctrl-C and SIGTERM close them; kill -9 gives no chance to: the watchdog kills chromedriver's process group
+    (Chromium in it), and Linux stops Xvfb with us (its parent-death signal)."""
     replica = make_replica(gate="challenge", challenge_delay=60)  # the gate holds the browser until we signal
     before = chromium_pids()
     login = ("login", "--driver", "selenium", "--base-url", replica.url)
