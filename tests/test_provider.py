@@ -22,9 +22,9 @@ from aura_browser.replica import reply_text
 from aura_browser.wire.api import as_messages, build_body
 
 from tests.support.cli import run_cli
-from tests.support.drivers import quit_users_webdriver, start_users_webdriver
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 from tests.support.servers.remote_browsers import chromedriver_server
+from tests.support.webdrivers import quit_users_webdriver, start_users_webdriver
 
 # The issue's example, verbatim: only its import line differs from gpt4free's.
 EXAMPLE = """\

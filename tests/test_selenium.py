@@ -16,7 +16,7 @@ from aura_browser.replica import reply_text
 from aura_browser.wire.api import as_messages
 
 from tests.support.cli import run_cli
-from tests.support.drivers import quit_users_webdriver, start_users_webdriver
+from tests.support.webdrivers import quit_users_webdriver, start_users_webdriver
 
 
 async def capture_in(driver, url, profile=None):

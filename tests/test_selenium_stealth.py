@@ -23,8 +23,9 @@ from aura_browser.replica.botcheck import CHECKS
 from tests.support.botcheck import failing, server_env
 from tests.support.cli import cli_process, err, finish, run_cli
 from tests.support.detectors import automation_hits, needs_detectors, verdict_and_close
-from tests.support.drivers import needs_xvfb, quit_users_webdriver, start_users_webdriver
+from tests.support.drivers import needs_xvfb
 from tests.support.processes import RUN_MARKER, chromium_pids, wait_for_no_new_chromium
+from tests.support.webdrivers import quit_users_webdriver, start_users_webdriver
 
 CDC_SOURCE = (
     b"xx(function () {window.cdc_adoQpoasnfa76pfcZLmcfl_Array = window.Array;"
