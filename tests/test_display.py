@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from aura_browser.drivers.display import BrowserMode, VirtualDisplay, choose_mode, xvfb_available
+from aura_browser.drivers.browser_mode import BrowserMode, choose_mode, xvfb_available
+from aura_browser.drivers.display import VirtualDisplay
 from aura_browser.errors import BrowserError
 
 from tests.support.drivers import needs_xvfb

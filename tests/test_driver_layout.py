@@ -175,7 +175,7 @@ def test_a_failed_login_screenshot_is_private_with_either_driver(driver, make_re
     result = subprocess.run(
         [sys.executable, "-m", "aura_browser", "login", "--base-url", replica.url, "--timeout", "2",
          "--driver", driver, "--headless"],
-        capture_output=True, env={**os.environ, "AURA_PROFILE_DIR": str(profile_dir)}, preexec_fn=lambda: os.umask(0),
+        capture_output=True, env={**os.environ, "AURA_PROFILE_DIR": str(profile_dir)}, umask=0,
         timeout=120,
     )
     assert result.returncode == 3, result.stderr.decode()

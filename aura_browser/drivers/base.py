@@ -30,6 +30,7 @@ from ..wire.api import MODELS_PATH, parse_model_list
 from ..wire.headers import wire_order
 from ..wire.page import PAGE_STATE_JS, PageKind
 from ..wire.replies import redirect_error
+from .browser_mode import BrowserMode, browser_args
 from .checkbox import (
     MAX_CLICKS,
     SIGHT_ANSWER_S,
@@ -44,7 +45,7 @@ from .checkbox import (
     known_checkbox,
     read_widget,
 )
-from .display import BrowserMode, VirtualDisplay, browser_args
+from .display import VirtualDisplay
 from .hand import Box, Point, approach_from, reaction_left
 from .xinput import XPointer
 
@@ -201,7 +202,7 @@ WIDGET_SETTLE = 5.0  # how long a clicked widget may take to answer
 @dataclass
 class LaunchOptions:
     executable: str | None = None  # None: find_chromium()
-    headless: bool | None = None  # None: the stealthy default; drivers.display.choose_mode decides
+    headless: bool | None = None  # None: the stealthy default; drivers.browser_mode.choose_mode decides
     proxy: str | None = None
     insecure: bool = False
     timeout: float = DEFAULT_LOGIN_TIMEOUT  # how long the gate may take

@@ -42,8 +42,8 @@ from .base import (
     PageStreams,
     chromium_args,
 )
+from .browser_mode import BrowserMode
 from .dialogs import answer_delay
-from .display import BrowserMode
 from .failures import first_line, navigation_error
 
 log = logging.getLogger("aura_browser.browser")

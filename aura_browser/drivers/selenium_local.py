@@ -37,9 +37,10 @@ from ..origin import join
 from ..profile import Profile
 from ..wire.api import MODELS_PATH
 from .base import MODELS_PROBE_JS, LaunchOptions, PageStreams, normal_user_agent
+from .browser_mode import choose_mode
 from .browser_path import find_chromium, installed_version
 from .chromedriver import patched_chromedriver
-from .display import VirtualDisplay, check_display, choose_mode
+from .display import VirtualDisplay, check_display
 from .failures import first_line
 from .scratch import private_folder
 from .selenium import (

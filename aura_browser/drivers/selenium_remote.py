@@ -35,8 +35,8 @@ from ..profile import Profile
 from ..redaction import redact_url
 from ..wire.api import MODELS_PATH
 from .base import MODELS_PROBE_JS, LaunchOptions, PageStreams
+from .browser_mode import BrowserMode
 from .browser_path import find_chromium
-from .display import BrowserMode
 from .failures import first_line
 from .reaper import SessionReaper
 from .selenium import (
