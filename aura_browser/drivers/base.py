@@ -46,7 +46,7 @@ from .checkbox import (
     read_widget,
 )
 from .display import VirtualDisplay
-from .hand import Box, Point, approach_from, reaction_time
+from .hand import Box, Point, approach_from, reaction_left
 from .xinput import XPointer
 
 log = logging.getLogger("aura_browser.browser")
@@ -453,7 +453,7 @@ class BrowserSession(ABC):
                     assert target is not None
                     if not view.failed:
                         clicks += 1
-                        await asyncio.sleep(reaction_time(rng))
+                        await asyncio.sleep(reaction_left(rng, view.in_sight))
                     pointer = pointer or await self._pointer(frame, rng)
                     log.info("clicking the challenge's %s (click %d)", "retry" if view.failed else "checkbox", clicks)
                     progress.report(progress.CLICKING_CHECKBOX)
@@ -476,8 +476,9 @@ class BrowserSession(ABC):
         """The widget of a driver that cannot read its frame: its checkbox's known place, once it shows by sight."""
         clip = {"x": frame.left, "y": frame.top, "width": frame.width, "height": frame.height, "scale": 1}
         shot = await self._page_cdp("Page.captureScreenshot", {"format": "png", "clip": clip})
-        if sight.ready(shot["data"], time.monotonic()):
-            return WidgetView(known_checkbox(frame), None, "")
+        now = time.monotonic()
+        if sight.ready(shot["data"], now):
+            return WidgetView(known_checkbox(frame), None, "", sight.in_sight(now))
         return WidgetView(None, None, "")
 
     async def _pointer(self, near: Box, rng: random.Random) -> Pointer:
