@@ -34,14 +34,12 @@ class _ClosedInput(io.RawIOBase):
         return False
 
 
-class _Output(io.RawIOBase):
-    """Descriptor 1, with its failures as OutputError; `closed_at_start` when it was started closed (`>&-`)."""
+class _Written(io.RawIOBase):
+    """A descriptor we write to; what a write that fails means is the subclass's."""
 
-    def __init__(self, fd: int, *, closed_at_start: bool) -> None:
+    def __init__(self, fd: int) -> None:
         super().__init__()
         self.fd = fd
-        self.closed_at_start = closed_at_start
-        self.discard = False
 
     def writable(self) -> bool:
         return True
@@ -50,7 +48,19 @@ class _Output(io.RawIOBase):
         return self.fd
 
     def isatty(self) -> bool:
-        return not self.closed_at_start and os.isatty(self.fd)
+        return os.isatty(self.fd)
+
+
+class _Output(_Written):
+    """Descriptor 1, with its failures as OutputError; `closed_at_start` when it was started closed (`>&-`)."""
+
+    def __init__(self, fd: int, *, closed_at_start: bool) -> None:
+        super().__init__(fd)
+        self.closed_at_start = closed_at_start
+        self.discard = False
+
+    def isatty(self) -> bool:
+        return not self.closed_at_start and super().isatty()
 
     def write(self, data: Buffer, /) -> int:
         if self.discard:
@@ -66,22 +76,9 @@ class _Output(io.RawIOBase):
             raise OutputError(f"cannot write to stdout: {exc.strerror or exc}", broken_pipe=broken_pipe) from None
 
 
-class _Diagnostics(io.RawIOBase):
+class _Diagnostics(_Written):
     """Descriptor 2, which never fails a command: when stderr cannot be written (closed, full), what was to be
     said is dropped, and the command still ends with its own exit code."""
-
-    def __init__(self, fd: int) -> None:
-        super().__init__()
-        self.fd = fd
-
-    def writable(self) -> bool:
-        return True
-
-    def fileno(self) -> int:
-        return self.fd
-
-    def isatty(self) -> bool:
-        return os.isatty(self.fd)
 
     def write(self, data: Buffer, /) -> int:
         try:
