@@ -63,9 +63,7 @@ def _stealth(site: SiteOptions, as_json: bool) -> int:
     from ..drivers import choose_driver
     from ..drivers.base import LaunchOptions
 
-    options = LaunchOptions(executable=site.browser, headless=site.headless, proxy=site.proxy, insecure=site.insecure,
-                            browser_ws=site.browser_ws, cdp_url=site.cdp_url, remote_webdriver=site.remote_webdriver,
-                            remote_capabilities=dict(site.remote_capabilities))
+    options = LaunchOptions(**site.settings().browser_options())  # no profile: no screenshot of a failed login
     report = run_command(stealth_report(choose_driver(site.driver, options), options))
     click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if as_json else render_stealth(report))
     return STEALTH_FAILED_EXIT if report.failing else 0
