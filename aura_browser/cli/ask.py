@@ -13,6 +13,7 @@ from .options import (
     ReplyOptions,
     SiteOptions,
     connect_options,
+    declared_option,
     reply_options,
     site_options,
 )
@@ -35,7 +36,7 @@ def _read_prompt(prompt: str | None) -> str:
 @click.command()
 @click.argument("prompt", required=False)
 @site_options
-@click.option("--system", envvar="AURA_SYSTEM", show_envvar=True, help="System prompt (sent as the body's `prompt`).")
+@declared_option("system", "ask")
 @reply_options
 @connect_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end instead of streaming.")

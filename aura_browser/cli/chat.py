@@ -6,12 +6,20 @@ import sys
 
 import click
 
-from .options import ConnectOptions, ReplyOptions, SiteOptions, connect_options, reply_options, site_options
+from .options import (
+    ConnectOptions,
+    ReplyOptions,
+    SiteOptions,
+    connect_options,
+    declared_option,
+    reply_options,
+    site_options,
+)
 
 
 @click.command()
 @site_options
-@click.option("--system", envvar="AURA_SYSTEM", show_envvar=True, help="System prompt to start with (/system changes it).")
+@declared_option("system", "chat", help="System prompt to start with (/system changes it).")
 @reply_options
 @connect_options
 def chat(site: SiteOptions, system: str | None, reply: ReplyOptions, connect: ConnectOptions) -> None:

@@ -6,11 +6,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..environment import env_name
-from ..option_values import MIN_TIMEOUT
 from ..redaction import printable
 from ..sync import run_command
-from .options import Seconds, SiteOptions, login_timeout_option, site_options
+from .options import SiteOptions, declared_option, login_timeout_option, site_options
 
 if TYPE_CHECKING:
     from ..doctor.diagnosis import Diagnosis
@@ -71,10 +69,8 @@ def _stealth(site: SiteOptions, as_json: bool) -> int:
 
 @click.command()
 @site_options
-@click.option("--skip-in-page", is_flag=True, envvar="AURA_DOCTOR_SKIP_IN_PAGE", show_envvar=True,
-              help="Do not try the in-page transport (it starts a browser; skipping it is faster).")
-@click.option("--timeout", type=Seconds(MIN_TIMEOUT), default=30.0, show_default=True, envvar=env_name("timeout"),
-              show_envvar=True, help="Seconds each probe and each reply may stay silent.")
+@declared_option("skip_in_page", "doctor")
+@declared_option("timeout", default=30.0, help="Seconds each probe and each reply may stay silent.")
 @login_timeout_option
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as one JSON object instead of a table.")
 @click.option("--stealth", is_flag=True,
