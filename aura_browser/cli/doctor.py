@@ -108,9 +108,10 @@ def doctor(site: SiteOptions, skip_in_page: bool, timeout: float, login_timeout:
 
     from ..doctor.diagnosis import diagnose
     from ..doctor.probe import SiteUnderTest
+    from ..option_values import DEFAULT_CONNECT_TIMEOUT
     from ..settings import timeouts_for
 
-    timeouts = timeouts_for(timeout, connect=min(15.0, timeout))
+    timeouts = timeouts_for(timeout, connect=min(DEFAULT_CONNECT_TIMEOUT, timeout))
     target = SiteUnderTest(site.settings(login_timeout=login_timeout, timeouts=timeouts))
     diagnosis = run_command(diagnose(target, in_page=not skip_in_page))
     if as_json:
