@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from .option_values import DEFAULT_TIMEOUT, MIN_LOGIN_TIMEOUT, MIN_TIMEOUT
+from .option_values import DEFAULT_TIMEOUT, MIN_LOGIN_TIMEOUT, MIN_TIMEOUT, TIERS
 from .wire.api import DEFAULT_MAX_TOKENS, DEFAULT_MODEL, DEFAULT_TEMPERATURE, TEMPERATURE_RANGE
 
 DEFAULT_BASE_URL = "https://openchat.team"
@@ -98,7 +98,7 @@ OPTIONS: tuple[Option, ...] = (
     # it; the three make Settings' `timeouts`), a login's, and what a reply may be.
     Option("transport", "auto", "choice", "AURA_TRANSPORT", "--transport",
            "auto: direct HTTP, then impersonate (Chrome's TLS fingerprint), then a refreshed profile, then in-page.",
-           "connect", choices=("auto", "direct", "impersonate", "page")),
+           "connect", choices=("auto", *TIERS)),
     Option("timeout", DEFAULT_TIMEOUT, "seconds", "AURA_TIMEOUT", "--timeout",
            "Seconds of silence allowed (first byte and between chunks).", "connect", minimum=MIN_TIMEOUT),
     Option("first_byte_timeout", None, "seconds", "AURA_FIRST_BYTE_TIMEOUT", "--first-byte-timeout",

@@ -3,9 +3,9 @@
 As httpx's `Timeout` and `Limits` are, it is a small value object that every entry point takes: the
 client (`AuraClient(settings=...)`), the CLI, the gpt4free face, the pytest plugin and `doctor`.
 Its values are checked once, here, when it is made; `from_env` reads the AURA_* variables of
-`environment.py`'s table. Each field's default, variable, flag and help are declared in `option_table.py`;
-tests/test_option_table.py holds these fields to it. What the tools need without a client (the profile store, the browser's
-launch options, the driver that will speak to it) is derived from it.
+`environment.py`'s table. Each field's default, variable, flag and help are declared in `option_table.py`
+(tests/test_option_table.py holds these fields to it). What the tools need without a client (the profile
+store, the browser's launch options, the driver that will speak to it) is derived from it.
 
 ```python
 settings = Settings.from_env(profile="work")          # AURA_* variables, then these

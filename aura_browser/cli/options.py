@@ -1,4 +1,6 @@
-"""Options shared by commands: which site, which profile, which browser, how verbose."""
+"""The command line's options, made from their rows of `option_table.py` (`declared_option`), and the groups many
+commands share: which site, which profile, which browser (`site_options`), what each request is sent with
+(`reply_options`), the transport and its timeouts (`connect_options`), how verbose."""
 
 from __future__ import annotations
 
