@@ -8,15 +8,7 @@ import click
 
 from ..errors import AuraError, InvalidRequest, ReplyTooLarge, StreamInterrupted
 from ..sync import Terminated, run_command
-from .options import (
-    ConnectOptions,
-    ReplyOptions,
-    SiteOptions,
-    connect_options,
-    declared_option,
-    reply_options,
-    site_options,
-)
+from .options import ConnectOptions, ReplyOptions, SiteOptions, question_options
 
 
 def _read_prompt(prompt: str | None) -> str:
@@ -35,10 +27,7 @@ def _read_prompt(prompt: str | None) -> str:
 
 @click.command()
 @click.argument("prompt", required=False)
-@site_options
-@declared_option("system", "ask")
-@reply_options
-@connect_options
+@question_options("ask")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end instead of streaming.")
 def ask(prompt: str | None, site: SiteOptions, system: str | None, reply: ReplyOptions, connect: ConnectOptions,
         as_json: bool) -> None:

@@ -12,15 +12,7 @@ import click
 
 from ..errors import BATCH_ITEMS_FAILED
 from ..sync import run_command
-from .options import (
-    ConnectOptions,
-    ReplyOptions,
-    SiteOptions,
-    connect_options,
-    declared_option,
-    reply_options,
-    site_options,
-)
+from .options import ConnectOptions, ReplyOptions, SiteOptions, declared_option, question_options
 
 
 @click.command()
@@ -29,10 +21,7 @@ from .options import (
 @declared_option("resume", "batch")
 @declared_option("allow_duplicate_ids", "batch")
 @declared_option("concurrency", "batch")
-@site_options
-@declared_option("system", "batch", help="System prompt for lines that give none.")
-@reply_options
-@connect_options
+@question_options("batch", system_help="System prompt for lines that give none.")
 def batch(source: IO[bytes], output: str, resume: bool, allow_duplicate_ids: bool, concurrency: int, site: SiteOptions,
           system: str | None, reply: ReplyOptions, connect: ConnectOptions) -> None:
     """Ask every line of IN.jsonl ('-': stdin) and write one JSON record per item as it finishes.

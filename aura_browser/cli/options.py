@@ -285,3 +285,14 @@ def connect_options(command: Callable[..., Any]) -> Callable[..., Any]:
         return command(*args, connect=connect, **kwargs)
 
     return wrapper
+
+
+def question_options(command: str, system_help: str | None = None) -> Decorator:
+    """What each command that asks (ask, chat, batch) takes: the site options, --system (`system_help`: the command's
+    own words for it), the reply and the connect options; collected into `site`, `system`, `reply` and `connect`."""
+    system = declared_option("system", command, **({"help": system_help} if system_help else {}))
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        return site_options(system(reply_options(connect_options(function))))
+
+    return decorate
