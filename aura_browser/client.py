@@ -240,7 +240,7 @@ class AuraClient:
         """How the browser is asked to run; a remote one says itself how it really runs, once started."""
         if self._remote:
             return "remote, " + ("headless" if self.launch_options.headless else "headed when the server allows")
-        from .drivers.display import choose_mode
+        from .drivers.browser_mode import choose_mode
 
         return choose_mode(self.launch_options.headless).describe()
 

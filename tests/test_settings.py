@@ -159,10 +159,10 @@ def test_a_keyword_equal_to_its_default_still_changes_the_settings(tmp_path):
     assert AuraClient(settings=settings).settings == settings  # what is not given is kept
 
 async def test_a_request_is_sent_with_the_settings_reply_options_unless_the_call_says_otherwise(make_replica, profile_dir):
-    from aura_browser.profile import Profile, ProfileStore
+    from tests.support.profiles import save_plain_profile
 
     site = make_replica(gate="off", models=[{"id": "openchat_3.6", "name": "OpenChat 3.6"}, {"id": "other", "name": "Other"}])
-    ProfileStore(profile_dir).save("default", Profile(base_url=site.url, user_agent="Mozilla/5.0 Test"))
+    save_plain_profile(profile_dir, site.url)
     settings = Settings(site.url, profile_dir=profile_dir, transport="direct", model="other", temperature=0.2, max_tokens=2048)
     async with AuraClient(settings=settings) as client:
         await client.ask("Hi")

@@ -43,7 +43,8 @@ def batch(source: IO[bytes], output: str, resume: bool, allow_duplicate_ids: boo
       aura-browser batch prompts.jsonl -o answers.jsonl --resume
       jq -c '{id: .n, prompt: .question}' questions.json | aura-browser batch - > answers.jsonl
     """
-    from ..batch import (
+    from ..errors import InvalidRequest, OutputError
+    from ..tools.batch import (
         ItemDefaults,
         describe_duplicates,
         duplicate_ids,
@@ -55,7 +56,6 @@ def batch(source: IO[bytes], output: str, resume: bool, allow_duplicate_ids: boo
         run_batch,
         without_finished,
     )
-    from ..errors import InvalidRequest, OutputError
 
     to_stdout = output == "-"
     if resume and to_stdout:

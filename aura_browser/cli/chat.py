@@ -30,7 +30,7 @@ def chat(site: SiteOptions, system: str | None, reply: ReplyOptions, connect: Co
       aura-browser chat --system "Answer in French"
       printf 'Hi\\n/save chat.json\\n' | aura-browser chat > transcript.txt
     """
-    from ..conversation import Conversation
+    from ..tools.conversation import Conversation
     from .chat_session import HELP, ChatSession
 
     interactive = sys.stdin.isatty()

@@ -34,39 +34,8 @@ class _ClosedInput(io.RawIOBase):
         return False
 
 
-class _Output(io.RawIOBase):
-    """Descriptor 1, with its failures as OutputError; `closed_at_start` when it was started closed (`>&-`)."""
-
-    def __init__(self, fd: int, *, closed_at_start: bool) -> None:
-        super().__init__()
-        self.fd = fd
-        self.closed_at_start = closed_at_start
-        self.discard = False
-
-    def writable(self) -> bool:
-        return True
-
-    def fileno(self) -> int:
-        return self.fd
-
-    def isatty(self) -> bool:
-        return not self.closed_at_start and os.isatty(self.fd)
-
-    def write(self, data: Buffer, /) -> int:
-        if self.discard:
-            return memoryview(data).nbytes
-        try:
-            if self.closed_at_start:
-                raise OSError(errno.EBADF, "it is closed")
-            return os.write(self.fd, data)
-        except OSError as exc:
-            broken_pipe = isinstance(exc, BrokenPipeError)
-            raise OutputError(f"cannot write to stdout: {exc.strerror or exc}", broken_pipe=broken_pipe) from None
-
-
-class _Diagnostics(io.RawIOBase):
-    """Descriptor 2, which never fails a command: when stderr cannot be written (closed, full), what was to be
-    said is dropped, and the command still ends with its own exit code."""
+class _Written(io.RawIOBase):
+    """A descriptor we write to; what a write that fails means is the subclass's."""
 
     def __init__(self, fd: int) -> None:
         super().__init__()
@@ -80,6 +49,34 @@ class _Diagnostics(io.RawIOBase):
 
     def isatty(self) -> bool:
         return os.isatty(self.fd)
+
+
+class _Output(_Written):
+    """Descriptor 1, with its failures as OutputError; `closed_at_start` when it was started closed (`>&-`)."""
+
+    def __init__(self, fd: int, *, closed_at_start: bool) -> None:
+        super().__init__(fd)
+        self.closed_at_start = closed_at_start
+        self.discard = False
+
+    def isatty(self) -> bool:
+        return not self.closed_at_start and super().isatty()
+
+    def write(self, data: Buffer, /) -> int:
+        if self.discard:
+            return memoryview(data).nbytes
+        try:
+            if self.closed_at_start:
+                raise OSError(errno.EBADF, "it is closed")
+            return os.write(self.fd, data)
+        except OSError as exc:
+            broken_pipe = isinstance(exc, BrokenPipeError)
+            raise OutputError(f"cannot write to stdout: {exc.strerror or exc}", broken_pipe=broken_pipe) from None
+
+
+class _Diagnostics(_Written):
+    """Descriptor 2, which never fails a command: when stderr cannot be written (closed, full), what was to be
+    said is dropped, and the command still ends with its own exit code."""
 
     def write(self, data: Buffer, /) -> int:
         try:
