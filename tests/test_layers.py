@@ -15,7 +15,7 @@ LAYERS: list[set[str]] = [
     {"errors"},
     {"origin", "sync", "option_values"},
     {"wire"},
-    {"profile_schema"},
+    {"profile_schema", "option_table"},
     {"profile", "environment"},
     {"drivers"},
     {"transports"},
