@@ -8,30 +8,29 @@ from __future__ import annotations
 
 import typing as _typing
 
-from .errors import (
-    AuraError,
-    Blocked,
-    BrowserError,
-    ClientClosed,
-    DeploymentDisabled,
-    GateNotPassed,
-    InvalidRequest,
-    LoginRequired,
-    NetworkError,
-    NotThisApp,
-    ProfileBusy,
-    ProfileError,
-    Redirected,
-    ReplyTooLarge,
-    ResponseTimeout,
-    SiteDown,
-    SiteError,
-    StreamInterrupted,
-    WrongEventLoop,
-)
-
 if _typing.TYPE_CHECKING:
     from .client import AuraClient
+    from .errors import (
+        AuraError,
+        Blocked,
+        BrowserError,
+        ClientClosed,
+        DeploymentDisabled,
+        GateNotPassed,
+        InvalidRequest,
+        LoginRequired,
+        NetworkError,
+        NotThisApp,
+        ProfileBusy,
+        ProfileError,
+        Redirected,
+        ReplyTooLarge,
+        ResponseTimeout,
+        SiteDown,
+        SiteError,
+        StreamInterrupted,
+        WrongEventLoop,
+    )
     from .gpt4free.provider import Aura, get_args_from_browser, get_args_from_browser_async
     from .option_values import Timeouts
     from .profile import Profile
@@ -71,7 +70,8 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-# Imported when first asked for, so `import aura_browser` (and `aura-browser --help`) stays cheap: no aiohttp until used.
+# Imported when first asked for, so `import aura_browser` (and `aura-browser --help`) stays cheap: no aiohttp until
+# used, and not even the errors for --help. Every public name not in this table is an error class of `errors`.
 _LAZY = {
     "AuraClient": "client",
     "Aura": "gpt4free.provider",
@@ -85,10 +85,10 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> _typing.Any:
-    if name in _LAZY:
+    if name in __all__:
         import importlib
 
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        return getattr(importlib.import_module(f".{_LAZY.get(name, 'errors')}", __name__), name)
     raise AttributeError(f"module 'aura_browser' has no attribute {name!r}")
 
 

@@ -11,18 +11,17 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterable, Mapping
 
-from . import drivers, progress
+from . import progress
 from .errors import AuraError, ClientClosed, InvalidRequest, LoginRequired, WrongEventLoop
 from .option_values import TIERS, Timeouts, TransportName
 from .origin import origin_of
 from .profile import DEFAULT_NAME, Profile
 from .redaction import redact_url
-from .settings import FROM_SETTINGS, DriverName, FromSettings, Settings
+from .settings import FROM_SETTINGS, SETTINGS_FIELDS, DriverName, FromSettings, Settings, SettingsAttribute
 from .transports.base import StreamStats, Transport
 from .transports.direct import DirectTransport
 from .transports.fallback import Fallback
@@ -81,6 +80,11 @@ class AuraClient:
         remote_webdriver: str | None | FromSettings = FROM_SETTINGS,
         remote_capabilities: Mapping[str, Any] | FromSettings = FROM_SETTINGS,
         remote_idle_timeout: float | FromSettings = FROM_SETTINGS,
+        model: str | FromSettings = FROM_SETTINGS,
+        temperature: float | None | FromSettings = FROM_SETTINGS,
+        max_tokens: int | FromSettings = FROM_SETTINGS,
+        send_anyway: bool | FromSettings = FROM_SETTINGS,
+        impersonate: str | None | FromSettings = FROM_SETTINGS,
         settings: Settings | None = None,
         transports: Mapping[str, Transport] | None = None,
     ) -> None:
@@ -89,20 +93,16 @@ class AuraClient:
 
         `transports`: tiers ("direct", "impersonate", "page") to send with instead of the ones the client makes, as
         httpx's `transport=`: any object that implements `transports.base.Transport`. The client closes them."""
-        given: dict[str, Any] = {
-            "base_url": base_url, "profile": profile, "profile_dir": profile_dir, "transport": transport,
-            "driver": driver, "browser": browser, "proxy": proxy, "insecure": insecure, "headless": headless,
-            "timeouts": Timeouts() if timeouts is None else timeouts, "login_timeout": login_timeout,
-            "max_reply_bytes": max_reply_bytes,
-            "browser_ws": browser_ws, "cdp_url": cdp_url, "remote_webdriver": remote_webdriver,
-            "remote_capabilities": remote_capabilities, "remote_idle_timeout": remote_idle_timeout,
-        }
-        changes = {name: value for name, value in given.items() if value is not FROM_SETTINGS}
+        # The keywords that are Settings fields (tests/test_option_table.py holds the two lists equal).
+        keywords = locals()  # the arguments of this call: no other name is bound yet
+        changes = {name: keywords[name] for name in SETTINGS_FIELDS if keywords[name] is not FROM_SETTINGS}
+        if "timeouts" in changes and changes["timeouts"] is None:
+            changes["timeouts"] = Timeouts()
         self.settings = settings.replace(**changes) if settings is not None else Settings(**changes)
-        if self.settings.transport in ("auto", "impersonate") and os.environ.get("AURA_IMPERSONATE", "").strip():
-            from .transports.impersonate import chosen_target
+        if self.settings.transport in ("auto", "impersonate") and self.settings.impersonate:
+            from .transports.impersonate import check_target
 
-            chosen_target()  # a mistaken AURA_IMPERSONATE fails here, before a login costs a browser start
+            check_target(self.settings.impersonate)  # a mistaken target fails here, before a login costs a browser
         self.store = self.settings.store()
         # A remote browser decides which driver speaks to it.
         self.driver = self.settings.chosen_driver()
@@ -116,9 +116,11 @@ class AuraClient:
         self._fallback: Fallback | None = None
         # `webdriver`: a browser the caller already has open (Playwright Page, Selenium WebDriver).
         # Logins and the in-page fallback then run in it, and closing the client leaves it open.
-        self._browser: BrowserSession | None = (
-            drivers.adopt(webdriver, self.base_url, self.launch_options) if webdriver is not None else None
-        )
+        self._browser: BrowserSession | None = None
+        if webdriver is not None:
+            from .drivers import adopt  # (a client without a browser imports no driver module)
+
+            self._browser = adopt(webdriver, self.base_url, self.launch_options)
         self._adopted = webdriver is not None
         self._browser_has_profile = False
         self._refresh_lock = asyncio.Lock()
@@ -133,29 +135,12 @@ class AuraClient:
         return self.settings.launch_options()
 
     # What the settings say, read from them so that the two cannot disagree.
-    @property
-    def base_url(self) -> str:
-        return self.settings.base_url
-
-    @property
-    def profile_name(self) -> str:
-        return self.settings.profile_name
-
-    @property
-    def transport(self) -> TransportName:
-        return self.settings.transport
-
-    @property
-    def proxy(self) -> str | None:
-        return self.settings.proxy
-
-    @property
-    def insecure(self) -> bool:
-        return self.settings.insecure
-
-    @property
-    def timeouts(self) -> Timeouts:
-        return self.settings.timeouts
+    base_url = SettingsAttribute[str]()
+    profile_name = SettingsAttribute[str]()
+    transport = SettingsAttribute[TransportName]()
+    proxy = SettingsAttribute[str | None]()
+    insecure = SettingsAttribute[bool]()
+    timeouts = SettingsAttribute[Timeouts]()
 
     def _check_loop(self) -> None:
         """Bind the client to the event loop of its first use, and refuse any other (another thread has another)."""
@@ -257,7 +242,7 @@ class AuraClient:
         """How the browser is asked to run; a remote one says itself how it really runs, once started."""
         if self._remote:
             return "remote, " + ("headless" if self.launch_options.headless else "headed when the server allows")
-        from .drivers.display import choose_mode
+        from .drivers.browser_mode import choose_mode
 
         return choose_mode(self.launch_options.headless).describe()
 
@@ -275,7 +260,9 @@ class AuraClient:
 
     def _browser_session(self) -> BrowserSession:
         if self._browser is None:
-            self._browser = drivers.new_session(self.driver, self.base_url, self.launch_options)
+            from .drivers import new_session
+
+            self._browser = new_session(self.driver, self.base_url, self.launch_options)
         return self._browser
 
     async def _page_session(self, profile: Profile) -> BrowserSession:
@@ -386,7 +373,8 @@ class AuraClient:
         if tier == "impersonate":
             from .transports.impersonate import ImpersonateTransport
 
-            return ImpersonateTransport(timeouts=self.timeouts, insecure=self.insecure, max_reply_bytes=limit)
+            return ImpersonateTransport(timeouts=self.timeouts, insecure=self.insecure, max_reply_bytes=limit,
+                                        target=self.settings.impersonate)
         from .transports.page import PageTransport
 
         return PageTransport(self._page_session, timeouts=self.timeouts, max_reply_bytes=limit)

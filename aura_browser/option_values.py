@@ -16,6 +16,8 @@ TIERS: tuple[str, ...] = ("direct", "impersonate", "page")
 # The one rule of every timeout, for the CLI, Settings (and its AURA_* variables) and the Python API alike.
 MIN_TIMEOUT = 0.1  # seconds: the connect, first-byte and idle timeouts
 MIN_LOGIN_TIMEOUT = 1.0  # seconds: a login's
+DEFAULT_TIMEOUT = 60.0  # seconds of silence a reply may keep: to its first byte, and between two chunks
+DEFAULT_CONNECT_TIMEOUT = 15.0  # seconds to connect
 
 
 def seconds_problem(value: Any, minimum: float = MIN_TIMEOUT) -> str | None:
@@ -37,9 +39,9 @@ def require_seconds(value: Any, what: str, minimum: float = MIN_TIMEOUT) -> None
 class Timeouts:
     """Seconds. `first_byte` runs from sending the request; `idle` between two chunks."""
 
-    connect: float = 15.0
-    first_byte: float = 60.0
-    idle: float = 60.0
+    connect: float = DEFAULT_CONNECT_TIMEOUT
+    first_byte: float = DEFAULT_TIMEOUT
+    idle: float = DEFAULT_TIMEOUT
 
     def __post_init__(self) -> None:
         for name in ("connect", "first_byte", "idle"):

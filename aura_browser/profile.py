@@ -22,7 +22,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterator, Mapping, TypeVar
+from typing import Any, AsyncIterator, Callable, Iterator, Mapping, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import InvalidRequest, ProfileBusy, ProfileError, named
@@ -38,8 +38,7 @@ EXPIRY_MARGIN = 30.0
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: "$" would let a final newline in
 
 
-@dataclass(frozen=True)
-class Usability:
+class Usability(NamedTuple):
     """Whether a profile can be used as it is, and if not, what is wrong: one line per part, "" when it is fine.
 
     Not usable means `ask` logs in again first, except for another site: that profile is never replaced.

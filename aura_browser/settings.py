@@ -3,8 +3,9 @@
 As httpx's `Timeout` and `Limits` are, it is a small value object that every entry point takes: the
 client (`AuraClient(settings=...)`), the CLI, the gpt4free face, the pytest plugin and `doctor`.
 Its values are checked once, here, when it is made; `from_env` reads the AURA_* variables of
-`environment.py`'s table. What the tools need without a client (the profile store, the browser's
-launch options, the driver that will speak to it) is derived from it.
+`environment.py`'s table. Each field's default, variable, flag and help are declared in `option_table.py`
+(tests/test_option_table.py holds these fields to it). What the tools need without a client (the profile
+store, the browser's launch options, the driver that will speak to it) is derived from it.
 
 ```python
 settings = Settings.from_env(profile="work")          # AURA_* variables, then these
@@ -18,40 +19,29 @@ from __future__ import annotations
 import enum
 import functools
 import math
+import os
 from dataclasses import KW_ONLY, dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Generic, Literal, Mapping, TypeVar, overload
 
-from .environment import (
-    DEFAULT_BASE_URL,
-    DEFAULT_LOGIN_TIMEOUT,
-    DEFAULT_MAX_REPLY_BYTES,
-    DEFAULT_REMOTE_IDLE_TIMEOUT,
-    MAX_LOGIN_TIMEOUT,
-    env_name,
-    settings_from_env,
-)
+from .environment import env_name, settings_from_env
 from .errors import AuraError, InvalidRequest
-from .option_values import MIN_LOGIN_TIMEOUT, MIN_TIMEOUT, TIERS, Timeouts, TransportName, require_seconds
+from .option_table import SETTINGS_OPTIONS, default_of
+from .option_values import Timeouts, TransportName, require_seconds
 from .origin import check_proxy, normalise_base_url, origin_of
 from .redaction import redact_url
-from .wire.api import (
-    DEFAULT_MAX_TOKENS,
-    DEFAULT_MODEL,
-    DEFAULT_TEMPERATURE,
-    TEMPERATURE_RANGE,
-    is_model_id,
-    is_temperature,
-    is_token_limit,
-)
+from .wire.api import TEMPERATURE_RANGE, is_model_id, is_temperature, is_token_limit
 
 if TYPE_CHECKING:
     from .drivers.base import LaunchOptions
     from .profile import ProfileStore
 
-TRANSPORTS: tuple[str, ...] = ("auto", *TIERS)
 DriverName = Literal["playwright", "selenium"]
-DRIVERS: tuple[DriverName, ...] = ("playwright", "selenium")
+TRANSPORTS: tuple[str, ...] = SETTINGS_OPTIONS["transport"].choices
+DRIVERS: tuple[str, ...] = SETTINGS_OPTIONS["driver"].choices
+# The options given as a choice, and those given in seconds, each checked by the one rule of its kind.
+_CHOICES = tuple(name for name, option in SETTINGS_OPTIONS.items() if option.kind == "choice")
+_SECONDS = tuple(name for name, option in SETTINGS_OPTIONS.items() if option.kind == "seconds")
 
 
 class FromSettings(enum.Enum):
@@ -63,6 +53,25 @@ class FromSettings(enum.Enum):
 
 FROM_SETTINGS = FromSettings.FROM_SETTINGS
 URL_OPTIONS = frozenset({"proxy", "browser_ws", "cdp_url", "remote_webdriver"})
+
+
+def _impersonate_from_env() -> str | None:
+    # The one option read from its variable even by Settings made without `from_env`, as the impersonate
+    # transport read it before it was a setting: a script that sets AURA_IMPERSONATE keeps its target.
+    return os.environ.get(env_name("impersonate")) or None
+
+
+def _check_seconds(value: Any, name: str) -> None:
+    """The one rule of a timeout (`option_values.seconds_problem`), with the option's declared least and most."""
+    option = SETTINGS_OPTIONS[name]
+    require_seconds(value, name, option.minimum or 0)
+    if option.maximum is not None and value > option.maximum:
+        raise InvalidRequest(f"{name} must be at most {option.maximum:.0f} seconds ({option.maximum / 86400:g} days), "
+                             f"not {value!r}")
+
+
+def _copy(value: Any) -> Any:
+    return dict(value) if isinstance(value, Mapping) else value  # the browser's own, never the frozen settings'
 
 
 def timeouts_for(timeout: float | None = None, first_byte: float | None = None, idle: float | None = None,
@@ -81,31 +90,33 @@ def timeouts_for(timeout: float | None = None, first_byte: float | None = None, 
 class Settings:
     """Which site, profile and browser; which transport and timeouts; what each request is sent with."""
 
-    base_url: str = DEFAULT_BASE_URL  # normalised when made: https://host[:port][/path], no trailing slash
+    base_url: str = default_of("base_url")  # normalised when made: https://host[:port][/path], no trailing slash
     _: KW_ONLY
-    profile: str | None = None  # None: this site's own (`profile_name`)
-    profile_dir: str | Path | None = None  # None: aura-browser's user data folder
-    transport: TransportName = "auto"
-    driver: DriverName = "playwright"
-    browser: str | None = None  # the Chromium binary; None: Playwright's, then the system's
-    proxy: str | None = None
-    insecure: bool = False
-    headless: bool | None = None  # None: the stealthy default (headed on a private virtual display)
-    timeouts: Timeouts = field(default_factory=Timeouts)
-    login_timeout: float = DEFAULT_LOGIN_TIMEOUT
-    max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES  # past it a reply fails with ReplyTooLarge
+    profile: str | None = default_of("profile")  # None: this site's own (`profile_name`)
+    profile_dir: str | Path | None = default_of("profile_dir")  # None: aura-browser's user data folder
+    transport: TransportName = default_of("transport")
+    driver: DriverName = default_of("driver")
+    browser: str | None = default_of("browser")  # the Chromium binary; None: Playwright's, then the system's
+    proxy: str | None = default_of("proxy")
+    insecure: bool = default_of("insecure")
+    headless: bool | None = default_of("headless")  # None: the stealthy default (headed on a private virtual display)
+    timeouts: Timeouts = field(default_factory=Timeouts)  # AURA_TIMEOUT, AURA_FIRST_BYTE_TIMEOUT, AURA_IDLE_TIMEOUT
+    login_timeout: float = default_of("login_timeout")
+    max_reply_bytes: int = default_of("max_reply_bytes")  # past it a reply fails with ReplyTooLarge
     # a browser somewhere else instead of one launched here (at most one)
-    browser_ws: str | None = None
-    cdp_url: str | None = None
-    remote_webdriver: str | None = None
+    browser_ws: str | None = default_of("browser_ws")
+    cdp_url: str | None = default_of("cdp_url")
+    remote_webdriver: str | None = default_of("remote_webdriver")
     # merged into a remote WebDriver's new-session request (browserVersion, platformName, a node's own tag...)
     remote_capabilities: Mapping[str, Any] = field(default_factory=dict)
-    remote_idle_timeout: float = DEFAULT_REMOTE_IDLE_TIMEOUT  # seconds before an unused remote browser is let go
+    remote_idle_timeout: float = default_of("remote_idle_timeout")  # seconds before an unused remote browser is let go
     # what each request is sent with, unless the call says otherwise
-    model: str = DEFAULT_MODEL
-    temperature: float | None = DEFAULT_TEMPERATURE  # None: the app's own (1)
-    max_tokens: int = DEFAULT_MAX_TOKENS
-    send_anyway: bool = False  # send a question the token estimate says the app may drop
+    model: str = default_of("model")
+    temperature: float | None = default_of("temperature")  # None: the app's own (1)
+    max_tokens: int = default_of("max_tokens")
+    send_anyway: bool = default_of("send_anyway")  # send a question the token estimate says the app may drop
+    # the curl_cffi target the impersonate transport shows; None: the Chrome nearest the profile's
+    impersonate: str | None = field(default_factory=_impersonate_from_env)
 
     def __post_init__(self) -> None:
         from .profile import check_name
@@ -117,19 +128,17 @@ class Settings:
             if not isinstance(self.profile, str):
                 raise InvalidRequest(f"profile must be a profile name, not {self.profile!r}")
             check_name(self.profile)
-        if self.transport not in TRANSPORTS:
-            raise InvalidRequest(f"unknown transport {self.transport!r}; use auto, direct, impersonate or page")
-        if self.driver not in DRIVERS:
-            raise InvalidRequest(f"unknown driver {self.driver!r}; use playwright or selenium")
+        for name in _CHOICES:
+            *others, last = choices = SETTINGS_OPTIONS[name].choices
+            if getattr(self, name) not in choices:
+                raise InvalidRequest(f"unknown {name} {getattr(self, name)!r}; use {', '.join(others)} or {last}")
         if not isinstance(self.timeouts, Timeouts):
             raise InvalidRequest(f"timeouts must be a Timeouts, not {self.timeouts!r}")
-        require_seconds(self.login_timeout, "login_timeout", MIN_LOGIN_TIMEOUT)
-        if self.login_timeout > MAX_LOGIN_TIMEOUT:
-            raise InvalidRequest(f"login_timeout must be at most {MAX_LOGIN_TIMEOUT:.0f} seconds (24 days), "
-                                 f"not {self.login_timeout!r}")
+        for name in _SECONDS:
+            if name in self.__dataclass_fields__:  # the others make `timeouts`, checked by Timeouts
+                _check_seconds(getattr(self, name), name)
         if isinstance(self.max_reply_bytes, bool) or not isinstance(self.max_reply_bytes, int) or self.max_reply_bytes < 1:
             raise InvalidRequest(f"max_reply_bytes must be a positive integer, not {self.max_reply_bytes!r}")
-        require_seconds(self.remote_idle_timeout, "remote_idle_timeout")
         if not isinstance(self.remote_capabilities, Mapping) or not all(
             isinstance(name, str) and name for name in self.remote_capabilities
         ):
@@ -147,6 +156,9 @@ class Settings:
             raise InvalidRequest(f"max_tokens must be a positive integer, not {self.max_tokens!r}")
         if not isinstance(self.send_anyway, bool):
             raise InvalidRequest(f"send_anyway must be true or false, not {self.send_anyway!r}")
+        if self.impersonate is not None and not isinstance(self.impersonate, str):
+            raise InvalidRequest(f"impersonate must be a curl_cffi target name, not {self.impersonate!r}")
+        set_(self, "impersonate", (self.impersonate or "").strip() or None)  # empty: the nearest Chrome
         self.chosen_driver()  # a remote endpoint must be well formed, and one at most
 
     def __repr__(self) -> str:
@@ -164,10 +176,9 @@ class Settings:
         AURA_TIMEOUT is the default of AURA_FIRST_BYTE_TIMEOUT and AURA_IDLE_TIMEOUT; `timeouts=` overrides all three.
         """
         options = settings_from_env(environ)
-        for option in ("timeout", "first_byte_timeout", "idle_timeout", "login_timeout", "remote_idle_timeout"):
+        for option in _SECONDS:
             if option in options:  # held to the CLI's rule, and named as the user wrote it
-                require_seconds(options[option], env_name(option),
-                                MIN_LOGIN_TIMEOUT if option == "login_timeout" else MIN_TIMEOUT)
+                require_seconds(options[option], env_name(option), SETTINGS_OPTIONS[option].minimum or 0)
         timeout, first_byte, idle = (options.pop(name, None) for name in ("timeout", "first_byte_timeout",
                                                                            "idle_timeout"))
         if (timeout, first_byte, idle) != (None, None, None):
@@ -221,22 +232,43 @@ class Settings:
         """How a browser for these settings is started (or reached, when it runs somewhere else)."""
         from .drivers.base import LaunchOptions
 
-        return LaunchOptions(
-            executable=self.browser,
-            headless=self.headless,
-            proxy=self.proxy,
-            insecure=self.insecure,
-            timeout=self.login_timeout,
-            screenshot_path=self.store().screenshot_path(self.profile_name),
-            browser_ws=self.browser_ws,
-            cdp_url=self.cdp_url,
-            remote_webdriver=self.remote_webdriver,
-            remote_capabilities=dict(self.remote_capabilities),
-        )
+        return LaunchOptions(screenshot_path=self.store().screenshot_path(self.profile_name), **self.browser_options())
+
+    def browser_options(self) -> dict[str, Any]:
+        """The options a browser is started with (the `LaunchOptions` fields the table names), and no profile's."""
+        return {option.launch: _copy(getattr(self, name)) for name, option in SETTINGS_OPTIONS.items() if option.launch}
 
     def chosen_driver(self) -> str:
         """The driver that will speak to the browser: a remote endpoint's own, else `driver`."""
+        if not (self.browser_ws or self.cdp_url or self.remote_webdriver):
+            return self.driver  # a browser started here (and a direct ask imports no driver module)
         from .drivers import choose_driver
 
         return choose_driver(self.driver, self)  # the settings name the remote endpoints as LaunchOptions do
 
+
+
+# The fields, in order: AuraClient's keywords are these (tests/test_option_table.py holds them equal).
+SETTINGS_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Settings))
+
+T = TypeVar("T")
+
+
+class SettingsAttribute(Generic[T]):
+    """An attribute that is its owner's `settings`' one of the same name (a client's, a site under test's), read
+    from them so that the two cannot disagree: `base_url = SettingsAttribute[str]()`."""
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name or ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = self.name or name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> SettingsAttribute[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+    def __get__(self, instance: object, owner: type) -> Any:
+        if instance is None:
+            return self
+        return getattr(instance.settings, self.name)  # type: ignore[attr-defined]

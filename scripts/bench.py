@@ -274,24 +274,40 @@ def aura_command() -> list[str]:
     return [str(beside)] if beside.exists() else [sys.executable, "-m", "aura_browser"]
 
 
+def compiled_start_env(cache: str, **variables: str) -> dict[str, str]:
+    """The environment of a process that starts from compiled bytecode, as an installed package does, whatever this
+    one's: with PYTHONDONTWRITEBYTECODE our modules (a checkout, no .pyc) would be compiled from source on every
+    start while click and aiohttp read the .pyc files pip wrote. Every module of both sides is cached in `cache`
+    (PYTHONPYCACHEPREFIX), so ours and the baselines run with the same flags and read the same kind of files."""
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONPYCACHEPREFIX": cache, **variables}
+
+
 def b5_b6_processes(replica: Replica, profiles: str, n: int) -> list[Row]:
     replica.configure(gate="off", reply_bytes=2048, chunk_delay=0.0)
     save_plain_profile(profiles, replica.url, "b5")
-    env = {**os.environ, "AURA_PROFILE_DIR": profiles}
+    with tempfile.TemporaryDirectory(prefix="aura-bench-pyc-") as cache:
+        return b5_b6_measured(replica, compiled_start_env(cache, AURA_PROFILE_DIR=profiles), n)
+
+
+def b5_b6_measured(replica: Replica, env: dict[str, str], n: int) -> list[Row]:
     ask = [*aura_command(), "ask", "--base-url", replica.url, "--profile", "b5", "--transport", "direct", "Benchmark me"]
     bare = [sys.executable, "-c", BARE_POST, replica.url, encode_body(build_body(MESSAGES)).decode(), UA]
     help_ = [*aura_command(), "--help"]
     click_only = [sys.executable, "-c", "import click"]
-    runs: dict[str, list[tuple[float, int]]] = {"ask": [], "bare": [], "help": [], "click": []}
+    commands = (("ask", ask), ("bare", bare), ("help", help_), ("click", click_only))
+    for _, argv in commands:  # fills the bytecode cache; not counted
+        run_measured(argv, env)
+    runs: dict[str, list[tuple[float, int]]] = {name: [] for name, _ in commands}
     for _ in range(n):
-        for name, argv in (("ask", ask), ("bare", bare), ("help", help_), ("click", click_only)):
+        for name, argv in commands:
             runs[name].append(run_measured(argv, env))
     wall = Row("B5", "`aura-browser ask` process (direct, saved profile)", median([r[0] for r in runs["ask"]]) * 1000,
-               median([r[0] for r in runs["bare"]]) * 1000, "ms", "ratio <= 1.3", False)
-    wall.met = wall.ratio <= 1.3
+               median([r[0] for r in runs["bare"]]) * 1000, "ms", "ratio <= 1.2", False)
+    wall.met = wall.ratio <= 1.2
     help_row = Row("B5", "`aura-browser --help` vs `python -c 'import click'`", median([r[0] for r in runs["help"]]) * 1000,
-                   median([r[0] for r in runs["click"]]) * 1000, "ms", "ratio <= 1.2", False)
-    help_row.met = help_row.ratio <= 1.2
+                   median([r[0] for r in runs["click"]]) * 1000, "ms", "ratio <= 1.15", False)
+    help_row.met = help_row.ratio <= 1.15
     rss = Row("B6", "peak RSS of the B5 process", max(r[1] for r in runs["ask"]) / 1024,
               max(r[1] for r in runs["bare"]) / 1024, "MiB", "ratio <= 1.3", False)
     rss.met = rss.ratio <= 1.3

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from aura_browser.option_table import OPTIONS
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "cli.md"
 BEGIN, END = "<!-- options:begin -->", "<!-- options:end -->"
@@ -21,13 +23,13 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-# The option groups many commands share (cli/options.py), given once each instead of in every command's table.
+# The option groups many commands share (the groups of aura_browser/option_table.py, which cli/options.py makes
+# click options of), given once each instead of in every command's table; `site_options` brings -v and -q too.
 GROUPS: dict[str, tuple[str, ...]] = {
-    "site": ("base_url", "profile", "profile_dir", "browser", "driver", "proxy", "insecure", "browser_ws", "cdp_url",
-             "remote_webdriver", "headless", "verbose"),
-    "reply": ("model", "temperature", "max_tokens"),
-    "connect": ("transport", "timeout", "first_byte_timeout", "idle_timeout", "login_timeout"),
+    group: tuple(option.name for option in OPTIONS if option.group == group and option.flag)
+    for group in ("site", "reply", "connect")
 }
+GROUPS["site"] += ("verbose", "quiet")
 
 
 def _default(param: click.Option) -> str:

@@ -149,7 +149,7 @@ async def sequential(name: str, client: AuraClient, replica: ReplicaProcess, cou
 async def batch(client: AuraClient, replica: ReplicaProcess, count: int, concurrency: int,
                 name: str = "batch") -> tuple[Phase, str]:
     """The items through the batch module's run_batch, as `aura-browser batch` runs them."""
-    from aura_browser.batch import parse_item, run_batch
+    from aura_browser.tools.batch import parse_item, run_batch
 
     phase = Phase(name)
     before = faults(replica)
@@ -165,7 +165,7 @@ async def batch(client: AuraClient, replica: ReplicaProcess, count: int, concurr
         record = by_id.get(item_id, {"text": "", "error": "no record"})
         error = StreamInterrupted(record["error"], record["text"]) if record["error"] else None
         phase.account(prompt, record["text"], error)
-    how = "aura_browser.batch.run_batch"
+    how = "aura_browser.tools.batch.run_batch"
     phase.faults_injected = faults(replica) - before
     return phase, how
 

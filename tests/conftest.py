@@ -157,16 +157,6 @@ async def make_client(profile_dir: Path, driver: str):
 @pytest.fixture
 def gateless_site(make_replica: Callable[..., ReplicaServer], profile_dir: Path) -> ReplicaServer:
     """A replica with its gate off, and a saved profile for it: what runs against it starts no browser."""
-    from aura_browser.profile import Profile, ProfileStore
-
-    replica = make_replica(gate="off")
-    ProfileStore(profile_dir).save("default", Profile(base_url=replica.url, user_agent="Mozilla/5.0 Test"))
-    return replica
-
-
-@pytest.fixture
-def site(make_replica: Callable[..., ReplicaServer], profile_dir: Path) -> ReplicaServer:
-    """A replica with its gate off, and a plain profile for it (`tests.support.profiles.save_plain_profile`)."""
     replica = make_replica(gate="off")
     save_plain_profile(profile_dir, replica.url)
     return replica

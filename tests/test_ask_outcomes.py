@@ -24,9 +24,9 @@ def json_record(result) -> dict:
     ({"drop_after": 40}, [], 6, "broke mid-reply", "partial"),
     ({}, ["--max-tokens", "500"], 2, "tokenLimit 500", ""),
 ])
-def test_ask_json_always_prints_one_object_and_keeps_the_exit_code(site, env, knobs, args, code, error, text):
-    site.config.update(knobs)
-    result = run_cli("ask", "--base-url", site.url, "--json", *args, "Hi", env=env)
+def test_ask_json_always_prints_one_object_and_keeps_the_exit_code(gateless_site, env, knobs, args, code, error, text):
+    gateless_site.config.update(knobs)
+    result = run_cli("ask", "--base-url", gateless_site.url, "--json", *args, "Hi", env=env)
     assert result.returncode == code, err(result)
     record = json_record(result)
     whole = reply_text(as_messages("Hi"), "")
@@ -41,17 +41,17 @@ def test_ask_json_always_prints_one_object_and_keeps_the_exit_code(site, env, kn
     assert {"transport", "model", "ttfb_ms", "elapsed_ms", "trimmed_messages"} <= set(record)
 
 
-def test_piped_chat_exits_with_the_last_failed_replys_code(site, env):
-    site.config.update({"status": 500, "faults_left": 1})  # the first reply fails, the second succeeds
-    result = run_cli("chat", "--base-url", site.url, input=b"first\nsecond\n", env=env)
+def test_piped_chat_exits_with_the_last_failed_replys_code(gateless_site, env):
+    gateless_site.config.update({"status": 500, "faults_left": 1})  # the first reply fails, the second succeeds
+    result = run_cli("chat", "--base-url", gateless_site.url, input=b"first\nsecond\n", env=env)
     assert result.returncode == 5, err(result)
     assert "site error 500" in err(result)
     assert reply_text(as_messages("second"), "") in out(result)
 
-    site.config.update({"status": None})
-    ok = run_cli("chat", "--base-url", site.url, input=b"first\nsecond\n", env=env)
+    gateless_site.config.update({"status": None})
+    ok = run_cli("chat", "--base-url", gateless_site.url, input=b"first\nsecond\n", env=env)
     assert ok.returncode == 0, err(ok)
 
-    site.config.update({"drop_after": 30, "faults_left": 1})
-    dropped = run_cli("chat", "--base-url", site.url, input=b"first\nsecond\n", env=env)
+    gateless_site.config.update({"drop_after": 30, "faults_left": 1})
+    dropped = run_cli("chat", "--base-url", gateless_site.url, input=b"first\nsecond\n", env=env)
     assert dropped.returncode == 6, err(dropped)

@@ -4,17 +4,17 @@ import time
 
 import pytest
 
-from aura_browser.profile import Profile, ProfileStore
 from aura_browser.replica import reply_text
 from aura_browser.wire.api import as_messages
+
+from tests.support.profiles import save_plain_profile
 
 
 @pytest.fixture
 def replica(make_replica, profile_dir):
     """A gateless replica and a saved profile for it: no browser needed."""
     replica = make_replica(gate="off")
-    ProfileStore(profile_dir).save("default", Profile(replica.url, "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0",
-                                                      captured_at=time.time()))
+    save_plain_profile(profile_dir, replica.url, captured_at=time.time())
     return replica
 
 

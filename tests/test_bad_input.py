@@ -46,15 +46,15 @@ ROOM_FOR_A_MEGABYTE = 2_000_000  # a tokenLimit the app trims a 1 MB question to
         (as_messages("Hi"), {"max_tokens": -5}, "max_tokens must be positive"),
     ],
 )
-async def test_bad_messages_and_options_are_refused_before_anything_is_sent(site, make_client, messages, options,
+async def test_bad_messages_and_options_are_refused_before_anything_is_sent(gateless_site, make_client, messages, options,
                                                                            message):
     before = chromium_pids()
-    client = make_client(site.url)
+    client = make_client(gateless_site.url)
     with pytest.raises(InvalidRequest) as caught:
         async for _ in client.stream(messages, **options):
             pass
     assert message in str(caught.value)
-    assert site.stats.chat_requests == 0
+    assert gateless_site.stats.chat_requests == 0
     assert chromium_pids() == before  # no login was attempted for it
 
 
@@ -121,7 +121,7 @@ def test_a_profile_of_another_site_is_refused_with_exit_3(make_replica, profile_
     assert second.stats.chat_requests == 0 and second.stats.challenges_served == 0
 
 
-def test_a_batch_line_that_is_not_json_gets_an_error_record_and_the_batch_goes_on(site, env):
+def test_a_batch_line_that_is_not_json_gets_an_error_record_and_the_batch_goes_on(gateless_site, env):
     lines = [
         json.dumps({"id": "a", "prompt": "first"}),
         "this is not JSON {",
@@ -129,7 +129,7 @@ def test_a_batch_line_that_is_not_json_gets_an_error_record_and_the_batch_goes_o
         json.dumps({"id": "c", "messages": [{"role": "tool", "content": "x"}]}),
         json.dumps({"id": "d", "prompt": "third"}),
     ]
-    result = run_cli("batch", "--base-url", site.url, "-", input="\n".join(lines).encode(), env=env)
+    result = run_cli("batch", "--base-url", gateless_site.url, "-", input="\n".join(lines).encode(), env=env)
     assert "Traceback" not in err(result)
     records = [json.loads(line) for line in out(result).splitlines()]
     by_id = {record["id"]: record for record in records}
@@ -140,15 +140,15 @@ def test_a_batch_line_that_is_not_json_gets_an_error_record_and_the_batch_goes_o
     assert len(bad) == 1 and "line 2" in bad[0]["error"]
     assert "role 'tool'" in by_id["c"]["error"]
     assert result.returncode == 8  # the documented code for "some items failed"
-    assert site.stats.chat_requests == 3
+    assert gateless_site.stats.chat_requests == 3
 
 
-def test_a_one_megabyte_prompt_is_sent_whole(site, env):
+def test_a_one_megabyte_prompt_is_sent_whole(gateless_site, env):
     assert len(MEGABYTE_PROMPT.encode()) == 1_000_000
-    result = run_cli("ask", "--base-url", site.url, "--max-tokens", str(ROOM_FOR_A_MEGABYTE), "-",
+    result = run_cli("ask", "--base-url", gateless_site.url, "--max-tokens", str(ROOM_FOR_A_MEGABYTE), "-",
                      input=MEGABYTE_PROMPT.encode(), env=env)
     assert result.returncode == 0, err(result)[:500]
-    assert site.stats.last_chat_body["messages"][0]["content"] == MEGABYTE_PROMPT
+    assert gateless_site.stats.last_chat_body["messages"][0]["content"] == MEGABYTE_PROMPT
     assert out(result) == reply_text(as_messages(MEGABYTE_PROMPT), "") + "\n"
 
 

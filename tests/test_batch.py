@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from aura_browser.profile import Profile, ProfileStore
+from aura_browser.profile import ProfileStore
 
 from tests.support.cli import run_cli
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
+from tests.support.profiles import save_plain_profile
 from tests.support.replies import answer
 
 
@@ -106,7 +107,7 @@ def test_resume_skips_ids_already_written_and_redoes_a_torn_last_line(replica, e
 def test_a_failure_that_would_hit_every_item_stops_the_run(make_replica, env, tmp_path):
     replica = make_replica(gate="off")
     url = replica.url
-    ProfileStore(env["AURA_PROFILE_DIR"]).save("default", Profile(base_url=url, user_agent="Mozilla/5.0 Test"))
+    save_plain_profile(env["AURA_PROFILE_DIR"], url)
     replica.stop()  # nothing listens there any more
     source = write_lines(tmp_path / "in.jsonl", *({"id": n, "prompt": "Hi"} for n in range(20)))
     result = run_cli("batch", str(source), "-o", str(tmp_path / "out.jsonl"), "--base-url", url, env=env)
@@ -167,7 +168,7 @@ def test_a_progress_bar_only_on_a_terminal(make_replica, env, tmp_path):
     import pty
 
     replica = make_replica(gate="off")
-    ProfileStore(env["AURA_PROFILE_DIR"]).save("default", Profile(base_url=replica.url, user_agent="Mozilla/5.0 T"))
+    save_plain_profile(env["AURA_PROFILE_DIR"], replica.url)
     source = write_lines(tmp_path / "in.jsonl", {"id": 1, "prompt": "a"}, {"id": 2, "prompt": "b", "model": "nope"})
     controller, terminal = pty.openpty()
     try:

@@ -13,13 +13,13 @@ import pytest
 
 from tests.support.cli import run_cli
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
-from tests.support.profiles import saved_profile_for
+from tests.support.profiles import save_plain_profile
 from tests.support.replies import answer
 
 
 def test_piped_lines_keep_history_obey_commands_and_save_the_sites_shape(make_replica, env, tmp_path):
     replica = make_replica(gate="off")
-    saved_profile_for(replica.url, env)
+    save_plain_profile(env["AURA_PROFILE_DIR"], replica.url)
     first, second = tmp_path / "first.json", tmp_path / "second.json"
     script = "\n".join([
         "Hello", "/system Answer in French", "How are you?", f"/save {first}",
@@ -58,7 +58,7 @@ def test_piped_lines_keep_history_obey_commands_and_save_the_sites_shape(make_re
 
 def test_an_error_reply_is_reported_and_the_session_goes_on(make_replica, env):
     replica = make_replica(gate="off")
-    saved_profile_for(replica.url, env)
+    save_plain_profile(env["AURA_PROFILE_DIR"], replica.url)
     script = "Hi\n/system x\nbad model\n"
     result = run_cli("chat", "--base-url", replica.url, "--model", "nope", input=script.encode(), env=env)
     assert result.returncode == 5  # piped: the last failed reply's code, after every line was handled
@@ -92,7 +92,7 @@ class Terminal:
 def test_ctrl_c_stops_the_reply_not_the_session(make_replica, env, transport, tmp_path):
     replica = make_replica(gate="off" if transport == "direct" else "challenge", hold_after=2, split_multibyte=False)
     if transport == "direct":
-        saved_profile_for(replica.url, env)
+        save_plain_profile(env["AURA_PROFILE_DIR"], replica.url)
     before = chromium_pids()
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
@@ -153,8 +153,8 @@ async def test_save_writes_the_conversation_as_the_page_stores_it(make_replica, 
     """The page's own entry after one message, next to /save's for the same exchange: same shape, same values."""
     from playwright.async_api import async_playwright
 
-    from aura_browser.conversation import Conversation
     from aura_browser.drivers.browser_path import find_chromium
+    from aura_browser.tools.conversation import Conversation
     from aura_browser.wire.api import APP_SYSTEM_PROMPT
 
     replica = make_replica(gate="off")

@@ -16,6 +16,7 @@ from aura_browser.wire.api import as_messages
 
 from tests.support.cli import assert_one_line_error, err, out, run_cli
 from tests.support.drivers import both_drivers
+from tests.support.profiles import save_plain_profile
 
 
 def test_login_ask_and_profiles_end_to_end(replica, env):
@@ -117,9 +118,7 @@ def test_replica_command_serves_until_interrupted(env):
         line = process.stdout.readline().decode()
         assert "listening on http://127.0.0.1:" in line
         url = line.split("listening on ")[1].split()[0]
-        from aura_browser.profile import Profile, ProfileStore
-
-        ProfileStore(env["AURA_PROFILE_DIR"]).save("default", Profile(base_url=url, user_agent="Mozilla/5.0 Test"))
+        save_plain_profile(env["AURA_PROFILE_DIR"], url)
         ask = run_cli("ask", "--base-url", url, "Hi", env=env)
         assert out(ask).rstrip("\n") == reply_text(as_messages("Hi"), "")
     finally:
@@ -181,13 +180,14 @@ def test_the_lazy_command_table_matches_each_commands_own_help():
         assert command.get_short_help_str(limit=200) == short_help, name
 
 
-def test_help_imports_no_command_module():
+def test_help_imports_no_command_module_and_nothing_else_of_the_package():
     code = ("import sys; from aura_browser.cli import main; sys.argv=['aura-browser', '--help']\n"
             "try: main()\nexcept SystemExit: pass\n"
-            "print(sorted(m for m in sys.modules if m.startswith('aura_browser.cli.')))")
+            "print(sorted(m for m in sys.modules if m.startswith('aura_browser')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    # cli/streams.py guards stdin and stdout for every run, help included; it holds no command and no option.
-    assert result.stdout.strip().splitlines()[-1] == "['aura_browser.cli.streams']"
+    # cli/streams.py guards stdin and stdout for every run, help included; it holds no command and no option, and
+    # loads the errors only when a stream fails. What --help imports is its start (scripts/bench.py, B5).
+    assert result.stdout.strip().splitlines()[-1] == "['aura_browser', 'aura_browser.cli', 'aura_browser.cli.streams']"
 
 
 def test_verbosity_and_quiet_are_taken_before_the_command_too(make_replica, env):
@@ -202,35 +202,45 @@ def test_verbosity_and_quiet_are_taken_before_the_command_too(make_replica, env)
     assert quiet.returncode == 0 and err(quiet) == ""
 
 
-def test_ask_json_says_transport_null_when_nothing_answered(site, env):
+def test_ask_json_says_transport_null_when_nothing_answered(gateless_site, env):
     """As batch's records do: no transport carried a reply, so `transport` is null, not an empty string."""
-    result = run_cli("ask", "--json", "--base-url", site.url, "--max-tokens", "10", "Hi " * 50, env=env)
+    result = run_cli("ask", "--json", "--base-url", gateless_site.url, "--max-tokens", "10", "Hi " * 50, env=env)
     record = json.loads(out(result))
     assert result.returncode == 2, err(result)
     assert record["transport"] is None and "does not fit" in record["error"]
-    assert site.stats.chat_requests == 0
+    assert gateless_site.stats.chat_requests == 0
 
 
-def test_profiles_list_has_a_header(site, env):
+def test_profiles_list_has_a_header(gateless_site, env):
     listing = run_cli("profiles", "list", env=env)
     header, *rows = out(listing).splitlines()
     assert header.split("\t") == ["NAME", "SITE", "CAPTURED", "GATE COOKIE"]
-    assert rows and rows[0].startswith("default\t" + site.url)
+    assert rows and rows[0].startswith("default\t" + gateless_site.url)
 
 
-def test_a_direct_ask_imports_no_driver_and_no_other_transport(site, env):
+# Modules a direct ask with a saved profile never needs: the browser libraries, every driver module (the
+# drivers package too), the other transports and their library, the page rules (only a reply that is not the text
+# stream is judged by them) and what the drivers' Xvfb and profiles use (ctypes, secrets).
+NOT_FOR_A_DIRECT_ASK = ("playwright", "patchright", "selenium", "curl_cffi", "ctypes", "secrets", "aura_browser.drivers",
+                        "aura_browser.transports.impersonate", "aura_browser.transports.page", "aura_browser.wire.page")
+
+
+def test_a_direct_ask_imports_no_driver_and_no_other_transport(gateless_site, env):
     # An ask is a process: what it imports is part of its time (scripts/bench.py, B5).
     code = ("import runpy, sys\n"
-            f"sys.argv = ['aura-browser', 'ask', '--base-url', {site.url!r}, '--transport', 'direct', 'Hi']\n"
+            f"sys.argv = ['aura-browser', 'ask', '--base-url', {gateless_site.url!r}, '--transport', 'direct', 'Hi']\n"
             "try: runpy.run_module('aura_browser', run_name='__main__')\n"
             "except SystemExit as exit: assert not exit.code, exit.code\n"
-            "print(sorted(m for m in sys.modules if m.startswith(('aura_browser.drivers.', 'aura_browser.transports.'))"
-            " or m.startswith('curl_cffi')))")
+            "print(sorted(m for m in sys.modules if m.startswith('aura_browser.transports.')))\n"
+            f"print(sorted(m for m in sys.modules if m in {NOT_FOR_A_DIRECT_ASK!r}"
+            f" or m.startswith(tuple(name + '.' for name in {NOT_FOR_A_DIRECT_ASK!r}))))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == str(sorted(
+    transports, needless = result.stdout.strip().splitlines()[-2:]
+    assert transports == str(sorted(
         ["aura_browser.transports.base", "aura_browser.transports.direct", "aura_browser.transports.fallback",
-         "aura_browser.transports.replies"]))
+         "aura_browser.transports.replay", "aura_browser.transports.replies"]))
+    assert needless == "[]"
 
 
 @pytest.mark.parametrize("columns", [None, "30", "60", "79", "100", "250", "0", "wide"])

@@ -6,8 +6,9 @@ import pytest
 
 from aura_browser import AuraClient, InvalidRequest, Profile
 from aura_browser.errors import Blocked
-from aura_browser.profile import ProfileStore
 from aura_browser.transports.base import StreamStats
+
+from tests.support.profiles import save_plain_profile
 
 SITE = "https://chat.example"
 
@@ -33,7 +34,7 @@ class Answering:
 
 @pytest.fixture
 def saved(tmp_path):
-    ProfileStore(tmp_path).save("default", Profile(SITE, "Mozilla/5.0 Chrome/156.0.0.0"))
+    save_plain_profile(tmp_path, SITE)
     return tmp_path
 
 

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import struct
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from aura_browser.drivers.display import BrowserMode, VirtualDisplay, choose_mode, xvfb_available
+from aura_browser.drivers.browser_mode import BrowserMode, choose_mode, xvfb_available
+from aura_browser.drivers.display import VirtualDisplay
 from aura_browser.errors import BrowserError
 
 from tests.support.drivers import needs_xvfb
+from tests.support.killed_parent import outlives_its_killed_parent
 
 
 def x11_handshake(display: str, authority: str | None) -> int:
@@ -81,16 +80,7 @@ def test_xvfb_dies_with_a_killed_parent() -> None:
         "from aura_browser.drivers.display import VirtualDisplay\n"
         "d = VirtualDisplay(); d.start(); print(d._process.pid, flush=True); time.sleep(60)\n"
     )
-    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    try:
-        pid = int(parent.stdout.readline())  # type: ignore[union-attr]
-        assert alive(pid)
-        parent.send_signal(signal.SIGKILL)
-        parent.wait()
-        assert wait_gone(pid), f"Xvfb {pid} outlived its parent"
-    finally:
-        parent.kill()
-        parent.wait()
+    assert not outlives_its_killed_parent(script), "Xvfb outlived its parent"
 
 
 def test_without_xvfb_the_error_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,9 +7,10 @@ import time
 
 import pytest
 
-from aura_browser.profile import Profile, ProfileStore
+from aura_browser.profile import ProfileStore
 
 from tests.support.cli import assert_one_line_error, err, out, run_cli
+from tests.support.profiles import save_plain_profile
 from tests.support.servers.remote_browsers import chromium_with_remote_debugging
 
 
@@ -115,8 +116,7 @@ def test_a_challenge_that_never_passes_exits_3(make_replica, env):
 def test_the_profile_rows_redact_the_proxy_password(make_replica, env, profile_dir, unused_tcp_port):
     replica = make_replica(gate="off")
     proxy = f"http://user:s3cret@127.0.0.1:{unused_tcp_port}"
-    ProfileStore(profile_dir).save("default", Profile(replica.url, "Mozilla/5.0 Chrome/156.0.0.0", proxy=proxy,
-                                                      captured_at=time.time() - 7200))
+    save_plain_profile(profile_dir, replica.url, proxy=proxy, captured_at=time.time() - 7200)
     result = run_cli("doctor", "--base-url", replica.url, "--skip-in-page", env=env)
     table = out(result)
     assert result.returncode == 6, table  # the direct ask could not reach the proxy
@@ -169,8 +169,7 @@ def test_a_strict_gate_is_passed_by_impersonate_with_no_browser_for_the_ask(make
 def test_a_profile_from_another_proxy_is_reported_as_ask_would_refuse_it(make_replica, env, profile_dir,
                                                                          unused_tcp_port):
     replica = make_replica(gate="off")
-    ProfileStore(profile_dir).save("default", Profile(replica.url, "Mozilla/5.0 Chrome/156.0.0.0",
-                                                      captured_at=time.time() - 60))  # captured without a proxy
+    save_plain_profile(profile_dir, replica.url, captured_at=time.time() - 60)  # captured without a proxy
     proxy = f"http://user:s3cret@127.0.0.1:{unused_tcp_port}"  # nothing listens: no login replaces the profile
     code, report = doctor_json(replica.url, env, "--proxy", proxy, "--skip-in-page")
     checks = rows(report)

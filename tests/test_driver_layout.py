@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import ast
+import inspect
 import os
+import re
 import stat
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,6 +89,37 @@ def test_each_drivers_module_imports_alone_in_a_fresh_interpreter(module):
     assert result.stdout.strip() == "[]", f"importing {name} loads {result.stdout.strip()}"
 
 
+def is_hook(function: Any) -> bool:
+    """A method that does nothing (a docstring, `pass`): a place for a subclass to add to, not a branch."""
+    body = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0].body  # type: ignore[attr-defined]
+    return all(isinstance(s, ast.Pass) or isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) for s in body)
+
+
+def test_each_selenium_session_uses_all_it_inherits_of_its_bases():
+    """The Selenium sessions are one base and its shapes, siblings: a method of a base that a session replaces
+    without calling it is a branch that session never takes, and belongs lower down, with the sessions that do."""
+    from aura_browser.drivers.selenium import AdoptedSeleniumSession, SeleniumSession, StealthySeleniumSession
+    from aura_browser.drivers.selenium_local import LocalSeleniumSession
+    from aura_browser.drivers.selenium_remote import RemoteSeleniumSession
+
+    unused = []
+    for session in (AdoptedSeleniumSession, LocalSeleniumSession, RemoteSeleniumSession):
+        for base in (SeleniumSession, StealthySeleniumSession):
+            if base not in session.__mro__:
+                continue
+            for name, method in vars(base).items():
+                if not inspect.isfunction(method) or getattr(method, "__isabstractmethod__", False) or is_hook(method):
+                    continue
+                owner = next(cls for cls in session.__mro__ if name in vars(cls))
+                if owner is not base and not re.search(
+                        rf"(super\(\)|{base.__name__})\.{name}\(", inspect.getsource(vars(owner)[name])):
+                    unused.append(f"{session.__name__} replaces {base.__name__}.{name}")
+    assert unused == []
+    assert StealthySeleniumSession not in AdoptedSeleniumSession.__mro__  # the adopted one drives the page as it is
+    with pytest.raises(TypeError):  # only a shape of it can have a browser
+        SeleniumSession("http://127.0.0.1", LaunchOptions())  # type: ignore[abstract]
+
+
 def test_first_line_is_what_a_one_line_error_quotes_of_a_drivers_message():
     class WebDriverLike(Exception):
         def __init__(self, msg: str) -> None:
@@ -140,7 +175,7 @@ def test_a_failed_login_screenshot_is_private_with_either_driver(driver, make_re
     result = subprocess.run(
         [sys.executable, "-m", "aura_browser", "login", "--base-url", replica.url, "--timeout", "2",
          "--driver", driver, "--headless"],
-        capture_output=True, env={**os.environ, "AURA_PROFILE_DIR": str(profile_dir)}, preexec_fn=lambda: os.umask(0),
+        capture_output=True, env={**os.environ, "AURA_PROFILE_DIR": str(profile_dir)}, umask=0,
         timeout=120,
     )
     assert result.returncode == 3, result.stderr.decode()

@@ -15,7 +15,6 @@ import pytest
 from aiohttp import web
 
 from aura_browser import AuraClient
-from aura_browser.batch import BatchItem, run_batch, run_item
 from aura_browser.cli import EXIT_CODES_HELP
 from aura_browser.doctor.problems import Problem, problem_of
 from aura_browser.errors import (
@@ -30,10 +29,13 @@ from aura_browser.errors import (
     WrongEventLoop,
     exit_code_for,
 )
-from aura_browser.profile import Profile, ProfileStore
+from aura_browser.profile import ProfileStore
 from aura_browser.serve.api import ERROR_TYPES, create_app, describe
 from aura_browser.sync import refuse_running_loop
+from aura_browser.tools.batch import BatchItem, run_batch, run_item
 from aura_browser.wire.api import as_messages
+
+from tests.support.profiles import save_plain_profile
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -166,7 +168,7 @@ def one_line_error(result: subprocess.CompletedProcess[bytes]) -> str:
 
 async def test_the_cli_exits_with_the_class_exit_code(tmp_path):
     store = ProfileStore(tmp_path / "profiles")
-    store.save("default", Profile(base_url="http://127.0.0.1:9", user_agent="Mozilla/5.0 Test"))
+    save_plain_profile(store.directory, "http://127.0.0.1:9")
     env = {"AURA_PROFILE_DIR": str(store.directory)}
     async with store.lock("default"):
         busy = await asyncio.to_thread(run_cli, "profiles", "delete", "default", env=env)

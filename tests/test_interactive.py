@@ -257,9 +257,19 @@ def test_a_widget_watched_by_sight_is_clicked_once_its_look_changed_and_kept_sti
     assert not sight.ready("checkbox", 2.1)  # a change again: wait until it keeps still
     assert not sight.ready("checkbox", 2.4)
     assert sight.ready("checkbox", 2.7)
+    assert sight.in_sight(2.7) == pytest.approx(0.6)  # the checkbox showed at the last change
     sight.reset()
     assert not sight.ready("same", 0.0) and not sight.ready("same", 7.0)  # never changed: only after the limit
     assert sight.ready("same", 8.1)
+
+
+@pytest.mark.parametrize("in_sight", [0.0, 0.2, 0.4, 0.6, 1.0])
+def test_the_hand_starts_a_persons_reaction_after_the_box_showed_not_after_it_was_made_sure_of(in_sight):
+    """By sight the checkbox is clicked only once it has kept still a while: the reaction counts from when it
+    showed, so the hand waits what is left of it, and never starts sooner than a person's reaction."""
+    for seed in range(200):
+        reaction = hand.reaction_time(random.Random(seed))
+        assert in_sight + hand.reaction_left(random.Random(seed), in_sight) == pytest.approx(max(in_sight, reaction))
 
 
 def test_turnstiles_known_checkbox_place_is_inside_the_replicas_box():

@@ -24,6 +24,7 @@ from aura_browser.wire.api import as_messages, build_body
 from tests.support.cli import run_cli
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
 from tests.support.servers.remote_browsers import chromedriver_server
+from tests.support.webdrivers import quit_users_webdriver, start_users_webdriver
 
 # The issue's example, verbatim: only its import line differs from gpt4free's.
 EXAMPLE = """\
@@ -169,29 +170,12 @@ async def test_webdriver_playwright_page_is_logged_in_and_streamed_in_and_left_o
             await browser.close()
 
 
-def start_selenium_chrome(*, bidi: bool) -> Any:
-    """A WebDriver as a user would start one: the test's own, quit by the test."""
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager downloads nothing
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    from aura_browser.drivers.selenium import find_chromedriver
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = find_chromium()
-    for arg in ("--headless=new", "--ignore-certificate-errors", *(["--no-sandbox"] if os.geteuid() == 0 else [])):
-        options.add_argument(arg)
-    options.accept_insecure_certs = True
-    options.enable_bidi = bidi
-    return webdriver.Chrome(service=Service(executable_path=find_chromedriver()), options=options)
-
-
 @pytest.mark.parametrize("bidi", [False, True], ids=["plain", "bidi"])
 def test_webdriver_selenium_is_logged_in_and_streamed_in_and_left_running(make_replica, profile_dir, bidi):
     replica = make_replica(gate="strict")  # direct is always blocked: only the page's own fetch gets through
     options = dict(base_url=replica.url, profile_dir=str(profile_dir), insecure=True)
     messages = as_messages("Hi from your WebDriver")
-    driver = start_selenium_chrome(bidi=bidi)
+    driver = start_users_webdriver(bidi=bidi)
     try:
         # The sync face, as Selenium users call it; the in-page fallback runs in their driver's window.
         chunks = list(Aura.create_completion("openchat_3.6", messages, webdriver=driver, **options))
@@ -212,7 +196,7 @@ def test_webdriver_selenium_is_logged_in_and_streamed_in_and_left_running(make_r
         assert args["headers"]["user-agent"] == profile.user_agent and "cf_clearance" in args["cookies"]
         assert driver.execute_script("return 1 + 1") == 2
     finally:
-        driver.quit()
+        quit_users_webdriver(driver)
 
 
 PLATFORM_IN_UA = {"Linux": "Linux", "macOS": "Mac OS X", "Windows": "Windows"}

@@ -10,6 +10,7 @@ from aura_browser.drivers.playwright import playwright_proxy
 
 from tests.support.cli import assert_one_line_error, err, run_cli
 from tests.support.processes import chromium_pids, wait_for_no_new_chromium
+from tests.support.profiles import save_plain_profile
 from tests.support.servers.auth_proxy import auth_proxy
 
 # Every character a URL's user-info must percent-encode, and a percent sign that is not an escape.
@@ -53,13 +54,10 @@ def test_a_wrong_proxy_password_at_login_is_the_documented_407_message(make_repl
 
 @pytest.mark.parametrize("transport", ["direct", "impersonate"])
 def test_a_non_ascii_proxy_password_is_sent_as_utf8_by_every_replay(make_replica, profile_dir, transport):
-    from aura_browser.profile import Profile, ProfileStore
-
     replica = make_replica(gate="off")
     with auth_proxy("aura", "pässwörd-密码") as proxy:
         url = quoted_url(proxy, "aura", "pässwörd-密码")
-        ProfileStore(profile_dir).save("default", Profile(base_url=replica.url, user_agent="Mozilla/5.0 Test",
-                                                          proxy=url))
+        save_plain_profile(profile_dir, replica.url, proxy=url)
         result = run_cli("ask", "--base-url", replica.url, "--transport", transport, "Hi",
                          env={"AURA_PROFILE_DIR": str(profile_dir), "AURA_PROXY": url})
     assert result.returncode == 0, err(result)

@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from aura_browser.drivers.display import xvfb_available
+from aura_browser.drivers.browser_mode import xvfb_available
 from aura_browser.errors import BrowserError, InvalidRequest
 from aura_browser.replica import reply_text
 from aura_browser.wire.api import as_messages

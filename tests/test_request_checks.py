@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from aura_browser.batch import parse_item
 from aura_browser.errors import InvalidRequest
 from aura_browser.serve.api import parse_request
+from aura_browser.tools.batch import parse_item
 from aura_browser.wire.api import build_body
 
 HI = [{"role": "user", "content": "Hi"}]

@@ -130,7 +130,7 @@ def ask_served(base: str) -> None:
 def test_profile_files_are_private_even_under_umask_000(replica, profile_dir):
     result = subprocess.run(
         [sys.executable, "-m", "aura_browser", "login", "--base-url", replica.url],
-        capture_output=True, env={**os.environ, "AURA_PROFILE_DIR": str(profile_dir)}, preexec_fn=lambda: os.umask(0),
+        capture_output=True, env={**os.environ, "AURA_PROFILE_DIR": str(profile_dir)}, umask=0,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr.decode()
@@ -146,7 +146,7 @@ def test_a_failed_login_screenshot_is_private_too(make_replica, profile_dir):
     replica = make_replica(gate="challenge", challenge_delay=60)
     result = subprocess.run(
         [sys.executable, "-m", "aura_browser", "login", "--base-url", replica.url, "--login-timeout", "2"],
-        capture_output=True, env={**os.environ, "AURA_PROFILE_DIR": str(profile_dir)}, preexec_fn=lambda: os.umask(0),
+        capture_output=True, env={**os.environ, "AURA_PROFILE_DIR": str(profile_dir)}, umask=0,
         timeout=120,
     )
     assert result.returncode == 3

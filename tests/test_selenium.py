@@ -5,19 +5,18 @@ The login, direct and fallback tests run over both drivers in their own files (`
 """
 
 import json
-import os
 
 import pytest
 
 from aura_browser.drivers import new_session
 from aura_browser.drivers.base import LaunchOptions
-from aura_browser.drivers.browser_path import find_chromium
 from aura_browser.errors import InvalidRequest
 from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
 from aura_browser.wire.api import as_messages
 
 from tests.support.cli import run_cli
+from tests.support.webdrivers import quit_users_webdriver, start_users_webdriver
 
 
 async def capture_in(driver, url, profile=None):
@@ -67,22 +66,11 @@ def test_cli_login_and_in_page_ask_with_the_selenium_driver(make_replica, profil
 @pytest.fixture
 def users_webdriver(request):
     """A Selenium Chrome session the user started and owns; the test quits it."""
-    os.environ["SE_OFFLINE"] = "true"
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    from aura_browser.drivers.selenium import find_chromedriver, quit_driver
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = find_chromium()
-    for arg in ("--headless=new", "--no-sandbox"):
-        options.add_argument(arg)
-    options.enable_bidi = request.param
-    driver = webdriver.Chrome(service=Service(find_chromedriver()), options=options)
+    driver = start_users_webdriver(bidi=request.param)
     try:
         yield driver
     finally:
-        quit_driver(driver)  # driver.quit(), without Selenium's 10 s wait for its BiDi socket thread
+        quit_users_webdriver(driver)
 
 
 @pytest.mark.parametrize("users_webdriver", [True, False], ids=["bidi", "no-bidi"], indirect=True)

@@ -2,6 +2,7 @@
 in the page's main world, and no process left behind.
 """
 
+import asyncio
 import contextlib
 import json
 import os
@@ -14,9 +15,8 @@ from typing import Any
 import pytest
 
 from aura_browser.drivers.base import LaunchOptions
-from aura_browser.drivers.browser_path import find_chromium
 from aura_browser.drivers.chromedriver import CDC_BLOCK, blank_cdc_block, patched_chromedriver
-from aura_browser.drivers.selenium import SeleniumSession, find_chromedriver
+from aura_browser.drivers.selenium import AdoptedSeleniumSession, find_chromedriver
 from aura_browser.drivers.selenium_local import LocalSeleniumSession
 from aura_browser.replica.botcheck import CHECKS
 
@@ -25,6 +25,7 @@ from tests.support.cli import cli_process, err, finish, run_cli
 from tests.support.detectors import automation_hits, needs_detectors, verdict_and_close
 from tests.support.drivers import needs_xvfb
 from tests.support.processes import RUN_MARKER, chromium_pids, wait_for_no_new_chromium
+from tests.support.webdrivers import quit_users_webdriver, start_users_webdriver
 
 CDC_SOURCE = (
     b"xx(function () {window.cdc_adoQpoasnfa76pfcZLmcfl_Array = window.Array;"
@@ -106,7 +107,8 @@ async def test_the_page_sees_no_automation_and_nothing_of_ours(headless, replica
 @needs_xvfb
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGKILL, -9)])
 def test_a_signal_mid_login_stops_chromium_chromedriver_and_the_virtual_display(make_replica, profile_dir, sig, code):
-    """Ctrl-C and SIGTERM close them; kill -9 gives no chance to, and Linux ends them with us (PDEATHSIG)."""
+    """Ctrl-C and SIGTERM close them; kill -9 gives no chance to: the watchdog kills chromedriver's process group
+    (Chromium in it), and Linux stops Xvfb with us (its parent-death signal)."""
     replica = make_replica(gate="challenge", challenge_delay=60)  # the gate holds the browser until we signal
     before = chromium_pids()
     login = ("login", "--driver", "selenium", "--base-url", replica.url)
@@ -137,24 +139,17 @@ def test_plain_chromedriver_is_caught_by_the_dialog_check(make_replica):
     """The control of check 15: chromedriver starting Chromium itself, waiting as a Selenium script waits, dismisses
     the gate's confirm() at the script's next command. (Its window has the focus: chromedriver activates it; the
     selenium driver's own Chromium, which chromedriver attaches to, did not, see test_human_tells.)"""
-    from selenium import webdriver
     from selenium.common.exceptions import UnexpectedAlertPresentException
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.wait import WebDriverWait
 
     replica = make_replica(gate="botcheck")
-    options = webdriver.ChromeOptions()
-    options.binary_location = find_chromium()
-    options.add_argument("--headless=new")
-    if os.geteuid() == 0:
-        options.add_argument("--no-sandbox")
-    driver = webdriver.Chrome(service=Service(executable_path=find_chromedriver()), options=options)
+    driver = start_users_webdriver(bidi=False)
     try:
         driver.get(replica.url + "/")
         WebDriverWait(driver, 30, ignored_exceptions=[UnexpectedAlertPresentException]).until(
             lambda d: d.title == "Attention Required! | Cloudflare")
     finally:
-        driver.quit()
+        quit_users_webdriver(driver)
     seen = failing(replica)
     assert "15" in seen and "Cancel (dismissed)" in seen["15"], seen
 
@@ -169,8 +164,13 @@ async def test_botd_and_fpscanner_see_a_person_in_the_selenium_driver():
 
 @needs_detectors
 async def test_the_detectors_catch_a_plain_chromedriver_session():
-    """The control: chromedriver launching Chromium itself, as the driver did before, is flagged."""
-    verdict = await verdict_and_close(SeleniumSession("http://127.0.0.1", LaunchOptions(headless=True)))
+    """The control: chromedriver launching Chromium itself (as a user's WebDriver does, which the driver adopts and
+    drives as it is) is flagged."""
+    driver = await asyncio.to_thread(start_users_webdriver, bidi=True)
+    try:
+        verdict = await verdict_and_close(AdoptedSeleniumSession(driver, "http://127.0.0.1", LaunchOptions()))
+    finally:
+        await asyncio.to_thread(quit_users_webdriver, driver)
     assert verdict["botd"] == {"bot": True, "botKind": "selenium"}, verdict
     assert {"hasWebdriver", "hasCDP"} <= set(automation_hits(verdict)), verdict
 

@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from tests.support.cli import SECRET, finish
-from tests.support.profiles import saved_profile_for
+from tests.support.profiles import save_plain_profile
 from tests.support.replies import answer
 
 
@@ -64,7 +64,7 @@ def test_openai_client_streams_and_not_through_the_gate_on_one_login(replica, st
 
 async def test_concurrent_requests_are_served_concurrently(make_replica, env, start_server):
     replica = make_replica(gate="off", hold_after=1)
-    saved_profile_for(replica.url, env)
+    save_plain_profile(env["AURA_PROFILE_DIR"], replica.url)
     client = openai.AsyncOpenAI(base_url=start_server("--base-url", replica.url), api_key="unused", max_retries=0)
 
     async def ask(prompt: str, stream: bool) -> str:
@@ -87,7 +87,7 @@ async def test_concurrent_requests_are_served_concurrently(make_replica, env, st
 
 def test_api_key_is_required_when_set_and_never_printed(make_replica, env, start_server):
     replica = make_replica(gate="off")
-    saved_profile_for(replica.url, env)
+    save_plain_profile(env["AURA_PROFILE_DIR"], replica.url)
     base = start_server("--base-url", replica.url, extra_env={"AURA_SERVE_API_KEY": SECRET})
     messages = [{"role": "user", "content": "Hi"}]
 
@@ -106,7 +106,7 @@ def test_api_key_is_required_when_set_and_never_printed(make_replica, env, start
 
 def test_errors_are_openai_error_objects_with_fitting_statuses(make_replica, env, start_server):
     replica = make_replica(gate="off")
-    saved_profile_for(replica.url, env)
+    save_plain_profile(env["AURA_PROFILE_DIR"], replica.url)
     base = start_server("--base-url", replica.url)
     client = openai.OpenAI(base_url=base, api_key="unused", max_retries=0)
 
@@ -130,7 +130,7 @@ def test_errors_are_openai_error_objects_with_fitting_statuses(make_replica, env
 
 def test_a_reply_that_breaks_off_mid_stream_ends_with_an_error_event(make_replica, env, start_server):
     replica = make_replica(gate="off", drop_after=40, split_multibyte=False)
-    saved_profile_for(replica.url, env)
+    save_plain_profile(env["AURA_PROFILE_DIR"], replica.url)
     client = openai.OpenAI(base_url=start_server("--base-url", replica.url), api_key="unused", max_retries=0)
     received = []
     with pytest.raises(openai.APIError, match="broke mid-reply"):
@@ -142,7 +142,7 @@ def test_a_reply_that_breaks_off_mid_stream_ends_with_an_error_event(make_replic
 
 def test_a_caller_that_leaves_mid_reply_aborts_the_sites_reply(make_replica, env, start_server):
     replica = make_replica(gate="off", hold_after=1)
-    saved_profile_for(replica.url, env)
+    save_plain_profile(env["AURA_PROFILE_DIR"], replica.url)
     client = openai.OpenAI(base_url=start_server("--base-url", replica.url), api_key="unused", max_retries=0)
     stream = client.chat.completions.create(model="openchat_3.6", stream=True,
                                             messages=[{"role": "user", "content": "Hi"}])

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.support.cli import assert_one_line_error, run_cli
-from tests.support.profiles import saved_profile_for
+from tests.support.profiles import save_plain_profile
 from tests.support.replies import answer
 
 CHAT = json.dumps({"model": "openchat_3.6", "messages": [{"role": "user", "content": "Hi"}]}).encode()
@@ -32,7 +32,7 @@ def raw_request(base: str, method: str, path: str, headers: dict[str, str], body
 @pytest.fixture
 def server(make_replica, env, start_server):
     replica = make_replica(gate="off")
-    saved_profile_for(replica.url, env)
+    save_plain_profile(env["AURA_PROFILE_DIR"], replica.url)
     base = start_server("--base-url", replica.url, "--allow-host", "proxy.example",
                         "--cors-origin", "https://ui.example")
     return replica, base, urlsplit(base).netloc

@@ -6,9 +6,8 @@ import socket
 
 import pytest
 
-from aura_browser.profile import Profile, ProfileStore
-
 from tests.support.cli import cli_process, finish
+from tests.support.profiles import save_plain_profile
 
 KEY = "s3cret-key-for-tests"
 GOOD = json.dumps({"model": "openchat_3.6", "messages": [{"role": "user", "content": "Hi"}]}).encode()
@@ -47,7 +46,7 @@ def raw_request(port: int, body: bytes, *, content_type: bytes = b"application/j
 def test_malformed_requests_are_client_errors_not_internal_ones(make_replica, profile_dir, body, content_type,
                                                                authorization, status, phrase):
     replica = make_replica(gate="off")
-    ProfileStore(profile_dir).save("default", Profile(base_url=replica.url, user_agent="Mozilla/5.0 Test"))
+    save_plain_profile(profile_dir, replica.url)
     env = {"AURA_PROFILE_DIR": str(profile_dir), "AURA_SERVE_API_KEY": KEY}
     with cli_process("serve", "--port", "0", "--base-url", replica.url, env=env) as process:
         line = process.stdout.readline().decode()

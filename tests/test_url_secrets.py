@@ -4,9 +4,8 @@ import json
 
 import pytest
 
-from aura_browser.profile import Profile, ProfileStore
-
 from tests.support.cli import assert_one_line_error, run_cli
+from tests.support.profiles import save_plain_profile
 
 TOKEN = "tok-SECRET-3f9a1b"
 
@@ -24,7 +23,7 @@ def test_a_proxy_token_is_hidden_in_verbose_lines_errors_and_profiles_show(make_
                                                                            unused_tcp_port):
     replica = make_replica(gate="off")
     proxy = f"http://{TOKEN}@127.0.0.1:{unused_tcp_port}"  # a token as the user name, and nothing listening
-    ProfileStore(profile_dir).save("default", Profile(base_url=replica.url, user_agent="Mozilla/5.0 X", proxy=proxy))
+    save_plain_profile(profile_dir, replica.url, proxy=proxy)
     env = {"AURA_PROFILE_DIR": str(profile_dir), "AURA_BASE_URL": replica.url}
 
     asked = run_cli("ask", "-vv", "--transport", "direct", "--proxy", proxy, "Hi", env=env)

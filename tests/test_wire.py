@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from aura_browser.profile import Profile, ProfileStore
+from aura_browser.profile import ProfileStore
 from aura_browser.replica import reply_text
 from aura_browser.wire.api import as_messages
 
+from tests.support.profiles import save_plain_profile
 from tests.support.servers.raw_server import raw_server
 
 REPLY = "Grüße, 中文, 🌍 — the whole reply"
@@ -18,9 +19,8 @@ UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chr
 
 def save_old_profile(profile_dir, url: str) -> None:
     """A profile as saved before header_order existed: the member is absent from the file."""
-    store = ProfileStore(profile_dir)
-    store.save("default", Profile(base_url=url, user_agent=UA, headers={"accept-language": "de-DE,de;q=0.9"}))
-    path = store.path("default")
+    save_plain_profile(profile_dir, url, user_agent=UA, headers={"accept-language": "de-DE,de;q=0.9"})
+    path = ProfileStore(profile_dir).path("default")
     data = json.loads(path.read_text())
     del data["header_order"]
     path.write_text(json.dumps(data))

@@ -8,14 +8,7 @@ import click
 
 from ..errors import AuraError, InvalidRequest, ReplyTooLarge, StreamInterrupted
 from ..sync import Terminated, run_command
-from .options import (
-    ConnectOptions,
-    ReplyOptions,
-    SiteOptions,
-    connect_options,
-    reply_options,
-    site_options,
-)
+from .options import ConnectOptions, ReplyOptions, SiteOptions, question_options
 
 
 def _read_prompt(prompt: str | None) -> str:
@@ -34,10 +27,7 @@ def _read_prompt(prompt: str | None) -> str:
 
 @click.command()
 @click.argument("prompt", required=False)
-@site_options
-@click.option("--system", envvar="AURA_SYSTEM", show_envvar=True, help="System prompt (sent as the body's `prompt`).")
-@reply_options
-@connect_options
+@question_options("ask")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end instead of streaming.")
 def ask(prompt: str | None, site: SiteOptions, system: str | None, reply: ReplyOptions, connect: ConnectOptions,
         as_json: bool) -> None:

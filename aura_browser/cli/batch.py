@@ -12,23 +12,16 @@ import click
 
 from ..errors import BATCH_ITEMS_FAILED
 from ..sync import run_command
-from .options import ConnectOptions, ReplyOptions, SiteOptions, connect_options, reply_options, site_options
+from .options import ConnectOptions, ReplyOptions, SiteOptions, declared_option, question_options
 
 
 @click.command()
 @click.argument("source", metavar="IN.jsonl", type=click.File("rb"))
-@click.option("-o", "--output", metavar="OUT.jsonl", default="-", show_default=True, envvar="AURA_BATCH_OUTPUT",
-              show_envvar=True, type=click.Path(dir_okay=False, allow_dash=True), help="Where records go; '-' is stdout.")
-@click.option("--resume", is_flag=True, envvar="AURA_BATCH_RESUME", show_envvar=True,
-              help="Skip ids OUT already has a record for, and append to OUT.")
-@click.option("--allow-duplicate-ids", is_flag=True, envvar="AURA_BATCH_ALLOW_DUPLICATE_IDS", show_envvar=True,
-              help="Run lines that share an id (with a warning) instead of refusing the file.")
-@click.option("-c", "--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
-              envvar="AURA_BATCH_CONCURRENCY", show_envvar=True, help="Items in flight at once.")
-@site_options
-@click.option("--system", envvar="AURA_SYSTEM", show_envvar=True, help="System prompt for lines that give none.")
-@reply_options
-@connect_options
+@declared_option("output", "batch")
+@declared_option("resume", "batch")
+@declared_option("allow_duplicate_ids", "batch")
+@declared_option("concurrency", "batch")
+@question_options("batch", system_help="System prompt for lines that give none.")
 def batch(source: IO[bytes], output: str, resume: bool, allow_duplicate_ids: bool, concurrency: int, site: SiteOptions,
           system: str | None, reply: ReplyOptions, connect: ConnectOptions) -> None:
     """Ask every line of IN.jsonl ('-': stdin) and write one JSON record per item as it finishes.
@@ -50,7 +43,8 @@ def batch(source: IO[bytes], output: str, resume: bool, allow_duplicate_ids: boo
       aura-browser batch prompts.jsonl -o answers.jsonl --resume
       jq -c '{id: .n, prompt: .question}' questions.json | aura-browser batch - > answers.jsonl
     """
-    from ..batch import (
+    from ..errors import InvalidRequest, OutputError
+    from ..tools.batch import (
         ItemDefaults,
         describe_duplicates,
         duplicate_ids,
@@ -62,7 +56,6 @@ def batch(source: IO[bytes], output: str, resume: bool, allow_duplicate_ids: boo
         run_batch,
         without_finished,
     )
-    from ..errors import InvalidRequest, OutputError
 
     to_stdout = output == "-"
     if resume and to_stdout:

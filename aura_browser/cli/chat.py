@@ -6,14 +6,11 @@ import sys
 
 import click
 
-from .options import ConnectOptions, ReplyOptions, SiteOptions, connect_options, reply_options, site_options
+from .options import ConnectOptions, ReplyOptions, SiteOptions, question_options
 
 
 @click.command()
-@site_options
-@click.option("--system", envvar="AURA_SYSTEM", show_envvar=True, help="System prompt to start with (/system changes it).")
-@reply_options
-@connect_options
+@question_options("chat", system_help="System prompt to start with (/system changes it).")
 def chat(site: SiteOptions, system: str | None, reply: ReplyOptions, connect: ConnectOptions) -> None:
     """Talk with the site: each line you type is sent with the conversation so far.
 
@@ -33,7 +30,7 @@ def chat(site: SiteOptions, system: str | None, reply: ReplyOptions, connect: Co
       aura-browser chat --system "Answer in French"
       printf 'Hi\\n/save chat.json\\n' | aura-browser chat > transcript.txt
     """
-    from ..conversation import Conversation
+    from ..tools.conversation import Conversation
     from .chat_session import HELP, ChatSession
 
     interactive = sys.stdin.isatty()

@@ -6,9 +6,9 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from ..conversation import Conversation
 from ..errors import AuraError, FileUnusable, OutputError, StreamInterrupted, exit_code_for
 from ..sync import SessionLoop, Terminated
+from ..tools.conversation import Conversation
 
 if TYPE_CHECKING:
     from ..client import AuraClient

@@ -19,6 +19,6 @@ def demo(question: str) -> None:
     non-browser TLS fingerprints) and asks again: the reply comes over impersonate (Chrome's TLS fingerprint,
     no browser); the browser page is the last resort. Profiles go to a temporary folder, not yours.
     """
-    from ..demo import run_demo
+    from ..tools.demo import run_demo
 
     run_command(run_demo(question, echo=click.echo))

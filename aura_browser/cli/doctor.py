@@ -6,11 +6,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..environment import env_name
-from ..option_values import MIN_TIMEOUT
 from ..redaction import printable
 from ..sync import run_command
-from .options import Seconds, SiteOptions, login_timeout_option, site_options
+from .options import SiteOptions, declared_option, login_timeout_option, site_options
 
 if TYPE_CHECKING:
     from ..doctor.diagnosis import Diagnosis
@@ -63,9 +61,7 @@ def _stealth(site: SiteOptions, as_json: bool) -> int:
     from ..drivers import choose_driver
     from ..drivers.base import LaunchOptions
 
-    options = LaunchOptions(executable=site.browser, headless=site.headless, proxy=site.proxy, insecure=site.insecure,
-                            browser_ws=site.browser_ws, cdp_url=site.cdp_url, remote_webdriver=site.remote_webdriver,
-                            remote_capabilities=dict(site.remote_capabilities))
+    options = LaunchOptions(**site.settings().browser_options())  # no profile: no screenshot of a failed login
     report = run_command(stealth_report(choose_driver(site.driver, options), options))
     click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if as_json else render_stealth(report))
     return STEALTH_FAILED_EXIT if report.failing else 0
@@ -73,10 +69,8 @@ def _stealth(site: SiteOptions, as_json: bool) -> int:
 
 @click.command()
 @site_options
-@click.option("--skip-in-page", is_flag=True, envvar="AURA_DOCTOR_SKIP_IN_PAGE", show_envvar=True,
-              help="Do not try the in-page transport (it starts a browser; skipping it is faster).")
-@click.option("--timeout", type=Seconds(MIN_TIMEOUT), default=30.0, show_default=True, envvar=env_name("timeout"),
-              show_envvar=True, help="Seconds each probe and each reply may stay silent.")
+@declared_option("skip_in_page", "doctor")
+@declared_option("timeout", default=30.0, help="Seconds each probe and each reply may stay silent.")
 @login_timeout_option
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as one JSON object instead of a table.")
 @click.option("--stealth", is_flag=True,
@@ -114,9 +108,10 @@ def doctor(site: SiteOptions, skip_in_page: bool, timeout: float, login_timeout:
 
     from ..doctor.diagnosis import diagnose
     from ..doctor.probe import SiteUnderTest
+    from ..option_values import DEFAULT_CONNECT_TIMEOUT
     from ..settings import timeouts_for
 
-    timeouts = timeouts_for(timeout, connect=min(15.0, timeout))
+    timeouts = timeouts_for(timeout, connect=min(DEFAULT_CONNECT_TIMEOUT, timeout))
     target = SiteUnderTest(site.settings(login_timeout=login_timeout, timeouts=timeouts))
     diagnosis = run_command(diagnose(target, in_page=not skip_in_page))
     if as_json:

@@ -1,4 +1,6 @@
-"""Options shared by commands: which site, which profile, which browser, how verbose."""
+"""The command line's options, made from their rows of `option_table.py` (`declared_option`), and the groups many
+commands share: which site, which profile, which browser (`site_options`), what each request is sent with
+(`reply_options`), the transport and its timeouts (`connect_options`), how verbose."""
 
 from __future__ import annotations
 
@@ -9,34 +11,32 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import click
 
-from ..environment import MAX_LOGIN_TIMEOUT, default_of, env_name
-from ..option_values import MIN_LOGIN_TIMEOUT, MIN_TIMEOUT, seconds_problem
+from ..option_table import OPTIONS, SETTINGS_OPTIONS, SITE_OPTIONS, Option, own_option
+from ..option_values import seconds_problem
 
 if TYPE_CHECKING:
     from ..client import AuraClient
     from ..settings import Settings
 
 
-class SiteOptions(NamedTuple):  # a NamedTuple: `--help` need not import the Settings module
-    base_url: str
-    profile: str | None  # None: the site's own
-    profile_dir: str | None
-    browser: str | None
-    driver: str
-    proxy: str | None
-    insecure: bool
-    browser_ws: str | None = None
-    cdp_url: str | None = None
-    remote_webdriver: str | None = None
-    headless: bool | None = None  # None: the stealthy default (headed on a private virtual display)
-    remote_capabilities: dict[str, Any] = {}  # never changed in place (a NamedTuple's default is shared)
-    remote_idle_timeout: float = default_of("remote_idle_timeout")
+class SiteOptions(dict[str, Any]):
+    """The site options (the table's `site` group) as the command line gave them: `site.base_url`, `site["proxy"]`.
+
+    A dict, not Settings: `--help` need not import the Settings module."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
     def settings(self, **changes: Any) -> Settings:
-        """These options as `Settings`, with `changes` (more Settings fields: transport, timeouts, model...)."""
+        """These options as `Settings`, with `changes` (more Settings fields: transport, timeouts, model...), and the
+        options the CLI has no flag for (AURA_IMPERSONATE) from their variables."""
+        from ..environment import settings_from_env
         from ..settings import Settings
 
-        return Settings(**{**self._asdict(), **changes})
+        return Settings(**{**settings_from_env(options=UNFLAGGED), **self, **changes})
 
     def client(self, **changes: Any) -> AuraClient:
         """An AuraClient on these options, with `changes` (Settings fields: `connect.client_kwargs()`...)."""
@@ -45,6 +45,64 @@ class SiteOptions(NamedTuple):  # a NamedTuple: `--help` need not import the Set
         if self.insecure:
             click.echo("aura-browser: warning: --insecure: TLS certificates are not verified", err=True)
         return AuraClient(settings=self.settings(**changes))
+
+
+# The Settings options the command line has no flag for: read from their variables (AURA_IMPERSONATE).
+UNFLAGGED = tuple(name for name, option in SETTINGS_OPTIONS.items() if option.flag is None and option.variable)
+
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def declared_option(name: str, command: str | None = None, **changes: Any) -> Decorator:
+    """The click option of a row of the table (a Settings option's, or `command`'s own): its flag, variable, default,
+    type and help as declared there; `changes` are click's keywords for this command alone (another help...)."""
+    option = SETTINGS_OPTIONS[name] if command is None else own_option(command, name)
+    assert option.flag is not None, f"{name} has no flag"
+    return click.option(*option.flag.split(), option.name, **{**_click_keywords(option), **changes})
+
+
+def declared_options(group: str, **changes: dict[str, Any]) -> Decorator:
+    """The click options of the table's `group` (site, reply, connect), in table order; `changes` by option name."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed([option for option in OPTIONS if option.group == group and option.flag]):
+            command = declared_option(option.name, **changes.get(option.name, {}))(command)
+        return command
+
+    return decorate
+
+
+def _click_keywords(option: Option) -> dict[str, Any]:
+    keywords: dict[str, Any] = {"envvar": option.variable, "show_envvar": option.variable is not None,
+                                "help": option.help, "metavar": option.metavar, "multiple": option.multiple}
+    if option.default is not None:
+        keywords.update(default=option.default, show_default=option.kind != "flag")
+    if option.kind == "flag" and "/" not in (option.flag or ""):
+        keywords["is_flag"] = True
+    if option.kind == "json":  # one JSON object in its variable, KEY=JSON pairs on the command line
+        keywords.update(cls=_CapabilitiesOption, callback=_json_object_option)
+    kind_type = _click_type(option)
+    if kind_type is not None:
+        keywords["type"] = kind_type
+    return keywords
+
+
+def _click_type(option: Option) -> click.ParamType[Any] | None:
+    low, high = option.minimum, option.maximum
+    if option.kind == "seconds":
+        return Seconds(low or 0, high)
+    if option.kind == "integer":
+        return click.IntRange(None if low is None else int(low), None if high is None else int(high))
+    if option.kind == "number":
+        return click.FloatRange(low, high)
+    if option.kind == "choice":
+        return click.Choice(list(option.choices))
+    if option.kind == "folder":
+        return click.Path(file_okay=False)
+    if option.kind == "file":
+        return click.Path(dir_okay=False, allow_dash=True)
+    return None
 
 
 def _setup_logging(verbose: int) -> None:
@@ -65,13 +123,7 @@ def _setup_logging(verbose: int) -> None:
 
 
 def profile_dir_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--profile-dir",
-        envvar=env_name("profile_dir"),
-        show_envvar=True,
-        type=click.Path(file_okay=False),
-        help="Folder of saved profiles [default: the user data folder of aura-browser].",
-    )(command)
+    return declared_option("profile_dir")(command)
 
 
 VERBOSE_HELP = "Say what happens (-vv: more). Secrets are never printed."
@@ -101,43 +153,11 @@ def verbose_option(command: Callable[..., Any]) -> Callable[..., Any]:
 def site_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options that say which site, which profile, and which browser; collected into `site`."""
 
-    @click.option(
-        "--base-url", envvar=env_name("base_url"), show_envvar=True, default=default_of("base_url"), show_default=True,
-        help="The OpenChat UI deployment to talk to.",
-    )
-    @click.option("--profile", envvar=env_name("profile"), show_envvar=True,
-                  help="Name of the saved session profile [default: the site's own, default-HOST...].")
-    @profile_dir_option
-    @click.option("--browser", envvar=env_name("browser"), show_envvar=True,
-                  help="Chromium binary [default: Playwright's, then /usr/lib/chromium/chromium, then PATH].")
-    @click.option("--driver", envvar=env_name("driver"), show_envvar=True, default=default_of("driver"), show_default=True,
-                  type=click.Choice(["playwright", "selenium"]), help="What drives the browser.")
-    @click.option("--proxy", envvar=env_name("proxy"), show_envvar=True,
-                  help="http://[user:password@]host:port for the browser and the direct requests; kept in the profile.")
-    @click.option("--insecure", envvar=env_name("insecure"), show_envvar=True, is_flag=True,
-                  help="Accept self-signed TLS certificates (browser and direct).")
-    @click.option("--browser-ws", envvar=env_name("browser_ws"), show_envvar=True, metavar="WS_URL",
-                  help="Use a remote Playwright browser server (ws://host:port/...) instead of a local browser.")
-    @click.option("--cdp-url", envvar=env_name("cdp_url"), show_envvar=True, metavar="URL",
-                  help="Use a remote Chromium's DevTools endpoint (http://host:9222), e.g. a browserless-style service.")
-    @click.option("--remote-webdriver", envvar=env_name("remote_webdriver"), show_envvar=True, metavar="URL",
-                  help="Use a remote WebDriver server (http://host:4444, Selenium Grid); implies --driver selenium.")
-    @click.option("--remote-capability", "remote_capabilities", multiple=True, metavar="KEY=JSON",
-                  cls=_CapabilitiesOption, envvar=env_name("remote_capabilities"), show_envvar=True,
-                  callback=_remote_capabilities,
-                  help=f"A capability for --remote-webdriver's new-session request, e.g. browserVersion='\"126\"' "
-                       f"(repeatable; added to the JSON object in ${env_name('remote_capabilities')}).")
-    @click.option("--remote-idle-timeout", envvar=env_name("remote_idle_timeout"), show_envvar=True,
-                  type=Seconds(MIN_TIMEOUT), default=default_of("remote_idle_timeout"), show_default=True,
-                  help="Seconds a remote browser (a Grid slot) may sit unused before it is let go; a new one is "
-                       "started when needed.")
-    @click.option("--headless/--headed", envvar=env_name("headless"), show_envvar=True, default=None,
-                  help="Force a headless browser, or a headed one (on $DISPLAY, else on a private Xvfb) "
-                       "[default: headed on a private Xvfb when installed, which is what passes bot checks].")
+    @declared_options("site")
     @verbose_option
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        site = SiteOptions(**{name: kwargs.pop(name) for name in SiteOptions._fields})
+        site = SiteOptions({name: kwargs.pop(name) for name in SITE_OPTIONS})
         return command(*args, site=site, **kwargs)
 
     return wrapper
@@ -151,15 +171,15 @@ class _CapabilitiesOption(click.Option):
         return None
 
 
-def _remote_capabilities(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, Any]:
-    """$AURA_REMOTE_CAPABILITIES (a JSON object), then each KEY=JSON given."""
+def _json_object_option(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, Any]:
+    """Its variable's JSON object ($AURA_REMOTE_CAPABILITIES), then each KEY=JSON given."""
     import json
     import os
 
     from ..environment import json_object
     from ..errors import InvalidRequest
 
-    variable = env_name("remote_capabilities")
+    variable = str(param.envvar)
     try:
         capabilities = json_object(os.environ[variable], variable) if os.environ.get(variable) else {}
     except InvalidRequest as exc:
@@ -210,6 +230,7 @@ def _utf8_text(ctx: click.Context, param: click.Parameter, value: str | None) ->
     return value
 
 
+# The typed faces of the `reply` and `connect` groups of the table (tests/test_option_table.py holds them to it).
 class ReplyOptions(NamedTuple):
     model: str
     temperature: float
@@ -223,17 +244,10 @@ class ReplyOptions(NamedTuple):
 def reply_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--model, --temperature, --max-tokens: what every request is sent with; collected into `reply`."""
 
-    @click.option("--model", envvar=env_name("model"), show_envvar=True, default=default_of("model"),
-                  show_default=True, callback=_utf8_text)
-    @click.option("--temperature", type=click.FloatRange(0, 2), default=default_of("temperature"), show_default=True,
-                  envvar=env_name("temperature"), show_envvar=True)
-    @click.option("--max-tokens", type=click.IntRange(min=1), default=default_of("max_tokens"), show_default=True,
-                  envvar=env_name("max_tokens"), show_envvar=True,
-                  help="The model's tokenLimit: the budget the app trims the conversation to, 768 of it kept "
-                       "for the reply. Not the reply's length (the app caps that at 1000 tokens).")
+    @declared_options("reply", model={"callback": _utf8_text})
     @functools.wraps(command)
-    def wrapper(*args: Any, model: str, temperature: float, max_tokens: int, **kwargs: Any) -> Any:
-        return command(*args, reply=ReplyOptions(model, temperature, max_tokens), **kwargs)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return command(*args, reply=ReplyOptions(**{name: kwargs.pop(name) for name in ReplyOptions._fields}), **kwargs)
 
     return wrapper
 
@@ -245,56 +259,40 @@ class ConnectOptions(NamedTuple):
     idle_timeout: float | None
     login_timeout: float
     send_anyway: bool
-    max_reply_bytes: int = default_of("max_reply_bytes")
+    max_reply_bytes: int
 
     def client_kwargs(self) -> dict[str, Any]:
         """The Settings fields these options set (what `SiteOptions.client` takes besides the site)."""
         from ..settings import timeouts_for
 
-        timeouts = timeouts_for(self.timeout, self.first_byte_timeout, self.idle_timeout)
-        return {"transport": self.transport, "timeouts": timeouts, "login_timeout": self.login_timeout,
-                "send_anyway": self.send_anyway, "max_reply_bytes": self.max_reply_bytes}
+        options = self._asdict()
+        timeouts = timeouts_for(*(options.pop(name) for name in ("timeout", "first_byte_timeout", "idle_timeout")))
+        return {**options, "timeouts": timeouts}
 
 
 def login_timeout_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """--login-timeout: the seconds a login may take (every command that may log in)."""
-    return click.option(
-        "--login-timeout", type=Seconds(MIN_LOGIN_TIMEOUT, MAX_LOGIN_TIMEOUT), default=default_of("login_timeout"),
-        show_default=True,
-        envvar=env_name("login_timeout"), show_envvar=True,
-        help="Seconds a login may take: for the gate to let the browser through.",
-    )(command)
+    return declared_option("login_timeout")(command)
 
 
 def connect_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--transport, the timeouts of a request and of a login, and --send-anyway; collected into `connect`."""
 
-    @click.option("--transport", type=click.Choice(["auto", "direct", "impersonate", "page"]),
-                  default=default_of("transport"), show_default=True, envvar=env_name("transport"), show_envvar=True,
-                  help="auto: direct HTTP, then impersonate (Chrome's TLS fingerprint), then a refreshed profile, "
-                       "then in-page.")
-    @click.option("--timeout", type=Seconds(MIN_TIMEOUT), default=default_of("timeout"), show_default=True,
-                  envvar=env_name("timeout"), show_envvar=True,
-                  help="Seconds of silence allowed (first byte and between chunks).")
-    @click.option("--first-byte-timeout", type=Seconds(MIN_TIMEOUT), envvar=env_name("first_byte_timeout"),
-                  show_envvar=True, help="Seconds to the first byte [default: --timeout].")
-    @click.option("--idle-timeout", type=Seconds(MIN_TIMEOUT), envvar=env_name("idle_timeout"), show_envvar=True,
-                  help="Seconds between two chunks [default: --timeout].")
-    @login_timeout_option
-    @click.option("--send-anyway", is_flag=True, default=default_of("send_anyway"), envvar=env_name("send_anyway"),
-                  show_envvar=True,
-                  help="Send a question even when the token estimate says it may not fit --max-tokens (the app "
-                       "then drops it and answers nothing, if its own count is over).")
-    @click.option("--max-reply-bytes", type=click.IntRange(min=1), default=default_of("max_reply_bytes"),
-                  show_default=True, envvar=env_name("max_reply_bytes"), show_envvar=True,
-                  help="The most of one reply kept in memory (its text as UTF-8, decompressed); a longer reply "
-                       "fails (exit 5).")
+    @declared_options("connect")
     @functools.wraps(command)
-    def wrapper(*args: Any, transport: str, timeout: float, first_byte_timeout: float | None,
-                idle_timeout: float | None, login_timeout: float, send_anyway: bool, max_reply_bytes: int,
-                **kwargs: Any) -> Any:
-        connect = ConnectOptions(transport, timeout, first_byte_timeout, idle_timeout, login_timeout, send_anyway,
-                                 max_reply_bytes)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        connect = ConnectOptions(**{name: kwargs.pop(name) for name in ConnectOptions._fields})
         return command(*args, connect=connect, **kwargs)
 
     return wrapper
+
+
+def question_options(command: str, system_help: str | None = None) -> Decorator:
+    """What each command that asks (ask, chat, batch) takes: the site options, --system (`system_help`: the command's
+    own words for it), the reply and the connect options; collected into `site`, `system`, `reply` and `connect`."""
+    system = declared_option("system", command, **({"help": system_help} if system_help else {}))
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        return site_options(system(reply_options(connect_options(function))))
+
+    return decorate

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+from typing import TYPE_CHECKING, Callable
+
 import click
 
 from ..errors import AuraError, LoginRequired
 from .options import profile_dir_option
+
+if TYPE_CHECKING:
+    from ..profile import ProfileStore
 
 
 @click.group()
@@ -42,10 +48,23 @@ def profiles_list(profile_dir: str | None) -> None:
         click.echo(f"{name}\t{profile.base_url}\tcaptured {summary['captured_at']}\t{state}")
 
 
-@profiles.command("show")
-@click.argument("name")
-@profile_dir_option
-def profiles_show(name: str, profile_dir: str | None) -> None:
+def _on_one_profile(command_name: str) -> Callable[[Callable[[str, ProfileStore], None]], click.Command]:
+    """A `profiles` command on the profile NAME (in --profile-dir): its function is given NAME and the store."""
+
+    def decorate(function: Callable[[str, ProfileStore], None]) -> click.Command:
+        @functools.wraps(function)
+        def command(name: str, profile_dir: str | None) -> None:
+            from ..profile import ProfileStore
+
+            function(name, ProfileStore(profile_dir))
+
+        return profiles.command(command_name)(click.argument("name")(profile_dir_option(command)))
+
+    return decorate
+
+
+@_on_one_profile("show")
+def profiles_show(name: str, store: ProfileStore) -> None:
     """Show one profile as JSON, without cookie values, tokens or passwords.
 
     \b
@@ -54,28 +73,20 @@ def profiles_show(name: str, profile_dir: str | None) -> None:
     """
     import json
 
-    from ..profile import ProfileStore
-
-    store = ProfileStore(profile_dir)
     profile = store.load(name)
     if profile is None:
         raise _missing(name, store.directory)
     click.echo(json.dumps({"name": name, "path": str(store.path(name)), **profile.summary()}, indent=2))
 
 
-@profiles.command("delete")
-@click.argument("name")
-@profile_dir_option
-def profiles_delete(name: str, profile_dir: str | None) -> None:
+@_on_one_profile("delete")
+def profiles_delete(name: str, store: ProfileStore) -> None:
     """Delete a saved profile.
 
     \b
     Example:
       aura-browser profiles delete old
     """
-    from ..profile import ProfileStore
-
-    store = ProfileStore(profile_dir)
     if not store.delete(name):
         raise _missing(name, store.directory)
     click.echo(f"Deleted profile {name!r}")

@@ -5,20 +5,14 @@ from __future__ import annotations
 import click
 
 from .foreground import run_until_stopped, warn_when_exposed
-from .options import verbose_option
+from .options import declared_option, verbose_option
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="AURA_REPLICA_HOST", show_envvar=True)
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
-              envvar="AURA_REPLICA_PORT", show_envvar=True, help="0 picks a free port.")
-@click.option("--gate", type=click.Choice(["off", "challenge", "strict", "botcheck", "interactive"]), default="off",
-              show_default=True, envvar="AURA_REPLICA_GATE", show_envvar=True,
-              help="challenge: a JS challenge sets cf_clearance. strict: also blocks non-browser TLS fingerprints. "
-                   "botcheck: the challenge also checks that no program drives the browser (docs/stealth.md). "
-                   "interactive: a checkbox in a cross-site iframe, judged on how it is clicked.")
-@click.option("--tls", is_flag=True, envvar="AURA_REPLICA_TLS", show_envvar=True,
-              help="Serve HTTPS with a self-signed certificate (strict implies it).")
+@declared_option("host", "replica")
+@declared_option("port", "replica")
+@declared_option("gate", "replica")
+@declared_option("tls", "replica")
 @click.option("--challenge-delay", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="Seconds the challenge script waits.")
 @click.option("--cookie-ttl", type=click.FloatRange(min=1), default=1800.0, show_default=True,
@@ -38,9 +32,7 @@ from .options import verbose_option
                    "upstream breaks off mid-reply (it sends what it has and holds the connection open).")
 @click.option("--decode-per-packet", is_flag=True,
               help="Decode each chunk on its own, as the app does: characters split across chunks become U+FFFD.")
-@click.option("--tls-allow", default="chromium", show_default=True, envvar="AURA_REPLICA_TLS_ALLOW", show_envvar=True,
-              help="Which TLS fingerprints the strict gate admits, comma-separated: 'chromium' (Chromium-like "
-                   "hellos), a JA4 or a JA3 hash; '!' before one refuses it.")
+@declared_option("tls_allow", "replica")
 @verbose_option
 def replica(host: str, port: int, gate: str, tls: bool, challenge_delay: float, cookie_ttl: float, chunk_size: int,
             chunk_delay: float, drop_after: int | None, status: int | None, reason: str | None, upstream_down: bool,

@@ -5,23 +5,16 @@ from __future__ import annotations
 import click
 
 from .foreground import run_until_stopped, warn_when_exposed
-from .options import ConnectOptions, SiteOptions, connect_options, site_options
+from .options import ConnectOptions, SiteOptions, connect_options, declared_option, site_options
 
 
 @click.command()
 @site_options
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="AURA_SERVE_HOST", show_envvar=True,
-              help="Address to listen on. Anything but loopback wants --api-key.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, envvar="AURA_SERVE_PORT",
-              show_envvar=True, help="0 picks a free port.")
-@click.option("--api-key", envvar="AURA_SERVE_API_KEY", show_envvar=True,
-              help="Clients must send 'Authorization: Bearer KEY'. Prefer the variable: options show in `ps`.")
-@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME", envvar="AURA_SERVE_ALLOW_HOST",
-              show_envvar=True, help="Also answer requests whose Host is NAME (a reverse proxy's name); repeatable. "
-              "Besides: the --host address, localhost, 127.0.0.1 and [::1].")
-@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN", envvar="AURA_SERVE_CORS_ORIGIN",
-              show_envvar=True, help="Let web pages of ORIGIN (https://host[:port]) call the API; repeatable. "
-              "Requests from other pages are refused.")
+@declared_option("host", "serve")
+@declared_option("port", "serve")
+@declared_option("api_key", "serve")
+@declared_option("allow_hosts", "serve")
+@declared_option("cors_origins", "serve")
 @connect_options
 def serve(site: SiteOptions, host: str, port: int, api_key: str | None, allow_hosts: tuple[str, ...],
           cors_origins: tuple[str, ...], connect: ConnectOptions) -> None:

@@ -15,8 +15,6 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from ..errors import InvalidRequest, OutputError
-
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
@@ -28,45 +26,16 @@ class _ClosedInput(io.RawIOBase):
         return True
 
     def readinto(self, buffer: object) -> int:
+        from ..errors import InvalidRequest  # (every run installs these streams, --help too: errors wait for one)
+
         raise InvalidRequest("stdin is closed; give the input as an argument or a file, or pipe it in")
 
     def isatty(self) -> bool:
         return False
 
 
-class _Output(io.RawIOBase):
-    """Descriptor 1, with its failures as OutputError; `closed_at_start` when it was started closed (`>&-`)."""
-
-    def __init__(self, fd: int, *, closed_at_start: bool) -> None:
-        super().__init__()
-        self.fd = fd
-        self.closed_at_start = closed_at_start
-        self.discard = False
-
-    def writable(self) -> bool:
-        return True
-
-    def fileno(self) -> int:
-        return self.fd
-
-    def isatty(self) -> bool:
-        return not self.closed_at_start and os.isatty(self.fd)
-
-    def write(self, data: Buffer, /) -> int:
-        if self.discard:
-            return memoryview(data).nbytes
-        try:
-            if self.closed_at_start:
-                raise OSError(errno.EBADF, "it is closed")
-            return os.write(self.fd, data)
-        except OSError as exc:
-            broken_pipe = isinstance(exc, BrokenPipeError)
-            raise OutputError(f"cannot write to stdout: {exc.strerror or exc}", broken_pipe=broken_pipe) from None
-
-
-class _Diagnostics(io.RawIOBase):
-    """Descriptor 2, which never fails a command: when stderr cannot be written (closed, full), what was to be
-    said is dropped, and the command still ends with its own exit code."""
+class _Written(io.RawIOBase):
+    """A descriptor we write to; what a write that fails means is the subclass's."""
 
     def __init__(self, fd: int) -> None:
         super().__init__()
@@ -80,6 +49,36 @@ class _Diagnostics(io.RawIOBase):
 
     def isatty(self) -> bool:
         return os.isatty(self.fd)
+
+
+class _Output(_Written):
+    """Descriptor 1, with its failures as OutputError; `closed_at_start` when it was started closed (`>&-`)."""
+
+    def __init__(self, fd: int, *, closed_at_start: bool) -> None:
+        super().__init__(fd)
+        self.closed_at_start = closed_at_start
+        self.discard = False
+
+    def isatty(self) -> bool:
+        return not self.closed_at_start and super().isatty()
+
+    def write(self, data: Buffer, /) -> int:
+        if self.discard:
+            return memoryview(data).nbytes
+        try:
+            if self.closed_at_start:
+                raise OSError(errno.EBADF, "it is closed")
+            return os.write(self.fd, data)
+        except OSError as exc:
+            from ..errors import OutputError
+
+            broken_pipe = isinstance(exc, BrokenPipeError)
+            raise OutputError(f"cannot write to stdout: {exc.strerror or exc}", broken_pipe=broken_pipe) from None
+
+
+class _Diagnostics(_Written):
+    """Descriptor 2, which never fails a command: when stderr cannot be written (closed, full), what was to be
+    said is dropped, and the command still ends with its own exit code."""
 
     def write(self, data: Buffer, /) -> int:
         try:

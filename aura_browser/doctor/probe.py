@@ -21,7 +21,7 @@ from ..drivers.base import BrowserSession, normal_user_agent
 from ..errors import AuraError, Blocked, LoginRequired, NotThisApp, Redirected, SiteError
 from ..origin import join, normalise_base_url, origin_of
 from ..profile import Profile, Usability
-from ..settings import Settings
+from ..settings import Settings, SettingsAttribute
 from ..transports.base import StreamStats, Timeouts
 from ..transports.direct import DirectTransport, PlainReply
 from ..wire.api import MODELS_PATH, encode_body, parse_model_list
@@ -131,14 +131,8 @@ class SiteUnderTest:
     run. Each check opens and closes what it needs; only those that ask the site make a client."""
 
     settings: Settings
-
-    @property
-    def base_url(self) -> str:
-        return self.settings.base_url
-
-    @property
-    def profile(self) -> str:
-        return self.settings.profile_name
+    base_url = SettingsAttribute[str]()
+    profile = SettingsAttribute[str]("profile_name")
 
     def for_replica(self, profile_dir: Path) -> SiteUnderTest:
         """These settings for an embedded replica: its own profile folder, no proxy, its self-signed TLS accepted."""

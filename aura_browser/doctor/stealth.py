@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..drivers.base import LaunchOptions
-from ..drivers.display import choose_mode
+from ..drivers.browser_mode import choose_mode
 from ..errors import BrowserError, InvalidRequest
 
 REPORT_TIMEOUT = 60.0

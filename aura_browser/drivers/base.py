@@ -30,6 +30,7 @@ from ..wire.api import MODELS_PATH, parse_model_list
 from ..wire.headers import wire_order
 from ..wire.page import PAGE_STATE_JS, PageKind
 from ..wire.replies import redirect_error
+from .browser_mode import BrowserMode, browser_args
 from .checkbox import (
     MAX_CLICKS,
     SIGHT_ANSWER_S,
@@ -44,8 +45,8 @@ from .checkbox import (
     known_checkbox,
     read_widget,
 )
-from .display import BrowserMode, VirtualDisplay, browser_args
-from .hand import Box, Point, approach_from, reaction_time
+from .display import VirtualDisplay
+from .hand import Box, Point, approach_from, reaction_left
 from .xinput import XPointer
 
 log = logging.getLogger("aura_browser.browser")
@@ -201,7 +202,7 @@ WIDGET_SETTLE = 5.0  # how long a clicked widget may take to answer
 @dataclass
 class LaunchOptions:
     executable: str | None = None  # None: find_chromium()
-    headless: bool | None = None  # None: the stealthy default; drivers.display.choose_mode decides
+    headless: bool | None = None  # None: the stealthy default; drivers.browser_mode.choose_mode decides
     proxy: str | None = None
     insecure: bool = False
     timeout: float = DEFAULT_LOGIN_TIMEOUT  # how long the gate may take
@@ -452,7 +453,7 @@ class BrowserSession(ABC):
                     assert target is not None
                     if not view.failed:
                         clicks += 1
-                        await asyncio.sleep(reaction_time(rng))
+                        await asyncio.sleep(reaction_left(rng, view.in_sight))
                     pointer = pointer or await self._pointer(frame, rng)
                     log.info("clicking the challenge's %s (click %d)", "retry" if view.failed else "checkbox", clicks)
                     progress.report(progress.CLICKING_CHECKBOX)
@@ -475,8 +476,9 @@ class BrowserSession(ABC):
         """The widget of a driver that cannot read its frame: its checkbox's known place, once it shows by sight."""
         clip = {"x": frame.left, "y": frame.top, "width": frame.width, "height": frame.height, "scale": 1}
         shot = await self._page_cdp("Page.captureScreenshot", {"format": "png", "clip": clip})
-        if sight.ready(shot["data"], time.monotonic()):
-            return WidgetView(known_checkbox(frame), None, "")
+        now = time.monotonic()
+        if sight.ready(shot["data"], now):
+            return WidgetView(known_checkbox(frame), None, "", sight.in_sight(now))
         return WidgetView(None, None, "")
 
     async def _pointer(self, near: Box, rng: random.Random) -> Pointer:

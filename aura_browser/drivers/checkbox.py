@@ -42,6 +42,7 @@ class WidgetView:
     checkbox: Box | None
     retry: Box | None
     text: str
+    in_sight: float = 0.0  # how long the checkbox had been in sight when it was seen (watched by sight; else 0)
 
     @property
     def failed(self) -> bool:
@@ -217,3 +218,7 @@ class WidgetBySight:
             return False
         seen = now - self._first
         return now - self._still_since >= SIGHT_STILL_S and (seen >= SIGHT_MIN_S if self._changed else seen >= SIGHT_LIMIT_S)
+
+    def in_sight(self, now: float) -> float:
+        """How long the widget has looked as it does now (its checkbox, once `ready`)."""
+        return now - self._still_since

@@ -1,4 +1,4 @@
-"""Headed or headless, and the private virtual display (Xvfb) a headed browser runs on when there is no screen.
+"""The X display a headed browser runs on: the user's, checked, or a private virtual one (Xvfb).
 
 A headed Chromium is what passes the gates' checks (see docs/stealth.md); on a server it
 needs an X display. `VirtualDisplay` starts Debian's Xvfb on a free display number (`-displayfd`),
@@ -9,83 +9,28 @@ browser alone is given its DISPLAY (our own process environment is never changed
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import re
 import secrets
 import select
 import shutil
-import signal
 import socket
 import struct
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from ..errors import BrowserError, named
+from .browser_mode import SCREEN, XVFB
+from .parent_death import dies_with_us
 from .scratch import private_folder
 
-XVFB = "Xvfb"
-SCREEN = (1920, 1080)
-# The browser window on that screen: as big as a maximised one; its inner size is smaller (tabs, toolbar).
-WINDOW_ARGS = ("--window-position=0,0", f"--window-size={SCREEN[0]},{SCREEN[1]}")
 _START_TIMEOUT = 15.0
 _FAMILY_WILD = 0xFFFF
-_PR_SET_PDEATHSIG = 1
 X11_SOCKETS = "/tmp/.X11-unix"  # where X servers on this machine make their sockets (X0, X1, ...)
 _DISPLAY = re.compile(r"(?P<host>[^:]*):(?P<number>[0-9]+)(\.[0-9]+)?")
 _X_CONNECT_TIMEOUT = 3.0
-
-
-@dataclass(frozen=True)
-class BrowserMode:
-    """How the browser is shown: headless, headed on the user's display, or headed on our own Xvfb."""
-
-    headless: bool
-    virtual_display: bool = False
-
-    def describe(self) -> str:
-        if self.headless:
-            return "headless"
-        return "headed on a virtual display" if self.virtual_display else "headed"
-
-
-def browser_args(mode: BrowserMode, user_agent: str | None = None) -> list[str]:
-    """Chromium flags for `mode`: a real window size; headless also gets `user_agent` browser-wide (workers too)."""
-    args = list(WINDOW_ARGS)
-    if mode.headless:
-        args.append(f"--screen-info={{{SCREEN[0]}x{SCREEN[1]}}}")  # else headless says 800x600
-        if user_agent:
-            args.append(f"--user-agent={user_agent}")
-    return args
-
-
-def xvfb_available(environ: Mapping[str, str] | None = None) -> bool:
-    environ = os.environ if environ is None else environ
-    return shutil.which(XVFB, path=environ.get("PATH")) is not None
-
-
-def choose_mode(headless: bool | None, environ: Mapping[str, str] | None = None) -> BrowserMode:
-    """The mode for `headless` (None: the stealthy default), given the environment.
-
-    - True: headless.
-    - False (`--headed`): the user's DISPLAY when there is one, else our own Xvfb when it is installed,
-      else headed anyway (the launch then fails with the browser's "Missing X server" reason).
-    - None: headed on our own Xvfb, even when a DISPLAY exists (no window pops up on the user's screen);
-      headless when Xvfb is not installed.
-    """
-    environ = os.environ if environ is None else environ
-    if headless:
-        return BrowserMode(headless=True)
-    if headless is False:
-        if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
-            return BrowserMode(headless=False)
-        return BrowserMode(headless=False, virtual_display=xvfb_available(environ))
-    if xvfb_available(environ):
-        return BrowserMode(headless=False, virtual_display=True)
-    return BrowserMode(headless=True)
 
 
 def check_display(environ: Mapping[str, str] | None = None) -> None:
@@ -126,18 +71,6 @@ def _x11_sockets_problem() -> str | None:
         return f"{X11_SOCKETS} is not writable ({exc.strerror or exc}), so Xvfb cannot make its socket there"
     os.unlink(probe)
     return None
-
-
-def parent_death_signal(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
-    """What runs in the child before exec: Linux then sends it `sig` if we die without stopping it (SIGKILL, a crash).
-
-    prctl is looked up here, in the parent: between fork and exec the child may only call what needs no lock.
-    """
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):  # not Linux: the normal paths still stop Xvfb
-        return None
-    return lambda: prctl(_PR_SET_PDEATHSIG, sig)
 
 
 def _xauth_entry(number: str, cookie: bytes) -> bytes:
@@ -184,12 +117,11 @@ class VirtualDisplay:
             width, height = self.screen
             with open(self._log, "wb") as log_file:
                 self._process = subprocess.Popen(
-                    [executable, "-displayfd", str(write_end), "-screen", "0", f"{width}x{height}x24",
-                     "-auth", self._authority, "-nolisten", "tcp", "-noreset"],
+                    dies_with_us([executable, "-displayfd", str(write_end), "-screen", "0", f"{width}x{height}x24",
+                                  "-auth", self._authority, "-nolisten", "tcp", "-noreset"]),
                     pass_fds=(write_end,),
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log_file,  # its reasons, if it fails
                     start_new_session=True,  # Ctrl-C reaches us, and we stop Xvfb after the browser, not before
-                    preexec_fn=parent_death_signal(),
                 )
         except OSError as exc:
             os.close(read_end)

@@ -57,6 +57,12 @@ def reaction_time(rng: random.Random) -> float:
     return rng.uniform(*REACTION_S)
 
 
+def reaction_left(rng: random.Random, in_sight: float) -> float:
+    """What is left of a person's reaction to a box that has been in sight for `in_sight` seconds already: the
+    hand starts to move a reaction time after the box showed, not after we made sure that it had."""
+    return max(0.0, reaction_time(rng) - in_sight)
+
+
 def hover_time(rng: random.Random) -> float:
     return rng.uniform(*HOVER_S)
 

@@ -26,10 +26,11 @@ from .base import (
     chromium_args,
     normal_user_agent,
 )
+from .browser_mode import BrowserMode, choose_mode
 from .browser_path import find_chromium, installed_version
 from .checkbox import Send, is_challenge_frame
 from .dialogs import answer_delay
-from .display import BrowserMode, VirtualDisplay, check_display, choose_mode
+from .display import VirtualDisplay, check_display
 from .failures import first_line, navigation_error
 from .isolated_world import IsolatedWorld
 

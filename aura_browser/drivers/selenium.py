@@ -1,12 +1,16 @@
-"""What every Selenium session shares: `SeleniumSession`, a plain chromedriver session (a WebDriver the caller
-hands us is driven as one), and `StealthySeleniumSession`, the base of the two we start ourselves:
-`selenium_local.LocalSeleniumSession` (Chromium here) and `selenium_remote.RemoteSeleniumSession` (a Grid).
+"""What every Selenium session shares, and the two shapes built on it.
 
-Selenium's calls block, so each one runs in a worker thread and the event loop stays free. The session is
-a WebDriver BiDi one (`webSocketUrl`) in the plain session: the page pushes stream events over a BiDi channel (`script.message`)
-and the real request headers are read from `network.beforeRequestSent`. A driver without BiDi (one the
-caller started and hands us) is polled every 10 ms instead, and its request headers cannot be seen.
-User agent and cookies go through chromedriver's CDP endpoint (`goog/cdp/execute`).
+`SeleniumSession` is the common base. Selenium's calls block, so each one runs in a worker thread and the event
+loop stays free; a dialog the page opens is answered as a person would; cookies, storage and the page's other
+state go through chromedriver's CDP endpoint (`goog/cdp/execute`); what the page pushes is polled from it.
+Its two shapes are siblings:
+- `AdoptedSeleniumSession`: a WebDriver the caller hands us, driven as it is, in the page's main world
+  (`execute_script`). With BiDi (`webSocketUrl`) the page pushes stream events over a BiDi channel
+  (`script.message`) and the real request headers are read from `network.beforeRequestSent`; without it the page
+  is polled every 10 ms, and its request headers cannot be seen.
+- `StealthySeleniumSession`: the base of the sessions we start, `selenium_local.LocalSeleniumSession` (Chromium
+  here) and `selenium_remote.RemoteSeleniumSession` (a Grid): everything in an isolated world of our own over
+  CDP, Runtime off, no BiDi socket.
 """
 
 from __future__ import annotations
@@ -14,12 +18,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 import logging
 import os
 import shutil
 import threading
 import time
+from abc import abstractmethod
 from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
 
@@ -38,11 +42,9 @@ from .base import (
     PageStreams,
     chromium_args,
 )
-from .browser_path import find_chromium
+from .browser_mode import BrowserMode
 from .dialogs import answer_delay
-from .display import BrowserMode
 from .failures import first_line, navigation_error
-from .watchdog import OWN_GROUP, GroupWatchdog
 
 log = logging.getLogger("aura_browser.browser")
 T = TypeVar("T")
@@ -51,11 +53,13 @@ SYSTEM_CHROMEDRIVER = "/usr/bin/chromedriver"
 CHANNEL = "aura-push"
 POLL_INTERVAL = 0.01  # seconds between two reads of the page's queue, when there is no BiDi
 WAIT_INTERVAL = 0.05  # seconds between two checks of a wait_for predicate
-HEADERS_WAIT = 10.0  # seconds to wait for the api/models probe to show up on the BiDi network log
+HEADERS_WAIT = 10.0  # seconds to wait for the api/models probe to show up on the network log
 # A page's alert(), confirm() and prompt() are left open for us (not dismissed at once, failing the command that
 # met them), and answered as a person would: _answer_dialog.
 DIALOGS_ARE_OURS = "ignore"
 MAX_DIALOGS_IN_A_ROW = 10  # a page that opens more dialogs than this around one of our calls fails that call
+# The flags of every Chromium we start, beside chromium_args': no navigator.webdriver.
+STEALTH_ARGS = ("--disable-blink-features=AutomationControlled",)
 
 # Installs the push function in a document. Selenium hands every BiDi event to a thread of its own, so
 # messages may reach us out of order: each carries its stream's id and a count within that stream.
@@ -146,29 +150,18 @@ def _field(event: Any, name: str) -> Any:
 
 
 def quit_driver(driver: Any) -> None:
-    """End the WebDriver session and close what Selenium opened for it (BiDi socket, HTTP client, chromedriver).
-
-    Selenium's own quit() first closes the BiDi socket and joins its reader thread, which sits out a 10 s
-    select() timeout when the socket is closed from our side. That socket is closed in a daemon thread instead.
-    """
-    bidi_socket = getattr(driver, "_websocket_connection", None)
-    if bidi_socket is not None:
-        driver._websocket_connection = None
-        threading.Thread(target=bidi_socket.close, daemon=True, name="aura-bidi-close").start()
+    """End the WebDriver session: chromedriver (here or on the server) closes the browser it started."""
     with contextlib.suppress(Exception):
         driver.quit()
-    watchdog = getattr(driver, "aura_watchdog", None)
-    if watchdog is not None:
-        watchdog.release()
 
 
-def selenium_chromium_args(options: LaunchOptions, runs_here: bool, mode: BrowserMode | None = None,
+def selenium_chromium_args(options: LaunchOptions, runs_here: bool, mode: BrowserMode,
                            user_agent: str | None = None) -> list[str]:
-    """The Chromium flags for `options` (not the headless one), with the proxy's, which Selenium has no API for.
+    """The flags of a Chromium we start (not the headless one), with the proxy's, which Selenium has no API for.
 
     runs_here: on this machine, not a remote one; `mode` and `user_agent` as for `chromium_args`.
     """
-    args = []
+    args = [*STEALTH_ARGS]
     if runs_here and os.geteuid() == 0:  # Chromium refuses to sandbox itself as root
         args.append("--no-sandbox")
     args += chromium_args(options, mode, user_agent)
@@ -184,152 +177,35 @@ def selenium_chromium_args(options: LaunchOptions, runs_here: bool, mode: Browse
 
 
 class SeleniumSession(BrowserSession):
-    """A Chromium we start through chromedriver, here or on `options.remote_webdriver`; quit on close."""
+    """What every Selenium session does the same way: one blocking call at a time in a worker thread, a page's
+    dialogs answered, chromedriver's CDP endpoint, the page's pushes polled. Its shapes say how the browser is
+    had (`_launch`, `close`), how they run JavaScript in the page and how they hear it (`_hear_the_page`)."""
 
     driver_name = "selenium"
 
     def __init__(self, base_url: str, options: LaunchOptions) -> None:
         super().__init__(base_url, options)
         self._driver: Any = None
-        self._window = ""  # the window handle (BiDi browsing context) our page lives in
-        self._bidi = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._cleanups: list[Callable[[], Any]] = []  # undo what we registered on the driver (BiDi handlers...)
+        self._window = ""  # the window handle (BiDi browsing context, CDP target id) our page lives in
         self._poller: asyncio.Task[None] | None = None
-        self._next_count: dict[str, int] = {}  # per stream id: the count of its next message
-        self._held: dict[str, dict[int, str]] = {}  # per stream id: messages that came before their turn
         self._answering = threading.Lock()  # one answer per dialog, however many calls met it
 
-    # --- starting -------------------------------------------------------------------------
-
-    async def _launch(self) -> None:
-        self.streams = PageStreams()
-        starting = asyncio.get_running_loop().run_in_executor(None, self._start_driver)
-        try:
-            self._driver = await asyncio.shield(starting)
-        except asyncio.CancelledError:
-            starting.add_done_callback(self._stop_when_started)  # interrupted mid-start: the browser must not outlive us
-            raise
-        try:
-            await self._attach()
-        except BaseException:
-            await self.close()
-            raise
-
-    def _stop_when_started(self, starting: "asyncio.Future[Any]") -> None:
-        if not starting.cancelled() and starting.exception() is None:
-            threading.Thread(target=quit_driver, args=(starting.result(),), name="aura-selenium-quit").start()
-
-    def _chrome_options(self) -> Any:
-        from selenium.webdriver import ChromeOptions
-
-        remote = self.options.remote_webdriver
-        options = ChromeOptions()
-        if self.options.executable or not remote:  # a remote server knows where its own browser is
-            options.binary_location = find_chromium(self.options.executable)
-        if self.options.headless is not False:  # None (the default mode): a remote server's browser has no Xvfb of ours
-            options.add_argument("--headless=new")
-        runs_here = not remote or urlsplit(remote).hostname in ("127.0.0.1", "localhost", "::1")
-        for arg in selenium_chromium_args(self.options, runs_here):
-            options.add_argument(arg)
-        if self.options.insecure:
-            options.accept_insecure_certs = True
-        options.enable_bidi = True
-        options.page_load_strategy = "eager"
-        options.unhandled_prompt_behavior = DIALOGS_ARE_OURS
-        return options
-
-    def _start_driver(self) -> Any:
-        from selenium import webdriver
-
-        options = self._chrome_options()
-        remote = self.options.remote_webdriver
-        driver: Any  # a Remote or a Chrome WebDriver; ours carries its watchdog too (quit_driver releases it)
-        try:
-            if remote:
-                driver = webdriver.Remote(command_executor=remote, options=options)
-            else:
-                from selenium.webdriver.chrome.service import Service
-
-                # Given the driver's path (and the browser's, in the options), Selenium Manager is never consulted,
-                # so it downloads nothing; our own environment is left as it is.
-                service = Service(executable_path=find_chromedriver(), popen_kw=dict(OWN_GROUP))
-                driver = webdriver.Chrome(service=service, options=options)
-        except AuraError:
-            raise
-        except Exception as exc:  # urllib3 errors for an unreachable server, WebDriverException for the rest
-            where = f"the remote WebDriver at {redact_url(remote)}" if remote else f"chromedriver ({options.binary_location})"
-            raise BrowserError(f"cannot start Chromium through {where}: {first_line(exc)}") from None
-        try:
-            if not remote:  # chromedriver and its Chromium must not outlive this process, even killed with -9
-                driver.aura_watchdog = GroupWatchdog(driver.service.process.pid)
-            driver.set_page_load_timeout(self.options.timeout)
-            # Selenium waits for each BiDi reply by sleeping this long between looks (0.1 s by default).
-            driver.command_executor.client_config.websocket_interval = 0.005
-        except Exception:
-            quit_driver(driver)
-            raise
-        return driver
-
     async def _attach(self) -> None:
-        """Get ready to hear the page: a BiDi push channel, or the polling fallback."""
-        self._loop = asyncio.get_running_loop()
+        """Get ready to drive the page of the WebDriver in `_driver`, and to hear it."""
         capabilities = self._driver.capabilities
         self.browser_version = capabilities.get("browserVersion", "") or capabilities.get("version", "")
-        self._bidi = isinstance(capabilities.get("webSocketUrl"), str)
         # chromedriver's CDP endpoint, which webdriver.Remote (and so a Grid session) does not know by itself
         self._driver.command_executor.add_command("executeCdpCommand", "POST", "/session/$sessionId/goog/cdp/execute")
         self._window = await self._call(lambda: self._driver.current_window_handle)
         await self._hear_the_page()
 
+    @abstractmethod
     async def _hear_the_page(self) -> None:
-        if self._bidi:
-            await self._call(self._open_channel)
-        else:
-            log.info("this WebDriver session has no BiDi socket: polling the page every %g ms", POLL_INTERVAL * 1000)
-            self._poller = asyncio.create_task(self._poll_pushes())
-
-    def _open_channel(self) -> None:
-        driver = self._driver
-        channel = [{"type": "channel", "value": {"channel": CHANNEL}}]
-        handler = driver.script.add_event_handler("message", self._on_message)
-        self._cleanups.append(lambda: driver.script.remove_event_handler("message", handler))
-        script = driver.script.add_preload_script(PUSH_CHANNEL_JS, arguments=channel, contexts=[self._window])
-        self._cleanups.append(lambda: driver.script.remove_preload_script(script["script"]))
-        # The document open now predates the preload script.
-        driver.script.call_function(PUSH_CHANNEL_JS, await_promise=False, target={"context": self._window}, arguments=channel)
+        """Be ready to hear what the page pushes (`_poll_pushes`, or a channel of the shape's own)."""
 
     # --- hearing the page -----------------------------------------------------------------
 
-    def _on_message(self, message: Any) -> None:
-        """On one of Selenium's event threads: hand the message to the event loop."""
-        source = _field(message, "source") or {}
-        if _field(message, "channel") != CHANNEL or source.get("context") != self._window:
-            return
-        count, _, rest = (_field(message, "data") or {}).get("value", "").partition(" ")
-        stream_id, _, payload = rest.partition(" ")
-        loop = self._loop
-        if loop is not None and count.isdigit():
-            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening any more
-                loop.call_soon_threadsafe(self._deliver, stream_id, int(count), payload)
-
-    def _deliver(self, stream_id: str, count: int, payload: str) -> None:
-        """Pass on a stream's messages in the order the page sent them."""
-        if stream_id not in self.streams.open_ids:  # another session's stream, or one we have left
-            self._held.pop(stream_id, None)
-            self._next_count.pop(stream_id, None)
-            return
-        held = self._held.setdefault(stream_id, {})
-        held[count] = payload
-        expected = self._next_count.get(stream_id, 1)
-        while expected in held:
-            self.streams.push(held.pop(expected))
-            expected += 1
-        self._next_count[stream_id] = expected
-
     async def _poll_pushes(self) -> None:
-        from selenium.common.exceptions import JavascriptException
-
         driver = self._driver
         while True:
             await asyncio.sleep(POLL_INTERVAL)
@@ -338,19 +214,16 @@ class SeleniumSession(BrowserSession):
                 continue
             try:
                 payloads = await asyncio.to_thread(self._take_pushes, driver, ids)
-            except JavascriptException:  # between two documents
-                continue
             except Exception as exc:
                 log.debug("the browser stopped answering: %s", first_line(exc))
                 self.streams.fail_all("the browser closed or crashed")
                 return
-            for payload in payloads or ():
+            for payload in payloads:
                 self.streams.push(payload)
 
+    @abstractmethod
     def _take_pushes(self, driver: Any, ids: list[str]) -> list[str]:
-        queues: list[str] = self._through_dialogs(
-            lambda: driver.execute_script(f"return ({TAKE_QUEUES_JS})(arguments[0]);", ids))
-        return queues
+        """Take what the page queued for the streams `ids` ([] between two documents); in a worker thread."""
 
     # --- a page's dialogs -----------------------------------------------------------------
 
@@ -393,38 +266,6 @@ class SeleniumSession(BrowserSession):
     def _cdp(self, command: str, params: dict[str, Any] | None = None) -> Any:
         return self._through_dialogs(lambda: self._driver.execute("executeCdpCommand", {"cmd": command, "params": params or {}})["value"])
 
-    async def _new_page(self, profile: Profile | None, user_agent: str) -> None:
-        def prepare() -> None:
-            # A fresh start on one browser: leave the site, forget its cookies and storage.
-            self._driver.get("about:blank")
-            self._cdp("Page.bringToFront")  # the window has the focus, as a person's foreground window has
-            self._cdp("Network.clearBrowserCookies")
-            self._cdp("Storage.clearDataForOrigin", {"origin": origin_of(self.base_url), "storageTypes": "all"})
-            self._cdp("Network.setUserAgentOverride", {"userAgent": user_agent, "userAgentMetadata": user_agent_metadata(user_agent)})
-            if profile is not None and profile.cookies:
-                self._cdp("Network.setCookies", {"cookies": [cdp_cookie(c) for c in profile.cookies]})
-
-        await self._call(prepare, "browser failed to prepare the page")
-
-    async def open(self, profile: Profile | None = None) -> None:
-        """As every driver does; a profile's localStorage is written once the site's page is open."""
-        await super().open(profile)
-        if profile is not None and profile.local_storage():
-            await self._evaluate(SET_LOCAL_STORAGE_JS, profile.local_storage())
-
-    async def _goto(self, url: str) -> int | None:
-        def navigate() -> int | None:
-            from selenium.common.exceptions import WebDriverException
-
-            try:
-                self._driver.get(url)
-            except WebDriverException as exc:
-                raise navigation_error(url, first_line(exc), self.options.proxy) from None
-            status: int | None = self._driver.execute_script(NAVIGATION_STATUS_JS)
-            return status
-
-        return await self._call(navigate, f"browser failed to open {url}")
-
     async def _wait_for(self, predicate_js: str, timeout: float) -> Any:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -439,48 +280,9 @@ class SeleniumSession(BrowserSession):
                 raise asyncio.TimeoutError
             await asyncio.sleep(WAIT_INTERVAL)
 
+    @abstractmethod
     def _ask(self, predicate_js: str) -> Any:
         """The predicate's value now; None while the document is being replaced (the next one is asked then)."""
-        from selenium.common.exceptions import InvalidSessionIdException, NoSuchWindowException, WebDriverException
-
-        try:
-            return self._through_dialogs(lambda: self._driver.execute_script(f"return ({predicate_js})()"))
-        except (NoSuchWindowException, InvalidSessionIdException):
-            raise
-        except WebDriverException:
-            return None
-
-    async def _evaluate(self, js: str, arg: Any = None) -> Any:
-        prelude = "" if self._bidi else PUSH_QUEUE_JS
-        return await self._call(lambda: self._driver.execute_script(f"{prelude}return ({js})(arguments[0]);", arg))
-
-    async def _capture_request_headers(self, key: str) -> dict[str, str]:
-        if not self._bidi:
-            log.info("no BiDi socket: the request headers the browser sends cannot be seen; none are saved")
-            await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
-            return {}
-        models_url = join(self.base_url, MODELS_PATH)
-        seen: dict[str, str] = {}
-        done = threading.Event()
-
-        def on_request(event: Any) -> None:
-            request = _field(event, "request") or {}
-            if done.is_set() or request.get("url") != models_url or request.get("method") != "POST":
-                return
-            for header in request.get("headers", []):
-                value = header.get("value", {})
-                seen[header["name"]] = value.get("value", "") if isinstance(value, dict) else str(value)
-            done.set()
-
-        network = await self._call(lambda: self._driver.network)
-        handler = await self._call(lambda: network.add_event_handler("before_request_sent", on_request))
-        try:
-            await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
-            if not await asyncio.to_thread(done.wait, HEADERS_WAIT):
-                log.info("the api/models probe never showed up on the BiDi network log; no headers saved")
-        finally:
-            await self._call(lambda: network.remove_event_handler("before_request_sent", handler))
-        return dict(seen)
 
     async def _storage_state(self) -> dict[str, Any]:
         cookies = (await self._call(lambda: self._cdp("Storage.getCookies")))["cookies"]
@@ -488,36 +290,19 @@ class SeleniumSession(BrowserSession):
         origins = [storage] if storage and storage.get("localStorage") else []
         return {"cookies": [storage_state_cookie(c) for c in cookies], "origins": origins}
 
-    async def _screenshot(self) -> bytes:
-        return await self._call(self._driver.get_screenshot_as_png)
-
-    async def _page_info(self) -> tuple[str, str]:
-        return await self._call(lambda: (self._driver.current_url, self._driver.title))
-
     # --- closing --------------------------------------------------------------------------
 
     async def _let_go(self) -> Any:
         """Stop listening to the driver and forget it; return it (for whoever decides its fate)."""
         driver, self._driver = self._driver, None
         poller, self._poller = self._poller, None
-        cleanups, self._cleanups = self._cleanups, []
         self.browser_version = ""
-        self._loop = None
         self.streams.fail_all("the browser was closed")
         if poller is not None:
             poller.cancel()
             with contextlib.suppress(BaseException):
                 await poller
-        for cleanup in reversed(cleanups):
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(cleanup)
         return driver
-
-    async def close(self) -> None:
-        driver = await self._let_go()
-        if driver is not None:
-            # Ends the WebDriver session: chromedriver (local or remote) closes the browser it started.
-            await asyncio.to_thread(quit_driver, driver)
 
 
 class ScriptError(BrowserError):
@@ -527,8 +312,8 @@ class ScriptError(BrowserError):
 class StealthySeleniumSession(SeleniumSession):
     """The base of the sessions we start (here and on a Grid), made so that a page cannot tell them from a person's
     Chromium: everything we run in the page runs through chromedriver's CDP endpoint in an isolated world of our
-    own, Runtime stays disabled, and no BiDi socket is used. Subclasses start the browser (`_start_driver`) and say
-    how the page's requests are watched (`_network_listener`)."""
+    own, Runtime stays disabled, and no BiDi socket is used. Subclasses start the browser (`_launch`), say how
+    the page's requests are watched (`_capture_request_headers`) and how the browser ends (`close`)."""
 
     def __init__(self, base_url: str, options: LaunchOptions) -> None:
         super().__init__(base_url, options)
@@ -547,6 +332,9 @@ class StealthySeleniumSession(SeleniumSession):
 
         await self._call(prepare, "browser failed to prepare the page")
         self._poller = asyncio.create_task(self._poll_pushes())
+
+    def _prepare_page(self) -> None:
+        """What a driver does to the page beside the above, once its session is attached (in a worker thread)."""
 
     # --- running JavaScript in our isolated world -----------------------------------------
 
@@ -584,6 +372,12 @@ class StealthySeleniumSession(SeleniumSession):
             return []
 
     # --- the primitives -------------------------------------------------------------------
+
+    async def open(self, profile: Profile | None = None) -> None:
+        """As every driver does; a profile's localStorage is written once the site's page is open."""
+        await super().open(profile)
+        if profile is not None and profile.local_storage():
+            await self._evaluate(SET_LOCAL_STORAGE_JS, profile.local_storage())
 
     async def _new_page(self, profile: Profile | None, user_agent: str) -> None:
         def prepare() -> None:
@@ -631,105 +425,12 @@ class StealthySeleniumSession(SeleniumSession):
         # The stream's queue lives in our world, where the page cannot see it.
         return await self._call(lambda: self._run(f"(arg) => {{ {PUSH_QUEUE_JS} return ({js})(arg); }}", arg))
 
-    def _prepare_page(self) -> None:
-        """What a driver does to the page beside the above, once its session is attached (in a worker thread)."""
-
-    def _network_listener(self) -> NetworkListener | None:
-        """A DevTools connection that can watch the page's requests; None when this session has none."""
-        raise NotImplementedError
-
-    async def _capture_request_headers(self, key: str) -> dict[str, str]:
-        listener = self._network_listener()
-        if listener is None:
-            log.info("no DevTools connection to watch the browser's requests; no request headers saved")
-            await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
-            return {}
-        await self._call(listener.connect, "cannot watch the browser's requests")
-        try:
-            await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
-            headers = await asyncio.to_thread(listener.headers, HEADERS_WAIT)
-        finally:
-            listener.close()
-        if not headers:
-            log.info("the api/models probe never showed up on the DevTools network log; no headers saved")
-        return headers
-
     async def _screenshot(self) -> bytes:
         return base64.b64decode((await self._call(lambda: self._cdp("Page.captureScreenshot")))["data"])
 
     async def _page_info(self) -> tuple[str, str]:
         url, title = await self._call(lambda: self._run(PAGE_INFO_JS))
         return url, title
-
-
-class NetworkListener:
-    """A DevTools connection of our own to the page, with only the Network domain on, that waits for
-    one POST to `url` and collects the headers Chromium really sent with it.
-
-    `socket_url()` gives the DevTools websocket: the page's own, or (with `attach_to`, the page's target id)
-    the browser's, through which we attach to the page (a Grid's `se:cdp` endpoint is one).
-    """
-
-    def __init__(self, socket_url: Callable[[], str], url: str, attach_to: str | None = None,
-                 header: dict[str, str] | None = None) -> None:
-        self.socket_url = socket_url
-        self.url = url
-        self.attach_to = attach_to
-        self.header = header or {}
-        self._socket: Any = None
-
-    def connect(self) -> None:
-        import websocket  # websocket-client, which Selenium depends on
-
-        # No Origin header: Chromium refuses DevTools connections from origins it was not told to allow.
-        self._socket = websocket.create_connection(self.socket_url(), suppress_origin=True, timeout=HEADERS_WAIT,
-                                                   header=self.header)
-        session: dict[str, str] = {}
-        if self.attach_to:
-            reply = self._command(1, "Target.attachToTarget", {"targetId": self.attach_to, "flatten": True})
-            session = {"sessionId": reply["result"]["sessionId"]}
-        self._command(2, "Network.enable", {}, session)
-
-    def _command(self, number: int, method: str, params: dict[str, Any], session: dict[str, str] | None = None
-                 ) -> dict[str, Any]:
-        self._socket.send(json.dumps({"id": number, "method": method, "params": params, **(session or {})}))
-        while True:
-            message = json.loads(self._socket.recv())
-            if message.get("id") == number:
-                if "error" in message:
-                    raise BrowserError(f"DevTools {method}: {message['error'].get('message', '?')}")
-                reply: dict[str, Any] = message
-                return reply
-
-    def headers(self, timeout: float) -> dict[str, str]:
-        """Lower-cased request headers of the first POST to `url`; {} when none is seen in `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        request_id = ""
-        seen: dict[str, dict[str, str]] = {}  # per request id: the headers of its ExtraInfo event (the full set)
-        basic: dict[str, str] = {}
-        while time.monotonic() < deadline:
-            self._socket.settimeout(max(0.05, deadline - time.monotonic()))
-            try:
-                message = json.loads(self._socket.recv())
-            except Exception:
-                break
-            params = message.get("params") or {}
-            if message.get("method") == "Network.requestWillBeSent" and not request_id:
-                request = params.get("request") or {}
-                if request.get("url") == self.url and request.get("method") == "POST":
-                    request_id, basic = params["requestId"], request.get("headers") or {}
-            elif message.get("method") == "Network.requestWillBeSentExtraInfo":
-                seen[params.get("requestId", "")] = params.get("headers") or {}
-            if request_id and request_id in seen:
-                break
-        found = {**basic, **seen.get(request_id, {})} if request_id else {}
-        return {name.lower(): str(value) for name, value in found.items()}
-
-    def close(self) -> None:
-        socket, self._socket = self._socket, None
-        if socket is not None:
-            with contextlib.suppress(Exception):
-                socket.close()
 
 
 class AdoptedSeleniumSession(AdoptedBrowser, SeleniumSession):
@@ -744,6 +445,11 @@ class AdoptedSeleniumSession(AdoptedBrowser, SeleniumSession):
     def __init__(self, webdriver: Any, base_url: str, options: LaunchOptions) -> None:
         super().__init__(base_url, options)
         self._given = webdriver
+        self._bidi = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._cleanups: list[Callable[[], Any]] = []  # undo what we registered on the driver (BiDi handlers...)
+        self._next_count: dict[str, int] = {}  # per stream id: the count of its next message
+        self._held: dict[str, dict[int, str]] = {}  # per stream id: messages that came before their turn
 
     async def _launch(self) -> None:
         if not getattr(self._given, "session_id", None):
@@ -754,5 +460,145 @@ class AdoptedSeleniumSession(AdoptedBrowser, SeleniumSession):
         self._driver = self._given
         await self._attach()
 
+    # --- hearing the page: a BiDi push channel, or the polling fallback -------------------
+
+    async def _hear_the_page(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._bidi = isinstance(self._driver.capabilities.get("webSocketUrl"), str)
+        if self._bidi:
+            await self._call(self._open_channel)
+        else:
+            log.info("this WebDriver session has no BiDi socket: polling the page every %g ms", POLL_INTERVAL * 1000)
+            self._poller = asyncio.create_task(self._poll_pushes())
+
+    def _open_channel(self) -> None:
+        driver = self._driver
+        channel = [{"type": "channel", "value": {"channel": CHANNEL}}]
+        handler = driver.script.add_event_handler("message", self._on_message)
+        self._cleanups.append(lambda: driver.script.remove_event_handler("message", handler))
+        script = driver.script.add_preload_script(PUSH_CHANNEL_JS, arguments=channel, contexts=[self._window])
+        self._cleanups.append(lambda: driver.script.remove_preload_script(script["script"]))
+        # The document open now predates the preload script.
+        driver.script.call_function(PUSH_CHANNEL_JS, await_promise=False, target={"context": self._window}, arguments=channel)
+
+    def _on_message(self, message: Any) -> None:
+        """On one of Selenium's event threads: hand the message to the event loop."""
+        source = _field(message, "source") or {}
+        if _field(message, "channel") != CHANNEL or source.get("context") != self._window:
+            return
+        count, _, rest = (_field(message, "data") or {}).get("value", "").partition(" ")
+        stream_id, _, payload = rest.partition(" ")
+        loop = self._loop
+        if loop is not None and count.isdigit():
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening any more
+                loop.call_soon_threadsafe(self._deliver, stream_id, int(count), payload)
+
+    def _deliver(self, stream_id: str, count: int, payload: str) -> None:
+        """Pass on a stream's messages in the order the page sent them."""
+        if stream_id not in self.streams.open_ids:  # another session's stream, or one we have left
+            self._held.pop(stream_id, None)
+            self._next_count.pop(stream_id, None)
+            return
+        held = self._held.setdefault(stream_id, {})
+        held[count] = payload
+        expected = self._next_count.get(stream_id, 1)
+        while expected in held:
+            self.streams.push(held.pop(expected))
+            expected += 1
+        self._next_count[stream_id] = expected
+
+    def _take_pushes(self, driver: Any, ids: list[str]) -> list[str]:
+        from selenium.common.exceptions import JavascriptException
+
+        try:
+            queues: list[str] = self._through_dialogs(
+                lambda: driver.execute_script(f"return ({TAKE_QUEUES_JS})(arguments[0]);", ids))
+        except JavascriptException:  # between two documents
+            return []
+        return queues or []
+
+    # --- the primitives: in the page's main world -----------------------------------------
+
+    async def _new_page(self, profile: Profile | None, user_agent: str) -> None:
+        def prepare() -> None:
+            # A fresh start on one browser: leave the site, forget its cookies and storage.
+            self._driver.get("about:blank")
+            self._cdp("Page.bringToFront")  # the window has the focus, as a person's foreground window has
+            self._cdp("Network.clearBrowserCookies")
+            self._cdp("Storage.clearDataForOrigin", {"origin": origin_of(self.base_url), "storageTypes": "all"})
+            self._cdp("Network.setUserAgentOverride", {"userAgent": user_agent, "userAgentMetadata": user_agent_metadata(user_agent)})
+            if profile is not None and profile.cookies:
+                self._cdp("Network.setCookies", {"cookies": [cdp_cookie(c) for c in profile.cookies]})
+
+        await self._call(prepare, "browser failed to prepare the page")
+
+    async def _goto(self, url: str) -> int | None:
+        def navigate() -> int | None:
+            from selenium.common.exceptions import WebDriverException
+
+            try:
+                self._driver.get(url)
+            except WebDriverException as exc:
+                raise navigation_error(url, first_line(exc), self.options.proxy) from None
+            status: int | None = self._driver.execute_script(NAVIGATION_STATUS_JS)
+            return status
+
+        return await self._call(navigate, f"browser failed to open {url}")
+
+    def _ask(self, predicate_js: str) -> Any:
+        from selenium.common.exceptions import InvalidSessionIdException, NoSuchWindowException, WebDriverException
+
+        try:
+            return self._through_dialogs(lambda: self._driver.execute_script(f"return ({predicate_js})()"))
+        except (NoSuchWindowException, InvalidSessionIdException):
+            raise
+        except WebDriverException:
+            return None
+
+    async def _evaluate(self, js: str, arg: Any = None) -> Any:
+        prelude = "" if self._bidi else PUSH_QUEUE_JS
+        return await self._call(lambda: self._driver.execute_script(f"{prelude}return ({js})(arguments[0]);", arg))
+
+    async def _capture_request_headers(self, key: str) -> dict[str, str]:
+        if not self._bidi:
+            log.info("no BiDi socket: the request headers the browser sends cannot be seen; none are saved")
+            await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
+            return {}
+        models_url = join(self.base_url, MODELS_PATH)
+        seen: dict[str, str] = {}
+        done = threading.Event()
+
+        def on_request(event: Any) -> None:
+            request = _field(event, "request") or {}
+            if done.is_set() or request.get("url") != models_url or request.get("method") != "POST":
+                return
+            for header in request.get("headers", []):
+                value = header.get("value", {})
+                seen[header["name"]] = value.get("value", "") if isinstance(value, dict) else str(value)
+            done.set()
+
+        network = await self._call(lambda: self._driver.network)
+        handler = await self._call(lambda: network.add_event_handler("before_request_sent", on_request))
+        try:
+            await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
+            if not await asyncio.to_thread(done.wait, HEADERS_WAIT):
+                log.info("the api/models probe never showed up on the BiDi network log; no headers saved")
+        finally:
+            await self._call(lambda: network.remove_event_handler("before_request_sent", handler))
+        return dict(seen)
+
+    async def _screenshot(self) -> bytes:
+        return await self._call(self._driver.get_screenshot_as_png)
+
+    async def _page_info(self) -> tuple[str, str]:
+        return await self._call(lambda: (self._driver.current_url, self._driver.title))
+
+    # --- letting go -----------------------------------------------------------------------
+
     async def close(self) -> None:
+        cleanups, self._cleanups = self._cleanups, []
+        self._loop = None
         await self._let_go()
+        for cleanup in reversed(cleanups):
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(cleanup)

@@ -15,7 +15,7 @@ What gives a chromedriver session away, and what this session does instead:
   isolated world of our own (`Page.createIsolatedWorld`, `Runtime.callFunctionOn` through chromedriver's CDP
   endpoint), which shares the DOM and the origin but none of the page's JavaScript objects.
 - The request headers the browser sends are read from chromedriver's performance log of Network events
-  (BiDi, which the remote driver uses, would enable Runtime in every page: the leak above).
+  (BiDi, which an adopted WebDriver's session uses, would enable Runtime in every page: the leak above).
 """
 
 from __future__ import annotations
@@ -36,17 +36,16 @@ from ..errors import BrowserError
 from ..origin import join
 from ..profile import Profile
 from ..wire.api import MODELS_PATH
-from .base import MODELS_PROBE_JS, LaunchOptions, normal_user_agent
+from .base import MODELS_PROBE_JS, LaunchOptions, PageStreams, normal_user_agent
+from .browser_mode import choose_mode
 from .browser_path import find_chromium, installed_version
 from .chromedriver import patched_chromedriver
-from .display import VirtualDisplay, check_display, choose_mode
+from .display import VirtualDisplay, check_display
 from .failures import first_line
 from .scratch import private_folder
 from .selenium import (
     DIALOGS_ARE_OURS,
     HEADERS_WAIT,
-    TAKE_QUEUES_JS,
-    ScriptError,
     StealthySeleniumSession,
     find_chromedriver,
     quit_driver,
@@ -56,7 +55,6 @@ from .watchdog import OWN_GROUP, GroupWatchdog
 
 log = logging.getLogger("aura_browser.browser")
 
-STEALTH_ARGS = ("--disable-blink-features=AutomationControlled",)
 # The switches chromedriver 156 adds to a Chromium it starts; none of them is ours to give.
 CHROMEDRIVER_SWITCHES = (
     "allow-pre-commit-input", "disable-background-networking", "disable-background-timer-throttling",
@@ -80,9 +78,24 @@ class LocalSeleniumSession(StealthySeleniumSession):
         super().__init__(base_url, options)
         self._folder: tempfile.TemporaryDirectory[str] | None = None  # Chromium's profile, with the session's cookies
         self._display: VirtualDisplay | None = None
+        self._watchdog: GroupWatchdog | None = None  # on chromedriver's process group, which Chromium joins
         self._log_drained = 0.0
 
     # --- starting -------------------------------------------------------------------------
+
+    async def _launch(self) -> None:
+        self.streams = PageStreams()
+        starting = asyncio.get_running_loop().run_in_executor(None, self._start_driver)
+        try:
+            self._driver = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            starting.add_done_callback(self._stop_when_started)  # interrupted mid-start: the browser must not outlive us
+            raise
+        try:
+            await self._attach()
+        except BaseException:
+            await self.close()
+            raise
 
     def _start_driver(self) -> Any:
         from selenium import webdriver
@@ -97,7 +110,7 @@ class LocalSeleniumSession(StealthySeleniumSession):
             mode = choose_mode(self.options.headless)
             executable = find_chromium(self.options.executable)
             user_agent = normal_user_agent(installed_version(executable))
-            args = [*STEALTH_ARGS, *selenium_chromium_args(self.options, runs_here=True, mode=mode, user_agent=user_agent)]
+            args = selenium_chromium_args(self.options, runs_here=True, mode=mode, user_agent=user_agent)
             env = None
             if mode.headless:
                 args += ["--headless=new", *HEADLESS_POINTER_ARGS]
@@ -132,25 +145,20 @@ class LocalSeleniumSession(StealthySeleniumSession):
                                                popen_kw=dict(OWN_GROUP))
             importing.join()
             try:
-                driver: Any = webdriver.Chrome(service=service, options=options)
+                return webdriver.Chrome(service=service, options=options)
             except Exception as exc:
-                if service.watchdog is not None:
-                    service.watchdog.release()  # a Chromium that chromedriver left behind
                 raise BrowserError(f"cannot start Chromium ({executable}) through chromedriver: "
                                    f"{launch_failure(first_line(exc), log_path)}") from None
-            driver.aura_watchdog = service.watchdog
-            return driver
+            finally:
+                self._watchdog = service.watchdog
         except BaseException:
-            self._stop_processes()
+            self._stop_processes()  # a Chromium that chromedriver left behind too
             raise
 
     def _take_pushes(self, driver: Any, ids: list[str]) -> list[str]:
         if time.monotonic() - self._log_drained > LOG_DRAIN_INTERVAL:  # an in-page stream's events pile up there
             self._network_events()
-        try:
-            return self._run(TAKE_QUEUES_JS, ids) or []
-        except ScriptError:  # between two documents
-            return []
+        return super()._take_pushes(driver, ids)
 
     def _network_events(self) -> list[dict[str, Any]]:
         """The Network events logged since the last call (chromedriver forgets them once read)."""
@@ -198,6 +206,9 @@ class LocalSeleniumSession(StealthySeleniumSession):
         self._stop_processes()
 
     def _stop_processes(self) -> None:
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            watchdog.release()  # what is left of chromedriver's group (after a clean quit: nothing, or helpers exiting)
         folder, self._folder = self._folder, None
         if folder is not None:
             with contextlib.suppress(OSError):

@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import json
 import logging
 import threading
+import time
 from typing import Any, AsyncGenerator, Callable
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -31,14 +34,14 @@ from ..origin import join
 from ..profile import Profile
 from ..redaction import redact_url
 from ..wire.api import MODELS_PATH
-from .base import LaunchOptions, PageStreams
+from .base import MODELS_PROBE_JS, LaunchOptions, PageStreams
+from .browser_mode import BrowserMode
 from .browser_path import find_chromium
-from .display import BrowserMode
 from .failures import first_line
 from .reaper import SessionReaper
 from .selenium import (
     DIALOGS_ARE_OURS,
-    NetworkListener,
+    HEADERS_WAIT,
     StealthySeleniumSession,
     quit_driver,
     selenium_chromium_args,
@@ -46,7 +49,6 @@ from .selenium import (
 
 log = logging.getLogger("aura_browser.browser")
 
-STEALTH_ARGS = ("--disable-blink-features=AutomationControlled",)
 # Deletes chromedriver's cdc_ globals before the page's scripts run; nothing of ours stays behind.
 CDC_CLEANUP_JS = (
     "(() => { for (const name of Object.getOwnPropertyNames(window)) "
@@ -97,6 +99,69 @@ def through_server(cdp_url: str, server: str) -> str:
     scheme = "wss" if reached.scheme == "https" else "ws"
     netloc = reached.netloc.rpartition("@")[2]  # credentials go in a header, never in a URL
     return urlunsplit((scheme, netloc, parts.path, parts.query, ""))
+
+
+class NetworkListener:
+    """A DevTools connection of our own to the browser (the Grid's `se:cdp` websocket), attached to our page (its
+    target id) with only the Network domain on, that waits for one POST to `url` and collects the headers
+    Chromium really sent with it. `header`: the HTTP headers of the websocket's handshake (the Grid's login)."""
+
+    def __init__(self, socket_url: str, page: str, url: str, header: dict[str, str]) -> None:
+        self.socket_url = socket_url
+        self.page = page
+        self.url = url
+        self.header = header
+        self._socket: Any = None
+
+    def connect(self) -> None:
+        import websocket  # websocket-client, which Selenium depends on
+
+        # No Origin header: Chromium refuses DevTools connections from origins it was not told to allow.
+        self._socket = websocket.create_connection(self.socket_url, suppress_origin=True, timeout=HEADERS_WAIT,
+                                                   header=self.header)
+        reply = self._command(1, "Target.attachToTarget", {"targetId": self.page, "flatten": True})
+        self._command(2, "Network.enable", {}, {"sessionId": reply["result"]["sessionId"]})
+
+    def _command(self, number: int, method: str, params: dict[str, Any], session: dict[str, str] | None = None
+                 ) -> dict[str, Any]:
+        self._socket.send(json.dumps({"id": number, "method": method, "params": params, **(session or {})}))
+        while True:
+            message = json.loads(self._socket.recv())
+            if message.get("id") == number:
+                if "error" in message:
+                    raise BrowserError(f"DevTools {method}: {message['error'].get('message', '?')}")
+                reply: dict[str, Any] = message
+                return reply
+
+    def headers(self, timeout: float) -> dict[str, str]:
+        """Lower-cased request headers of the first POST to `url`; {} when none is seen in `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        request_id = ""
+        seen: dict[str, dict[str, str]] = {}  # per request id: the headers of its ExtraInfo event (the full set)
+        basic: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            self._socket.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                message = json.loads(self._socket.recv())
+            except Exception:
+                break
+            params = message.get("params") or {}
+            if message.get("method") == "Network.requestWillBeSent" and not request_id:
+                request = params.get("request") or {}
+                if request.get("url") == self.url and request.get("method") == "POST":
+                    request_id, basic = params["requestId"], request.get("headers") or {}
+            elif message.get("method") == "Network.requestWillBeSentExtraInfo":
+                seen[params.get("requestId", "")] = params.get("headers") or {}
+            if request_id and request_id in seen:
+                break
+        found = {**basic, **seen.get(request_id, {})} if request_id else {}
+        return {name.lower(): str(value) for name, value in found.items()}
+
+    def close(self) -> None:
+        socket, self._socket = self._socket, None
+        if socket is not None:
+            with contextlib.suppress(Exception):
+                socket.close()
 
 
 class RemoteSeleniumSession(StealthySeleniumSession):
@@ -160,7 +225,7 @@ class RemoteSeleniumSession(StealthySeleniumSession):
             options.binary_location = find_chromium(self.options.executable)
         runs_here = urlsplit(self.server).hostname in ("127.0.0.1", "localhost", "::1")
         mode = BrowserMode(headless=headless)
-        for arg in [*STEALTH_ARGS, *selenium_chromium_args(self.options, runs_here, mode)]:
+        for arg in selenium_chromium_args(self.options, runs_here, mode):
             options.add_argument(arg)
         if headless:
             options.add_argument("--headless=new")
@@ -246,7 +311,24 @@ class RemoteSeleniumSession(StealthySeleniumSession):
                 raise SessionLost(f"the remote browser session is gone: {first_line(exc)}") from None
             raise
 
+    async def _capture_request_headers(self, key: str) -> dict[str, str]:
+        listener = self._network_listener()
+        if listener is None:
+            log.info("no DevTools connection to watch the browser's requests; no request headers saved")
+            await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
+            return {}
+        await self._call(listener.connect, "cannot watch the browser's requests")
+        try:
+            await self._evaluate(MODELS_PROBE_JS, [MODELS_PATH, key])
+            headers = await asyncio.to_thread(listener.headers, HEADERS_WAIT)
+        finally:
+            listener.close()
+        if not headers:
+            log.info("the api/models probe never showed up on the DevTools network log; no headers saved")
+        return headers
+
     def _network_listener(self) -> NetworkListener | None:
+        """A DevTools connection to the page through the Grid's `se:cdp` endpoint; None when it offers none."""
         cdp_url = self._driver.capabilities.get("se:cdp")
         if not isinstance(cdp_url, str):
             return None
@@ -255,8 +337,7 @@ class RemoteSeleniumSession(StealthySeleniumSession):
         if parts.username:
             pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
             header["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-        return NetworkListener(lambda: through_server(cdp_url, self.server), join(self.base_url, MODELS_PATH),
-                               attach_to=self._window, header=header)
+        return NetworkListener(through_server(cdp_url, self.server), self._window, join(self.base_url, MODELS_PATH), header)
 
     # --- healing --------------------------------------------------------------------------
 

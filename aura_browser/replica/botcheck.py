@@ -21,6 +21,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from . import challenge
+from .interstitial import PLEASE_WAIT, interstitial_page
 from .state import STATE, ReplicaState
 
 log = logging.getLogger("aura_browser.replica")
@@ -422,27 +423,9 @@ CHECKS_JS = r"""
 })();
 """
 
-_PAGE = """<!DOCTYPE html>
-<html lang="en-US">
-<head>
-<title>__TITLE__</title>
-<meta http-equiv="Content-Type" content="text/html; charset=UTF-8">
-<meta name="robots" content="noindex,nofollow">
-<script>__CHECKS_JS__</script>
-<style>body{font-family:system-ui,sans-serif;margin:0;padding:8rem 1.5rem;color:#313131}
-.main-wrapper{max-width:60rem;margin:0 auto}#botcheck-results{white-space:pre-wrap;font-size:.8rem}</style>
-</head>
-<body>
-<div class="main-wrapper" role="main">
-<h1 class="zone-name-title h1">Replica</h1>
-<h2 id="challenge-running" class="h2">Checking if the site connection is secure</h2>
-<div id="challenge-stage"><div id="turnstile-wrapper"><div class="cf-turnstile"></div></div></div>
-<div id="cf-please-wait">Please wait...</div>
-<pre id="botcheck-results"></pre>
-</div>
-</body>
-</html>
-"""
+_PAGE = interstitial_page(title="__TITLE__", head="<script>__CHECKS_JS__</script>\n",
+                          style="#botcheck-results{white-space:pre-wrap;font-size:.8rem}\n",
+                          after_stage=PLEASE_WAIT + '<pre id="botcheck-results"></pre>\n')
 
 _BLOCK_PAGE = """<!DOCTYPE html>
 <html lang="en-US">

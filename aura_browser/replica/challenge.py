@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from .fingerprint import admitted
+from .interstitial import PLEASE_WAIT, interstitial_page
 from .state import STATE, ReplicaState
 
 SOLVE_PATH = "/cdn-cgi/challenge-platform/h/b/solve"
@@ -153,32 +154,8 @@ def challenge_response(state: ReplicaState) -> web.Response:
     )
 
 
-_PAGE = """<!DOCTYPE html>
-<html lang="en-US">
-<head>
-<title>Just a moment...</title>
-<meta http-equiv="Content-Type" content="text/html; charset=UTF-8">
-<meta name="robots" content="noindex,nofollow">
-<meta name="viewport" content="width=device-width,initial-scale=1">
-<style>
-body{font-family:system-ui,sans-serif;margin:0;padding:8rem 1.5rem;color:#313131}
-.no-js #challenge-stage{display:none}
-.main-wrapper{max-width:60rem;margin:0 auto}
-</style>
-</head>
-<body class="no-js">
-<div class="main-wrapper" role="main">
-<div class="main-content">
-<h1 class="zone-name-title h1">Replica</h1>
-<h2 id="challenge-running" class="h2">Checking if the site connection is secure</h2>
-<div id="challenge-stage">
-<div id="turnstile-wrapper"><div class="cf-turnstile"></div></div>
-</div>
-<div id="cf-please-wait">Please wait...</div>
-<noscript><div id="challenge-error-title">Enable JavaScript and cookies to continue</div></noscript>
-</div>
-</div>
-<script>
+_NO_SCRIPT = '<noscript><div id="challenge-error-title">Enable JavaScript and cookies to continue</div></noscript>\n'
+_PAGE = interstitial_page(no_js=True, after_stage=PLEASE_WAIT + _NO_SCRIPT, script="""<script>
 (function () {
   var c = __CHALLENGE__;
   document.body.classList.remove("no-js");
@@ -196,6 +173,4 @@ body{font-family:system-ui,sans-serif;margin:0;padding:8rem 1.5rem;color:#313131
   }, c.delay * 1000);
 })();
 </script>
-</body>
-</html>
-"""
+""")

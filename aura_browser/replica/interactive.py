@@ -22,6 +22,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from . import challenge
+from .interstitial import interstitial_page
 from .state import STATE, ReplicaState
 
 log = logging.getLogger("aura_browser.replica")
@@ -199,35 +200,13 @@ def _num(event: dict[str, Any], name: str) -> float:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else math.nan
 
 
-_PAGE = """<!DOCTYPE html>
-<html lang="en-US">
-<head>
-<title>Just a moment...</title>
-<meta http-equiv="Content-Type" content="text/html; charset=UTF-8">
-<meta name="robots" content="noindex,nofollow">
-<meta name="viewport" content="width=device-width,initial-scale=1">
-<style>
-body{font-family:system-ui,sans-serif;margin:0;padding:8rem 1.5rem;color:#313131}
-.main-wrapper{max-width:60rem;margin:0 auto}
-#turnstile-wrapper{margin:2rem 0}
-</style>
-</head>
-<body>
-<div class="main-wrapper" role="main">
-<div class="main-content">
-<h1 class="zone-name-title h1">Replica</h1>
-<h2 id="challenge-running" class="h2">Verify you are human by completing the action below.</h2>
-<div id="challenge-stage">
-<div id="turnstile-wrapper"><div class="cf-turnstile">
+_PAGE = interstitial_page(heading="Verify you are human by completing the action below.",
+                          style="#turnstile-wrapper{margin:2rem 0}\n", widget="""
 <iframe id="cf-chl-widget-__WIDGET_ID__" src="__SRC__" title="Widget containing a Cloudflare security challenge"
   sandbox="allow-same-origin allow-scripts allow-popups" tabindex="0"
   style="border:none;overflow:hidden;width:300px;height:65px"></iframe>
 <input type="hidden" name="cf-turnstile-response" id="cf-chl-widget-__WIDGET_ID___response" value="">
-</div></div>
-</div>
-</div>
-</div>
-<script>
+""", script="""<script>
 (function () {
   var c = __CONFIG__;
   window.addEventListener("message", function (event) {
@@ -241,9 +220,7 @@ body{font-family:system-ui,sans-serif;margin:0;padding:8rem 1.5rem;color:#313131
   });
 })();
 </script>
-</body>
-</html>
-"""
+""")
 
 _WIDGET = """<!DOCTYPE html>
 <html lang="en-US">

@@ -174,6 +174,7 @@ def configured_site(config: pytest.Config, base_url: str) -> SiteUnderTest:
     """The site at `base_url` with the --aura-* options, each falling back to its AURA_* variable (Settings.from_env)."""
     from ..doctor.probe import SiteUnderTest
     from ..errors import InvalidRequest
+    from ..option_values import DEFAULT_CONNECT_TIMEOUT
     from ..settings import Settings, timeouts_for
 
     given = {name: config.getoption("aura_" + name, None) for name in SITE_ENV if name != "base_url"}
@@ -181,7 +182,7 @@ def configured_site(config: pytest.Config, base_url: str) -> SiteUnderTest:
         settings = Settings.from_env(base_url=base_url, **given)  # the variables in table order, the first bad one told
         timeout = _seconds(config, "timeout")
         settings = settings.replace(login_timeout=_seconds(config, "login_timeout"),
-                                    timeouts=timeouts_for(timeout, connect=min(15.0, timeout)))
+                                    timeouts=timeouts_for(timeout, connect=min(DEFAULT_CONNECT_TIMEOUT, timeout)))
     except InvalidRequest as exc:
         raise pytest.fail.Exception(str(exc), pytrace=False) from None
     return SiteUnderTest(settings)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any, AsyncGenerator, Awaitable, Callable, Mapping
 
 from ..errors import Blocked, named
@@ -34,15 +33,16 @@ CHEAPER_TIER = {
 }
 
 
-@dataclass
 class _Refresh:
-    """The last profile a block made us replace, and what replaced it."""
+    """The last profile a block made us replace, and what replaced it. (A plain class: as a dataclass it cost an
+    ask's start more than the rest of this module.)"""
 
-    stale: Profile
-    fresh: Profile
-    # A reply with `fresh` got through. Until then a block with it is not about the cookie (a TLS fingerprint
-    # gate, say): another login would not help.
-    proven: bool = False
+    def __init__(self, stale: Profile, fresh: Profile) -> None:
+        self.stale = stale
+        self.fresh = fresh
+        # A reply with `fresh` got through. Until then a block with it is not about the cookie (a TLS fingerprint
+        # gate, say): another login would not help.
+        self.proven = False
 
 
 class Fallback:

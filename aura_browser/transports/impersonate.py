@@ -11,11 +11,10 @@ import asyncio
 import contextvars
 import functools
 import logging
-import os
 import re
-from typing import Any, Mapping
+from typing import Any
 
-from ..environment import DEFAULT_MAX_REPLY_BYTES
+from ..environment import DEFAULT_MAX_REPLY_BYTES, env_name
 from ..errors import InvalidRequest, NetworkError
 from ..profile import Profile
 from ..wire.replies import proxy_refused
@@ -25,8 +24,6 @@ from .replay import ReplayTransport, Reply
 
 log = logging.getLogger("aura_browser.impersonate")
 
-# AURA_IMPERSONATE names a curl_cffi target to use instead of the nearest Chrome (chrome152, firefox147...).
-TARGET_VARIABLE = "AURA_IMPERSONATE"
 _CHROME_TARGET = re.compile(r"^chrome(\d+)$")
 _CHROME_MAJOR = re.compile(r"Chrome/(\d+)")
 
@@ -72,27 +69,23 @@ def known_targets() -> list[str]:
     return sorted({b.value for b in BrowserType} | set(REAL_TARGET_MAP) | named)
 
 
-def chosen_target(environ: Mapping[str, str] | None = None) -> str | None:
-    """$AURA_IMPERSONATE, checked: a target curl_cffi knows, or None when unset or empty.
+def check_target(chosen: str) -> str:
+    """The `impersonate` setting (AURA_IMPERSONATE), checked: a target curl_cffi knows.
 
     A name it does not know is the user's mistake, not the site's: InvalidRequest, naming the targets.
     """
-    chosen = (os.environ if environ is None else environ).get(TARGET_VARIABLE, "").strip()
-    if not chosen:
-        return None
     targets = known_targets()
     if chosen not in targets:
-        raise InvalidRequest(f"{TARGET_VARIABLE}={chosen!r} is not a target curl_cffi can impersonate; "
+        raise InvalidRequest(f"{env_name('impersonate')}={chosen!r} is not a target curl_cffi can impersonate; "
                              f"use one of {', '.join(targets)}, or leave it empty for the Chrome nearest the profile's")
     return chosen
 
 
-def target_for(profile: Profile) -> str:
-    """The curl_cffi target to impersonate: $AURA_IMPERSONATE, else the Chrome target nearest the profile's
-    Chrome major (the newer one on a tie), else the newest Chrome target."""
-    chosen = chosen_target()
+def target_for(profile: Profile, chosen: str | None = None) -> str:
+    """The curl_cffi target to impersonate: `chosen` (the `impersonate` setting), else the Chrome target nearest the
+    profile's Chrome major (the newer one on a tie), else the newest Chrome target."""
     if chosen:
-        return chosen
+        return check_target(chosen)
     targets = chrome_targets()
     major = profile_chrome_major(profile)
     if major is None:
@@ -107,8 +100,11 @@ class ImpersonateTransport(ReplayTransport):
     broken = OSError  # every curl_cffi request error is one
 
     def __init__(self, *, timeouts: Timeouts = Timeouts(), insecure: bool = False,
-                 max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES) -> None:
+                 max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES, target: str | None = None) -> None:
         super().__init__(timeouts=timeouts, insecure=insecure, max_reply_bytes=max_reply_bytes)
+        # The `impersonate` setting, checked once here rather than before every request: None, the Chrome nearest
+        # each profile's.
+        self.target = check_target(target) if target else None
         self._session: Any = None  # one curl_cffi AsyncSession, shared by concurrent streams
         self._announced: str | None = None
 
@@ -125,7 +121,7 @@ class ImpersonateTransport(ReplayTransport):
         return self._session
 
     def _target(self, profile: Profile) -> str:
-        target = target_for(profile)
+        target = self.target or target_for(profile)
         if target != self._announced:
             self._announced = target
             log.info("impersonating %s (curl_cffi) for a profile of Chrome %s", target,

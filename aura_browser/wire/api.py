@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import abc
-from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, TypeGuard
+from typing import Any, Iterable, Mapping, NamedTuple, TypeGuard
 
 from ..errors import InvalidRequest
 
@@ -24,8 +23,7 @@ APP_SYSTEM_PROMPT = (
 APP_TEMPERATURE = 1.0
 
 
-@dataclass(frozen=True)
-class Model:
+class Model(NamedTuple):
     id: str
     name: str
     max_length: int = 24576

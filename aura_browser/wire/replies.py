@@ -15,7 +15,6 @@ from urllib.parse import urljoin
 from ..errors import AuraError, Blocked, DeploymentDisabled, NetworkError, NotThisApp, Redirected, SiteError
 from ..origin import origin_of
 from ..redaction import redact_url
-from .page import PageKind, classify_reply
 
 STANDARD_REASONS = {
     "OK", "Internal Server Error", "Forbidden", "Not Found", "Service Unavailable", "Bad Gateway", "Too Many Requests",
@@ -67,6 +66,8 @@ def proxy_refused() -> NetworkError:
 def error_for_reply(url: str, status: int, reason: str, headers: Mapping[str, str], body: str) -> AuraError:
     if 300 <= status < 400:
         return redirect_error(url, status, headers.get("location"))
+    from .page import PageKind, classify_reply  # (only a reply that is not the text stream needs the page rules)
+
     kind = classify_reply(status, headers, body)
     site = origin_of(url)
     if status == 407:  # only a proxy answers this

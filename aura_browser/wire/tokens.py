@@ -24,7 +24,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 from ..errors import InvalidRequest
 
@@ -35,18 +35,22 @@ MARKERS_PER_TEXT = 2
 # How far the count may stray from the app's, either way (see the module's docstring).
 MARGIN = 0.03
 LONGEST_TOKEN = 128  # bytes: so a text has at least a 128th of its bytes in tokens
-RANKS_FILE = Path(__file__).resolve().parents[1] / "llama3-ranks.xz"
+RANKS_FILE = "llama3-ranks.xz"  # in the package's folder
 
-# The Llama 3 pre-tokenizer's split, with Python's classes: a letter is [^\W\d_], a number \d.
-_PIECE = re.compile(
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)"
-    r"|(?:[^\r\n\w]|_)?[^\W\d_]+"
-    r"|\d{1,3}"
-    r"| ?(?:[^\s\w]|_)+[\r\n]*"
-    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
-    r"|.",
-    re.S,
-)
+
+# The Llama 3 pre-tokenizer's split, with Python's classes: a letter is [^\W\d_], a number \d. Compiled when a
+# text is first counted (a short question never is), so a process that asks starts without it.
+@functools.cache
+def _pieces() -> re.Pattern[str]:
+    return re.compile(
+        r"(?i:'s|'t|'re|'ve|'m|'ll|'d)"
+        r"|(?:[^\r\n\w]|_)?[^\W\d_]+"
+        r"|\d{1,3}"
+        r"| ?(?:[^\s\w]|_)+[\r\n]*"
+        r"|\s*[\r\n]+|\s+(?!\S)|\s+"
+        r"|.",
+        re.S,
+    )
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,7 @@ def count_tokens(text: str) -> int:
 
 def _count(text: str) -> int:
     ranks = _ranks()
-    return sum(_piece_tokens(piece, ranks) for piece in _PIECE.findall(text)) + MARKERS_PER_TEXT
+    return sum(_piece_tokens(piece, ranks) for piece in _pieces().findall(text)) + MARKERS_PER_TEXT
 
 
 _remembered_count = functools.lru_cache(maxsize=512)(_count)  # at most 512 x 4096 characters held
@@ -109,7 +113,7 @@ def bytes_bound(text: str) -> TokenRange:
 
 @functools.cache
 def _ranks() -> dict[bytes, int]:
-    packed = lzma.decompress(RANKS_FILE.read_bytes())
+    packed = lzma.decompress((Path(__file__).resolve().parents[1] / RANKS_FILE).read_bytes())
     ranks: dict[bytes, int] = {}
     at = 0
     while at < len(packed):
@@ -163,8 +167,7 @@ def _merged_parts(piece: bytes, ranks: Mapping[bytes, int]) -> int:
     return parts
 
 
-@dataclass(frozen=True)
-class Fit:
+class Fit(NamedTuple):
     """What the app's trimming keeps of one request body, by our count."""
 
     token_limit: int

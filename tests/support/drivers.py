@@ -9,6 +9,6 @@ DRIVERS = ("playwright", "selenium")
 both_drivers = pytest.mark.parametrize("driver", DRIVERS)
 
 # Tests of the default, stealthy mode need the private virtual display.
-from aura_browser.drivers.display import xvfb_available  # noqa: E402
+from aura_browser.drivers.browser_mode import xvfb_available  # noqa: E402
 
 needs_xvfb = pytest.mark.skipif(not xvfb_available(), reason="Xvfb is not installed (scripts/setup.sh installs it)")

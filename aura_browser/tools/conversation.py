@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .errors import FileUnusable
-from .wire.api import (
+from ..errors import FileUnusable
+from ..wire.api import (
     APP_SYSTEM_PROMPT,
     APP_TEMPERATURE,
     DEFAULT_MAX_TOKENS,
@@ -26,7 +26,7 @@ from .wire.api import (
 )
 
 if TYPE_CHECKING:
-    from .client import AuraClient
+    from ..client import AuraClient
 
 NEW_NAME = "New Conversation"  # what the page calls a conversation before its first message
 NAME_LENGTH = 30  # the page names a conversation after the first 30 characters of its first message, then "..."

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, TextIO
 
-from .errors import AuraError, FileUnusable, InvalidRequest, OutputError
-from .transports.base import StreamStats
-from .wire.api import (
+from ..errors import AuraError, FileUnusable, InvalidRequest, OutputError
+from ..transports.base import StreamStats
+from ..wire.api import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_MODEL,
     DEFAULT_TEMPERATURE,
@@ -29,7 +29,7 @@ from .wire.api import (
 )
 
 if TYPE_CHECKING:
-    from .client import AuraClient
+    from ..client import AuraClient
 
 
 Record = dict[str, Any]

@@ -6,10 +6,10 @@ import tempfile
 import time
 from typing import Callable
 
-from .client import AuraClient
-from .drivers.display import choose_mode
-from .replica import ReplicaConfig, ReplicaServer
-from .wire.api import as_messages
+from ..client import AuraClient
+from ..drivers.browser_mode import choose_mode
+from ..replica import ReplicaConfig, ReplicaServer
+from ..wire.api import as_messages
 
 
 async def _ask(client: AuraClient, question: str, echo: Callable[..., None]) -> None:
