@@ -61,14 +61,16 @@ def documents() -> list[Path]:
 
 
 def fresh_environment(home: Path) -> dict[str, str]:
-    """A newcomer's environment: a fresh HOME, `aura-browser` on PATH, no AURA_* or XDG_* variable of ours."""
+    """A newcomer's environment: a fresh HOME, `aura-browser` on PATH, no AURA_* or XDG_* variable of ours.
+
+    AURA_TEST_RUN stays: it is no option, it marks the browsers this run starts, so their leaks are seen."""
     bin_dir = home / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
     command = bin_dir / "aura-browser"  # what `pip install .` puts on PATH, run by this Python and this checkout
     command.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m aura_browser "$@"\n')
     command.chmod(0o755)
     environment = {name: value for name, value in os.environ.items()
-                   if not name.startswith(("AURA_", "XDG_", "PYTEST_"))}
+                   if not name.startswith(("AURA_", "XDG_", "PYTEST_")) or name == "AURA_TEST_RUN"}
     environment.update({"HOME": str(home), "PATH": f"{bin_dir}:{os.environ['PATH']}",
                         "PYTHONPATH": str(ROOT), "AURA_LOGIN_TIMEOUT": "60"})
     return environment

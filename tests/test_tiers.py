@@ -43,6 +43,15 @@ def pure():
     return sorted([3, 1, 2])
 
 
+class RunsTheCliInAMethod:  # as tests/test_docs.py's Page runs each example
+    def run(self):
+        subprocess.run(["true"], check=True)
+
+
+def uses_a_class_that_runs_the_cli():
+    RunsTheCliInAMethod().run()
+
+
 def test_the_helpers_a_test_names_give_its_tiers():
     known = _known()
     assert _helper_tiers(runs_the_cli, known) == {SUBPROCESS}
@@ -51,6 +60,7 @@ def test_the_helpers_a_test_names_give_its_tiers():
     assert _helper_tiers(makes_a_driver_session_itself, known) == {BROWSER}
     assert _helper_tiers(imports_playwright_where_it_uses_it, known) == {BROWSER}
     assert _helper_tiers(saves_a_profile, known) == {PROFILE}
+    assert _helper_tiers(uses_a_class_that_runs_the_cli, known) == {SUBPROCESS}  # a test module's own class
     assert _helper_tiers(pure, known) == set()
 
 

@@ -120,6 +120,10 @@ def _read_helper(function: Callable[..., Any], known: dict[int, frozenset[str]],
                 and (thing in _read or id(thing) not in seen):  # a test module's own helper (tests.support's
             # declare their tiers); one being read further up this call chain is a recursion, skipped
             found |= _helper_tiers(thing, known, seen)
+        elif isinstance(thing, type) and thing.__module__.startswith("tests.test_"):  # its own class: its methods
+            for member in vars(thing).values():
+                if isinstance(member, types.FunctionType) and (member in _read or id(member) not in seen):
+                    found |= _helper_tiers(member, known, seen)
     return found
 
 
