@@ -23,6 +23,7 @@ from tests.support.cli import CHROME_IMPERSONATION, assert_one_line_error, cli_p
 from tests.support.drivers import both_drivers
 from tests.support.processes import chromium_pids, descendants, still_present, wait_for_no_new_chromium, zombie_children
 from tests.support.profiles import save_plain_profile
+from tests.support.servers.auth_proxy import auth_proxy
 
 HI = reply_text(as_messages("Hi"), "")
 
@@ -327,8 +328,6 @@ def test_a_browser_killed_mid_reply_exits_7_and_leaves_nothing_behind(make_repli
 
 
 def test_a_proxy_that_refuses_the_password_is_named_and_the_password_is_not(make_replica, profile_dir, env, replay):
-    from tests.support.servers.auth_proxy import auth_proxy
-
     replica = make_replica(gate="off")
     with auth_proxy("aura", "right-password") as proxy:
         save_plain_profile(profile_dir, replica.url, proxy=proxy.url(password="wrong-password-123"))
@@ -339,8 +338,6 @@ def test_a_proxy_that_refuses_the_password_is_named_and_the_password_is_not(make
 
 async def test_a_proxy_that_refuses_the_tunnel_to_an_https_site_is_named_the_same(make_replica, make_client, profile_dir,
                                                                                  replay):
-    from tests.support.servers.auth_proxy import auth_proxy
-
     replica = make_replica(gate="off", tls=True)
     with auth_proxy("aura", "right-password") as proxy:
         save_plain_profile(profile_dir, replica.url, proxy=proxy.url(password="wrong-password-123"))
