@@ -76,8 +76,10 @@ def declared_options(group: str, **changes: dict[str, Any]) -> Decorator:
 def _click_keywords(option: Option) -> dict[str, Any]:
     keywords: dict[str, Any] = {"envvar": option.variable, "show_envvar": option.variable is not None,
                                 "help": option.help, "metavar": option.metavar, "multiple": option.multiple}
+    # Given even when None: a --x/--no-x pair with no default would read an absent flag as False, not as unset.
+    keywords["default"] = option.default
     if option.default is not None:
-        keywords.update(default=option.default, show_default=option.kind != "flag")
+        keywords["show_default"] = option.kind != "flag"
     if option.kind == "flag" and "/" not in (option.flag or ""):
         keywords["is_flag"] = True
     if option.kind == "json":  # one JSON object in its variable, KEY=JSON pairs on the command line
