@@ -19,12 +19,8 @@ ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x1b[31m\u202e"
 
 
 @contextlib.asynccontextmanager
-async def odd_site(answer):
-    """A site on loopback whose POST api/chat is answered by `answer()`."""
-
-    async def chat(request: web.Request) -> web.Response:
-        return answer()
-
+async def site_handling(chat):
+    """A site on loopback whose POST api/chat is handled by `chat(request)`."""
     app = web.Application()
     app.router.add_post("/api/chat", chat)
     runner = web.AppRunner(app)
@@ -35,6 +31,15 @@ async def odd_site(answer):
         yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
+
+
+def odd_site(answer):
+    """A site on loopback whose POST api/chat is answered by `answer()`."""
+
+    async def chat(request: web.Request) -> web.Response:
+        return answer()
+
+    return site_handling(chat)
 
 
 async def ask_direct(url, profile_dir):
@@ -119,18 +124,12 @@ async def test_a_block_page_whose_title_comes_late_is_judged_whole_by_direct():
         await response.write_eof()
         return response
 
-    app = web.Application()
-    app.router.add_post("/api/chat", late_title)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
     transport = DirectTransport()
-    profile = Profile(base_url=f"http://127.0.0.1:{runner.addresses[0][1]}", user_agent="Mozilla/5.0 Test")
-    try:
-        with pytest.raises(Blocked, match="answered 403 with a block page"):  # so auto climbs to impersonate
-            async for _ in transport.stream(profile, build_body(as_messages("Hi"))):
-                pass
-    finally:
-        await transport.aclose()
-        await runner.cleanup()
+    async with site_handling(late_title) as url:
+        profile = Profile(base_url=url, user_agent="Mozilla/5.0 Test")
+        try:
+            with pytest.raises(Blocked, match="answered 403 with a block page"):  # so auto climbs to impersonate
+                async for _ in transport.stream(profile, build_body(as_messages("Hi"))):
+                    pass
+        finally:
+            await transport.aclose()
