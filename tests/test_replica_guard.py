@@ -12,7 +12,7 @@ import pytest
 
 from aura_browser.replica import ReplicaConfig, ReplicaServer
 
-from tests.support.cli import assert_one_line_error, finish, run_cli
+from tests.support.cli import assert_one_line_error, cli_process, finish, run_cli
 from tests.test_serve_guard import raw_request
 
 CHANGE = json.dumps({"chunk_size": 3}).encode()
@@ -56,15 +56,11 @@ def test_replica_on_a_busy_port_says_it_cannot_listen_with_exit_2():
 
 
 def test_replica_beyond_loopback_warns_and_announces_the_address_it_listens_on():
-    process = subprocess.Popen([sys.executable, "-m", "aura_browser", "replica", "--port", "0", "--host", "0.0.0.0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
-    try:
+    with cli_process("replica", "--port", "0", "--host", "0.0.0.0", env={}) as process:
         assert "the replica listens on 0.0.0.0, not on loopback" in process.stderr.readline().decode()
         assert "listening on http://0.0.0.0:" in process.stdout.readline().decode()
-    finally:
         process.send_signal(signal.SIGINT)
-        finish(process)
-    assert process.returncode == 0
+        assert finish(process).returncode == 0
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL])

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import urllib.request
 import openai
 import pytest
 
-from tests.support.cli import SECRET, finish
+from tests.support.cli import SECRET, cli_process, finish
 from tests.support.profiles import save_plain_profile
 from tests.support.replies import answer
 
@@ -166,14 +165,8 @@ def test_it_binds_to_loopback_by_default_and_warns_without_a_key_elsewhere(env):
     help_text = subprocess.run([sys.executable, "-m", "aura_browser", "serve", "--help"], capture_output=True,
                                text=True).stdout
     assert "default: 127.0.0.1" in help_text and "AURA_SERVE_API_KEY" in help_text
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aura_browser", "serve", "--port", "0", "--host", "0.0.0.0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env},
-    )
-    try:
+    with cli_process("serve", "--port", "0", "--host", "0.0.0.0", env=env) as process:
         assert "without --api-key" in process.stderr.readline().decode()
         assert " at http://0.0.0.0:" in process.stdout.readline().decode()
-    finally:
         process.send_signal(signal.SIGINT)
-        finish(process)
-    assert process.returncode == 0
+        assert finish(process).returncode == 0
