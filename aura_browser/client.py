@@ -19,7 +19,7 @@ from . import progress
 from .errors import AuraError, ClientClosed, InvalidRequest, LoginRequired, WrongEventLoop
 from .option_values import TIERS, Timeouts, TransportName
 from .origin import origin_of
-from .profile import DEFAULT_NAME, Profile
+from .profile import DEFAULT_NAME, USABLE, Profile
 from .redaction import redact_url
 from .settings import FROM_SETTINGS, SETTINGS_FIELDS, DriverName, FromSettings, Settings, SettingsAttribute
 from .transports.base import StreamStats, Transport
@@ -168,6 +168,8 @@ class AuraClient:
         if profile is None:
             return False
         usability = profile.usable_for(origin_of(self.base_url), self.proxy)
+        if usability is USABLE:  # (asked before every request)
+            return True
         if not usability.ok:
             log.info("profile %r is not usable as it is: %s", self.profile_name, usability.reason)
         return usability.ok

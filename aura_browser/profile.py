@@ -117,6 +117,8 @@ class Profile:
     @property
     def api_key(self) -> str:
         """The page's `apiKey` from localStorage: what the page sends as the body's `key`."""
+        if not self.storage_state.get("origins"):  # nothing kept (asked before every request)
+            return ""
         value = self.local_storage().get("apiKey", "")
         if not value:  # the usual case; json.loads("") would raise
             return value

@@ -98,6 +98,33 @@ def test_the_body_keeps_every_message_and_every_roles_order(messages, temperatur
 
 
 @given(
+    messages=messages_strategy,
+    temperature=st.none() | st.floats(allow_nan=False) | st.integers() | st.booleans(),
+    model=st.text(min_size=1, max_size=12) | st.integers(),
+    key=st.text(max_size=12) | st.none(),
+    prompt=st.text(max_size=12),
+)
+def test_the_body_is_written_byte_for_byte_as_the_json_module_writes_it(messages, temperature, model, key, prompt):
+    # encode_body writes build_body's shape itself (a speed path); any other value takes the json module's own.
+    body = {"model": {"id": model, "name": "Model", "maxLength": 24576, "tokenLimit": 8192},
+            "messages": [m for m in messages if m["role"] != "system"], "key": key, "prompt": prompt,
+            "temperature": temperature}
+    for _ in range(2):  # the second time from what was kept of the first
+        assert encode_body(body) == json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+@pytest.mark.parametrize("change", [
+    {"temperature": 1}, {"temperature": 1.0}, {"temperature": True}, {"temperature": 0.0}, {"temperature": -0.0},
+    {"messages": [{"content": "Hi", "role": "user"}]}, {"messages": [{"role": "user", "content": "Hi", "name": "x"}]},
+    {"messages": [{"role": "robot", "content": "Hi"}]}, {"model": {"name": "Model", "id": "m", "maxLength": 1,
+                                                                    "tokenLimit": 2}},
+])
+def test_values_that_compare_equal_but_are_written_otherwise_are_each_written_their_own_way(change):
+    body = {**build_body(as_messages("Hi")), **change}
+    assert encode_body(body) == json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+@given(
     messages=messages_strategy.filter(lambda ms: any(m["role"] == "user" and m["content"].strip() for m in ms)),
     surrogate=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF),
     where=st.integers(0, 11),
