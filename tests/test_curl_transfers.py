@@ -14,7 +14,7 @@ from aura_browser.transports.impersonate import ImpersonateTransport
 from aura_browser.wire.api import as_messages, build_body
 
 from tests.support.servers.auth_proxy import auth_proxy
-from tests.support.servers.loopback_app import serve_app
+from tests.support.servers.loopback_app import held_chat_app, serve_app
 
 BODY = build_body(as_messages("Hi"))
 
@@ -97,18 +97,8 @@ async def test_a_handle_whose_request_failed_serves_the_next_one(unused_tcp_port
 
 async def test_closing_the_transport_mid_reply_breaks_the_stream_and_frees_every_handle():
     release = asyncio.Event()
-
-    async def held_chat(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse()
-        await response.prepare(request)
-        await response.write(b"part")
-        await release.wait()
-        return response
-
-    app = web.Application()
-    app.router.add_post("/api/chat", held_chat)
     transport = ImpersonateTransport(timeouts=Timeouts(10, 30, 30))
-    async with serve_app(app) as url:
+    async with serve_app(held_chat_app(release)) as url:
         stream = transport.stream(profile_of(url, "held"), BODY)
         assert await anext(stream) == "part"
         transfers = transport._session

@@ -117,7 +117,7 @@ class DirectTransport(ReplayTransport):
                                 "which is not a reply of an OpenChat UI site")
         return replay.closed_before_reply(url, exc.__class__.__name__)
 
-    async def aclose(self) -> None:
+    async def _close_client(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None

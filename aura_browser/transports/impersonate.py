@@ -157,7 +157,7 @@ class ImpersonateTransport(ReplayTransport):
         code = getattr(exc, "code", None)
         return f"curl error {int(code)}" if code else exc.__class__.__name__
 
-    async def aclose(self) -> None:
+    async def _close_client(self) -> None:
         session, self._session = self._session, None
         if session is not None:
             await session.aclose()

@@ -22,7 +22,7 @@ from ..wire.api import CHAT_PATH, encode_body
 from ..wire.headers import replay_headers
 from ..wire.replies import error_for_reply, is_text_stream
 from .base import StreamStats, Timeouts
-from .replies import ErrorReply, ReplyBudget, Silence, read_error_body, retry_delay, silence_error
+from .replies import ErrorReply, ReplyBudget, Silence, SilenceWatch, read_error_body, retry_delay, silence_error
 
 log = logging.getLogger("aura_browser.replay")
 
@@ -53,6 +53,7 @@ class ReplayTransport(ABC):
         self.timeouts = timeouts
         self.insecure = insecure
         self.max_reply_bytes = max_reply_bytes
+        self._silence_watch: SilenceWatch | None = None  # the timeouts of every reply, made in the loop using them
 
     @abstractmethod
     async def _send(self, profile: Profile, url: str, data: bytes, headers: list[tuple[str, str]]) -> Reply:
@@ -92,7 +93,10 @@ class ReplayTransport(ABC):
         # One generator, the loop written out: each chunk of every stream passes here (B4 in docs/performance.md).
         url = join(profile.base_url, CHAT_PATH)
         timeouts, broken = self.timeouts, self.broken
-        silence = Silence(timeouts)
+        watch = self._silence_watch
+        if watch is None or watch.loop is not asyncio.get_running_loop():
+            watch = self._silence_watch = SilenceWatch()
+        silence = Silence(timeouts, watch)
         complete = False
         reply: Reply | None = None
         try:
@@ -166,9 +170,15 @@ class ReplayTransport(ABC):
             await asyncio.sleep(delay)
         raise error_for_reply(url, refused.status, refused.reason, refused.headers, refused.body)
 
-    @abstractmethod
     async def aclose(self) -> None:
         """Close the session and its connections."""
+        if self._silence_watch is not None:
+            self._silence_watch.close()
+        await self._close_client()
+
+    @abstractmethod
+    async def _close_client(self) -> None:
+        """Close the HTTP client's session and its connections."""
 
 
 # Why a replayed request got no reply, the same words whichever HTTP client sent it.

@@ -85,41 +85,81 @@ class ReplyBudget:
             "(--max-reply-bytes, AURA_MAX_REPLY_BYTES); the rest was not read", "".join(received))
 
 
-class Silence:
-    """The first-byte and idle timeouts of one reply (the wait for its head, then each read), kept by one timer per
-    reply rather than one per wait.
+class SilenceWatch:
+    """The one timer of a transport's replies: their first-byte and idle timeouts, for every reply under way.
 
-    A wait is bracketed by `waiting()` and `woke()`. The timer is set for the earliest moment the wait under way
-    could run out; when it fires it looks: a wait that has lasted its timeout cancels the reading task, which
-    `expired()` then tells apart from any other cancellation; otherwise it is set again for that wait. A read so
-    costs a clock reading, where an `asyncio.timeout` per read added and cancelled a timer in the event loop's heap
-    (most of a stream's own CPU with a hundred streams at once). Time outside a wait (the caller handling a chunk)
+    The timer is set for the earliest moment a wait under way could run out; when it fires it looks at each: a wait
+    that has lasted its timeout is ended (`Silence._fire`), and the timer is set again for the earliest of the
+    others. A reply's wait so costs a clock reading; a timer is added to the event loop's heap only when a wait could
+    run out before the timer fires, which one reply after another never does. (A timer per wait, then one per reply,
+    was most of a stream's own CPU with a hundred streams at once, and a tenth of what a direct request added to its
+    first byte: B4 and B1 in docs/performance.md.)
+    """
+
+    def __init__(self) -> None:
+        self.loop = loop = asyncio.get_running_loop()
+        # The loop's clock, read at every wait: asyncio's own is time.monotonic, called without a frame of Python.
+        self.clock = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
+        self.watched: set[Silence] = set()
+        self.due = math.inf  # when the timer fires
+        self._timer: asyncio.TimerHandle | None = None
+
+    def set(self, due: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self.due = due
+        self._timer = self.loop.call_at(due, self._look)
+
+    def _look(self) -> None:
+        self._timer, self.due = None, math.inf
+        now, earliest = self.clock(), math.inf
+        for silence in list(self.watched):
+            if silence.since is None:  # between waits: its next one sets the timer again if it must
+                continue
+            due = silence.since + silence.timeout
+            if due <= now:
+                silence._fire()
+            elif due < earliest:
+                earliest = due
+        if earliest < math.inf:
+            self.set(earliest)
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self.due = None, math.inf
+
+
+class Silence:
+    """The first-byte and idle timeouts of one reply: the wait for its head, then each read, kept by its
+    transport's `SilenceWatch`.
+
+    A wait is bracketed by `waiting()` and `woke()`. A wait that has lasted its timeout cancels the reading task,
+    which `expired()` then tells apart from any other cancellation. Time outside a wait (the caller handling a chunk)
     does not count. `stop()` once the reply is done with.
     """
 
-    def __init__(self, timeouts: Timeouts) -> None:
-        self._loop = loop = asyncio.get_running_loop()
-        # The loop's clock, read at every wait: asyncio's own is time.monotonic, called without a frame of Python.
-        self._clock = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
+    def __init__(self, timeouts: Timeouts, watch: SilenceWatch) -> None:
+        self._watch = watch
         self.timeouts = timeouts
         self.timeout = timeouts.first_byte  # of the next wait; the caller sets the idle one once text came
-        self._since: float | None = None  # when the wait under way began; None between waits
+        self.since: float | None = None  # when the wait under way began; None between waits
         self._task: asyncio.Task[object] | None = None
         self._cancelling = 0  # the task's cancellations before the wait: ours is one more
-        self._timer: asyncio.TimerHandle | None = None
-        self._due = math.inf  # when the timer fires
         self._fired = False
+        watch.watched.add(self)
 
     def waiting(self) -> None:
-        self._since = now = self._clock()
+        watch = self._watch
+        self.since = now = watch.clock()
         task = self._task = asyncio.current_task()
         assert task is not None
         self._cancelling = task.cancelling()
-        if now + self.timeout < self._due:
-            self._set(now + self.timeout)
+        if now + self.timeout < watch.due:
+            watch.set(now + self.timeout)
 
     def woke(self) -> None:
-        self._since = None
+        self.since = None
         if self._fired:  # the read ended as the timer fired, and kept its cancellation from the caller
             self.expired()
 
@@ -131,25 +171,11 @@ class Silence:
         assert self._task is not None
         return self._task.uncancel() <= self._cancelling
 
-    def _set(self, due: float) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._due = due
-        self._timer = self._loop.call_at(due, self._look)
-
-    def _look(self) -> None:
-        self._timer, self._due = None, math.inf
-        if self._since is None:  # between waits: the next one sets the timer again
-            return
-        due = self._since + self.timeout
-        if self._clock() < due:
-            self._set(due)
-            return
+    def _fire(self) -> None:
         assert self._task is not None
         self._fired = True
+        self.since = None
         self._task.cancel()
 
     def stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer, self._due = None, math.inf
+        self._watch.watched.discard(self)

@@ -1,5 +1,6 @@
 """Small real servers for tests: any aiohttp app on a free loopback port."""
 
+import asyncio
 import contextlib
 from typing import AsyncIterator
 
@@ -27,4 +28,19 @@ def nginx_app() -> web.Application:
 
     app = web.Application()
     app.router.add_get("/", welcome)
+    return app
+
+
+def held_chat_app(released: asyncio.Event, first: bytes = b"part") -> web.Application:
+    """/api/chat answers `first`, then says nothing more until `released` is set."""
+
+    async def chat(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(first)
+        await released.wait()
+        return response
+
+    app = web.Application()
+    app.router.add_post("/api/chat", chat)
     return app
