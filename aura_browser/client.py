@@ -112,6 +112,8 @@ class AuraClient:
         self._given_transports = dict(transports or {})
         self.last_stats = StreamStats()
         self._profile: Profile | None = None
+        self._usable_profile: Profile | None = None  # the profile last found usable, and until when (time.time())
+        self._usable_until = 0.0
         self._transports: dict[str, Transport] = {}  # each tier made when the policy first needs it
         self._fallback: Fallback | None = None
         # `webdriver`: a browser the caller already has open (Playwright Page, Selenium WebDriver).
@@ -168,7 +170,9 @@ class AuraClient:
         if profile is None:
             return False
         usability = profile.usable_for(origin_of(self.base_url), self.proxy)
-        if usability is USABLE:  # (asked before every request)
+        if usability is USABLE:
+            # Until its gate's cookie runs out: the next requests need not ask (AuraClient.stream).
+            self._usable_profile, self._usable_until = profile, profile.expires_at()
             return True
         if not usability.ok:
             log.info("profile %r is not usable as it is: %s", self.profile_name, usability.reason)
@@ -355,7 +359,9 @@ class AuraClient:
             log.warning("the app will leave out the %d oldest message(s): the conversation does not fit its "
                         "tokenLimit %d (max_tokens, --max-tokens)", fit.dropped, fit.token_limit)
         started = time.perf_counter()
-        profile = await self._current_profile()
+        profile = self._profile
+        if profile is None or profile is not self._usable_profile or time.time() >= self._usable_until:
+            profile = await self._current_profile()
         async for text in self._fallback_policy().stream(profile, body, stats, started):
             yield text
 

@@ -13,6 +13,7 @@ import errno
 import fcntl
 import functools
 import json
+import math
 import os
 import re
 import shlex
@@ -156,7 +157,11 @@ class Profile:
         if self.gate_expires_at is None:
             return False
         now = time.time() if now is None else now
-        return self.gate_expires_at - EXPIRY_MARGIN <= now
+        return self.expires_at() <= now
+
+    def expires_at(self) -> float:
+        """When the gate's cookie is to be treated as expired (time.time()); inf for a profile without one."""
+        return math.inf if self.gate_expires_at is None else self.gate_expires_at - EXPIRY_MARGIN
 
     def usable_for(self, origin: str, proxy: str | None = None, now: float | None = None) -> Usability:
         """Whether this profile can be used as it is for `origin` (or any URL on it) through `proxy`, and if not, why.

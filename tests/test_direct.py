@@ -1,11 +1,12 @@
 """The direct transport against the replica: exact text, the profile's cookies and headers, errors."""
 
+import asyncio
 import time
 
 import pytest
 
 from aura_browser.errors import LoginRequired, NotThisApp, SiteDown, SiteError, StreamInterrupted
-from aura_browser.profile import ProfileStore
+from aura_browser.profile import EXPIRY_MARGIN, ProfileStore
 from aura_browser.replica import reply_text
 from aura_browser.wire.api import as_messages
 
@@ -106,6 +107,26 @@ async def test_a_revoked_cookie_causes_exactly_one_refresh(replica, make_client)
     replica.revoke_clearances()  # as if Cloudflare expired or revoked cf_clearance mid-session
 
     assert await client.ask("second") == reply_text(as_messages("second"), "")
+    assert replica.stats.clearances_issued == 2
+    assert client.last_stats.transport == "direct"
+
+
+async def test_a_profile_that_expires_while_the_client_lives_is_refreshed_before_the_next_ask(
+    replica, make_client, profile_dir
+):
+    # The client does not ask a usable profile again before every request: it must still see the time run out.
+    await make_client(replica.url).login()
+    store = ProfileStore(profile_dir)
+    profile = store.load("default")
+    profile.gate_expires_at = time.time() + EXPIRY_MARGIN + 1.0
+    store.save("default", profile)
+
+    client = make_client(replica.url)
+    await client.ask("before")
+    assert replica.stats.clearances_issued == 1
+    while time.time() < client.profile.expires_at():  # the event waited for is the clock passing that moment
+        await asyncio.sleep(0.05)
+    await client.ask("after")
     assert replica.stats.clearances_issued == 2
     assert client.last_stats.transport == "direct"
 
