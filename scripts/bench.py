@@ -624,7 +624,7 @@ async def main(args: argparse.Namespace) -> list[Row]:
             if "B4" in only:
                 rows += await b4_concurrency(replica, profiles, 100)
             if "B5" in only or "B6" in only:
-                rows += b5_b6_processes(replica, profiles, 3 if quick else 15)
+                rows += b5_b6_processes(replica, profiles, 3 if quick else 40)
             if "B6" in only:
                 rows += await b6_chromium(replica, profiles)
             if "B7" in only:
