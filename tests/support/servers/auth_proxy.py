@@ -111,4 +111,14 @@ def auth_proxy(user: str, password: str) -> Iterator[AuthProxy]:
         try:
             yield proxy
         finally:
-            loop.call_soon_threadsafe(server.close)  # on its own loop's thread: a Server is not thread-safe
+            call(loop, _stop(server))  # on its own loop's thread: a Server is not thread-safe
+
+
+async def _stop(server: asyncio.AbstractServer) -> None:
+    """Close the proxy and end the connections it still serves, before its loop closes under them."""
+    server.close()
+    serving = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in serving:
+        task.cancel()
+    await asyncio.gather(*serving, return_exceptions=True)
+    await server.wait_closed()
