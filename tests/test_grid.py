@@ -52,6 +52,16 @@ def test_a_login_through_the_grid_passes_the_botcheck_gate_headed(selenium_grid,
     selenium_grid.wait_until(lambda: not selenium_grid.sessions("main"), 5, "the session ended")
 
 
+def test_a_login_through_the_grid_clicks_through_the_interactive_checkbox(selenium_grid, make_replica, tmp_path):
+    replica = make_replica(gate="interactive", interactive_delay=1.0)
+    result = run_cli("login", "--remote-webdriver", selenium_grid.url, *on_node("main"), "--base-url", replica.url,
+                     "--profile-dir", str(tmp_path), "--login-timeout", "60", env=server_env())
+    assert result.returncode == 0, result.stderr.decode()
+    assert replica.stats.interactive_passed == 1, replica.stats.last_interactive
+    assert replica.stats.clearances_issued == 1
+    selenium_grid.wait_until(lambda: not selenium_grid.sessions("main"), 5, "the session ended")
+
+
 @pytest.fixture
 def held_slot(selenium_grid):
     """Node `one`'s only slot, held by another client for the length of the test."""

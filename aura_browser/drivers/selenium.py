@@ -321,6 +321,11 @@ class StealthySeleniumSession(SeleniumSession):
         self._context: int | None = None  # our isolated world in the current document
         self._native_user_agent = ""
 
+    async def _page_cdp(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        # A challenge's checkbox is found, looked at and clicked with it; on a Grid too, whose nodes relay the
+        # command to their chromedriver.
+        return await self._call(lambda: self._cdp(method, params))
+
     async def _hear_the_page(self) -> None:
         def prepare() -> None:
             self._cdp("Runtime.disable")  # chromedriver enabled it on attaching: the leak a page can see

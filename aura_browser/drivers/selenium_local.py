@@ -186,9 +186,6 @@ class LocalSeleniumSession(StealthySeleniumSession):
             log.info("the api/models probe never showed up on the DevTools network log; no headers saved")
         return headers
 
-    async def _page_cdp(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        return await self._call(lambda: self._cdp(method, params))
-
     # --- closing --------------------------------------------------------------------------
 
     async def close(self) -> None:
