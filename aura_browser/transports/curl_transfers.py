@@ -79,6 +79,8 @@ class Transfer:
 
     def abandon(self) -> None:
         """The transfers are closed under it: what it was waiting for fails, as a broken connection."""
+        if self.stopped:  # no one waits for it any more
+            return
         self.stopped = True
         error = ConnectionAbortedError("the transport was closed")
         if not self.head.done():
@@ -272,11 +274,11 @@ class CurlTransfers:
         handle.transfer = None
         self._busy.discard(handle)
         self._slots.release()
-        idle = self._idle.setdefault(handle.config, []) if not self._closed else []
-        if self._closed or len(idle) >= MAX_IDLE_HANDLES:
-            handle.close()
-        else:
+        idle = self._idle.setdefault(handle.config, []) if not self._closed else None
+        if idle is not None and len(idle) < MAX_IDLE_HANDLES:
             idle.append(handle)
+        else:
+            handle.close()
 
     async def aclose(self) -> None:
         """Close every connection; a reply still streaming fails as a broken connection."""
