@@ -2,7 +2,6 @@
 reach the next (its headers, a cookie its reply set, its proxy), and a handle whose transfer failed still serves."""
 
 import asyncio
-from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
@@ -13,16 +12,11 @@ from aura_browser.transports.base import Timeouts
 from aura_browser.transports.impersonate import ImpersonateTransport
 from aura_browser.wire.api import as_messages, build_body
 
+from tests.support.profiles import profile_of
 from tests.support.servers.auth_proxy import auth_proxy
 from tests.support.servers.loopback_app import held_chat_app, serve_app
 
 BODY = build_body(as_messages("Hi"))
-
-
-def profile_of(url: str, who: str, proxy: str | None = None) -> Profile:
-    cookie = {"name": "who", "value": who, "domain": urlsplit(url).hostname, "path": "/"}
-    return Profile(url, f"Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 {who}", storage_state={"cookies": [cookie]},
-                   proxy=proxy)
 
 
 def chat_app(seen: list[list[tuple[str, str]]]) -> web.Application:

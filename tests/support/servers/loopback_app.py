@@ -31,13 +31,13 @@ def nginx_app() -> web.Application:
     return app
 
 
-def held_chat_app(released: asyncio.Event, first: bytes = b"part") -> web.Application:
-    """/api/chat answers `first`, then says nothing more until `released` is set."""
+def held_chat_app(released: asyncio.Event) -> web.Application:
+    """/api/chat answers "part", then says nothing more until `released` is set."""
 
     async def chat(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse()
         await response.prepare(request)
-        await response.write(first)
+        await response.write(b"part")
         await released.wait()
         return response
 
