@@ -141,7 +141,6 @@ class Silence:
 
     def __init__(self, timeouts: Timeouts, watch: SilenceWatch) -> None:
         self._watch = watch
-        self.timeouts = timeouts
         self.timeout = timeouts.first_byte  # of the next wait; the caller sets the idle one once text came
         self.since: float | None = None  # when the wait under way began; None between waits
         self._task: asyncio.Task[object] | None = None
